@@ -1,0 +1,225 @@
+/* cfg.c -- the config-table parser (see cfg.h). */
+#include "cfg.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "edgefleet/error.h"
+#include "mem.h"
+
+static void normalize_key(char *k) {
+  for (; *k; k++)
+    if (*k == '-') *k = '_';
+}
+
+static char *trim(char *s) {
+  while (isspace((unsigned char)*s)) s++;
+  char *e = s + strlen(s);
+  while (e > s && isspace((unsigned char)e[-1])) *--e = '\0';
+  return s;
+}
+
+int cfg_parse_duration_ms(const char *s, int64_t *out) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (end == s || errno || v < 0) return EF_EINVAL;
+  double mul = 1;
+  if (*end == '\0' || strcmp(end, "ms") == 0) mul = 1;
+  else if (strcmp(end, "s") == 0) mul = 1000;
+  else if (strcmp(end, "m") == 0) mul = 60e3;
+  else if (strcmp(end, "h") == 0) mul = 3600e3;
+  else if (strcmp(end, "d") == 0) mul = 86400e3;
+  else return EF_EINVAL;
+  v *= mul;
+  if (v > 9e15) return EF_EINVAL;
+  *out = (int64_t)(v + 0.5);
+  return 0;
+}
+
+int cfg_parse_size(const char *s, int64_t *out) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (end == s || errno || v < 0) return EF_EINVAL;
+  double mul = 1;
+  switch (tolower((unsigned char)*end)) {
+  case '\0': break;
+  case 'k': mul = 1024.0; end++; break;
+  case 'm': mul = 1024.0 * 1024; end++; break;
+  case 'g': mul = 1024.0 * 1024 * 1024; end++; break;
+  default: return EF_EINVAL;
+  }
+  if (*end == 'b' || *end == 'B') end++;
+  if (*end) return EF_EINVAL;
+  v *= mul;
+  if (v > 9e15) return EF_EINVAL;
+  *out = (int64_t)v;
+  return 0;
+}
+
+int cfg_parse_bool(const char *s, bool *out) {
+  static const char *yes[] = {"true", "yes", "on", "1"}, *no[] = {"false", "no", "off", "0"};
+  for (int i = 0; i < 4; i++) {
+    if (strcasecmp(s, yes[i]) == 0) return *out = true, 0;
+    if (strcasecmp(s, no[i]) == 0) return *out = false, 0;
+  }
+  return EF_EINVAL;
+}
+
+static int parse_int(const char *s, int64_t *out) {
+  char *end;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (end == s || *end || errno) return EF_EINVAL;
+  *out = v;
+  return 0;
+}
+
+int cfg_table_defaults(const struct cfg_opt *opts, void *conf) {
+  char err[256];
+  for (const struct cfg_opt *o = opts; o->name; o++) {
+    if (o->type == CFG_STR) *(char **)((char *)conf + o->offset) = NULL;
+    if (o->def && cfg_table_set(opts, conf, o->name, o->def, err, sizeof err) != 0) return EF_ECONFIG;
+  }
+  return 0;
+}
+
+int cfg_table_set(const struct cfg_opt *opts, void *conf, const char *key, const char *value,
+                  char *err, size_t errlen) {
+  const struct cfg_opt *o = opts;
+  for (; o->name; o++)
+    if (strcmp(o->name, key) == 0) break;
+  if (!o->name) return EF_ENOENT;
+
+  void *field = (char *)conf + o->offset;
+  int64_t v = 0;
+  int rc = 0;
+  switch (o->type) {
+  case CFG_STR:
+    ef_free(*(char **)field);
+    *(char **)field = ef_strdup(value);
+    return 0;
+  case CFG_BOOL:
+    if (cfg_parse_bool(value, (bool *)field) != 0) {
+      snprintf(err, errlen, "%s: '%s' is not a boolean (true/false)", key, value);
+      return EF_ECONFIG;
+    }
+    return 0;
+  case CFG_INT: rc = parse_int(value, &v); break;
+  case CFG_MS: rc = cfg_parse_duration_ms(value, &v); break;
+  case CFG_SIZE: rc = cfg_parse_size(value, &v); break;
+  }
+  if (rc != 0) {
+    static const char *what[] = {"", "an integer", "a duration (e.g. 500ms, 7.5s)",
+                                 "a size (e.g. 64k)", ""};
+    snprintf(err, errlen, "%s: '%s' is not %s", key, value, what[o->type]);
+    return EF_ECONFIG;
+  }
+  if (v < o->min || v > o->max) {
+    snprintf(err, errlen, "%s: %s is out of range [%lld, %lld]%s", key, value,
+             (long long)o->min, (long long)o->max, o->type == CFG_MS ? " ms" : "");
+    return EF_ECONFIG;
+  }
+  *(int64_t *)field = v;
+  return 0;
+}
+
+void cfg_table_free(const struct cfg_opt *opts, void *conf) {
+  for (const struct cfg_opt *o = opts; o->name; o++)
+    if (o->type == CFG_STR) {
+      char **f = (char **)((char *)conf + o->offset);
+      ef_free(*f);
+      *f = NULL;
+    }
+}
+
+void cfg_table_usage(const struct cfg_opt *opts, FILE *out) {
+  for (const struct cfg_opt *o = opts; o->name; o++) {
+    char flag[64];
+    snprintf(flag, sizeof flag, "--%s", o->name);
+    for (char *p = flag + 2; *p; p++)
+      if (*p == '_') *p = '-';
+    fprintf(out, "  %-28s %s%s%s%s\n", flag, o->help, o->def ? " [" : "", o->def ? o->def : "",
+            o->def ? "]" : "");
+  }
+}
+
+int cfg_parse_file(const char *path, cfg_set_fn set, void *ud, char *err, size_t errlen) {
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    return EF_ECONFIG;
+  }
+  char line[4096], msg[512];
+  int lineno = 0, rc = 0;
+  while (fgets(line, sizeof line, f)) {
+    lineno++;
+    char *hash = strchr(line, '#');
+    if (hash) *hash = '\0';
+    char *s = trim(line);
+    if (!*s) continue;
+    size_t klen = strcspn(s, "= \t");
+    char *val = s + klen;
+    if (*val) *val++ = '\0';
+    val = trim(val);
+    if (*val == '=') val = trim(val + 1);
+    normalize_key(s);
+    msg[0] = '\0';
+    rc = set(ud, s, val, msg, sizeof msg);
+    if (rc == EF_ENOENT) snprintf(msg, sizeof msg, "unknown option '%s'", s);
+    if (rc != 0) {
+      snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
+      rc = EF_ECONFIG;
+      break;
+    }
+  }
+  fclose(f);
+  return rc;
+}
+
+int cfg_parse_args(int argc, char **argv, int first, cfg_set_fn set, void *ud, char *err,
+                   size_t errlen) {
+  char key[128], msg[512];
+  for (int i = first; i < argc; i++) {
+    const char *a = argv[i];
+    if (strncmp(a, "--", 2) != 0 || !a[2]) {
+      snprintf(err, errlen, "unexpected argument '%s'", a);
+      return EF_ECONFIG;
+    }
+    const char *eq = strchr(a, '=');
+    size_t klen = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+    if (klen >= sizeof key) klen = sizeof key - 1;
+    memcpy(key, a + 2, klen);
+    key[klen] = '\0';
+    normalize_key(key);
+    const char *val = eq ? eq + 1 : NULL;
+    if (!val) {
+      if (i + 1 >= argc) {
+        snprintf(err, errlen, "--%s needs a value", a + 2);
+        return EF_ECONFIG;
+      }
+      val = argv[++i];
+    }
+    if (strcmp(key, "config") == 0) continue; /* read first, by the caller */
+    msg[0] = '\0';
+    int rc = set(ud, key, val, msg, sizeof msg);
+    if (rc == EF_ENOENT) snprintf(msg, sizeof msg, "unknown option --%s", a + 2);
+    if (rc != 0) {
+      snprintf(err, errlen, "%s", msg);
+      return EF_ECONFIG;
+    }
+  }
+  return 0;
+}
+
+const char *cfg_config_arg(int argc, char **argv, int first) {
+  for (int i = first; i < argc; i++) {
+    if (strncmp(argv[i], "--config=", 9) == 0) return argv[i] + 9;
+    if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) return argv[i + 1];
+  }
+  return NULL;
+}

@@ -1,0 +1,57 @@
+/* cfg.h -- configuration as a table.
+ *
+ * A program describes its options once, as rows of struct cfg_opt (name, type, bounds, default,
+ * offsetof its field, help). The same rows feed defaults, the config file, the command line and
+ * --help, so every option can be set in both places under the same name:
+ *
+ *   file:   heartbeat_tolerance = 7.5s        (# comments, blank lines; "key value" also works)
+ *   flags:  --heartbeat-tolerance 7.5s        (or --heartbeat-tolerance=7.5s; '-' and '_' equal)
+ *
+ * Durations (CFG_MS) take ms, s, m, h, d suffixes and default to ms; sizes (CFG_SIZE) take
+ * k, m, g (binary) and default to bytes; booleans take true/false/yes/no/on/off/1/0.
+ * Errors name the file and line, or the flag, and the accepted range.
+ */
+#ifndef EF_CFG_H
+#define EF_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum cfg_type { CFG_STR, CFG_INT, CFG_MS, CFG_SIZE, CFG_BOOL };
+
+struct cfg_opt {
+  const char *name;  /* file key; the flag is --name with '_' shown as '-' */
+  enum cfg_type type;
+  size_t offset;     /* offsetof(conf struct, field): char *, int64_t or bool */
+  int64_t min, max;  /* bounds for INT/MS/SIZE (after unit conversion) */
+  const char *def;   /* default, as it would be written in the file; NULL for none */
+  const char *help;
+};
+
+/* Receives one key/value; returns 0, EF_ENOENT for an unknown key, or EF_ECONFIG with err set. */
+typedef int (*cfg_set_fn)(void *ud, const char *key, const char *value, char *err, size_t errlen);
+
+/* Feed every "key = value" line of `path` to set(); an unknown key is an error. */
+int cfg_parse_file(const char *path, cfg_set_fn set, void *ud, char *err, size_t errlen);
+/* Feed every --key value / --key=value of argv[first..argc) to set(). Every option takes a
+ * value; positional arguments are an error. */
+int cfg_parse_args(int argc, char **argv, int first, cfg_set_fn set, void *ud, char *err,
+                   size_t errlen);
+/* The value of --config in argv, or NULL. */
+const char *cfg_config_arg(int argc, char **argv, int first);
+
+/* Table helpers for a conf struct laid out by `opts` (terminated by a row with name NULL). */
+int cfg_table_defaults(const struct cfg_opt *opts, void *conf);
+int cfg_table_set(const struct cfg_opt *opts, void *conf, const char *key, const char *value,
+                  char *err, size_t errlen);
+void cfg_table_free(const struct cfg_opt *opts, void *conf);
+void cfg_table_usage(const struct cfg_opt *opts, FILE *out);
+
+/* Value parsers, exposed for tests and callers with their own fields. */
+int cfg_parse_duration_ms(const char *s, int64_t *out);
+int cfg_parse_size(const char *s, int64_t *out);
+int cfg_parse_bool(const char *s, bool *out);
+
+#endif

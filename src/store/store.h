@@ -1,0 +1,166 @@
+/* store.h -- edgefleetd's persistent store: one interface, one file per backend.
+ *
+ * DESIGN
+ * A backend is a table of functions (struct store_ops) chosen once from the URL scheme by
+ * store_open(): "sqlite:PATH" (the embedded default, store_sqlite.c) and later
+ * "postgresql://..." (store_pg.c). All calls are synchronous and blocking: the server makes them
+ * only on its database thread (src/server/worker.c), never on the network loop. A store handle
+ * is used by one thread at a time.
+ *
+ * Records cross the interface as plain structs of strings; ids are 64-bit snowflakes, times are
+ * ms since the epoch. The device's columns are listed once, in STORE_DEVICE_FIELDS, which feeds
+ * the struct, each backend's SQL and the server's JSON mapping, so a new column is one line.
+ *
+ * Ownership: records a call returns (out-parameters, arrays) belong to the caller and are freed
+ * with the matching store_*_free(). Records passed in stay the caller's.
+ * Errors: 0, EF_ENOENT (no such row), EF_EEXIST (unique key taken), EF_EINVAL, EF_EDB (the
+ * backend failed; store_errmsg() has its message).
+ */
+#ifndef EF_STORE_H
+#define EF_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* X(column, json_parent, json_key): the device's text columns and where they sit in the REST
+ * JSON (json_parent NULL = top level). `nic` holds the JSON text of the NIC array. */
+#define STORE_DEVICE_FIELDS(X)                                  \
+  X(device_name,          NULL,       "device_name")            \
+  X(device_type,          NULL,       "device_type")            \
+  X(hardware_sn,          "hardware", "sn")                     \
+  X(hardware_model,       "hardware", "model")                  \
+  X(software_version,     "software", "version")                \
+  X(software_last_update, "software", "last_update")            \
+  X(base_version,         "base",     "version")                \
+  X(base_last_update,     "base",     "last_update")            \
+  X(base_state,           "base",     "state")                  \
+  X(business_version,     "business", "version")                \
+  X(business_last_update, "business", "last_update")            \
+  X(business_state,       "business", "state")                  \
+  X(nic,                  NULL,       "nic")                    \
+  X(wifi_mac,             NULL,       "wifi_mac")               \
+  X(lte_imei,             NULL,       "lte_imei")               \
+  X(dev_description,      NULL,       "dev_description")        \
+  X(dev_state,            NULL,       "dev_state")
+
+struct store_device {
+  uint64_t device_id;
+#define STORE_DEV_MEMBER_(col, parent, key) char *col;
+  STORE_DEVICE_FIELDS(STORE_DEV_MEMBER_)
+#undef STORE_DEV_MEMBER_
+  char *password;     /* bcrypt hash; never leaves the server */
+  char *token_hash;   /* hex SHA-256 of the current session token, or NULL */
+  int64_t token_expiry;
+  int64_t created_time, updated_time;
+};
+
+struct store_group {
+  uint64_t group_id;
+  char *group_name;
+  char *group_description;
+  int64_t created_time, updated_time;
+};
+
+struct store_log {           /* one device_logs row */
+  uint64_t log_id;           /* assigned by the store on append */
+  uint64_t device_id;
+  char *event;               /* connect, login, heartbeat_loss, state, status_upload, order, ... */
+  char *detail;              /* free text or JSON text */
+  char *result;              /* success | fail | state name */
+  int64_t time;
+};
+
+struct store_state {         /* a device row's new dev_state */
+  uint64_t device_id;
+  const char *state;         /* "online" | "Unknown" | "offline" (static strings) */
+  int64_t time;
+};
+
+struct store_token {         /* an API token of the northbound interface */
+  uint64_t token_id;
+  char *name;
+  char *kind;                /* "admin" | "read" */
+  char *token_hash;          /* hex SHA-256 */
+  int64_t created_time;
+};
+
+struct store;
+
+struct store_ops {
+  const char *scheme; /* URL prefix this backend serves, e.g. "sqlite:" */
+  int (*open)(const char *url, struct store **out, char *err, size_t errlen);
+  void (*close)(struct store *st);
+  const char *(*errmsg)(struct store *st);
+
+  /* devices. `d->device_id`, `password` and times are set by the caller. */
+  int (*device_add)(struct store *st, const struct store_device *d);
+  /* All or nothing, in one transaction; on EF_EEXIST *failed is the index of the duplicate. */
+  int (*device_add_batch)(struct store *st, const struct store_device *d, size_t n,
+                          size_t *failed);
+  int (*device_get)(struct store *st, uint64_t id, struct store_device *out);
+  int (*device_find)(struct store *st, const char *sn, const char *model,
+                     struct store_device *out);
+  /* Every device, ordered by id. *out is an array of *n records. */
+  int (*device_list)(struct store *st, struct store_device **out, size_t *n);
+  /* Set the non-NULL text fields of `patch` (and `password` when non-NULL) on device
+   * patch->device_id, and updated_time = patch->updated_time. EF_ENOENT, EF_EEXIST (sn/model). */
+  int (*device_update)(struct store *st, const struct store_device *patch);
+  /* Deletes the device, its relations and its logs. */
+  int (*device_delete)(struct store *st, uint64_t id);
+  int (*device_set_token)(struct store *st, uint64_t id, const char *token_hash, int64_t expiry);
+  /* Mark every device offline (server start: nobody is connected yet). */
+  int (*device_all_offline)(struct store *st, int64_t now);
+
+  /* groups. group_name is unique. */
+  int (*group_add)(struct store *st, const struct store_group *g);
+  int (*group_get)(struct store *st, uint64_t id, struct store_group *out);
+  int (*group_list)(struct store *st, struct store_group **out, size_t *n);
+  int (*group_update)(struct store *st, const struct store_group *patch); /* non-NULL fields */
+  int (*group_delete)(struct store *st, uint64_t id); /* and its relations */
+
+  /* relations (device <-> group, many to many) */
+  int (*relation_add)(struct store *st, uint64_t device_id, uint64_t group_id, int64_t now);
+  int (*relation_delete)(struct store *st, uint64_t device_id, uint64_t group_id);
+  int (*relation_exists)(struct store *st, uint64_t device_id, uint64_t group_id, bool *out);
+  int (*device_groups)(struct store *st, uint64_t device_id, struct store_group **out, size_t *n);
+  int (*group_devices)(struct store *st, uint64_t group_id, struct store_device **out, size_t *n);
+  int (*group_clear)(struct store *st, uint64_t group_id); /* delete all its relations */
+
+  /* The write-behind batch of the network loop: logs and state changes in one transaction.
+   * log_id of each log is assigned here. */
+  int (*write_batch)(struct store *st, struct store_log *logs, size_t nlogs,
+                     const struct store_state *states, size_t nstates);
+  /* Newest first; at most `limit` rows with time < before (before <= 0: no bound). */
+  int (*log_query)(struct store *st, uint64_t device_id, int64_t before, size_t limit,
+                   struct store_log **out, size_t *n);
+  /* Delete logs older than `older_than`; *deleted is the count. */
+  int (*log_prune)(struct store *st, int64_t older_than, uint64_t *deleted);
+
+  /* API tokens */
+  int (*token_add)(struct store *st, const struct store_token *t);
+  int (*token_list)(struct store *st, struct store_token **out, size_t *n);
+};
+
+struct store {
+  const struct store_ops *ops; /* first member of every backend's handle */
+};
+
+/* Open the backend named by url's scheme and migrate its schema to the current version.
+ * "sqlite:PATH" or a bare path means SQLite. On failure err says why. */
+int store_open(const char *url, struct store **out, char *err, size_t errlen);
+void store_close(struct store **st);
+static inline const char *store_errmsg(struct store *st) { return st->ops->errmsg(st); }
+
+void store_device_clear(struct store_device *d); /* free members, zero the struct */
+void store_devices_free(struct store_device *arr, size_t n);
+void store_group_clear(struct store_group *g);
+void store_groups_free(struct store_group *arr, size_t n);
+void store_log_clear(struct store_log *l);
+void store_logs_free(struct store_log *arr, size_t n);
+void store_tokens_free(struct store_token *arr, size_t n);
+
+/* The backends compiled in (for store_open and tests). */
+extern const struct store_ops store_sqlite_ops;
+
+#endif
