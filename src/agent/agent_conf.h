@@ -1,0 +1,51 @@
+/* agent_conf.h -- edgefleet-agent's own options (one table) and its custom orders.
+ *
+ * The agent's options and the library's share one namespace, in the file and on the command
+ * line. agent_conf_set() takes the agent's keys: the rows of agent_opts[] and every
+ * `order.NAME = PROGRAM ARG...` line; anything else is EF_ENOENT so that the caller can hand it
+ * to ef_client_set() next (main.c).
+ */
+#ifndef EF_AGENT_CONF_H
+#define EF_AGENT_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfg.h"
+
+/* One custom order: `order.NAME = TEMPLATE`, the template already split into words. */
+struct agent_order {
+  char *name;        /* the order_type the server sends */
+  char *tmpl;        /* the template as written, for logs */
+  char **argv;       /* argc words + NULL; argv[0] is the program (searched in PATH) */
+  int argc;
+  int64_t timeout_ms; /* copied from order_timeout when the order is registered */
+};
+
+struct agent_conf {
+  char *proc_root;        /* where /proc is (tests point it at a fixture tree) */
+  char *sys_root;         /* where /sys is */
+  char *collectors;       /* enabled collectors, comma or space separated */
+  char *log_level;        /* error | warn | info | debug */
+  int64_t order_timeout;  /* ms a custom order may run before SIGTERM */
+  struct agent_order *orders; /* owned; n_orders of them */
+  size_t n_orders;
+};
+
+/* The agent's rows (terminated by a NULL name), for defaults, setting and --help. */
+extern const struct cfg_opt agent_opts[];
+
+/* Fill every option with its default. */
+int agent_conf_init(struct agent_conf *conf);
+/* Set one agent option or order ('-' already mapped to '_'). Returns 0, EF_ENOENT for a key the
+ * agent does not know, or EF_ECONFIG with a message in err. A second `order.NAME` replaces the
+ * first (so the command line can override the file). */
+int agent_conf_set(struct agent_conf *conf, const char *key, const char *value, char *err,
+                   size_t errlen);
+/* A cfg_set_fn over agent_conf_set(), ud = struct agent_conf *. */
+int agent_conf_setter(void *ud, const char *key, const char *value, char *err, size_t errlen);
+/* The order named `name`, or NULL. Borrowed from conf. */
+const struct agent_order *agent_conf_order(const struct agent_conf *conf, const char *name);
+void agent_conf_free(struct agent_conf *conf);
+
+#endif

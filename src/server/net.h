@@ -1,0 +1,86 @@
+/* net.h -- edgefleetd's thin seam over libwebsockets: listen, WebSocket connections, HTTP requests.
+ *
+ * Everything lws-specific lives behind this header (net_lws.c), so the rest of the server sees
+ * only: a connection that delivers whole messages and accepts sends, and an HTTP request with a
+ * complete body that is answered once. Swapping lws for another stack touches one file.
+ *
+ * Threads: every function here is for the loop thread only.
+ *
+ * WebSocket connections (struct net_conn)
+ *  - on_open(kind) when the upgrade on a known path completes (`/ws` devices, `/front`
+ *    dashboards); the value it returns is the connection's user pointer.
+ *  - on_message(user, conn, msg, len) once per complete text message (fragments reassembled,
+ *    at most max_message bytes; a larger one closes the connection with 1009). msg is
+ *    NUL-terminated and valid only during the call.
+ *  - on_close(user, conn) exactly once, whoever closed; conn is invalid after it returns.
+ *  - net_send() writes at once when the socket can take it, otherwise queues a copy. While
+ *    anything is queued the peer is not read (backpressure); past send_queue_max queued bytes
+ *    the send fails with EF_EAGAIN and the connection is closed (a peer that does not read
+ *    must not grow server memory).
+ *
+ * HTTP requests (struct net_req)
+ *  - on_request(req) once the whole body has arrived (Content-Length required for a body;
+ *    bodies over max_body are answered 413 by the net layer itself).
+ *  - The handler must answer every request exactly once with net_req_respond(), now or later
+ *    (after database work or a device's reply). If the client has gone meanwhile, the answer
+ *    is dropped and the request freed all the same. The request is invalid after respond.
+ */
+#ifndef EF_NET_H
+#define EF_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct net;
+struct net_conn;
+struct net_req;
+
+enum net_ws_kind { NET_WS_DEVICE = 1, NET_WS_FRONT = 2 };
+
+struct net_handlers {
+  void *ud; /* passed to on_open and on_request */
+  void *(*on_open)(void *ud, struct net_conn *conn, enum net_ws_kind kind);
+  void (*on_message)(void *user, struct net_conn *conn, const char *msg, size_t len);
+  void (*on_close)(void *user, struct net_conn *conn);
+  void (*on_request)(void *ud, struct net_req *req);
+};
+
+struct net_config {
+  const char *host;          /* address to bind, e.g. "127.0.0.1" or "0.0.0.0" */
+  int port;                  /* 0 = pick a free one (see net_port) */
+  size_t rx_buffer;          /* per-connection receive buffer (bytes) */
+  size_t max_message;        /* largest WebSocket message accepted */
+  size_t max_body;           /* largest HTTP request body accepted */
+  size_t send_queue_max;     /* queued outgoing bytes per connection before it is dropped */
+  const char *static_dir;    /* served at "/" (dashboard), or NULL */
+};
+
+/* Create the listener on `loop` (owned by the caller, who runs it). Raises RLIMIT_NOFILE to its
+ * hard limit and sizes lws' fd table below it. 0 or EF_E*; on failure nothing is left open. */
+int net_start(uv_loop_t *loop, const struct net_config *cfg, const struct net_handlers *h,
+              struct net **out);
+/* The port actually bound. */
+int net_port(const struct net *n);
+/* Close every connection and the listener. After it returns, run the loop until it has no more
+ * handles, then the caller may close the loop. on_close is called for open connections. */
+void net_stop(struct net *n);
+
+int net_send(struct net_conn *c, const char *msg, size_t len);
+/* Close with a WebSocket status (1000 normal, 1008 policy, 1009 too big, 1011 error) and a
+ * short reason. on_close follows (possibly later, from the loop). Safe to call twice. */
+void net_close(struct net_conn *c, int status, const char *reason);
+/* Peer address as text ("127.0.0.5"), for logs. */
+const char *net_conn_peer(struct net_conn *c);
+void net_conn_set_user(struct net_conn *c, void *user);
+
+const char *net_req_method(const struct net_req *r);   /* "GET", "POST", ... */
+const char *net_req_path(const struct net_req *r);     /* URI path, undecoded, no query */
+/* A request header by lower-case name ("authorization", "content-type"), or NULL. */
+const char *net_req_header(const struct net_req *r, const char *name);
+const char *net_req_body(const struct net_req *r);     /* NUL-terminated; "" when none */
+size_t net_req_body_len(const struct net_req *r);
+/* Answer with `status`, Content-Type application/json and `body` (copied). Frees the request. */
+void net_req_respond(struct net_req *r, int status, const char *body, size_t len);
+
+#endif

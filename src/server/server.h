@@ -1,0 +1,139 @@
+/* server.h -- edgefleetd's map: the server struct, its configuration, and each module's entry
+ * points, grouped by file. Everything here runs on the loop thread unless it says otherwise.
+ *
+ * DESIGN
+ * One libuv loop owned by main.c carries everything: libwebsockets (net_lws.c) for the device
+ * WebSocket, the REST API and later the dashboard; timers for heartbeats and orders; wakeups
+ * from the database thread (worker.c) and the uv thread pool (bcrypt). Each connected device
+ * is a `struct dsess` found through one hash map by id (live.c); no code path scans all devices
+ * per message. Persistent writes caused by devices (log lines, state changes) are batched and
+ * written behind by devlog.c on a short timer.
+ */
+#ifndef EF_SERVER_H
+#define EF_SERVER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "net.h"
+#include "store.h"
+#include "u64map.h"
+#include "worker.h"
+
+/* ===== config.c -- options (edgefleetd.conf and flags share one table) ===== */
+struct server_config {
+  char *listen;              /* host:port */
+  char *data_dir;
+  char *db;                  /* store URL; default sqlite:<data_dir>/edgefleet.db */
+  char *log_level;
+  char *log_file;
+  char *static_dir;          /* dashboard files; default: none */
+  char *upload_log_dir;      /* remote_dir sent with upload_log orders */
+  int64_t node_id;           /* snowflake node number */
+  int64_t login_timeout;     /* ms: first message must arrive within */
+  int64_t hb_tolerance;      /* ms: silence allowed while a device's miss count is 0 */
+  int64_t hb_tolerance_miss; /* ms: ... while it is above 0 */
+  int64_t hb_max_misses;     /* misses that close the connection */
+  int64_t order_timeout;     /* ms: wait for an order's result */
+  int64_t token_ttl;         /* ms: session token lifetime */
+  int64_t bcrypt_cost;
+  int64_t rx_buffer;         /* bytes: per-connection receive buffer */
+  int64_t max_message;       /* bytes: largest WebSocket message */
+  int64_t max_body;          /* bytes: largest REST body */
+  int64_t send_queue_max;    /* bytes: queued output per connection before it is dropped */
+  int64_t log_flush;         /* ms: device-log write-behind period */
+  int64_t log_retention;     /* ms: device logs older than this are pruned (0 = keep) */
+  bool log_status_uploads;   /* write a device_logs row per status upload */
+};
+
+int config_init(struct server_config *cfg, int argc, char **argv, char *err, size_t errlen);
+void config_free(struct server_config *cfg);
+void config_usage(FILE *out);
+
+/* ===== the server ===== */
+struct server {
+  struct server_config cfg;
+  uv_loop_t *loop;
+  struct net *net;
+  struct worker *worker;
+  struct u64map devices;     /* device_id -> struct dsess *, logged-in devices only */
+  struct auth *auth;
+  struct devlog *devlog;
+  uv_timer_t cron;           /* housekeeping: log pruning */
+  uv_signal_t sigint, sigterm;
+  bool stopping;
+  uint64_t n_sessions;       /* open device connections, logged in or not */
+};
+
+/* ===== ws_device.c -- southbound WebSocket: login, heartbeat, status, orders ===== */
+enum dev_state { DEV_OFFLINE = 0, DEV_ONLINE, DEV_UNKNOWN };
+const char *dev_state_name(enum dev_state s);
+
+struct order;
+
+/* One device connection. Created on upgrade, freed after close once no async job holds it. */
+struct dsess {
+  struct server *srv;
+  struct net_conn *conn;     /* NULL once closed */
+  uint64_t device_id;        /* 0 until logged in */
+  uv_timer_t timer;          /* login deadline, then heartbeat deadline */
+  int64_t last_rx;           /* monotonic ms of the last message */
+  uint8_t phase;             /* enum in ws_device.c */
+  uint8_t state;             /* enum dev_state */
+  uint8_t misses;
+  uint8_t refs;              /* async jobs in flight + 1 while open */
+  char *status;              /* data object of the latest status upload (JSON text) */
+  int64_t status_time;       /* ms since epoch */
+  struct order *order;       /* in flight, or NULL */
+};
+
+void *ws_device_open(struct server *srv, struct net_conn *conn);
+void ws_device_message(struct dsess *s, const char *msg, size_t len);
+void ws_device_close(struct dsess *s);
+/* The logged-in session of a device, or NULL. */
+struct dsess *ws_device_find(struct server *srv, uint64_t device_id);
+/* Send a text message to a session; closes it on overflow. 0 or EF_E*. */
+int ws_device_send(struct dsess *s, const char *msg, size_t len);
+/* Ask a connected device for its full miner record (after login and on demand). */
+void ws_device_close_all(struct server *srv);
+
+/* ===== order.c -- orders to devices: one in flight per device, correlated by order_id ===== */
+/* Called exactly once: ok true when the device reported success; message is the device's
+ * (or the server's reason: offline, busy, timeout, disconnected). */
+typedef void (*order_cb)(void *ud, bool ok, int http_status, const char *message);
+/* Send order `type` with `params` (borrowed; may be NULL) to a device. Returns 0 and calls cb
+ * later, or returns EF_ENOENT/EF_EOFFLINE/EF_EBUSY without calling cb (message in *why). */
+int order_give(struct server *srv, uint64_t device_id, const char *type, json_t *params,
+               order_cb cb, void *ud, const char **why);
+/* The device's reply (upload_instruction_result) for session s. */
+void order_result(struct dsess *s, json_t *msg);
+/* The session is closing: fail its order. */
+void order_abort(struct dsess *s, const char *why);
+
+/* ===== devlog.c -- write-behind of device logs and state changes ===== */
+struct devlog;
+int devlog_start(struct server *srv, struct devlog **out);
+/* Queue a device_logs row; strings are copied. */
+void devlog_add(struct devlog *dl, uint64_t device_id, const char *event, const char *detail,
+                const char *result);
+/* Queue a devices.dev_state change (and its log row). */
+void devlog_state(struct devlog *dl, uint64_t device_id, enum dev_state st, const char *why);
+/* Write everything queued now and stop the timer. */
+void devlog_stop(struct devlog **dl);
+
+/* ===== auth.c -- northbound API tokens (stored as SHA-256 only) ===== */
+enum auth_kind { AUTH_NONE = 0, AUTH_READ, AUTH_ADMIN };
+struct auth;
+/* Load the tokens (blocking store access: start-up only, before the worker owns the store).
+ * On first start creates an admin token and writes it to <data_dir>/admin.token (0600). */
+int auth_init(struct store *st, const char *data_dir, struct auth **out, char *err, size_t errlen);
+/* The kind of the bearer token in an Authorization header value, or AUTH_NONE. */
+enum auth_kind auth_check(const struct auth *a, const char *authorization);
+void auth_free(struct auth **a);
+
+/* ===== rest.c -- northbound REST entry point (routes in rest_*.c) ===== */
+void rest_request(struct server *srv, struct net_req *req);
+
+#endif

@@ -1,0 +1,148 @@
+/* store.c -- picks the store backend from the URL scheme, and frees the records stores return.
+ *
+ * The backends compiled in are the rows of `backends[]`; the first row is the embedded default
+ * that a bare path (no "scheme:" prefix) means. Adding a backend is one row here plus its file.
+ */
+#include "store.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "edgefleet/error.h"
+#include "mem.h"
+
+static const struct store_ops *const backends[] = {
+    &store_sqlite_ops, /* default for a bare path */
+    /* &store_pg_ops, when EF_WITH_POSTGRES */
+};
+
+#define NBACKENDS (sizeof backends / sizeof backends[0])
+
+/* Length of url's "scheme:" prefix (RFC 3986: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":"),
+ * colon included, or 0 when url has none and so is a bare path. A single letter is taken as a
+ * path ("c:..."), not a scheme. */
+static size_t scheme_len(const char *url) {
+  if (!isalpha((unsigned char)url[0])) return 0;
+  size_t i = 1;
+  while (isalnum((unsigned char)url[i]) || url[i] == '+' || url[i] == '-' || url[i] == '.') i++;
+  if (url[i] != ':' || i < 2) return 0;
+  return i + 1;
+}
+
+__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen,
+                                                          const char *fmt, ...) {
+  if (!err || !errlen) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+}
+
+int store_open(const char *url, struct store **out, char *err, size_t errlen) {
+  if (err && errlen) err[0] = '\0';
+  if (!out) return EF_EINVAL;
+  *out = NULL;
+  if (!url || !url[0]) {
+    set_err(err, errlen, "empty store URL");
+    return EF_ECONFIG;
+  }
+
+  const struct store_ops *ops = NULL;
+  size_t slen = scheme_len(url);
+  if (slen == 0) {
+    ops = backends[0];
+  } else {
+    for (size_t i = 0; i < NBACKENDS; i++) {
+      size_t blen = strlen(backends[i]->scheme);
+      if (blen == slen && strncasecmp(url, backends[i]->scheme, slen) == 0) {
+        ops = backends[i];
+        break;
+      }
+    }
+  }
+  if (!ops) {
+    /* Name the scheme only: a URL may carry a password. */
+    char scheme[32];
+    snprintf(scheme, sizeof scheme, "%.*s", (int)(slen < sizeof scheme ? slen : sizeof scheme - 1),
+             url);
+    char supported[128] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < NBACKENDS && used < sizeof supported; i++) {
+      int w = snprintf(supported + used, sizeof supported - used, "%s%s", i ? ", " : "",
+                       backends[i]->scheme);
+      if (w < 0) break;
+      used += (size_t)w;
+    }
+    set_err(err, errlen, "unknown store scheme '%s' (supported: %s, or a bare file path)", scheme,
+            supported);
+    return EF_ECONFIG;
+  }
+
+  struct store *st = NULL;
+  int rc = ops->open(url, &st, err, errlen);
+  if (rc != 0) return rc;
+  *out = st;
+  return 0;
+}
+
+void store_close(struct store **st) {
+  if (!st || !*st) return;
+  (*st)->ops->close(*st);
+  *st = NULL;
+}
+
+void store_device_clear(struct store_device *d) {
+  if (!d) return;
+#define STORE_DEV_FREE_(col, parent, key) ef_free(d->col);
+  STORE_DEVICE_FIELDS(STORE_DEV_FREE_)
+#undef STORE_DEV_FREE_
+  ef_free(d->password);
+  ef_free(d->token_hash);
+  memset(d, 0, sizeof *d);
+}
+
+void store_devices_free(struct store_device *arr, size_t n) {
+  if (!arr) return;
+  for (size_t i = 0; i < n; i++) store_device_clear(&arr[i]);
+  ef_free(arr);
+}
+
+void store_group_clear(struct store_group *g) {
+  if (!g) return;
+  ef_free(g->group_name);
+  ef_free(g->group_description);
+  memset(g, 0, sizeof *g);
+}
+
+void store_groups_free(struct store_group *arr, size_t n) {
+  if (!arr) return;
+  for (size_t i = 0; i < n; i++) store_group_clear(&arr[i]);
+  ef_free(arr);
+}
+
+void store_log_clear(struct store_log *l) {
+  if (!l) return;
+  ef_free(l->event);
+  ef_free(l->detail);
+  ef_free(l->result);
+  memset(l, 0, sizeof *l);
+}
+
+void store_logs_free(struct store_log *arr, size_t n) {
+  if (!arr) return;
+  for (size_t i = 0; i < n; i++) store_log_clear(&arr[i]);
+  ef_free(arr);
+}
+
+void store_tokens_free(struct store_token *arr, size_t n) {
+  if (!arr) return;
+  for (size_t i = 0; i < n; i++) {
+    ef_free(arr[i].name);
+    ef_free(arr[i].kind);
+    ef_free(arr[i].token_hash);
+  }
+  ef_free(arr);
+}
