@@ -79,7 +79,7 @@ struct dsess {
   struct net_conn *conn;     /* NULL once closed */
   uint64_t device_id;        /* 0 until logged in */
   uv_timer_t timer;          /* login deadline, then heartbeat deadline */
-  int64_t last_rx;           /* monotonic ms of the last message */
+  int64_t window_start;      /* uv_now() of the last message or the last miss */
   uint8_t phase;             /* enum in ws_device.c */
   uint8_t state;             /* enum dev_state */
   uint8_t misses;
@@ -87,6 +87,7 @@ struct dsess {
   char *status;              /* data object of the latest status upload (JSON text) */
   int64_t status_time;       /* ms since epoch */
   struct order *order;       /* in flight, or NULL */
+  char *close_reason;        /* for the device log */
 };
 
 void *ws_device_open(struct server *srv, struct net_conn *conn);
@@ -96,7 +97,7 @@ void ws_device_close(struct dsess *s);
 struct dsess *ws_device_find(struct server *srv, uint64_t device_id);
 /* Send a text message to a session; closes it on overflow. 0 or EF_E*. */
 int ws_device_send(struct dsess *s, const char *msg, size_t len);
-/* Ask a connected device for its full miner record (after login and on demand). */
+/* Server shutdown: note the reason on every session before the net layer closes them. */
 void ws_device_close_all(struct server *srv);
 
 /* ===== order.c -- orders to devices: one in flight per device, correlated by order_id ===== */

@@ -42,6 +42,10 @@ struct collectors;
  * the caller's; free it with collectors_free(). */
 int collectors_new(const struct agent_conf *conf, struct collectors **out, char *err,
                    size_t errlen);
+/* Initialise `c` and add it to the set (collectors_new() uses it; tests add their own). Returns
+ * init's code; on failure the collector is logged and not added. */
+int collectors_add(struct collectors *set, const struct ef_collector *c,
+                   const struct agent_conf *conf);
 /* Run every enabled collector into one new object (the caller's reference). */
 json_t *collectors_collect(struct collectors *set, int64_t now_ms);
 /* The status provider for ef_client_on_status(): ud is a struct collectors *; returns compact

@@ -1,0 +1,116 @@
+/* agent_conf.c -- edgefleet-agent's option table and `order.NAME` lines (see agent_conf.h). */
+#include "agent_conf.h"
+
+#include <string.h>
+
+#include "edgefleet/error.h"
+#include "log.h"
+#include "mem.h"
+#include "orders.h"
+
+#define ORDER_PREFIX "order."
+
+const struct cfg_opt agent_opts[] = {
+  {"proc_root", CFG_STR, offsetof(struct agent_conf, proc_root), 0, 0, "/proc",
+   "where the system collector reads /proc"},
+  {"sys_root", CFG_STR, offsetof(struct agent_conf, sys_root), 0, 0, "/sys",
+   "where the system collector reads /sys"},
+  {"collectors", CFG_STR, offsetof(struct agent_conf, collectors), 0, 0, "system",
+   "enabled collectors, comma separated (system)"},
+  {"order_timeout", CFG_MS, offsetof(struct agent_conf, order_timeout), 100, 3600000, "8s",
+   "time limit of a custom order (SIGTERM, SIGKILL 1s later)"},
+  {"log_level", CFG_STR, offsetof(struct agent_conf, log_level), 0, 0, "info",
+   "agent log level: error, warn, info, debug"},
+  {NULL, CFG_STR, 0, 0, 0, NULL, NULL},
+};
+
+int agent_conf_init(struct agent_conf *conf) {
+  memset(conf, 0, sizeof *conf);
+  return cfg_table_defaults(agent_opts, conf);
+}
+
+static bool valid_order_name(const char *s) {
+  if (!*s || strlen(s) > 64) return false;
+  for (; *s; s++)
+    if (!(*s == '_' || *s == '-' || *s == '.' || (*s >= '0' && *s <= '9') ||
+          (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+      return false;
+  return true;
+}
+
+static void order_clear(struct agent_order *o) {
+  ef_free(o->name);
+  ef_free(o->tmpl);
+  order_argv_free(o->argv);
+  memset(o, 0, sizeof *o);
+}
+
+static int set_order(struct agent_conf *conf, const char *name, const char *tmpl, char *err,
+                     size_t errlen) {
+  if (!valid_order_name(name)) {
+    snprintf(err, errlen, "order name '%s' must be 1-64 letters, digits, '_', '-' or '.'", name);
+    return EF_ECONFIG;
+  }
+  if (strcmp(name, "restart") == 0 || strcmp(name, "upload_log") == 0) {
+    snprintf(err, errlen, "order '%s' is built into the library and cannot be configured", name);
+    return EF_ECONFIG;
+  }
+  char **argv;
+  int argc;
+  char why[256];
+  if (order_template_split(tmpl, &argv, &argc, why, sizeof why) != 0) {
+    snprintf(err, errlen, "order.%s: %s", name, why);
+    return EF_ECONFIG;
+  }
+  struct agent_order *o = NULL;
+  for (size_t i = 0; i < conf->n_orders; i++)
+    if (strcmp(conf->orders[i].name, name) == 0) o = &conf->orders[i];
+  if (o) {
+    order_clear(o);
+  } else {
+    conf->orders = ef_realloc(conf->orders, (conf->n_orders + 1) * sizeof *conf->orders);
+    o = &conf->orders[conf->n_orders++];
+  }
+  o->name = ef_strdup(name);
+  o->tmpl = ef_strdup(tmpl);
+  o->argv = argv;
+  o->argc = argc;
+  o->timeout_ms = conf->order_timeout;
+  return 0;
+}
+
+int agent_conf_set(struct agent_conf *conf, const char *key, const char *value, char *err,
+                   size_t errlen) {
+  if (strncmp(key, ORDER_PREFIX, strlen(ORDER_PREFIX)) == 0)
+    return set_order(conf, key + strlen(ORDER_PREFIX), value, err, errlen);
+  if (strcmp(key, "log_level") == 0 && log_level_parse(value) < 0) {
+    snprintf(err, errlen, "log_level: '%s' is not one of error, warn, info, debug", value);
+    return EF_ECONFIG;
+  }
+  if ((strcmp(key, "proc_root") == 0 || strcmp(key, "sys_root") == 0) && value[0] == '\0') {
+    snprintf(err, errlen, "%s: must not be empty", key);
+    return EF_ECONFIG;
+  }
+  int rc = cfg_table_set(agent_opts, conf, key, value, err, errlen);
+  if (rc == 0 && strcmp(key, "order_timeout") == 0)
+    for (size_t i = 0; i < conf->n_orders; i++) conf->orders[i].timeout_ms = conf->order_timeout;
+  return rc;
+}
+
+int agent_conf_setter(void *ud, const char *key, const char *value, char *err, size_t errlen) {
+  return agent_conf_set(ud, key, value, err, errlen);
+}
+
+const struct agent_order *agent_conf_order(const struct agent_conf *conf, const char *name) {
+  for (size_t i = 0; i < conf->n_orders; i++)
+    if (strcmp(conf->orders[i].name, name) == 0) return &conf->orders[i];
+  return NULL;
+}
+
+void agent_conf_free(struct agent_conf *conf) {
+  for (size_t i = 0; i < conf->n_orders; i++) order_clear(&conf->orders[i]);
+  ef_free(conf->orders);
+  conf->orders = NULL;
+  conf->n_orders = 0;
+  cfg_table_free(agent_opts, conf);
+}

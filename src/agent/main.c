@@ -1,0 +1,223 @@
+/* main.c -- edgefleet-agent: the ready-made device daemon on libedgefleet.
+ *
+ * Reads options from --config FILE, then from the command line (which wins), through one setter
+ * that tries the agent's own table (agent_conf.c) and then the library (ef_client_set); starts
+ * the collectors as the status provider and registers every `order.NAME` as an order handler;
+ * then runs the client until SIGTERM/SIGINT (exit 0) or until the library gives up (exit 1).
+ * A bad configuration exits 2 before connecting.
+ */
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent_conf.h"
+#include "collector.h"
+#include "edgefleet/edge.h"
+#include "edgefleet/error.h"
+#include "log.h"
+#include "mem.h"
+#include "orders.h"
+
+#define EXIT_STOPPED 0
+#define EXIT_GAVE_UP 1
+#define EXIT_CONFIG 2
+
+/* The library's options, as edge.h documents them: only for --help (ef_client_set checks them). */
+static const struct cfg_opt lib_opts[] = {
+  {"server", CFG_STR, 0, 0, 0, NULL, "ws://host:port/path of the server's device endpoint"},
+  {"device_id", CFG_STR, 0, 0, 0, NULL, "log in by device id ..."},
+  {"device_sn", CFG_STR, 0, 0, 0, NULL, "... or by serial number (--sn) ..."},
+  {"device_model", CFG_STR, 0, 0, 0, NULL, "... and model (--model)"},
+  {"password", CFG_STR, 0, 0, 0, NULL, "device password (fallback when no session token)"},
+  {"data_dir", CFG_STR, 0, 0, 0, ".", "session token and operation log directory"},
+  {"ping_interval", CFG_MS, 0, 0, 0, "5s", "heartbeat period"},
+  {"pong_timeout", CFG_MS, 0, 0, 0, "3s", "wait for a pong or status ack"},
+  {"status_interval", CFG_MS, 0, 0, 0, "15s", "status upload period"},
+  {"max_failures", CFG_INT, 0, 0, 0, "3", "consecutive failures that drop the connection"},
+  {"reconnect_interval", CFG_MS, 0, 0, 0, "10s", "wait before reconnecting"},
+  {"reconnect_jitter", CFG_MS, 0, 0, 0, "5s", "plus a random wait up to this"},
+  {"max_retries", CFG_INT, 0, 0, 0, "5", "reconnect attempts after a drop, 0 = forever"},
+  {"restart_wait", CFG_MS, 0, 0, 0, "3s", "re-exec after this long without restart_confirm"},
+  {"log_file", CFG_STR, 0, 0, 0, "device.log", "operation log name inside data_dir"},
+  {"log_rotate", CFG_MS, 0, 0, 0, "1d", "rotate the operation log at this age"},
+  {"log_keep", CFG_INT, 0, 0, 0, "3", "rotated operation logs kept"},
+  {"sftp_host", CFG_STR, 0, 0, 0, NULL, "upload_log target host"},
+  {"sftp_port", CFG_INT, 0, 0, 0, "22", "upload_log target port"},
+  {"sftp_user", CFG_STR, 0, 0, 0, NULL, "upload_log user"},
+  {"sftp_password", CFG_STR, 0, 0, 0, NULL, "upload_log password"},
+  {"max_message", CFG_SIZE, 0, 0, 0, "1m", "largest message accepted from the server"},
+  {NULL, CFG_STR, 0, 0, 0, NULL, NULL},
+};
+
+/* What the setter needs, and what it saw (to check the required options). */
+struct setup {
+  struct agent_conf *conf;
+  ef_client *client;
+  bool server, device_id, device_sn, device_model, password;
+};
+
+/* For the signal handler only: ef_client_stop() is async-signal-safe. */
+static ef_client *volatile stop_target;
+
+static void on_signal(int sig) {
+  (void)sig;
+  if (stop_target) ef_client_stop(stop_target);
+}
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: edgefleet-agent --server ws://HOST:PORT/ws (--device-id ID | --sn SN --model M)\n"
+          "                       --password PW [--data-dir DIR] [--config FILE]\n"
+          "                       [--log-level info] [--OPTION VALUE ...]\n\n"
+          "Every option is also a config file line \"name = value\"; the command line wins.\n"
+          "Durations take ms/s/m/h/d, sizes k/m/g.\n\n"
+          "Connection (libedgefleet):\n");
+  cfg_table_usage(lib_opts, out);
+  fprintf(out, "\nAgent:\n");
+  fprintf(out, "  %-28s %s\n", "--config", "read options from this file first");
+  cfg_table_usage(agent_opts, out);
+  fprintf(out, "\nCustom orders (usually in the config file):\n"
+               "  order.NAME = PROGRAM ARG ...  run PROGRAM (no shell) when order NAME arrives;\n"
+               "                                {key} in an ARG becomes params.key\n\n"
+               "Exit status: 0 stopped by SIGTERM/SIGINT, 1 the library gave up reconnecting,\n"
+               "2 bad configuration.\n");
+}
+
+static int set_option(void *ud, const char *key, const char *value, char *err, size_t errlen) {
+  struct setup *su = ud;
+  int rc = agent_conf_set(su->conf, key, value, err, errlen);
+  if (rc != EF_ENOENT) return rc;
+  if (strcmp(key, "sn") == 0) key = "device_sn";
+  else if (strcmp(key, "model") == 0) key = "device_model";
+  rc = ef_client_set(su->client, key, value);
+  if (rc == EF_ECONFIG) snprintf(err, errlen, "%s: bad value '%s'", key, value);
+  else if (rc != 0 && rc != EF_ENOENT) snprintf(err, errlen, "%s: %s", key, ef_strerror(rc));
+  if (rc != 0) return rc == EF_ENOENT ? EF_ENOENT : EF_ECONFIG;
+  if (strcmp(key, "server") == 0) su->server = *value;
+  else if (strcmp(key, "device_id") == 0) su->device_id = *value;
+  else if (strcmp(key, "device_sn") == 0) su->device_sn = *value;
+  else if (strcmp(key, "device_model") == 0) su->device_model = *value;
+  else if (strcmp(key, "password") == 0) su->password = *value;
+  return 0;
+}
+
+static void on_lib_log(void *ud, int level, const char *msg) {
+  (void)ud;
+  if (level < EF_LOG_ERROR) level = EF_LOG_ERROR;
+  if (level > EF_LOG_DEBUG) level = EF_LOG_DEBUG;
+  ef_log(level, "lib: %s", msg);
+}
+
+static void on_event(void *ud, enum ef_client_event ev, const char *detail) {
+  (void)ud;
+  static const char *names[] = {"connected", "logged in", "disconnected", "login failed"};
+  const char *name = (unsigned)ev < 4 ? names[ev] : "event";
+  ef_log(ev == EF_EV_LOGIN_FAILED ? EF_LOG_WARN : EF_LOG_INFO, "%s%s%s", name,
+         detail && *detail ? ": " : "", detail ? detail : "");
+}
+
+/* The checks the library would only make when connecting, made before it. */
+static const char *missing_option(const struct setup *su) {
+  if (!su->server) return "--server is required";
+  if (!su->device_id && !(su->device_sn && su->device_model))
+    return "--device-id, or --sn and --model, are required";
+  if (!su->password) return "--password is required";
+  return NULL;
+}
+
+static int install_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0) return EF_ESYS;
+  sa.sa_handler = SIG_IGN; /* a closed socket is an error code, not a death */
+  return sigaction(SIGPIPE, &sa, NULL) != 0 ? EF_ESYS : 0;
+}
+
+int main(int argc, char **argv) {
+  log_set_ident("edgefleet-agent");
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      usage(stdout);
+      return 0;
+    }
+
+  int code = EXIT_CONFIG;
+  char err[512] = "";
+  struct agent_conf conf;
+  if (agent_conf_init(&conf) != 0) {
+    ef_log(EF_LOG_ERROR, "internal: bad default in the agent option table");
+    return EXIT_CONFIG;
+  }
+  ef_client *client = NULL;
+  int rc = ef_client_new(&client);
+  if (rc != 0) {
+    ef_log(EF_LOG_ERROR, "cannot create the client: %s", ef_strerror(rc));
+    goto fail_client;
+  }
+  ef_client_on_log(client, on_lib_log, NULL);
+  ef_client_on_event(client, on_event, NULL);
+
+  struct setup su = {.conf = &conf, .client = client};
+  const char *path = cfg_config_arg(argc, argv, 1);
+  if (path && cfg_parse_file(path, set_option, &su, err, sizeof err) != 0) goto fail_config;
+  if (cfg_parse_args(argc, argv, 1, set_option, &su, err, sizeof err) != 0) goto fail_config;
+  const char *missing = missing_option(&su);
+  if (missing) {
+    snprintf(err, sizeof err, "%s (see --help)", missing);
+    goto fail_config;
+  }
+  ef_log_threshold = log_level_parse(conf.log_level);
+
+  struct collectors *set = NULL;
+  if (collectors_new(&conf, &set, err, sizeof err) != 0) goto fail_config;
+  ef_client_on_status(client, collectors_status_cb, set);
+  for (size_t i = 0; i < conf.n_orders; i++) {
+    struct agent_order *o = &conf.orders[i];
+    o->timeout_ms = conf.order_timeout;
+    rc = ef_client_on_order(client, o->name, order_handler, o);
+    if (rc != 0) {
+      snprintf(err, sizeof err, "order.%s: cannot register (%s)", o->name, ef_strerror(rc));
+      goto fail_orders;
+    }
+    ef_log(EF_LOG_INFO, "order %s = %s", o->name, o->tmpl);
+  }
+
+  stop_target = client;
+  if (install_signals() != 0) {
+    ef_log(EF_LOG_ERROR, "cannot install signal handlers");
+    code = EXIT_GAVE_UP;
+    goto fail_signals;
+  }
+  ef_log(EF_LOG_INFO, "starting: %d collector(s), %zu order(s)", collectors_enabled(set),
+         conf.n_orders);
+  rc = ef_client_run(client);
+  if (rc == 0) {
+    ef_log(EF_LOG_INFO, "stopped");
+    code = EXIT_STOPPED;
+  } else if (rc == EF_ECONFIG) {
+    ef_log(EF_LOG_ERROR, "the library rejected the configuration");
+    code = EXIT_CONFIG;
+  } else {
+    ef_log(EF_LOG_ERROR, "giving up: %s", ef_strerror(rc));
+    code = EXIT_GAVE_UP;
+  }
+
+fail_signals:
+  signal(SIGTERM, SIG_DFL);
+  signal(SIGINT, SIG_DFL);
+  stop_target = NULL;
+fail_orders:
+  ef_client_free(&client); /* handlers and the status provider point into conf and set */
+  collectors_free(&set);
+fail_config:
+  if (err[0]) ef_log(EF_LOG_ERROR, "%s", err);
+  ef_client_free(&client);
+fail_client:
+  agent_conf_free(&conf);
+  return code;
+}

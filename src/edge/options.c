@@ -1,0 +1,134 @@
+/* options.c -- libedgefleet's options as one cfg table (names, bounds, defaults: edge.h). */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cfg.h"
+#include "edge_internal.h"
+#include "edgefleet/error.h"
+#include "mem.h"
+
+#define F(x) offsetof(struct edge_conf, x)
+#define DAY_MS (86400LL * 1000)
+
+static const struct cfg_opt opts[] = {
+    {"server", CFG_STR, F(server), 0, 0, NULL, "ws://host:port/path of the server"},
+    {"device_id", CFG_STR, F(device_id), 0, 0, NULL, "login by id"},
+    {"device_sn", CFG_STR, F(device_sn), 0, 0, NULL, "login by serial number (+ model)"},
+    {"device_model", CFG_STR, F(device_model), 0, 0, NULL, "device model for sn login"},
+    {"password", CFG_STR, F(password), 0, 0, NULL, "device password"},
+    {"data_dir", CFG_STR, F(data_dir), 0, 0, ".", "session token and operation log directory"},
+    {"ping_interval", CFG_MS, F(ping_interval), 10, DAY_MS, "5s", "heartbeat period"},
+    {"pong_timeout", CFG_MS, F(pong_timeout), 10, DAY_MS, "3s", "wait for a pong / status ack"},
+    {"status_interval", CFG_MS, F(status_interval), 10, DAY_MS, "15s", "status upload period"},
+    {"max_failures", CFG_INT, F(max_failures), 1, 1000, "3", "misses that drop the connection"},
+    {"reconnect_interval", CFG_MS, F(reconnect_interval), 0, DAY_MS, "10s", "reconnect wait"},
+    {"reconnect_jitter", CFG_MS, F(reconnect_jitter), 0, DAY_MS, "5s", "random extra wait"},
+    {"max_retries", CFG_INT, F(max_retries), 0, 1000000, "5", "failed reconnects, 0 = forever"},
+    {"restart_wait", CFG_MS, F(restart_wait), 0, DAY_MS, "3s", "restart without confirm after"},
+    {"log_file", CFG_STR, F(log_file), 0, 0, "device.log", "operation log name in data_dir"},
+    {"log_rotate", CFG_MS, F(log_rotate), 1000, 3650 * DAY_MS, "1d", "operation log rotation"},
+    {"log_keep", CFG_INT, F(log_keep), 0, 10000, "3", "rotated logs kept, 0 = all"},
+    {"sftp_host", CFG_STR, F(sftp_host), 0, 0, NULL, "upload_log target host"},
+    {"sftp_port", CFG_INT, F(sftp_port), 1, 65535, "22", "upload_log target port"},
+    {"sftp_user", CFG_STR, F(sftp_user), 0, 0, NULL, "upload_log user"},
+    {"sftp_password", CFG_STR, F(sftp_password), 0, 0, NULL, "upload_log password"},
+    {"max_message", CFG_SIZE, F(max_message), 1024, 256LL * 1024 * 1024, "1m",
+     "largest message accepted"},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+int options_defaults(struct edge_conf *conf) {
+  memset(conf, 0, sizeof *conf);
+  return cfg_table_defaults(opts, conf);
+}
+
+void options_free(struct edge_conf *conf) { cfg_table_free(opts, conf); }
+
+int options_parse_url(const char *url, struct edge_url *out, char *err, size_t errlen) {
+  memset(out, 0, sizeof *out);
+  if (!url || !*url) {
+    snprintf(err, errlen, "server: not set (ws://host:port/path)");
+    return EF_ECONFIG;
+  }
+  if (strncasecmp(url, "wss://", 6) == 0) {
+    snprintf(err, errlen, "server: wss:// is not supported (libedgefleet has no TLS); use ws://");
+    return EF_ECONFIG;
+  }
+  if (strncasecmp(url, "ws://", 5) != 0) {
+    snprintf(err, errlen, "server: '%s' must start with ws://", url);
+    return EF_ECONFIG;
+  }
+  const char *h = url + 5, *slash = strchr(h, '/');
+  size_t hostport = slash ? (size_t)(slash - h) : strlen(h);
+  const char *hend = h + hostport;
+  const char *colon = NULL;
+  if (*h == '[') { /* [ipv6]:port */
+    const char *rb = memchr(h, ']', hostport);
+    if (!rb) goto bad;
+    if (rb + 1 < hend && rb[1] != ':') goto bad;
+    colon = rb + 1 < hend ? rb + 1 : NULL;
+    if ((size_t)(rb - h - 1) >= sizeof out->host || rb == h + 1) goto bad;
+    memcpy(out->host, h + 1, (size_t)(rb - h - 1));
+  } else {
+    colon = memchr(h, ':', hostport);
+    size_t hl = colon ? (size_t)(colon - h) : hostport;
+    if (hl == 0 || hl >= sizeof out->host) goto bad;
+    memcpy(out->host, h, hl);
+  }
+  out->port = 80;
+  if (colon) {
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (end != hend || colon + 1 == hend || p < 1 || p > 65535) goto bad;
+    out->port = (int)p;
+  }
+  snprintf(out->path, sizeof out->path, "%s", slash ? slash : "/");
+  if (strlen(slash ? slash : "/") >= sizeof out->path) goto bad;
+  return 0;
+bad:
+  snprintf(err, errlen, "server: '%s' is not a ws://host[:port][/path] URL", url);
+  return EF_ECONFIG;
+}
+
+int options_set(struct edge_conf *conf, const char *key, const char *value, char *err,
+                size_t errlen) {
+  char k[128];
+  if (!key || !value) {
+    snprintf(err, errlen, "option name and value are required");
+    return EF_EINVAL;
+  }
+  snprintf(k, sizeof k, "%s", key);
+  for (char *p = k; *p; p++)
+    if (*p == '-') *p = '_';
+  if (strcmp(k, "server") == 0) {
+    struct edge_url u;
+    int rc = options_parse_url(value, &u, err, errlen);
+    if (rc) return rc;
+  }
+  return cfg_table_set(opts, conf, k, value, err, errlen);
+}
+
+static int set_from_file(void *ud, const char *key, const char *value, char *err, size_t errlen) {
+  return options_set(&((ef_client *)ud)->conf, key, value, err, errlen);
+}
+
+int ef_client_set(ef_client *c, const char *key, const char *value) {
+  if (!c) return EF_EINVAL;
+  if (c->running) return EF_EBUSY;
+  char err[512] = "";
+  int rc = options_set(&c->conf, key, value, err, sizeof err);
+  if (rc == EF_ECONFIG || rc == EF_EINVAL) client_log(c, 0, "%s", err);
+  return rc;
+}
+
+int ef_client_load_config(ef_client *c, const char *path) {
+  if (!c || !path) return EF_EINVAL;
+  if (c->running) return EF_EBUSY;
+  char err[768] = "";
+  int rc = cfg_parse_file(path, set_from_file, c, err, sizeof err);
+  if (rc) client_log(c, 0, "%s", err);
+  return rc;
+}

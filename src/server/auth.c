@@ -1,0 +1,97 @@
+/* auth.c -- northbound API tokens: bearer tokens checked against their SHA-256, held in memory.
+ *
+ * Tokens are stored only as hashes. On the first start (no token at all) an admin token is
+ * made and written once to <data_dir>/admin.token with mode 0600: the only place it exists in
+ * clear. Checking a request costs one SHA-256 and a compare per known token (a handful).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "crypto.h"
+#include "edgefleet/error.h"
+#include "id.h"
+#include "log.h"
+#include "mem.h"
+#include "server.h"
+
+struct auth {
+  struct store_token *tokens;
+  size_t n;
+};
+
+static int write_token_file(const char *data_dir, const char *token, char *err, size_t errlen) {
+  char *path = ef_asprintf("%s/admin.token", data_dir);
+  int rc = 0;
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0 || write(fd, token, strlen(token)) != (ssize_t)strlen(token) ||
+      write(fd, "\n", 1) != 1) {
+    snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+    rc = EF_ESYS;
+  }
+  if (fd >= 0) close(fd);
+  ef_free(path);
+  return rc;
+}
+
+int auth_init(struct store *st, const char *data_dir, struct auth **out, char *err,
+              size_t errlen) {
+  struct auth *a = ef_calloc(1, sizeof *a);
+  int rc = st->ops->token_list(st, &a->tokens, &a->n);
+  if (rc != 0) {
+    snprintf(err, errlen, "reading API tokens: %s", store_errmsg(st));
+    goto fail;
+  }
+  if (a->n == 0) {
+    char token[EF_TOKEN_STRLEN], hash[EF_SHA256_HEXLEN];
+    if ((rc = crypto_token(token)) != 0) {
+      snprintf(err, errlen, "no randomness for the admin token");
+      goto fail;
+    }
+    crypto_sha256_hex(token, strlen(token), hash);
+    struct store_token t = {.token_id = id_next(), .name = "admin", .kind = "admin",
+                            .token_hash = hash, .created_time = ef_now_ms()};
+    if ((rc = st->ops->token_add(st, &t)) != 0) {
+      snprintf(err, errlen, "storing the admin token: %s", store_errmsg(st));
+      goto fail;
+    }
+    if ((rc = write_token_file(data_dir, token, err, errlen)) != 0) goto fail;
+    explicit_bzero(token, sizeof token);
+    ef_log(EF_LOG_INFO, "auth: created the admin API token in %s/admin.token", data_dir);
+    store_tokens_free(a->tokens, a->n);
+    if ((rc = st->ops->token_list(st, &a->tokens, &a->n)) != 0) goto fail;
+  }
+  *out = a;
+  return 0;
+
+fail:
+  auth_free(&a);
+  return rc ? rc : EF_EIO;
+}
+
+enum auth_kind auth_check(const struct auth *a, const char *authorization) {
+  if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0) return AUTH_NONE;
+  const char *tok = authorization + 7;
+  while (*tok == ' ') tok++;
+  size_t len = strlen(tok);
+  while (len && tok[len - 1] == ' ') len--;
+  if (!len) return AUTH_NONE;
+  char hash[EF_SHA256_HEXLEN];
+  crypto_sha256_hex(tok, len, hash);
+  for (size_t i = 0; i < a->n; i++)
+    if (crypto_streq(hash, a->tokens[i].token_hash))
+      return strcmp(a->tokens[i].kind, "admin") == 0 ? AUTH_ADMIN : AUTH_READ;
+  return AUTH_NONE;
+}
+
+void auth_free(struct auth **ap) {
+  struct auth *a = *ap;
+  if (!a) return;
+  store_tokens_free(a->tokens, a->n);
+  ef_free(a);
+  *ap = NULL;
+}

@@ -1,0 +1,72 @@
+/* config.c -- edgefleetd's options: one table feeds defaults, edgefleetd.conf, flags and --help.
+ * Every SPEC timing is a row here, so tests and deployments can change it. */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cfg.h"
+#include "edgefleet/error.h"
+#include "mem.h"
+#include "server.h"
+
+#define OPT(name, type, field, min, max, def, help) \
+  {name, type, offsetof(struct server_config, field), min, max, def, help}
+#define DAY_MS (86400LL * 1000)
+
+static const struct cfg_opt server_opts[] = {
+  OPT("listen", CFG_STR, listen, 0, 0, "127.0.0.1:9090", "address:port to serve on (port 0: any free)"),
+  OPT("data_dir", CFG_STR, data_dir, 0, 0, "./var", "directory for the database and admin.token"),
+  OPT("db", CFG_STR, db, 0, 0, NULL, "store URL [sqlite:<data_dir>/edgefleet.db]"),
+  OPT("log_level", CFG_STR, log_level, 0, 0, "info", "error, warn, info or debug"),
+  OPT("log_file", CFG_STR, log_file, 0, 0, NULL, "append the log here instead of stderr"),
+  OPT("static_dir", CFG_STR, static_dir, 0, 0, NULL, "dashboard files served at /"),
+  OPT("upload_log_dir", CFG_STR, upload_log_dir, 0, 0, "/var/log/devices_management",
+      "remote_dir sent with upload_log orders"),
+  OPT("node_id", CFG_INT, node_id, 0, 1023, "0", "snowflake node number of this server"),
+  OPT("login_timeout", CFG_MS, login_timeout, 10, DAY_MS, "5s", "login must arrive within"),
+  OPT("heartbeat_tolerance", CFG_MS, hb_tolerance, 10, DAY_MS, "7.5s",
+      "silence allowed while a device has no misses"),
+  OPT("heartbeat_tolerance_miss", CFG_MS, hb_tolerance_miss, 10, DAY_MS, "5.5s",
+      "silence allowed after a miss"),
+  OPT("heartbeat_max_misses", CFG_INT, hb_max_misses, 1, 100, "3", "misses that drop a device"),
+  OPT("order_timeout", CFG_MS, order_timeout, 10, DAY_MS, "10s", "wait for an order's result"),
+  OPT("token_ttl", CFG_MS, token_ttl, 1000, 3650 * DAY_MS, "30d", "device session token lifetime"),
+  OPT("bcrypt_cost", CFG_INT, bcrypt_cost, 4, 31, "12", "bcrypt cost of new password hashes"),
+  OPT("rx_buffer", CFG_SIZE, rx_buffer, 128, 1 << 20, "512", "receive buffer per connection"),
+  OPT("max_message", CFG_SIZE, max_message, 1024, 64 << 20, "64k", "largest WebSocket message"),
+  OPT("max_body", CFG_SIZE, max_body, 1024, 1LL << 30, "16m", "largest REST request body"),
+  OPT("send_queue_max", CFG_SIZE, send_queue_max, 4096, 1LL << 30, "1m",
+      "queued output per connection before it is dropped"),
+  OPT("log_flush", CFG_MS, log_flush, 1, 60000, "200ms", "device-log write-behind period"),
+  OPT("log_retention", CFG_MS, log_retention, 0, 3650 * DAY_MS, "30d",
+      "prune device logs older than this (0: keep all)"),
+  OPT("log_status_uploads", CFG_BOOL, log_status_uploads, 0, 0, "true",
+      "write a device log row for every status upload"),
+  {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+static int set_opt(void *ud, const char *key, const char *value, char *err, size_t errlen) {
+  return cfg_table_set(server_opts, ud, key, value, err, errlen);
+}
+
+int config_init(struct server_config *cfg, int argc, char **argv, char *err, size_t errlen) {
+  memset(cfg, 0, sizeof *cfg);
+  cfg_table_defaults(server_opts, cfg);
+  const char *file = cfg_config_arg(argc, argv, 1);
+  if (file && cfg_parse_file(file, set_opt, cfg, err, errlen) != 0) return EF_ECONFIG;
+  if (cfg_parse_args(argc, argv, 1, set_opt, cfg, err, errlen) != 0) return EF_ECONFIG;
+  if (!cfg->db) cfg->db = ef_asprintf("sqlite:%s/edgefleet.db", cfg->data_dir);
+  if (cfg->hb_tolerance_miss > cfg->hb_tolerance) {
+    snprintf(err, errlen, "heartbeat_tolerance_miss must not exceed heartbeat_tolerance");
+    return EF_ECONFIG;
+  }
+  return 0;
+}
+
+void config_free(struct server_config *cfg) { cfg_table_free(server_opts, cfg); }
+
+void config_usage(FILE *out) {
+  fprintf(out, "usage: edgefleetd [--config FILE] [--OPTION VALUE ...]\n"
+               "Every option can also be set in the config file as `option = value`.\n\n");
+  cfg_table_usage(server_opts, out);
+}

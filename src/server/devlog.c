@@ -1,0 +1,161 @@
+/* devlog.c -- write-behind of what devices cause in the database: device_logs rows and
+ * devices.dev_state changes.
+ *
+ * The loop appends to an in-memory batch (no I/O); every log_flush ms, or at once when the batch
+ * reaches BATCH_MAX rows, the batch moves to the database thread as one write_batch (one
+ * transaction). One batch is in flight at a time; rows that arrive meanwhile wait for the next.
+ * A cron prunes rows older than log_retention once an hour.
+ */
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+#include "mem.h"
+#include "server.h"
+
+#define BATCH_MAX 4096
+#define PRUNE_EVERY_MS (3600 * 1000)
+
+struct batch {
+  struct worker_job job;
+  struct devlog *dl;
+  struct store_log *logs;
+  size_t nlogs, cap_logs;
+  struct store_state *states;
+  size_t nstates, cap_states;
+  int rc;
+};
+
+struct devlog {
+  struct server *srv;
+  uv_timer_t timer;
+  struct batch *cur;        /* being filled by the loop */
+  struct batch *inflight;   /* on the database thread */
+  int64_t last_prune;
+  struct worker_job prune_job;
+  bool prune_busy;
+  bool stopping;
+};
+
+static struct batch *batch_new(struct devlog *dl) {
+  struct batch *b = ef_calloc(1, sizeof *b);
+  b->dl = dl;
+  return b;
+}
+
+static void batch_free(struct batch *b) {
+  for (size_t i = 0; i < b->nlogs; i++) store_log_clear(&b->logs[i]);
+  ef_free(b->logs);
+  ef_free(b->states);
+  ef_free(b);
+}
+
+static void batch_work(struct store *st, struct worker_job *job) {
+  struct batch *b = container_of(job, struct batch, job);
+  b->rc = st->ops->write_batch(st, b->logs, b->nlogs, b->states, b->nstates);
+  if (b->rc != 0)
+    ef_log(EF_LOG_ERROR, "devlog: writing %zu logs and %zu states failed: %s", b->nlogs,
+           b->nstates, store_errmsg(st));
+}
+
+static void flush(struct devlog *dl);
+
+static void batch_done(struct worker_job *job) {
+  struct batch *b = container_of(job, struct batch, job);
+  struct devlog *dl = b->dl;
+  dl->inflight = NULL;
+  batch_free(b);
+  if (dl->cur->nlogs + dl->cur->nstates >= BATCH_MAX || dl->stopping) flush(dl);
+}
+
+static void flush(struct devlog *dl) {
+  if (dl->inflight || (dl->cur->nlogs == 0 && dl->cur->nstates == 0)) return;
+  struct batch *b = dl->cur;
+  dl->cur = batch_new(dl);
+  dl->inflight = b;
+  b->job.work = batch_work;
+  b->job.done = batch_done;
+  worker_submit(dl->srv->worker, &b->job);
+}
+
+static void prune_work(struct store *st, struct worker_job *job) {
+  struct devlog *dl = container_of(job, struct devlog, prune_job);
+  uint64_t n = 0;
+  int64_t older = ef_now_ms() - dl->srv->cfg.log_retention;
+  if (st->ops->log_prune(st, older, &n) != 0)
+    ef_log(EF_LOG_ERROR, "devlog: pruning failed: %s", store_errmsg(st));
+  else if (n)
+    ef_log(EF_LOG_INFO, "devlog: pruned %llu device log rows", (unsigned long long)n);
+}
+
+static void prune_done(struct worker_job *job) {
+  container_of(job, struct devlog, prune_job)->prune_busy = false;
+}
+
+static void on_timer(uv_timer_t *t) {
+  struct devlog *dl = t->data;
+  flush(dl);
+  int64_t now = ef_mono_ms();
+  if (dl->srv->cfg.log_retention > 0 && !dl->prune_busy &&
+      now - dl->last_prune >= PRUNE_EVERY_MS) {
+    dl->last_prune = now;
+    dl->prune_busy = true;
+    dl->prune_job.work = prune_work;
+    dl->prune_job.done = prune_done;
+    worker_submit(dl->srv->worker, &dl->prune_job);
+  }
+}
+
+int devlog_start(struct server *srv, struct devlog **out) {
+  struct devlog *dl = ef_calloc(1, sizeof *dl);
+  dl->srv = srv;
+  dl->cur = batch_new(dl);
+  dl->last_prune = ef_mono_ms() - PRUNE_EVERY_MS + 60000; /* first prune a minute after start */
+  uv_timer_init(srv->loop, &dl->timer);
+  dl->timer.data = dl;
+  uv_timer_start(&dl->timer, on_timer, (uint64_t)srv->cfg.log_flush, (uint64_t)srv->cfg.log_flush);
+  *out = dl;
+  return 0;
+}
+
+void devlog_add(struct devlog *dl, uint64_t device_id, const char *event, const char *detail,
+                const char *result) {
+  struct batch *b = dl->cur;
+  if (b->nlogs == b->cap_logs) {
+    b->cap_logs = b->cap_logs ? b->cap_logs * 2 : 64;
+    b->logs = ef_realloc(b->logs, b->cap_logs * sizeof *b->logs);
+  }
+  b->logs[b->nlogs++] = (struct store_log){
+    .device_id = device_id, .event = ef_strdup(event), .detail = ef_strdup(detail),
+    .result = ef_strdup(result), .time = ef_now_ms()};
+  if (b->nlogs + b->nstates >= BATCH_MAX) flush(dl);
+}
+
+void devlog_state(struct devlog *dl, uint64_t device_id, enum dev_state st, const char *why) {
+  struct batch *b = dl->cur;
+  if (b->nstates == b->cap_states) {
+    b->cap_states = b->cap_states ? b->cap_states * 2 : 64;
+    b->states = ef_realloc(b->states, b->cap_states * sizeof *b->states);
+  }
+  b->states[b->nstates++] = (struct store_state){
+    .device_id = device_id, .state = dev_state_name(st), .time = ef_now_ms()};
+  devlog_add(dl, device_id, "state", why, dev_state_name(st));
+}
+
+static void free_devlog(uv_handle_t *h) {
+  struct devlog *dl = h->data;
+  batch_free(dl->cur);
+  ef_free(dl);
+}
+
+void devlog_stop(struct devlog **dlp) {
+  struct devlog *dl = *dlp;
+  if (!dl) return;
+  dl->stopping = true;
+  flush(dl); /* what is still queued goes when the in-flight batch is done (batch_done) */
+  uv_timer_stop(&dl->timer);
+  /* worker_stop() runs every pending done(), which flushes the rest; the struct must live until
+   * then, so it is freed with its timer handle, after the loop's last run. */
+  uv_close((uv_handle_t *)&dl->timer, free_devlog);
+  *dlp = NULL;
+}

@@ -1,0 +1,165 @@
+/* main.c -- edgefleetd: parse options, open the store, start the loop, shut down cleanly.
+ *
+ * Start-up order: config → log → data dir → store (migrate, mark every device offline, load API
+ * tokens: blocking, before anything listens) → database thread → device-log writer → listener.
+ * It logs "ready port=N" once it accepts connections (tests wait for that line).
+ * SIGINT/SIGTERM: stop accepting, close every connection (devices are logged offline), write the
+ * device-log batch, stop the database thread, let the loop drain, exit 0.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "clock.h"
+#include "edgefleet/error.h"
+#include "id.h"
+#include "log.h"
+#include "mem.h"
+#include "rest.h"
+#include "server.h"
+
+static void *on_open(void *ud, struct net_conn *conn, enum net_ws_kind kind) {
+  struct server *srv = ud;
+  if (kind == NET_WS_DEVICE) return ws_device_open(srv, conn);
+  return NULL; /* /front arrives with the dashboard */
+}
+
+static void on_message(void *user, struct net_conn *conn, const char *msg, size_t len) {
+  (void)conn;
+  ws_device_message(user, msg, len);
+}
+
+static void on_close(void *user, struct net_conn *conn) {
+  (void)conn;
+  ws_device_close(user);
+}
+
+static void on_request(void *ud, struct net_req *req) { rest_request(ud, req); }
+
+static void shutdown_server(struct server *srv) {
+  if (srv->stopping) return;
+  srv->stopping = true;
+  ef_log(EF_LOG_INFO, "shutting down: %llu device connections",
+         (unsigned long long)srv->n_sessions);
+  uv_close((uv_handle_t *)&srv->sigint, NULL);
+  uv_close((uv_handle_t *)&srv->sigterm, NULL);
+  ws_device_close_all(srv);
+  net_stop(srv->net);
+  srv->net = NULL;
+  devlog_stop(&srv->devlog);
+  worker_stop(&srv->worker);
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+  ef_log(EF_LOG_INFO, "signal %d", signum);
+  shutdown_server(h->data);
+}
+
+static int split_listen(const char *listen, char *host, size_t hostlen, int *port) {
+  const char *colon = strrchr(listen, ':');
+  if (!colon || colon == listen || (size_t)(colon - listen) >= hostlen) return EF_ECONFIG;
+  char *end;
+  long p = strtol(colon + 1, &end, 10);
+  if (*end || p < 0 || p > 65535) return EF_ECONFIG;
+  memcpy(host, listen, (size_t)(colon - listen));
+  host[colon - listen] = '\0';
+  *port = (int)p;
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  static struct server srv;
+  char err[512], host[256];
+  int port, rc = 1;
+  uv_loop_t loop;
+
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      config_usage(stdout);
+      return 0;
+    }
+  log_set_ident("edgefleetd");
+  if (config_init(&srv.cfg, argc, argv, err, sizeof err) != 0) {
+    fprintf(stderr, "edgefleetd: %s\n", err);
+    config_free(&srv.cfg);
+    return 2;
+  }
+  struct server_config *cfg = &srv.cfg;
+  int lvl = log_level_parse(cfg->log_level);
+  if (lvl < 0 || split_listen(cfg->listen, host, sizeof host, &port) != 0) {
+    fprintf(stderr, "edgefleetd: bad %s\n", lvl < 0 ? "log_level" : "listen (want host:port)");
+    goto out_cfg;
+  }
+  ef_log_threshold = lvl;
+  if (cfg->log_file && log_set_file(cfg->log_file) != 0) {
+    fprintf(stderr, "edgefleetd: cannot open log file %s: %s\n", cfg->log_file, strerror(errno));
+    goto out_cfg;
+  }
+  if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
+    ef_log(EF_LOG_ERROR, "cannot create data dir %s: %s", cfg->data_dir, strerror(errno));
+    goto out_cfg;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  id_set_node((unsigned)cfg->node_id);
+
+  struct store *st = NULL;
+  if (store_open(cfg->db, &st, err, sizeof err) != 0) {
+    ef_log(EF_LOG_ERROR, "store %s: %s", cfg->db, err);
+    goto out_cfg;
+  }
+  if (st->ops->device_all_offline(st, ef_now_ms()) != 0) {
+    ef_log(EF_LOG_ERROR, "store: %s", store_errmsg(st));
+    goto out_store;
+  }
+  if (auth_init(st, cfg->data_dir, &srv.auth, err, sizeof err) != 0) {
+    ef_log(EF_LOG_ERROR, "%s", err);
+    goto out_store;
+  }
+
+  uv_loop_init(&loop);
+  srv.loop = &loop;
+  u64map_init(&srv.devices);
+  if (worker_start(&loop, st, &srv.worker) != 0) {
+    ef_log(EF_LOG_ERROR, "cannot start the database thread");
+    goto out_auth;
+  }
+  st = NULL; /* the worker owns it now */
+  devlog_start(&srv, &srv.devlog);
+
+  struct net_config ncfg = {
+    .host = host, .port = port, .rx_buffer = (size_t)cfg->rx_buffer,
+    .max_message = (size_t)cfg->max_message, .max_body = (size_t)cfg->max_body,
+    .send_queue_max = (size_t)cfg->send_queue_max, .static_dir = cfg->static_dir,
+  };
+  struct net_handlers h = {&srv, on_open, on_message, on_close, on_request};
+  if (net_start(&loop, &ncfg, &h, &srv.net) != 0) {
+    ef_log(EF_LOG_ERROR, "cannot listen on %s", cfg->listen);
+    devlog_stop(&srv.devlog);
+    worker_stop(&srv.worker);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    goto out_auth;
+  }
+  uv_signal_init(&loop, &srv.sigint);
+  uv_signal_init(&loop, &srv.sigterm);
+  srv.sigint.data = srv.sigterm.data = &srv;
+  uv_signal_start(&srv.sigint, on_signal, SIGINT);
+  uv_signal_start(&srv.sigterm, on_signal, SIGTERM);
+
+  ef_log(EF_LOG_INFO, "ready port=%d data_dir=%s db=%s", net_port(srv.net), cfg->data_dir,
+         cfg->db);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  rc = 0;
+
+out_auth:
+  if (uv_loop_close(&loop) != 0) ef_log(EF_LOG_WARN, "loop closed with handles still open");
+  u64map_free(&srv.devices);
+  auth_free(&srv.auth);
+out_store:
+  store_close(&st);
+out_cfg:
+  config_free(&srv.cfg);
+  return rc;
+}

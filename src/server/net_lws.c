@@ -1,0 +1,560 @@
+/* net_lws.c -- net.h on libwebsockets 4.1.6, on the server's own libuv loop (foreign loop).
+ *
+ * DESIGN (see ../shared/notes/networking.md for the measurements behind each choice)
+ * - One protocol serves both HTTP and WebSocket: lws binds upgrades without a subprotocol to
+ *   protocols[0], and we route by path ourselves in FILTER_PROTOCOL_CONNECTION.
+ * - The per-connection state lives in lws' per-session data (no extra allocation per device):
+ *   a small receive buffer (rx_buffer), reassembly only for messages that span reads.
+ * - Sends are written straight away when the socket is not choked; otherwise they queue, the
+ *   peer stops being read (rx flow control) until the queue drains, and a queue over
+ *   send_queue_max drops the peer. lws 4.1.6 would otherwise buffer without bound.
+ * - The fd table is sized below RLIMIT_NOFILE so lws stops accepting before accept() fails
+ *   with EMFILE (4.1.6 spins and floods the log on EMFILE).
+ */
+#include <errno.h>
+#include <libwebsockets.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "edgefleet/error.h"
+#include "log.h"
+#include "mem.h"
+#include "net.h"
+
+struct out_msg {
+  struct out_msg *next;
+  size_t len;
+  unsigned char buf[]; /* LWS_PRE + len */
+};
+
+struct net_conn {
+  struct lws *wsi;
+  struct net *net;
+  void *user;
+  char *rx;                 /* reassembly of a message spanning several reads */
+  size_t rx_len;
+  struct out_msg *q_head, *q_tail;
+  size_t q_bytes;
+  uint16_t close_status;
+  uint8_t kind;
+  bool open;                /* on_open done, on_close not yet */
+  bool closing;
+  bool rx_paused;
+  char peer[48];
+};
+
+struct net_req {
+  struct lws *wsi;          /* NULL once the client has gone */
+  struct net *net;
+  char method[8];
+  char *path, *authorization, *content_type;
+  char *body;
+  size_t body_len, body_expect;
+  bool dispatched;          /* handed to on_request */
+  bool discard;             /* answered by the net layer (413/411); ignore the body */
+  bool close_after;
+  /* response */
+  bool responded, hdr_sent;
+  int status;
+  unsigned char *resp;      /* LWS_PRE + resp_len */
+  size_t resp_len, resp_sent;
+};
+
+enum pss_type { PSS_NONE = 0, PSS_WS, PSS_HTTP };
+struct pss {
+  uint8_t type;
+  union {
+    struct net_conn conn;
+    struct net_req *req;
+  } u;
+};
+
+struct net {
+  struct lws_context *ctx;
+  struct lws_vhost *vh;
+  struct net_config cfg;
+  struct net_handlers h;
+  unsigned char *scratch;   /* LWS_PRE + message, for direct writes */
+  size_t scratch_cap;
+  int port;
+  struct lws_protocols protocols[2];
+  struct lws_http_mount mounts[2];
+};
+
+/* ----- WebSocket ----- */
+
+static int write_now(struct net_conn *c, const char *msg, size_t len) {
+  struct net *n = c->net;
+  if (n->scratch_cap < LWS_PRE + len) {
+    n->scratch_cap = LWS_PRE + len + 1024;
+    ef_free(n->scratch);
+    n->scratch = ef_malloc(n->scratch_cap);
+  }
+  memcpy(n->scratch + LWS_PRE, msg, len);
+  int w = lws_write(c->wsi, n->scratch + LWS_PRE, len, LWS_WRITE_TEXT);
+  return w < (int)len ? EF_EIO : 0;
+}
+
+static void kill_conn(struct net_conn *c) {
+  c->closing = true;
+  lws_set_timeout(c->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+}
+
+int net_send(struct net_conn *c, const char *msg, size_t len) {
+  if (!c->wsi || c->closing) return EF_ECLOSED;
+  if (!c->q_head && !lws_send_pipe_choked(c->wsi)) {
+    if (write_now(c, msg, len) != 0) {
+      kill_conn(c);
+      return EF_EIO;
+    }
+    return 0;
+  }
+  if (c->q_bytes + len > c->net->cfg.send_queue_max) {
+    ef_log(EF_LOG_WARN, "net: %s does not read; %zu bytes queued, dropping it", c->peer,
+           c->q_bytes);
+    kill_conn(c);
+    return EF_EAGAIN;
+  }
+  struct out_msg *m = ef_malloc(sizeof *m + LWS_PRE + len);
+  m->next = NULL;
+  m->len = len;
+  memcpy(m->buf + LWS_PRE, msg, len);
+  if (c->q_tail) c->q_tail->next = m;
+  else c->q_head = m;
+  c->q_tail = m;
+  c->q_bytes += len;
+  if (!c->rx_paused) {
+    lws_rx_flow_control(c->wsi, 0);
+    c->rx_paused = true;
+  }
+  lws_callback_on_writable(c->wsi);
+  return 0;
+}
+
+void net_close(struct net_conn *c, int status, const char *reason) {
+  if (!c->wsi || c->closing) return;
+  c->closing = true;
+  c->close_status = (uint16_t)status;
+  (void)reason;
+  lws_callback_on_writable(c->wsi);
+  /* A peer that never lets us write still goes, a little later. */
+  lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, 2);
+}
+
+const char *net_conn_peer(struct net_conn *c) { return c->peer; }
+void net_conn_set_user(struct net_conn *c, void *user) { c->user = user; }
+
+static int ws_writeable(struct net_conn *c) {
+  struct out_msg *m = c->q_head;
+  if (m) {
+    c->q_head = m->next;
+    if (!c->q_head) c->q_tail = NULL;
+    c->q_bytes -= m->len;
+    int w = lws_write(c->wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+    ef_free(m);
+    if (w < 0) return -1;
+    if (c->q_head) {
+      lws_callback_on_writable(c->wsi);
+      return 0;
+    }
+    if (c->rx_paused) {
+      lws_rx_flow_control(c->wsi, 1);
+      c->rx_paused = false;
+    }
+  }
+  if (c->closing) {
+    lws_close_reason(c->wsi, (enum lws_close_status)(c->close_status ? c->close_status : 1000),
+                     NULL, 0);
+    return -1;
+  }
+  return 0;
+}
+
+static int ws_receive(struct net_conn *c, const char *in, size_t len) {
+  struct net *n = c->net;
+  if (c->closing) return 0;
+  bool last = lws_is_final_fragment(c->wsi) && lws_remaining_packet_payload(c->wsi) == 0;
+  if (c->rx_len + len > n->cfg.max_message) {
+    ef_log(EF_LOG_WARN, "net: %s sent a message over %zu bytes; closing", c->peer,
+           n->cfg.max_message);
+    ef_free(c->rx);
+    c->rx = NULL;
+    c->rx_len = 0;
+    lws_close_reason(c->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)"too big", 7);
+    return -1;
+  }
+  if (last && !c->rx) {
+    /* The common case: the whole message in one read; copied only to NUL-terminate it. */
+    char *m = ef_malloc(len + 1);
+    memcpy(m, in, len);
+    m[len] = '\0';
+    n->h.on_message(c->user, c, m, len);
+    ef_free(m);
+    return 0;
+  }
+  c->rx = ef_realloc(c->rx, c->rx_len + len + 1);
+  memcpy(c->rx + c->rx_len, in, len);
+  c->rx_len += len;
+  if (!last) return 0;
+  c->rx[c->rx_len] = '\0';
+  char *m = c->rx;
+  size_t mlen = c->rx_len;
+  c->rx = NULL;
+  c->rx_len = 0;
+  n->h.on_message(c->user, c, m, mlen);
+  ef_free(m);
+  return 0;
+}
+
+static void ws_closed(struct net_conn *c) {
+  if (c->open) {
+    c->open = false;
+    c->net->h.on_close(c->user, c);
+  }
+  c->wsi = NULL;
+  while (c->q_head) {
+    struct out_msg *m = c->q_head;
+    c->q_head = m->next;
+    ef_free(m);
+  }
+  c->q_tail = NULL;
+  ef_free(c->rx);
+  c->rx = NULL;
+}
+
+/* ----- HTTP ----- */
+
+const char *net_req_method(const struct net_req *r) { return r->method; }
+const char *net_req_path(const struct net_req *r) { return r->path; }
+const char *net_req_body(const struct net_req *r) { return r->body ? r->body : ""; }
+size_t net_req_body_len(const struct net_req *r) { return r->body_len; }
+
+const char *net_req_header(const struct net_req *r, const char *name) {
+  if (strcmp(name, "authorization") == 0) return r->authorization;
+  if (strcmp(name, "content-type") == 0) return r->content_type;
+  return NULL;
+}
+
+static void req_free(struct net_req *r) {
+  ef_free(r->path);
+  ef_free(r->authorization);
+  ef_free(r->content_type);
+  ef_free(r->body);
+  ef_free(r->resp);
+  ef_free(r);
+}
+
+void net_req_respond(struct net_req *r, int status, const char *body, size_t len) {
+  if (!r->wsi) { /* client gone */
+    req_free(r);
+    return;
+  }
+  r->responded = true;
+  r->status = status;
+  r->resp = ef_malloc(LWS_PRE + len + 1);
+  memcpy(r->resp + LWS_PRE, body, len);
+  r->resp_len = len;
+  lws_callback_on_writable(r->wsi);
+}
+
+static char *hdr_dup(struct lws *wsi, enum lws_token_indexes t) {
+  int len = lws_hdr_total_length(wsi, t);
+  if (len <= 0) return NULL;
+  char *s = ef_malloc((size_t)len + 1);
+  if (lws_hdr_copy(wsi, s, len + 1, t) < 0) {
+    ef_free(s);
+    return NULL;
+  }
+  return s;
+}
+
+/* Hand a complete request to the server. Its answer may take a while (an order waits up to
+ * its timeout), so lws' own HTTP timeout is lifted while the handler owns the request. */
+static void dispatch(struct net *n, struct net_req *r) {
+  r->dispatched = true;
+  lws_set_timeout(r->wsi, NO_PENDING_TIMEOUT, 0);
+  n->h.on_request(n->h.ud, r);
+}
+
+static void http_answer_now(struct net_req *r, int status, const char *msg) {
+  char body[256];
+  int n = snprintf(body, sizeof body, "{\"status\":\"fail\",\"type\":\"GENERAL_ERROR\",\"message\":\"%s\"}", msg);
+  r->discard = true;
+  r->close_after = true;
+  r->dispatched = true;
+  net_req_respond(r, status, body, (size_t)n);
+}
+
+static int http_begin(struct net *n, struct pss *pss, struct lws *wsi) {
+  static const struct { enum lws_token_indexes tok; const char *name; } methods[] = {
+    {WSI_TOKEN_GET_URI, "GET"}, {WSI_TOKEN_POST_URI, "POST"}, {WSI_TOKEN_PUT_URI, "PUT"},
+    {WSI_TOKEN_DELETE_URI, "DELETE"}, {WSI_TOKEN_PATCH_URI, "PATCH"},
+    {WSI_TOKEN_OPTIONS_URI, "OPTIONS"}, {WSI_TOKEN_HEAD_URI, "HEAD"},
+  };
+  struct net_req *r = ef_calloc(1, sizeof *r);
+  r->wsi = wsi;
+  r->net = n;
+  pss->type = PSS_HTTP;
+  pss->u.req = r;
+  for (size_t i = 0; i < sizeof methods / sizeof *methods && !r->path; i++)
+    if ((r->path = hdr_dup(wsi, methods[i].tok))) snprintf(r->method, sizeof r->method, "%s", methods[i].name);
+  if (!r->path) {
+    r->path = ef_strdup("/");
+    http_answer_now(r, 400, "unsupported method");
+    return 0;
+  }
+  r->authorization = hdr_dup(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+  r->content_type = hdr_dup(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
+
+  char *cl = hdr_dup(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+  bool body_method = strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0 ||
+                     strcmp(r->method, "PATCH") == 0;
+  long long len = cl ? atoll(cl) : 0;
+  ef_free(cl);
+  if (body_method && !lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH)) {
+    http_answer_now(r, 411, "Content-Length required (chunked bodies are not supported)");
+    return 0;
+  }
+  if (len < 0 || (unsigned long long)len > n->cfg.max_body) {
+    http_answer_now(r, 413, "request body too large");
+    return 0;
+  }
+  r->body_expect = (size_t)len;
+  /* lws delivers BODY callbacks for any positive length, and an empty BODY + COMPLETION for an
+   * explicit zero-length POST; everything else is complete now. */
+  bool wait_body = len > 0 || (strcmp(r->method, "POST") == 0 && body_method);
+  if (!wait_body) dispatch(n, r);
+  return 0;
+}
+
+static void http_body(struct net_req *r, const char *in, size_t len) {
+  if (r->discard || r->dispatched) return;
+  if (r->body_len + len > r->net->cfg.max_body) {
+    http_answer_now(r, 413, "request body too large");
+    return;
+  }
+  if (!r->body) r->body = ef_malloc(r->body_expect + 1);
+  if (r->body_len + len > r->body_expect) {
+    r->body = ef_realloc(r->body, r->body_len + len + 1);
+    r->body_expect = r->body_len + len;
+  }
+  memcpy(r->body + r->body_len, in, len);
+  r->body_len += len;
+  r->body[r->body_len] = '\0';
+}
+
+static int http_writeable(struct pss *pss, struct lws *wsi) {
+  struct net_req *r = pss->u.req;
+  if (!r || !r->responded) return 0;
+  if (!r->hdr_sent) {
+    unsigned char hb[LWS_PRE + 512], *start = hb + LWS_PRE, *p = start, *end = hb + sizeof hb - 1;
+    if (lws_add_http_common_headers(wsi, (unsigned)r->status, "application/json", r->resp_len,
+                                    &p, end))
+      return -1;
+    if (r->close_after &&
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close",
+                                     5, &p, end))
+      return -1;
+    if (lws_finalize_write_http_header(wsi, start, &p, end)) return -1;
+    r->hdr_sent = true;
+    if (r->resp_len) {
+      lws_callback_on_writable(wsi);
+      return 0;
+    }
+  }
+  size_t chunk = r->resp_len - r->resp_sent;
+  if (chunk > 65536) chunk = 65536;
+  bool last = r->resp_sent + chunk == r->resp_len;
+  if (chunk && lws_write(wsi, r->resp + LWS_PRE + r->resp_sent, chunk,
+                         last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < (int)chunk)
+    return -1;
+  r->resp_sent += chunk;
+  if (!last) {
+    lws_callback_on_writable(wsi);
+    return 0;
+  }
+  bool close_after = r->close_after;
+  pss->u.req = NULL;
+  pss->type = PSS_NONE;
+  req_free(r);
+  if (close_after) return -1;
+  return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static void http_closed(struct pss *pss) {
+  struct net_req *r = pss->u.req;
+  pss->u.req = NULL;
+  pss->type = PSS_NONE;
+  if (!r) return;
+  if (r->dispatched && !r->responded) {
+    r->wsi = NULL; /* the handler still owes an answer; it will free the request */
+    return;
+  }
+  req_free(r);
+}
+
+/* ----- the lws callback ----- */
+
+static int route_ws(struct lws *wsi) {
+  char uri[64];
+  if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0) return 0;
+  if (strcmp(uri, "/ws") == 0) return NET_WS_DEVICE;
+  if (strcmp(uri, "/front") == 0) return NET_WS_FRONT;
+  return 0;
+}
+
+static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                        size_t len) {
+  struct pss *pss = user;
+  struct net *n = lws_context_user(lws_get_context(wsi));
+
+  switch (reason) {
+  case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+    if (!route_ws(wsi)) return 1; /* unknown path: refuse the upgrade */
+    break;
+
+  case LWS_CALLBACK_ESTABLISHED: {
+    struct net_conn *c = &pss->u.conn;
+    memset(pss, 0, sizeof *pss);
+    pss->type = PSS_WS;
+    c->wsi = wsi;
+    c->net = n;
+    c->kind = (uint8_t)route_ws(wsi);
+    lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
+    c->open = true;
+    c->user = n->h.on_open(n->h.ud, c, (enum net_ws_kind)c->kind);
+    if (!c->user) {
+      c->open = false;
+      return -1;
+    }
+    break;
+  }
+  case LWS_CALLBACK_RECEIVE:
+    if (pss->type != PSS_WS) return -1;
+    return ws_receive(&pss->u.conn, in, len);
+
+  case LWS_CALLBACK_SERVER_WRITEABLE:
+    if (pss->type != PSS_WS) return 0;
+    return ws_writeable(&pss->u.conn);
+
+  case LWS_CALLBACK_CLOSED:
+    if (pss && pss->type == PSS_WS) ws_closed(&pss->u.conn);
+    break;
+
+  case LWS_CALLBACK_HTTP:
+    if (pss->type == PSS_HTTP && pss->u.req) http_closed(pss); /* pipelined leftovers */
+    return http_begin(n, pss, wsi);
+
+  case LWS_CALLBACK_HTTP_BODY:
+    if (pss->type == PSS_HTTP && pss->u.req) http_body(pss->u.req, in, len);
+    break;
+
+  case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+    if (pss->type == PSS_HTTP && pss->u.req && !pss->u.req->dispatched) dispatch(n, pss->u.req);
+    break;
+
+  case LWS_CALLBACK_HTTP_WRITEABLE:
+    if (pss->type != PSS_HTTP) return 0;
+    return http_writeable(pss, wsi);
+
+  case LWS_CALLBACK_CLOSED_HTTP:
+  case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+    if (pss && pss->type == PSS_HTTP) http_closed(pss);
+    break;
+
+  case LWS_CALLBACK_WSI_DESTROY:
+    if (pss && pss->type == PSS_HTTP) http_closed(pss);
+    if (pss && pss->type == PSS_WS) ws_closed(&pss->u.conn);
+    break;
+
+  default:
+    break;
+  }
+  return 0;
+}
+
+/* ----- lifecycle ----- */
+
+static void lws_to_ef_log(int level, const char *line) {
+  size_t len = strlen(line);
+  while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
+  ef_log(level == LLL_ERR ? EF_LOG_ERROR : EF_LOG_WARN, "lws: %.*s", (int)len, line);
+}
+
+static unsigned raise_fd_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
+  rlim_t want = rl.rlim_max;
+  if (want == RLIM_INFINITY || want > 1000000) want = 1000000; /* lws distrusts > 10M */
+  if (rl.rlim_cur < want) {
+    rl.rlim_cur = want;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  return (unsigned)rl.rlim_cur;
+}
+
+int net_start(uv_loop_t *loop, const struct net_config *cfg, const struct net_handlers *h,
+              struct net **out) {
+  struct net *n = ef_calloc(1, sizeof *n);
+  n->cfg = *cfg;
+  n->h = *h;
+
+  lws_set_log_level(LLL_ERR | LLL_WARN, lws_to_ef_log);
+
+  n->protocols[0] = (struct lws_protocols){
+    .name = "edgefleet",
+    .callback = net_callback,
+    .per_session_data_size = sizeof(struct pss),
+    .rx_buffer_size = cfg->rx_buffer,
+  };
+
+  struct lws_context_creation_info info;
+  memset(&info, 0, sizeof info);
+  void *loops[1] = {loop};
+  unsigned fdlim = raise_fd_limit();
+  info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DISABLE_IPV6;
+  info.foreign_loops = loops;
+  info.port = cfg->port;
+  info.iface = cfg->host;
+  info.protocols = n->protocols;
+  info.user = n;
+  info.fd_limit_per_thread = fdlim > 128 ? fdlim - 64 : fdlim;
+  info.timeout_secs = 10;
+  info.keepalive_timeout = 30;
+  if (cfg->static_dir) {
+    /* "/" serves the dashboard files; "/service" stays ours. */
+    n->mounts[0] = (struct lws_http_mount){
+      .mount_next = &n->mounts[1], .mountpoint = "/service", .mountpoint_len = 8,
+      .origin = "edgefleet", .origin_protocol = LWSMPRO_CALLBACK,
+    };
+    n->mounts[1] = (struct lws_http_mount){
+      .mountpoint = "/", .mountpoint_len = 1, .origin = cfg->static_dir,
+      .def = "index.html", .origin_protocol = LWSMPRO_FILE,
+    };
+    info.mounts = &n->mounts[0];
+  }
+
+  n->ctx = lws_create_context(&info);
+  if (!n->ctx) goto fail_ctx;
+  n->vh = lws_get_vhost_by_name(n->ctx, "default");
+  n->port = n->vh ? lws_get_vhost_listen_port(n->vh) : -1;
+  if (n->port <= 0) goto fail_listen;
+  *out = n;
+  return 0;
+
+fail_listen:
+  lws_context_destroy(n->ctx);
+fail_ctx:
+  ef_free(n);
+  return EF_ESYS;
+}
+
+int net_port(const struct net *n) { return n->port; }
+
+void net_stop(struct net *n) {
+  if (!n) return;
+  lws_context_destroy(n->ctx); /* closes every wsi: CLOSED callbacks run from here */
+  ef_free(n->scratch);
+  ef_free(n);
+}

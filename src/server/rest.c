@@ -1,0 +1,242 @@
+/* rest.c -- the northbound REST API's router and stage pipeline (see rest.h). */
+#include "rest.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "edgefleet/error.h"
+#include "id.h"
+#include "jsonutil.h"
+#include "log.h"
+#include "mem.h"
+
+static const struct rest_route *const route_tables[] = {
+  rest_device_routes, rest_group_routes, rest_relation_routes, rest_live_routes,
+};
+
+enum stage { ST_POOL, ST_DB, ST_LOOP, ST_END };
+
+static void run_from(struct rest_call *c, enum stage st);
+
+/* ----- answers ----- */
+
+static void respond_json(struct net_req *req, int status, json_t *v) {
+  char *s = jdump_decref(v);
+  net_req_respond(req, status, s, strlen(s));
+  ef_free(s);
+}
+
+static void respond_fail(struct net_req *req, int status, const char *type, const char *msg) {
+  respond_json(req, status,
+               json_pack("{s:s, s:s, s:s}", "status", "fail", "type", type, "message", msg));
+}
+
+int rest_fail(struct rest_call *c, int http, const char *type, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *msg = NULL;
+  if (vasprintf(&msg, fmt, ap) < 0) msg = NULL;
+  va_end(ap);
+  ef_free(c->emsg);
+  c->emsg = msg ? msg : ef_strdup("error");
+  c->etype = type;
+  c->status = http;
+  return REST_NEXT;
+}
+
+int rest_ok(struct rest_call *c, json_t *data) {
+  if (c->data) json_decref(c->data);
+  c->data = data;
+  return REST_NEXT;
+}
+
+int rest_store_fail(struct rest_call *c, int err, const char *type, const char *what,
+                    struct store *st) {
+  switch (err) {
+  case EF_ENOENT: return rest_fail(c, 404, type, "%s NOT FOUND.", what);
+  case EF_EEXIST: return rest_fail(c, 409, type, "%s already exists.", what);
+  case EF_EINVAL: return rest_fail(c, 400, type, "invalid %s.", what);
+  default:
+    ef_log(EF_LOG_ERROR, "rest: %s: store error: %s", c->route->name,
+           st ? store_errmsg(st) : ef_strerror(err));
+    return rest_fail(c, 500, REST_DATABASE,
+                     "Maybe JSON parameter type incorrect(please check) or DataBase Inner Error");
+  }
+}
+
+static uint64_t json_id(const json_t *v) {
+  uint64_t id = 0;
+  if (json_is_string(v) && id_parse(json_string_value(v), &id)) return id;
+  if (json_is_integer(v) && json_integer_value(v) > 0) return (uint64_t)json_integer_value(v);
+  return 0;
+}
+
+uint64_t rest_arg_id(struct rest_call *c, int i, const char *what) {
+  uint64_t id = 0;
+  if (i < REST_MAX_ARGS && c->args[i] && id_parse(c->args[i], &id)) return id;
+  rest_fail(c, 400, REST_GENERAL, "%s must be a numeric id", what);
+  return 0;
+}
+
+uint64_t rest_body_id(struct rest_call *c, const char *key) {
+  json_t *v = c->body ? json_object_get(c->body, key) : NULL;
+  uint64_t id = json_id(v);
+  if (!id) {
+    if (!v) rest_fail(c, 400, REST_GENERAL, "Missing required parameters! (%s)", key);
+    else rest_fail(c, 400, REST_GENERAL, "%s must be a numeric id (string or integer)", key);
+  }
+  return id;
+}
+
+/* ----- the call's life ----- */
+
+static void call_free(struct rest_call *c) {
+  for (int i = 0; i < REST_MAX_ARGS; i++) ef_free((char *)c->args[i]);
+  if (c->body) json_decref(c->body);
+  if (c->data) json_decref(c->data);
+  if (c->priv && c->priv_free) c->priv_free(c->priv);
+  ef_free(c->emsg);
+  ef_free(c);
+}
+
+void rest_finish(struct rest_call *c) {
+  if (c->etype) {
+    respond_fail(c->req, c->status, c->etype, c->emsg);
+  } else {
+    json_t *data = c->data ? c->data : json_object();
+    c->data = NULL;
+    respond_json(c->req, c->status, json_pack("{s:s, s:o}", "status", "success", "data", data));
+  }
+  call_free(c);
+}
+
+static void pool_work(uv_work_t *w) {
+  struct rest_call *c = container_of(w, struct rest_call, pool_req);
+  c->route->pool(c);
+}
+
+static void pool_after(uv_work_t *w, int status) {
+  struct rest_call *c = container_of(w, struct rest_call, pool_req);
+  if (status != 0) rest_fail(c, 500, REST_INNER, "Server Inner Error");
+  run_from(c, ST_DB);
+}
+
+static void db_work(struct store *st, struct worker_job *job) {
+  struct rest_call *c = container_of(job, struct rest_call, job);
+  c->route->db(c, st);
+}
+
+static void db_done(struct worker_job *job) {
+  run_from(container_of(job, struct rest_call, job), ST_LOOP);
+}
+
+static void run_from(struct rest_call *c, enum stage st) {
+  const struct rest_route *r = c->route;
+  if (!c->etype && st <= ST_POOL && r->pool) {
+    if (uv_queue_work(c->srv->loop, &c->pool_req, pool_work, pool_after) == 0) return;
+    rest_fail(c, 500, REST_INNER, "Server Inner Error");
+  }
+  if (!c->etype && st <= ST_DB && r->db) {
+    c->job.work = db_work;
+    c->job.done = db_done;
+    worker_submit(c->srv->worker, &c->job);
+    return;
+  }
+  if (!c->etype && st <= ST_LOOP && r->loop && r->loop(c) == REST_LATER) return;
+  rest_finish(c);
+}
+
+/* ----- routing ----- */
+
+static bool method_allowed(const char *methods, const char *m) {
+  size_t ml = strlen(m);
+  for (const char *p = methods; *p;) {
+    size_t l = strcspn(p, " ");
+    if (l == ml && strncmp(p, m, l) == 0) return true;
+    p += l;
+    while (*p == ' ') p++;
+  }
+  return false;
+}
+
+static const struct rest_route *find_route(const char *name, size_t len) {
+  for (size_t t = 0; t < sizeof route_tables / sizeof *route_tables; t++)
+    for (const struct rest_route *r = route_tables[t]; r->name; r++)
+      if (strlen(r->name) == len && strncmp(r->name, name, len) == 0) return r;
+  return NULL;
+}
+
+void rest_request(struct server *srv, struct net_req *req) {
+  const char *path = net_req_path(req);
+  size_t base = strlen(REST_BASE);
+  if (strncmp(path, REST_BASE, base) != 0) {
+    respond_fail(req, 404, REST_GENERAL, "no such resource");
+    return;
+  }
+  const char *name = path + base;
+  size_t nlen = strcspn(name, "/");
+  const struct rest_route *r = find_route(name, nlen);
+  if (!r) {
+    respond_fail(req, 404, REST_GENERAL, "no such API");
+    return;
+  }
+
+  /* Path arguments: name/<a>/<b>; exactly r->nargs of them, none empty. */
+  const char *args[REST_MAX_ARGS + 1] = {0};
+  size_t arglen[REST_MAX_ARGS + 1] = {0};
+  int nargs = 0;
+  for (const char *p = name + nlen; *p == '/' && nargs <= REST_MAX_ARGS;) {
+    p++;
+    size_t l = strcspn(p, "/");
+    if (l == 0 && !p[l]) break; /* a trailing slash */
+    args[nargs] = p;
+    arglen[nargs++] = l;
+    p += l;
+  }
+  if (nargs != r->nargs) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s takes %d path argument%s", r->name, r->nargs,
+             r->nargs == 1 ? "" : "s");
+    respond_fail(req, 404, REST_GENERAL, msg);
+    return;
+  }
+  if (!method_allowed(r->methods, net_req_method(req))) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s accepts %s", r->name, r->methods);
+    respond_fail(req, 405, REST_GENERAL, msg);
+    return;
+  }
+  enum auth_kind who = auth_check(srv->auth, net_req_header(req, "authorization"));
+  if (who == AUTH_NONE) {
+    respond_fail(req, 401, REST_GENERAL, "missing or invalid API token (Authorization: Bearer …)");
+    return;
+  }
+  if (r->admin && who != AUTH_ADMIN) {
+    respond_fail(req, 403, REST_GENERAL, "this API needs an admin token");
+    return;
+  }
+
+  json_t *body = NULL;
+  if (strcmp(net_req_method(req), "GET") != 0) {
+    const char *ct = net_req_header(req, "content-type");
+    if (!ct || strncmp(ct, "application/json", 16) != 0) {
+      respond_fail(req, 400, REST_GENERAL, "Content-Type must be application/json");
+      return;
+    }
+    body = jparse_object(net_req_body(req), net_req_body_len(req));
+    if (!body) {
+      respond_fail(req, 400, REST_GENERAL, "please provide legal json!");
+      return;
+    }
+  }
+
+  struct rest_call *c = ef_calloc(1, sizeof *c);
+  c->srv = srv;
+  c->req = req;
+  c->route = r;
+  c->body = body;
+  c->status = 200;
+  for (int i = 0; i < nargs; i++) c->args[i] = ef_strndup(args[i], arglen[i]);
+  run_from(c, ST_POOL);
+}

@@ -1,0 +1,170 @@
+/* rest_live.c -- REST routes over live device state: status, give_order, group_give_order. */
+#include <string.h>
+
+#include "edgefleet/error.h"
+#include "id.h"
+#include "jsonutil.h"
+#include "mem.h"
+#include "rest.h"
+
+/* ----- device_statusInfo_query/<device_id> ----- */
+
+static int status_loop(struct rest_call *c) {
+  uint64_t id = rest_arg_id(c, 0, "device_id");
+  if (!id) return REST_NEXT;
+  struct dsess *s = ws_device_find(c->srv, id);
+  if (!s || !s->status)
+    return rest_fail(c, 404, REST_DEVICEOP, "wrong device_id OR offline device.");
+  json_t *st = jparse_object(s->status, strlen(s->status));
+  if (!st) st = json_object();
+  json_object_set_new(st, "device_id", json_string(c->args[0]));
+  json_object_set_new(st, "dev_state", json_string(dev_state_name(s->state)));
+  json_object_set_new(st, "status_time", json_integer(s->status_time));
+  return rest_ok(c, st);
+}
+
+/* ----- give_order {device_id, order, params?} ----- */
+
+struct order_req {
+  uint64_t target;   /* device or group id */
+  const char *order; /* borrowed from the body */
+  json_t *params;    /* borrowed from the body, or NULL */
+  uint64_t *ids;     /* group members */
+  size_t n, pending, ok;
+  json_t *results;
+};
+
+static void order_req_free(void *p) {
+  struct order_req *o = p;
+  ef_free(o->ids);
+  if (o->results) json_decref(o->results);
+  ef_free(o);
+}
+
+/* Validate {<key>, order, params?} into c->priv; false after setting a 400. */
+static bool parse_order(struct rest_call *c, const char *key) {
+  uint64_t target = rest_body_id(c, key);
+  if (!target) return false;
+  const char *order = jstr(c->body, "order");
+  json_t *params = json_object_get(c->body, "params");
+  if (!order || !*order) {
+    rest_fail(c, 400, REST_GENERAL, "order must be a non-empty string");
+    return false;
+  }
+  if (params && !json_is_object(params) && !json_is_null(params)) {
+    rest_fail(c, 400, REST_GENERAL, "params must be an object");
+    return false;
+  }
+  struct order_req *o = ef_calloc(1, sizeof *o);
+  o->target = target;
+  o->order = order;
+  o->params = json_is_object(params) ? params : NULL;
+  c->priv = o;
+  c->priv_free = order_req_free;
+  return true;
+}
+
+static int give_db(struct rest_call *c, struct store *st) {
+  if (!parse_order(c, "device_id")) return REST_NEXT;
+  struct order_req *o = c->priv;
+  struct store_device d = {0};
+  int rc = st->ops->device_get(st, o->target, &d);
+  store_device_clear(&d);
+  return rc ? rest_store_fail(c, rc, REST_DEVICEOP, "Device", st) : REST_NEXT;
+}
+
+static void give_done(void *ud, bool ok, int http, const char *message) {
+  struct rest_call *c = ud;
+  if (ok) rest_ok(c, json_pack("{s:s}", "message", message));
+  else rest_fail(c, http, REST_DEVICEOP, "%s", message);
+  rest_finish(c);
+}
+
+static int give_loop(struct rest_call *c) {
+  struct order_req *o = c->priv;
+  const char *why = NULL;
+  int rc = order_give(c->srv, o->target, o->order, o->params, give_done, c, &why);
+  if (rc != 0) return rest_fail(c, 409, REST_DEVICEOP, "%s", why);
+  return REST_LATER;
+}
+
+/* ----- group_give_order {group_id, order, params?} ----- */
+
+static int group_db(struct rest_call *c, struct store *st) {
+  if (!parse_order(c, "group_id")) return REST_NEXT;
+  struct order_req *o = c->priv;
+  struct store_device *devs = NULL;
+  size_t n = 0;
+  struct store_group g = {0};
+  int rc = st->ops->group_get(st, o->target, &g);
+  store_group_clear(&g);
+  if (rc) return rest_store_fail(c, rc, REST_GROUPOP, "Group", st);
+  if ((rc = st->ops->group_devices(st, o->target, &devs, &n)) != 0)
+    return rest_store_fail(c, rc, REST_GROUPOP, "Group", st);
+  o->ids = ef_calloc(n ? n : 1, sizeof *o->ids);
+  for (size_t i = 0; i < n; i++) o->ids[i] = devs[i].device_id;
+  o->n = n;
+  store_devices_free(devs, n);
+  return REST_NEXT;
+}
+
+static void group_result(struct rest_call *c, uint64_t id, bool ok, const char *message) {
+  struct order_req *o = c->priv;
+  char idbuf[EF_ID_STRLEN];
+  json_array_append_new(o->results,
+                        json_pack("{s:s, s:s, s:s}", "device_id", id_format(id, idbuf), "status",
+                                  ok ? "success" : "fail", "message", message));
+  o->ok += ok;
+}
+
+static void group_finish(struct rest_call *c) {
+  struct order_req *o = c->priv;
+  json_t *res = o->results;
+  o->results = NULL;
+  rest_ok(c, json_pack("{s:I, s:I, s:o}", "succeeded", (json_int_t)o->ok, "failed",
+                       (json_int_t)(o->n - o->ok), "results", res));
+  rest_finish(c);
+}
+
+/* One per device; ud points into o->ids so the device is known. */
+struct group_slot {
+  struct rest_call *c;
+  uint64_t id;
+};
+
+static void group_done(void *ud, bool ok, int http, const char *message) {
+  (void)http;
+  struct group_slot *slot = ud;
+  struct rest_call *c = slot->c;
+  group_result(c, slot->id, ok, message);
+  ef_free(slot);
+  struct order_req *o = c->priv;
+  if (--o->pending == 0) group_finish(c);
+}
+
+static int group_loop(struct rest_call *c) {
+  struct order_req *o = c->priv;
+  o->results = json_array();
+  o->pending = 1; /* held until every order is sent */
+  for (size_t i = 0; i < o->n; i++) {
+    struct group_slot *slot = ef_malloc(sizeof *slot);
+    slot->c = c;
+    slot->id = o->ids[i];
+    const char *why = NULL;
+    o->pending++;
+    if (order_give(c->srv, o->ids[i], o->order, o->params, group_done, slot, &why) != 0) {
+      o->pending--;
+      ef_free(slot);
+      group_result(c, o->ids[i], false, why);
+    }
+  }
+  if (--o->pending == 0) group_finish(c);
+  return REST_LATER;
+}
+
+const struct rest_route rest_live_routes[] = {
+  {"GET", "device_statusInfo_query", 1, 0, NULL, NULL, status_loop},
+  {"POST", "give_order", 0, 1, NULL, give_db, give_loop},
+  {"POST", "group_give_order", 0, 1, NULL, group_db, group_loop},
+  {NULL, NULL, 0, 0, NULL, NULL, NULL},
+};

@@ -1,0 +1,404 @@
+/* ws_device.c -- southbound WebSocket (/ws): login, heartbeat, status upload, order replies.
+ *
+ * DESIGN
+ * A connection is a `struct dsess` (server.h). Its life: LOGIN (first message within
+ * login_timeout) → AUTH (the device row is read on the database thread; a password is checked
+ * with bcrypt on the uv thread pool, a session token with one SHA-256) → READY → closed.
+ * Logged-in sessions are found by id in srv->devices.
+ *
+ * Heartbeat (SPEC §2, server side) costs no timer work per message: a message only records
+ * uv_now() in window_start. The session's one timer fires at the end of the window; it re-arms
+ * for the remainder when a message came meanwhile, or counts a miss (Unknown) and opens a
+ * shorter window; at hb_max_misses the connection is closed and the device marked offline.
+ *
+ * Async work (database lookup, bcrypt) holds a reference on the session, so a device that
+ * disconnects mid-login is freed only when its last job has come back.
+ */
+#include <string.h>
+
+#include "clock.h"
+#include "crypto.h"
+#include "edgefleet/error.h"
+#include "id.h"
+#include "jsonutil.h"
+#include "log.h"
+#include "mem.h"
+#include "server.h"
+
+enum phase { PH_LOGIN = 0, PH_AUTH, PH_READY, PH_CLOSED };
+
+static const char PONG[] = "{\"type\":\"ping_pong\",\"Headers\":{},\"data\":\"pong\"}";
+static const char STATUS_ACK[] = "{\"type\":\"send_statusInfo_response\",\"Headers\":{},\"data\":{}}";
+
+const char *dev_state_name(enum dev_state s) {
+  switch (s) {
+  case DEV_ONLINE: return "online";
+  case DEV_UNKNOWN: return "Unknown";
+  default: return "offline";
+  }
+}
+
+/* ----- session life ----- */
+
+static void sess_unref(struct dsess *s) {
+  if (--s->refs == 0) {
+    ef_free(s->status);
+    ef_free(s->close_reason);
+    ef_free(s);
+  }
+}
+
+static void timer_closed(uv_handle_t *h) { sess_unref(h->data); }
+
+struct dsess *ws_device_find(struct server *srv, uint64_t device_id) {
+  return u64map_get(&srv->devices, device_id);
+}
+
+int ws_device_send(struct dsess *s, const char *msg, size_t len) {
+  if (!s->conn) return EF_ECLOSED;
+  return net_send(s->conn, msg, len);
+}
+
+static void send_json(struct dsess *s, json_t *v) {
+  char *txt = jdump_decref(v);
+  ws_device_send(s, txt, strlen(txt));
+  ef_free(txt);
+}
+
+/* Close with a reason for the device log; the rest happens in ws_device_close(). */
+static void sess_drop(struct dsess *s, int status, const char *why) {
+  if (!s->conn || s->phase == PH_CLOSED) return;
+  if (!s->close_reason) s->close_reason = ef_strdup(why);
+  net_close(s->conn, status, why);
+}
+
+static void login_fail(struct dsess *s, const char *msg) {
+  ef_log(EF_LOG_INFO, "device %s: login failed: %s", s->conn ? net_conn_peer(s->conn) : "?", msg);
+  if (s->device_id) devlog_add(s->srv->devlog, s->device_id, "login", msg, "fail");
+  send_json(s, json_pack("{s:s, s:s}", "status", "fail", "message", msg));
+  sess_drop(s, 1008, "login failed");
+}
+
+static void set_state(struct dsess *s, enum dev_state st, const char *why) {
+  if (s->state == st) return;
+  s->state = (uint8_t)st;
+  devlog_state(s->srv->devlog, s->device_id, st, why);
+}
+
+/* ----- heartbeat ----- */
+
+static int64_t tolerance(const struct dsess *s) {
+  return s->misses ? s->srv->cfg.hb_tolerance_miss : s->srv->cfg.hb_tolerance;
+}
+
+static void on_timer(uv_timer_t *t) {
+  struct dsess *s = t->data;
+  struct server *srv = s->srv;
+  if (s->phase != PH_READY) { /* login deadline */
+    if (s->phase == PH_LOGIN) login_fail(s, "TimeOut.");
+    return;
+  }
+  int64_t now = (int64_t)uv_now(srv->loop);
+  int64_t left = s->window_start + tolerance(s) - now;
+  if (left > 0) {
+    uv_timer_start(&s->timer, on_timer, (uint64_t)left, 0);
+    return;
+  }
+  s->misses++;
+  s->window_start = now;
+  devlog_add(srv->devlog, s->device_id, "heartbeat_loss", NULL, "fail");
+  if (s->misses >= srv->cfg.hb_max_misses) {
+    ef_log(EF_LOG_INFO, "device %llu: %u heartbeats missed, closing",
+           (unsigned long long)s->device_id, s->misses);
+    sess_drop(s, 1000, "heartbeat lost");
+    return;
+  }
+  set_state(s, DEV_UNKNOWN, "heartbeat missed");
+  uv_timer_start(&s->timer, on_timer, (uint64_t)tolerance(s), 0);
+}
+
+/* ----- login ----- */
+
+struct login {
+  struct worker_job job;
+  uv_work_t pool;
+  struct dsess *s;
+  uint64_t id;                  /* requested id, or 0 for sn+model */
+  char *sn, *model, *password, *token;
+  /* results */
+  int rc;
+  bool token_ok;
+  struct store_device dev;
+  char new_token[EF_TOKEN_STRLEN];
+  char new_hash[EF_SHA256_HEXLEN];
+  int64_t new_expiry;
+};
+
+static void login_free(struct login *l) {
+  ef_free(l->sn);
+  ef_free(l->model);
+  if (l->password) explicit_bzero(l->password, strlen(l->password));
+  ef_free(l->password);
+  ef_free(l->token);
+  store_device_clear(&l->dev);
+  explicit_bzero(l->new_token, sizeof l->new_token);
+  ef_free(l);
+}
+
+static void login_lookup(struct store *st, struct worker_job *job) {
+  struct login *l = container_of(job, struct login, job);
+  l->rc = l->id ? st->ops->device_get(st, l->id, &l->dev)
+                : st->ops->device_find(st, l->sn, l->model, &l->dev);
+  if (l->rc == 0 && l->token && l->dev.token_hash && l->dev.token_expiry > ef_now_ms()) {
+    char h[EF_SHA256_HEXLEN];
+    crypto_sha256_hex(l->token, strlen(l->token), h);
+    l->token_ok = crypto_streq(h, l->dev.token_hash);
+  }
+}
+
+static void save_token(struct store *st, struct worker_job *job) {
+  struct login *l = container_of(job, struct login, job);
+  if (st->ops->device_set_token(st, l->dev.device_id, l->new_hash, l->new_expiry) != 0)
+    ef_log(EF_LOG_WARN, "device %llu: saving session token: %s",
+           (unsigned long long)l->dev.device_id, store_errmsg(st));
+}
+
+static void save_token_done(struct worker_job *job) {
+  login_free(container_of(job, struct login, job));
+}
+
+static void login_ok(struct login *l, bool issue_token) {
+  struct dsess *s = l->s;
+  struct server *srv = s->srv;
+  char idbuf[EF_ID_STRLEN];
+  s->device_id = l->dev.device_id;
+  id_format(s->device_id, idbuf);
+
+  /* A device that logs in again before its old connection timed out: the new one wins. */
+  struct dsess *old = u64map_put(&srv->devices, s->device_id, s);
+  if (old && old != s) {
+    old->device_id = 0; /* no longer the device's session: its close changes no state */
+    old->phase = PH_CLOSED;
+    order_abort(old, "device reconnected");
+    if (old->conn) net_close(old->conn, 1000, "replaced by a new login");
+  }
+
+  json_t *data = json_pack("{s:s}", "device_id", idbuf);
+  if (issue_token && crypto_token(l->new_token) == 0) {
+    crypto_sha256_hex(l->new_token, strlen(l->new_token), l->new_hash);
+    l->new_expiry = ef_now_ms() + srv->cfg.token_ttl;
+    json_object_set_new(data, "token", json_string(l->new_token));
+    json_object_set_new(data, "token_expires", json_integer(l->new_expiry));
+    /* Written behind; the job queue is FIFO, so a reconnect's lookup sees it. */
+    l->job.work = save_token;
+    l->job.done = save_token_done;
+    worker_submit(srv->worker, &l->job);
+    l = NULL;
+  }
+  send_json(s, json_pack("{s:s, s:o}", "status", "success", "data", data));
+  if (l) login_free(l);
+
+  s->phase = PH_READY;
+  s->misses = 0;
+  s->window_start = (int64_t)uv_now(srv->loop);
+  s->state = DEV_OFFLINE;
+  set_state(s, DEV_ONLINE, "login");
+  devlog_add(srv->devlog, s->device_id, "login", net_conn_peer(s->conn), "success");
+  ef_log(EF_LOG_DEBUG, "device %s logged in from %s", idbuf, net_conn_peer(s->conn));
+  uv_timer_start(&s->timer, on_timer, (uint64_t)srv->cfg.hb_tolerance, 0);
+}
+
+static void bcrypt_work(uv_work_t *w) {
+  struct login *l = container_of(w, struct login, pool);
+  l->rc = crypto_bcrypt_verify(l->password, l->dev.password) ? 0 : EF_EAUTH;
+}
+
+static void bcrypt_done(uv_work_t *w, int status) {
+  struct login *l = container_of(w, struct login, pool);
+  struct dsess *s = l->s;
+  if (s->phase != PH_AUTH || !s->conn) {
+    sess_unref(s);
+    login_free(l);
+    return;
+  }
+  s->refs--; /* the session is open, so it cannot reach 0 here */
+  if (status != 0 || l->rc != 0) {
+    s->device_id = l->dev.device_id; /* for the log row */
+    login_fail(s, "password Not Correct");
+    login_free(l);
+    return;
+  }
+  login_ok(l, true);
+}
+
+static void lookup_done(struct worker_job *job) {
+  struct login *l = container_of(job, struct login, job);
+  struct dsess *s = l->s;
+  if (s->phase != PH_AUTH || !s->conn) {
+    sess_unref(s);
+    login_free(l);
+    return;
+  }
+  if (l->rc == EF_ENOENT) {
+    s->refs--;
+    login_fail(s, "Device NOT FOUND.");
+    login_free(l);
+    return;
+  }
+  if (l->rc != 0) {
+    s->refs--;
+    login_fail(s, "server database error, try again later");
+    login_free(l);
+    return;
+  }
+  if (l->token_ok) {
+    s->refs--;
+    /* Re-issue only when the token has used half its life; else the device keeps it. */
+    bool renew = l->dev.token_expiry - ef_now_ms() < s->srv->cfg.token_ttl / 2;
+    login_ok(l, renew);
+    return;
+  }
+  if (!l->password) {
+    s->refs--;
+    s->device_id = l->dev.device_id;
+    login_fail(s, "invalid or expired token");
+    login_free(l);
+    return;
+  }
+  if (uv_queue_work(s->srv->loop, &l->pool, bcrypt_work, bcrypt_done) != 0) {
+    s->refs--;
+    login_fail(s, "Unknown Error");
+    login_free(l);
+  }
+}
+
+static void handle_login(struct dsess *s, const char *msg, size_t len) {
+  json_t *m = jparse_object(msg, len);
+  if (!m) {
+    login_fail(s, "Invalid Json");
+    return;
+  }
+  const char *pw = jstr(m, "password"), *tok = jstr(m, "token");
+  json_t *jid = json_object_get(m, "device_id");
+  const char *sn = jstr(m, "device_sn"), *model = jstr(m, "device_model");
+  uint64_t id = 0;
+  const char *err = NULL;
+  if (!pw && !tok) err = json_object_get(m, "password") ? "password must be a string"
+                                                        : "Not provide password";
+  else if (jid && json_is_string(jid) && !id_parse(json_string_value(jid), &id))
+    err = "Device NOT FOUND.";
+  else if (jid && json_is_integer(jid) && json_integer_value(jid) > 0)
+    id = (uint64_t)json_integer_value(jid);
+  else if (jid && !id) err = "device_id must be a string";
+  else if (!jid && !(sn && model)) err = "Missing required Parameters!";
+  else if (tok && !id) err = "a token login needs device_id";
+  if (err) {
+    json_decref(m);
+    login_fail(s, err);
+    return;
+  }
+  struct login *l = ef_calloc(1, sizeof *l);
+  l->s = s;
+  l->id = id;
+  l->sn = id ? NULL : ef_strdup(sn);
+  l->model = id ? NULL : ef_strdup(model);
+  l->password = ef_strdup(pw);
+  l->token = ef_strdup(tok);
+  json_decref(m);
+
+  s->phase = PH_AUTH;
+  s->refs++;
+  l->job.work = login_lookup;
+  l->job.done = lookup_done;
+  worker_submit(s->srv->worker, &l->job);
+}
+
+/* ----- messages of a logged-in device ----- */
+
+static void send_error(struct dsess *s, const char *fmt, const char *arg) {
+  char msg[256];
+  snprintf(msg, sizeof msg, fmt, arg);
+  send_json(s, json_pack("{s:s, s:{}, s:{s:s}}", "type", "error", "Headers", "data", "message",
+                         msg));
+}
+
+static void handle_status(struct dsess *s, json_t *m) {
+  json_t *data = jobj(m, "data");
+  if (!data) {
+    send_error(s, "%s needs a data object", "upload_status_info");
+    return;
+  }
+  ef_free(s->status);
+  s->status = jdump(data);
+  s->status_time = ef_now_ms();
+  ws_device_send(s, STATUS_ACK, sizeof STATUS_ACK - 1);
+  if (s->srv->cfg.log_status_uploads)
+    devlog_add(s->srv->devlog, s->device_id, "status_upload", NULL, "success");
+}
+
+void ws_device_message(struct dsess *s, const char *msg, size_t len) {
+  struct server *srv = s->srv;
+  if (s->phase == PH_LOGIN) {
+    handle_login(s, msg, len);
+    return;
+  }
+  if (s->phase != PH_READY) return; /* AUTH: a message before the login reply is dropped */
+
+  s->window_start = (int64_t)uv_now(srv->loop);
+  if (s->misses) {
+    s->misses = 0;
+    set_state(s, DEV_ONLINE, "message received");
+  }
+  json_t *m = jparse_object(msg, len);
+  if (!m) {
+    send_error(s, "%s", "Invalid Json");
+    return;
+  }
+  const char *type = jstr(m, "type");
+  if (!type) send_error(s, "%s", "message without type");
+  else if (strcmp(type, "ping_pong") == 0) ws_device_send(s, PONG, sizeof PONG - 1);
+  else if (strcmp(type, "upload_status_info") == 0) handle_status(s, m);
+  else if (strcmp(type, "upload_instruction_result") == 0) order_result(s, m);
+  else ef_log(EF_LOG_DEBUG, "device %llu: ignoring message type %s",
+              (unsigned long long)s->device_id, type);
+  json_decref(m);
+}
+
+/* ----- open / close ----- */
+
+void *ws_device_open(struct server *srv, struct net_conn *conn) {
+  if (srv->stopping) return NULL;
+  struct dsess *s = ef_calloc(1, sizeof *s);
+  s->srv = srv;
+  s->conn = conn;
+  s->refs = 1; /* released by the timer's close callback */
+  uv_timer_init(srv->loop, &s->timer);
+  s->timer.data = s;
+  uv_timer_start(&s->timer, on_timer, (uint64_t)srv->cfg.login_timeout, 0);
+  srv->n_sessions++;
+  return s;
+}
+
+void ws_device_close(struct dsess *s) {
+  struct server *srv = s->srv;
+  s->conn = NULL;
+  srv->n_sessions--;
+  if (s->device_id && u64map_get(&srv->devices, s->device_id) == s) {
+    u64map_del(&srv->devices, s->device_id);
+    order_abort(s, "device disconnected");
+    devlog_add(srv->devlog, s->device_id, "disconnect", s->close_reason, NULL);
+    set_state(s, DEV_OFFLINE, s->close_reason ? s->close_reason : "connection closed");
+  }
+  s->phase = PH_CLOSED;
+  uv_timer_stop(&s->timer);
+  uv_close((uv_handle_t *)&s->timer, timer_closed);
+}
+
+void ws_device_close_all(struct server *srv) {
+  uint64_t id;
+  void *v;
+  for (size_t it = 0; u64map_next(&srv->devices, &it, &id, &v);) {
+    struct dsess *s = v;
+    if (!s->close_reason) s->close_reason = ef_strdup("server shutdown");
+  }
+}

@@ -1,0 +1,1017 @@
+/* store_sqlite.c -- the embedded SQLite backend of store.h ("sqlite:PATH" or a bare path).
+ *
+ * DESIGN
+ * One struct (struct sqlite_store) holds the connection and every prepared statement. The
+ * statements are listed once, in SQLITE_STMTS; open() prepares them all in prepare_all() with
+ * SQLITE_PREPARE_PERSISTENT, close() finalizes them, and every use ends in done() (reset +
+ * clear bindings). Column lists of `devices` are generated from STORE_DEVICE_FIELDS, so the
+ * struct, the schema and every statement agree by construction.
+ *
+ * The connection runs in WAL mode with synchronous=NORMAL (a crash loses at most the last
+ * transactions, never consistency), foreign keys on, and a busy timeout. Multi-row writes
+ * (device_add_batch, write_batch, device_delete) are one BEGIN IMMEDIATE ... COMMIT each, rolled
+ * back on any error.
+ *
+ * Schema: `migrations[]` is the ordered list of SQL steps and PRAGMA user_version counts the
+ * steps applied. open() applies the missing steps in one transaction and refuses a database whose
+ * version is above the code's. Within the same transaction, any STORE_DEVICE_FIELDS column that
+ * `devices` lacks is added as TEXT (add_missing_columns), so a new device column needs no
+ * migration step; renaming or dropping a column, or anything else, is a new step at the end of
+ * `migrations[]` (never edit a step that has shipped).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "edgefleet/error.h"
+#include "log.h"
+#include "mem.h"
+#include "store.h"
+
+#define BUSY_TIMEOUT_MS 5000
+
+/* ===== Schema ===== */
+
+#define DEV_COLDEF_(col, parent, key) #col " TEXT,\n"
+
+static const char *const migrations[] = {
+    /* 1: the initial schema (SPEC §6). */
+    "CREATE TABLE devices (\n"
+    "device_id INTEGER PRIMARY KEY,\n"
+    STORE_DEVICE_FIELDS(DEV_COLDEF_)
+    "password TEXT,\n"
+    "token_hash TEXT,\n"
+    "token_expiry INTEGER NOT NULL DEFAULT 0,\n"
+    "created_time INTEGER NOT NULL DEFAULT 0,\n"
+    "updated_time INTEGER NOT NULL DEFAULT 0,\n"
+    "UNIQUE (hardware_sn, hardware_model));\n"
+    "CREATE TABLE group_info (\n"
+    "group_id INTEGER PRIMARY KEY,\n"
+    "group_name TEXT NOT NULL UNIQUE,\n"
+    "group_description TEXT,\n"
+    "created_time INTEGER NOT NULL DEFAULT 0,\n"
+    "updated_time INTEGER NOT NULL DEFAULT 0);\n"
+    "CREATE TABLE relations (\n"
+    "device_id INTEGER NOT NULL REFERENCES devices(device_id) ON DELETE CASCADE,\n"
+    "group_id INTEGER NOT NULL REFERENCES group_info(group_id) ON DELETE CASCADE,\n"
+    "created_time INTEGER NOT NULL DEFAULT 0,\n"
+    "PRIMARY KEY (device_id, group_id)) WITHOUT ROWID;\n"
+    "CREATE INDEX relations_group ON relations(group_id);\n"
+    "CREATE TABLE device_logs (\n"
+    "log_id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+    "device_id INTEGER NOT NULL,\n"
+    "event TEXT NOT NULL,\n"
+    "detail TEXT,\n"
+    "result TEXT,\n"
+    "time INTEGER NOT NULL);\n"
+    "CREATE INDEX device_logs_device_time ON device_logs(device_id, time);\n"
+    "CREATE INDEX device_logs_time ON device_logs(time);\n"
+    "CREATE TABLE api_tokens (\n"
+    "token_id INTEGER PRIMARY KEY,\n"
+    "name TEXT,\n"
+    "kind TEXT NOT NULL,\n"
+    "token_hash TEXT NOT NULL UNIQUE,\n"
+    "created_time INTEGER NOT NULL DEFAULT 0);\n",
+};
+
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
+static const char *const device_text_cols[] = {
+#define DEV_NAME_(col, parent, key) #col,
+    STORE_DEVICE_FIELDS(DEV_NAME_)
+#undef DEV_NAME_
+};
+
+/* ===== Statements ===== */
+
+#define DEV_COL_(col, parent, key) ", " #col
+#define DEV_PARAM_(col, parent, key) ", ?"
+#define DEV_SET_(col, parent, key) ", " #col " = COALESCE(?, " #col ")"
+
+#define DEV_COLS                                                                                   \
+  "device_id" STORE_DEVICE_FIELDS(DEV_COL_) ", password, token_hash, token_expiry, created_time, " \
+                                            "updated_time"
+#define DEV_PARAMS "?" STORE_DEVICE_FIELDS(DEV_PARAM_) ", ?, ?, ?, ?, ?"
+#define GRP_COLS "group_id, group_name, group_description, created_time, updated_time"
+#define LOG_COLS "log_id, device_id, event, detail, result, time"
+#define TOK_COLS "token_id, name, kind, token_hash, created_time"
+
+#define SQLITE_STMTS(X)                                                                          \
+  X(BEGIN, "BEGIN IMMEDIATE")                                                                    \
+  X(COMMIT, "COMMIT")                                                                            \
+  X(ROLLBACK, "ROLLBACK")                                                                        \
+  X(DEV_INSERT, "INSERT INTO devices (" DEV_COLS ") VALUES (" DEV_PARAMS ")")                    \
+  X(DEV_GET, "SELECT " DEV_COLS " FROM devices WHERE device_id = ?")                             \
+  X(DEV_FIND, "SELECT " DEV_COLS " FROM devices WHERE hardware_sn = ? AND hardware_model = ?")   \
+  X(DEV_LIST, "SELECT " DEV_COLS " FROM devices ORDER BY device_id")                             \
+  X(DEV_UPDATE, "UPDATE devices SET updated_time = ?" STORE_DEVICE_FIELDS(DEV_SET_)              \
+                ", password = COALESCE(?, password) WHERE device_id = ?")                        \
+  X(DEV_DELETE, "DELETE FROM devices WHERE device_id = ?")                                       \
+  X(DEV_DELETE_LOGS, "DELETE FROM device_logs WHERE device_id = ?")                              \
+  X(DEV_SET_TOKEN, "UPDATE devices SET token_hash = ?, token_expiry = ? WHERE device_id = ?")    \
+  X(DEV_ALL_OFFLINE, "UPDATE devices SET dev_state = 'offline', updated_time = ? "               \
+                     "WHERE dev_state IS NOT 'offline'")                                         \
+  X(DEV_EXISTS, "SELECT 1 FROM devices WHERE device_id = ?")                                     \
+  X(DEV_SET_STATE, "UPDATE devices SET dev_state = ?, updated_time = ? WHERE device_id = ?")     \
+  X(GRP_INSERT, "INSERT INTO group_info (" GRP_COLS ") VALUES (?, ?, ?, ?, ?)")                  \
+  X(GRP_GET, "SELECT " GRP_COLS " FROM group_info WHERE group_id = ?")                           \
+  X(GRP_LIST, "SELECT " GRP_COLS " FROM group_info ORDER BY group_id")                           \
+  X(GRP_UPDATE, "UPDATE group_info SET group_name = COALESCE(?1, group_name), "                  \
+                "group_description = COALESCE(?2, group_description), "                          \
+                "updated_time = CASE WHEN ?3 > 0 THEN ?3 ELSE updated_time END "                 \
+                "WHERE group_id = ?4")                                                           \
+  X(GRP_DELETE, "DELETE FROM group_info WHERE group_id = ?")                                     \
+  X(GRP_EXISTS, "SELECT 1 FROM group_info WHERE group_id = ?")                                   \
+  X(REL_INSERT, "INSERT INTO relations (device_id, group_id, created_time) VALUES (?, ?, ?)")    \
+  X(REL_DELETE, "DELETE FROM relations WHERE device_id = ? AND group_id = ?")                    \
+  X(REL_EXISTS, "SELECT 1 FROM relations WHERE device_id = ? AND group_id = ?")                  \
+  X(REL_DEVICE_GROUPS, "SELECT " GRP_COLS " FROM group_info WHERE group_id IN "                  \
+                       "(SELECT group_id FROM relations WHERE device_id = ?) ORDER BY group_id") \
+  X(REL_GROUP_DEVICES, "SELECT " DEV_COLS " FROM devices WHERE device_id IN "                    \
+                       "(SELECT device_id FROM relations WHERE group_id = ?) "                   \
+                       "ORDER BY device_id")                                                     \
+  X(REL_GROUP_CLEAR, "DELETE FROM relations WHERE group_id = ?")                                 \
+  X(LOG_INSERT, "INSERT INTO device_logs (device_id, event, detail, result, time) "              \
+                "VALUES (?, ?, ?, ?, ?)")                                                        \
+  X(LOG_QUERY, "SELECT " LOG_COLS " FROM device_logs WHERE device_id = ? AND time < ? "          \
+               "ORDER BY time DESC, log_id DESC LIMIT ?")                                        \
+  X(LOG_PRUNE, "DELETE FROM device_logs WHERE time < ?")                                         \
+  X(TOK_INSERT, "INSERT INTO api_tokens (" TOK_COLS ") VALUES (?, ?, ?, ?, ?)")                  \
+  X(TOK_LIST, "SELECT " TOK_COLS " FROM api_tokens ORDER BY token_id")
+
+enum stmt_id {
+#define STMT_ENUM_(name, sql) S_##name,
+  SQLITE_STMTS(STMT_ENUM_)
+#undef STMT_ENUM_
+  S_COUNT_
+};
+
+static const char *const stmt_sql[S_COUNT_] = {
+#define STMT_SQL_(name, sql) [S_##name] = sql,
+    SQLITE_STMTS(STMT_SQL_)
+#undef STMT_SQL_
+};
+
+struct sqlite_store {
+  struct store base; /* first: store.h's handle */
+  sqlite3 *db;
+  sqlite3_stmt *stmt[S_COUNT_];
+  char errmsg[512]; /* the last failure's message, for store_errmsg() */
+};
+
+#define S(st) ((struct sqlite_store *)(st))
+
+/* ===== Helpers ===== */
+
+__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen,
+                                                          const char *fmt, ...) {
+  if (!err || !errlen) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+}
+
+__attribute__((format(printf, 2, 3))) static void set_msg(struct sqlite_store *s,
+                                                          const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(s->errmsg, sizeof s->errmsg, fmt, ap);
+  va_end(ap);
+}
+
+/* Record sqlite's message for errmsg() and map the (extended) result code. */
+static int db_fail(struct sqlite_store *s, int rc) {
+  set_msg(s, "%s", sqlite3_errmsg(s->db));
+  switch (rc) {
+  case SQLITE_CONSTRAINT_UNIQUE:
+  case SQLITE_CONSTRAINT_PRIMARYKEY:
+    return EF_EEXIST;
+  case SQLITE_CONSTRAINT_FOREIGNKEY:
+    return EF_ENOENT;
+  default:
+    return EF_EDB;
+  }
+}
+
+static int invalid(struct sqlite_store *s, const char *what) {
+  set_msg(s, "invalid argument: %s", what);
+  return EF_EINVAL;
+}
+
+static int missing(struct sqlite_store *s, const char *what, uint64_t id) {
+  set_msg(s, "no such %s: %llu", what, (unsigned long long)id);
+  return EF_ENOENT;
+}
+
+static void done(sqlite3_stmt *st) {
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+}
+
+static int bind_text(sqlite3_stmt *st, int i, const char *v) {
+  return sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC); /* NULL binds SQL NULL */
+}
+
+static int bind_id(sqlite3_stmt *st, int i, uint64_t v) {
+  return sqlite3_bind_int64(st, i, (sqlite3_int64)v);
+}
+
+/* Check the bind results of a statement; on failure the statement is reset. */
+static int bound(struct sqlite_store *s, sqlite3_stmt *st, int brc) {
+  if (brc == SQLITE_OK) return 0;
+  set_msg(s, "cannot bind a parameter: %s", sqlite3_errmsg(s->db));
+  done(st);
+  return EF_EDB;
+}
+
+/* Step a statement that returns no row, then reset it. */
+static int run(struct sqlite_store *s, sqlite3_stmt *st) {
+  int rc = sqlite3_step(st);
+  int ret = rc == SQLITE_DONE ? 0 : db_fail(s, rc);
+  done(st);
+  return ret;
+}
+
+/* Step a statement whose only question is whether it yields a row. */
+static int exists(struct sqlite_store *s, sqlite3_stmt *st, bool *out) {
+  int rc = sqlite3_step(st);
+  int ret = 0;
+  if (rc == SQLITE_ROW) *out = true;
+  else if (rc == SQLITE_DONE) *out = false;
+  else ret = db_fail(s, rc);
+  done(st);
+  return ret;
+}
+
+static int row_exists(struct sqlite_store *s, enum stmt_id id, uint64_t key, bool *out) {
+  sqlite3_stmt *st = s->stmt[id];
+  int brc = bind_id(st, 1, key);
+  if (brc) return bound(s, st, brc);
+  return exists(s, st, out);
+}
+
+static int tx_begin(struct sqlite_store *s) { return run(s, s->stmt[S_BEGIN]); }
+
+static void tx_rollback(struct sqlite_store *s) {
+  if (sqlite3_get_autocommit(s->db)) return; /* sqlite already rolled back */
+  char keep[sizeof s->errmsg];
+  memcpy(keep, s->errmsg, sizeof keep);
+  if (run(s, s->stmt[S_ROLLBACK]) != 0)
+    ef_log(EF_LOG_ERROR, "store: rollback failed: %s", s->errmsg);
+  memcpy(s->errmsg, keep, sizeof keep);
+}
+
+static int tx_commit(struct sqlite_store *s) {
+  int rc = run(s, s->stmt[S_COMMIT]);
+  if (rc) tx_rollback(s);
+  return rc;
+}
+
+static char *col_text(sqlite3_stmt *st, int i) {
+  return ef_strdup((const char *)sqlite3_column_text(st, i)); /* NULL column -> NULL */
+}
+
+/* ===== Rows ===== */
+
+/* How to read one row of a result into a record, and to free one. */
+struct row_type {
+  size_t size;
+  void (*read)(sqlite3_stmt *st, void *out);
+  void (*clear)(void *rec);
+};
+
+static void read_device(sqlite3_stmt *st, void *out) {
+  struct store_device *d = out;
+  int i = 0;
+  d->device_id = (uint64_t)sqlite3_column_int64(st, i++);
+#define DEV_READ_(col, parent, key) d->col = col_text(st, i++);
+  STORE_DEVICE_FIELDS(DEV_READ_)
+#undef DEV_READ_
+  d->password = col_text(st, i++);
+  d->token_hash = col_text(st, i++);
+  d->token_expiry = sqlite3_column_int64(st, i++);
+  d->created_time = sqlite3_column_int64(st, i++);
+  d->updated_time = sqlite3_column_int64(st, i++);
+}
+
+static void read_group(sqlite3_stmt *st, void *out) {
+  struct store_group *g = out;
+  g->group_id = (uint64_t)sqlite3_column_int64(st, 0);
+  g->group_name = col_text(st, 1);
+  g->group_description = col_text(st, 2);
+  g->created_time = sqlite3_column_int64(st, 3);
+  g->updated_time = sqlite3_column_int64(st, 4);
+}
+
+static void read_log(sqlite3_stmt *st, void *out) {
+  struct store_log *l = out;
+  l->log_id = (uint64_t)sqlite3_column_int64(st, 0);
+  l->device_id = (uint64_t)sqlite3_column_int64(st, 1);
+  l->event = col_text(st, 2);
+  l->detail = col_text(st, 3);
+  l->result = col_text(st, 4);
+  l->time = sqlite3_column_int64(st, 5);
+}
+
+static void read_token(sqlite3_stmt *st, void *out) {
+  struct store_token *t = out;
+  t->token_id = (uint64_t)sqlite3_column_int64(st, 0);
+  t->name = col_text(st, 1);
+  t->kind = col_text(st, 2);
+  t->token_hash = col_text(st, 3);
+  t->created_time = sqlite3_column_int64(st, 4);
+}
+
+static void clear_device(void *rec) { store_device_clear(rec); }
+static void clear_group(void *rec) { store_group_clear(rec); }
+static void clear_log(void *rec) { store_log_clear(rec); }
+static void clear_token(void *rec) {
+  struct store_token *t = rec;
+  ef_free(t->name);
+  ef_free(t->kind);
+  ef_free(t->token_hash);
+  memset(t, 0, sizeof *t);
+}
+
+static const struct row_type device_rows = {sizeof(struct store_device), read_device,
+                                            clear_device};
+static const struct row_type group_rows = {sizeof(struct store_group), read_group, clear_group};
+static const struct row_type log_rows = {sizeof(struct store_log), read_log, clear_log};
+static const struct row_type token_rows = {sizeof(struct store_token), read_token, clear_token};
+
+/* Step a bound statement for exactly one row into *out (zeroed first). EF_ENOENT if none. */
+static int fetch_one(struct sqlite_store *s, sqlite3_stmt *st, const struct row_type *t,
+                     void *out) {
+  int rc = sqlite3_step(st);
+  int ret = 0;
+  if (rc == SQLITE_ROW) t->read(st, out);
+  else if (rc == SQLITE_DONE) ret = EF_ENOENT;
+  else ret = db_fail(s, rc);
+  done(st);
+  return ret;
+}
+
+/* Step a bound statement to the end into a new array (*out, *n); NULL, 0 when empty or on
+ * failure. The array is the caller's. */
+static int fetch_all(struct sqlite_store *s, sqlite3_stmt *st, const struct row_type *t,
+                     void **out, size_t *n) {
+  char *arr = NULL;
+  size_t len = 0, cap = 0;
+  int rc, ret = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (len == cap) {
+      cap = cap ? cap * 2 : 16;
+      arr = ef_realloc(arr, cap * t->size);
+    }
+    void *rec = arr + len * t->size;
+    memset(rec, 0, t->size);
+    t->read(st, rec);
+    len++;
+  }
+  if (rc != SQLITE_DONE) {
+    ret = db_fail(s, rc);
+    for (size_t i = 0; i < len; i++) t->clear(arr + i * t->size);
+    ef_free(arr);
+    arr = NULL;
+    len = 0;
+  }
+  done(st);
+  *out = arr;
+  *n = len;
+  return ret;
+}
+
+/* ===== Open, migrate, close ===== */
+
+static int exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen) {
+  char *msg = NULL;
+  int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+  if (rc != SQLITE_OK) {
+    set_err(err, errlen, "%s", msg ? msg : sqlite3_errstr(rc));
+    sqlite3_free(msg);
+    return EF_EDB;
+  }
+  return 0;
+}
+
+/* Read a one-row, one-column pragma; its text goes to buf (may be NULL), its value returned in
+ * *num (may be NULL). */
+static int pragma_value(sqlite3 *db, const char *sql, char *buf, size_t buflen, int *num,
+                        char *err, size_t errlen) {
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+      const char *text = (const char *)sqlite3_column_text(st, 0);
+      if (buf) snprintf(buf, buflen, "%s", text ? text : "");
+      if (num) *num = sqlite3_column_int(st, 0);
+      rc = SQLITE_OK;
+    }
+  }
+  if (rc != SQLITE_OK) set_err(err, errlen, "%s", sqlite3_errmsg(db));
+  sqlite3_finalize(st);
+  return rc == SQLITE_OK ? 0 : EF_EDB;
+}
+
+/* Add each STORE_DEVICE_FIELDS column that `devices` lacks (a field added to store.h). */
+static int add_missing_columns(sqlite3 *db, char *err, size_t errlen) {
+  sqlite3_stmt *q = NULL;
+  int ret = 0;
+  int rc = sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info('devices') WHERE name = ?",
+                              -1, &q, NULL);
+  if (rc != SQLITE_OK) goto fail_sqlite;
+  for (size_t i = 0; i < sizeof device_text_cols / sizeof device_text_cols[0]; i++) {
+    sqlite3_bind_text(q, 1, device_text_cols[i], -1, SQLITE_STATIC);
+    rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    if (rc == SQLITE_ROW) continue;
+    if (rc != SQLITE_DONE) goto fail_sqlite;
+    char sql[160];
+    snprintf(sql, sizeof sql, "ALTER TABLE devices ADD COLUMN %s TEXT", device_text_cols[i]);
+    ret = exec_sql(db, sql, err, errlen);
+    if (ret) goto fail_stmt;
+    ef_log(EF_LOG_INFO, "store: added column devices.%s", device_text_cols[i]);
+  }
+  sqlite3_finalize(q);
+  return 0;
+
+fail_sqlite:
+  set_err(err, errlen, "%s", sqlite3_errmsg(db));
+  ret = EF_EDB;
+fail_stmt:
+  sqlite3_finalize(q);
+  return ret;
+}
+
+/* Bring the schema to SCHEMA_VERSION in one transaction. */
+static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen) {
+  char msg[256] = "";
+  int version = 0, ret;
+
+  ret = exec_sql(db, "BEGIN IMMEDIATE", msg, sizeof msg);
+  if (ret) goto fail;
+  ret = pragma_value(db, "PRAGMA user_version", NULL, 0, &version, msg, sizeof msg);
+  if (ret) goto fail_tx;
+  if (version > SCHEMA_VERSION || version < 0) {
+    exec_sql(db, "ROLLBACK", NULL, 0);
+    set_err(err, errlen,
+            "database '%s' has schema version %d, but this program knows versions up to %d: "
+            "it was written by a newer edgefleet; upgrade edgefleet or use another database",
+            path, version, SCHEMA_VERSION);
+    return EF_EDB;
+  }
+  for (int v = version; v < SCHEMA_VERSION; v++) {
+    ret = exec_sql(db, migrations[v], msg, sizeof msg);
+    if (ret) goto fail_tx;
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
+    ret = exec_sql(db, sql, msg, sizeof msg);
+    if (ret) goto fail_tx;
+  }
+  ret = add_missing_columns(db, msg, sizeof msg);
+  if (ret) goto fail_tx;
+  ret = exec_sql(db, "COMMIT", msg, sizeof msg);
+  if (ret) goto fail_tx;
+  if (version < SCHEMA_VERSION)
+    ef_log(EF_LOG_INFO, "store: %s migrated from schema version %d to %d", path, version,
+           SCHEMA_VERSION);
+  return 0;
+
+fail_tx:
+  exec_sql(db, "ROLLBACK", NULL, 0);
+fail:
+  set_err(err, errlen, "cannot migrate database '%s' from schema version %d: %s", path, version,
+          msg);
+  return EF_EDB;
+}
+
+static int prepare_all(struct sqlite_store *s, char *err, size_t errlen) {
+  for (int i = 0; i < S_COUNT_; i++) {
+    int rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
+                                NULL);
+    if (rc != SQLITE_OK) {
+      set_err(err, errlen, "cannot prepare statement %d (%s): %s", i, stmt_sql[i],
+              sqlite3_errmsg(s->db));
+      return EF_EDB;
+    }
+  }
+  return 0;
+}
+
+static void finalize_all(struct sqlite_store *s) {
+  for (int i = 0; i < S_COUNT_; i++) {
+    sqlite3_finalize(s->stmt[i]); /* NULL is a no-op */
+    s->stmt[i] = NULL;
+  }
+}
+
+/* "sqlite:PATH", "sqlite://PATH" or a bare PATH -> PATH. */
+static const char *url_path(const char *url) {
+  if (strncasecmp(url, "sqlite:", 7) == 0) {
+    url += 7;
+    if (strncmp(url, "//", 2) == 0) url += 2;
+  }
+  return url;
+}
+
+static int sqlite_open(const char *url, struct store **out, char *err, size_t errlen) {
+  char msg[256] = "";
+  bool created = false;
+  int ret;
+
+  if (err && errlen) err[0] = '\0';
+  if (!out || !url) return EF_EINVAL;
+  *out = NULL;
+  const char *path = url_path(url);
+  if (!path[0]) {
+    set_err(err, errlen, "store URL '%s' has no database path", url);
+    return EF_ECONFIG;
+  }
+
+  /* Create a missing file ourselves, private (it holds password hashes); sqlite makes its
+   * -wal and -shm files with the same mode. The directory must exist. */
+  bool memory = strcmp(path, ":memory:") == 0;
+  if (!memory) {
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      close(fd);
+      created = true;
+    } else if (errno != EEXIST) {
+      set_err(err, errlen, "cannot create database '%s': %s%s", path, strerror(errno),
+              errno == ENOENT ? " (its directory must exist)" : "");
+      return EF_EDB;
+    }
+  }
+
+  struct sqlite_store *s = ef_calloc(1, sizeof *s);
+  s->base.ops = &store_sqlite_ops;
+  int rc = sqlite3_open_v2(path, &s->db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK) {
+    set_err(err, errlen, "cannot open database '%s': %s", path,
+            s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+    ret = EF_EDB;
+    goto fail_db;
+  }
+  sqlite3_extended_result_codes(s->db, 1);
+  sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+
+  char mode[32] = "";
+  ret = pragma_value(s->db, "PRAGMA journal_mode = WAL", mode, sizeof mode, NULL, msg,
+                     sizeof msg);
+  if (ret == 0) ret = exec_sql(s->db, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON",
+                               msg, sizeof msg);
+  if (ret) {
+    set_err(err, errlen, "cannot use database '%s': %s", path, msg);
+    goto fail_db;
+  }
+  if (!memory && strcasecmp(mode, "wal") != 0)
+    ef_log(EF_LOG_WARN, "store: %s: WAL mode unavailable, journal_mode is %s", path, mode);
+  if (sqlite3_db_readonly(s->db, "main") == 1) {
+    set_err(err, errlen, "cannot use database '%s': it is read-only", path);
+    ret = EF_EDB;
+    goto fail_db;
+  }
+
+  ret = migrate(s->db, path, err, errlen);
+  if (ret) goto fail_db;
+  ret = prepare_all(s, err, errlen);
+  if (ret) goto fail_stmts;
+
+  *out = &s->base;
+  return 0;
+
+fail_stmts:
+  finalize_all(s);
+fail_db:
+  sqlite3_close(s->db); /* NULL is a no-op */
+  ef_free(s);
+  if (created) unlink(path);
+  return ret;
+}
+
+static void sqlite_close(struct store *st) {
+  struct sqlite_store *s = S(st);
+  if (!s) return;
+  finalize_all(s);
+  if (sqlite3_close(s->db) != SQLITE_OK)
+    ef_log(EF_LOG_ERROR, "store: close failed: %s", sqlite3_errmsg(s->db));
+  ef_free(s);
+}
+
+static const char *sqlite_errmsg(struct store *st) { return S(st)->errmsg; }
+
+/* ===== Devices ===== */
+
+static int bind_device(sqlite3_stmt *st, const struct store_device *d) {
+  int i = 1, brc = 0;
+  brc |= bind_id(st, i++, d->device_id);
+#define DEV_BIND_(col, parent, key) brc |= bind_text(st, i++, d->col);
+  STORE_DEVICE_FIELDS(DEV_BIND_)
+#undef DEV_BIND_
+  brc |= bind_text(st, i++, d->password);
+  brc |= bind_text(st, i++, d->token_hash);
+  brc |= sqlite3_bind_int64(st, i++, d->token_expiry);
+  brc |= sqlite3_bind_int64(st, i++, d->created_time);
+  brc |= sqlite3_bind_int64(st, i++, d->updated_time);
+  return brc;
+}
+
+static int insert_device(struct sqlite_store *s, const struct store_device *d) {
+  sqlite3_stmt *st = s->stmt[S_DEV_INSERT];
+  int brc = bind_device(st, d);
+  if (brc) return bound(s, st, brc);
+  return run(s, st);
+}
+
+static int sqlite_device_add(struct store *st, const struct store_device *d) {
+  if (!d) return invalid(S(st), "device is NULL");
+  return insert_device(S(st), d);
+}
+
+static int sqlite_device_add_batch(struct store *st, const struct store_device *d, size_t n,
+                                   size_t *failed) {
+  struct sqlite_store *s = S(st);
+  if (failed) *failed = 0;
+  if (n == 0) return 0;
+  if (!d) return invalid(s, "devices is NULL");
+  int ret = tx_begin(s);
+  if (ret) return ret;
+  for (size_t i = 0; i < n; i++) {
+    ret = insert_device(s, &d[i]);
+    if (ret) {
+      if (failed) *failed = i;
+      tx_rollback(s);
+      return ret;
+    }
+  }
+  return tx_commit(s);
+}
+
+static int sqlite_device_get(struct store *st, uint64_t id, struct store_device *out) {
+  struct sqlite_store *s = S(st);
+  if (!out) return invalid(s, "out is NULL");
+  memset(out, 0, sizeof *out);
+  sqlite3_stmt *q = s->stmt[S_DEV_GET];
+  int brc = bind_id(q, 1, id);
+  if (brc) return bound(s, q, brc);
+  int ret = fetch_one(s, q, &device_rows, out);
+  return ret == EF_ENOENT ? missing(s, "device", id) : ret;
+}
+
+static int sqlite_device_find(struct store *st, const char *sn, const char *model,
+                              struct store_device *out) {
+  struct sqlite_store *s = S(st);
+  if (!out) return invalid(s, "out is NULL");
+  memset(out, 0, sizeof *out);
+  if (!sn || !model) return invalid(s, "sn and model are required");
+  sqlite3_stmt *q = s->stmt[S_DEV_FIND];
+  int brc = bind_text(q, 1, sn) | bind_text(q, 2, model);
+  if (brc) return bound(s, q, brc);
+  int ret = fetch_one(s, q, &device_rows, out);
+  if (ret == EF_ENOENT) set_msg(s, "no device with sn '%s' and model '%s'", sn, model);
+  return ret;
+}
+
+static int sqlite_device_list(struct store *st, struct store_device **out, size_t *n) {
+  struct sqlite_store *s = S(st);
+  if (!out || !n) return invalid(s, "out or n is NULL");
+  void *arr;
+  int ret = fetch_all(s, s->stmt[S_DEV_LIST], &device_rows, &arr, n);
+  *out = arr;
+  return ret;
+}
+
+static int sqlite_device_update(struct store *st, const struct store_device *p) {
+  struct sqlite_store *s = S(st);
+  if (!p) return invalid(s, "patch is NULL");
+  sqlite3_stmt *q = s->stmt[S_DEV_UPDATE];
+  int i = 1, brc = 0;
+  brc |= sqlite3_bind_int64(q, i++, p->updated_time);
+#define DEV_BIND_(col, parent, key) brc |= bind_text(q, i++, p->col);
+  STORE_DEVICE_FIELDS(DEV_BIND_)
+#undef DEV_BIND_
+  brc |= bind_text(q, i++, p->password);
+  brc |= bind_id(q, i++, p->device_id);
+  if (brc) return bound(s, q, brc);
+  int ret = run(s, q);
+  if (ret == 0 && sqlite3_changes(s->db) == 0) ret = missing(s, "device", p->device_id);
+  return ret;
+}
+
+static int sqlite_device_delete(struct store *st, uint64_t id) {
+  struct sqlite_store *s = S(st);
+  int ret = tx_begin(s);
+  if (ret) return ret;
+  sqlite3_stmt *q = s->stmt[S_DEV_DELETE];
+  int brc = bind_id(q, 1, id);
+  ret = brc ? bound(s, q, brc) : run(s, q); /* relations go by ON DELETE CASCADE */
+  if (ret) goto fail_tx;
+  if (sqlite3_changes(s->db) == 0) {
+    ret = missing(s, "device", id);
+    goto fail_tx;
+  }
+  q = s->stmt[S_DEV_DELETE_LOGS];
+  brc = bind_id(q, 1, id);
+  ret = brc ? bound(s, q, brc) : run(s, q);
+  if (ret) goto fail_tx;
+  return tx_commit(s);
+
+fail_tx:
+  tx_rollback(s);
+  return ret;
+}
+
+static int sqlite_device_set_token(struct store *st, uint64_t id, const char *token_hash,
+                                   int64_t expiry) {
+  struct sqlite_store *s = S(st);
+  sqlite3_stmt *q = s->stmt[S_DEV_SET_TOKEN];
+  int brc = bind_text(q, 1, token_hash) | sqlite3_bind_int64(q, 2, expiry) | bind_id(q, 3, id);
+  if (brc) return bound(s, q, brc);
+  int ret = run(s, q);
+  if (ret == 0 && sqlite3_changes(s->db) == 0) ret = missing(s, "device", id);
+  return ret;
+}
+
+static int sqlite_device_all_offline(struct store *st, int64_t now) {
+  struct sqlite_store *s = S(st);
+  sqlite3_stmt *q = s->stmt[S_DEV_ALL_OFFLINE];
+  int brc = sqlite3_bind_int64(q, 1, now);
+  if (brc) return bound(s, q, brc);
+  return run(s, q);
+}
+
+/* ===== Groups ===== */
+
+static int sqlite_group_add(struct store *st, const struct store_group *g) {
+  struct sqlite_store *s = S(st);
+  if (!g || !g->group_name) return invalid(s, "group_name is required");
+  sqlite3_stmt *q = s->stmt[S_GRP_INSERT];
+  int brc = bind_id(q, 1, g->group_id) | bind_text(q, 2, g->group_name) |
+            bind_text(q, 3, g->group_description) | sqlite3_bind_int64(q, 4, g->created_time) |
+            sqlite3_bind_int64(q, 5, g->updated_time);
+  if (brc) return bound(s, q, brc);
+  return run(s, q);
+}
+
+static int sqlite_group_get(struct store *st, uint64_t id, struct store_group *out) {
+  struct sqlite_store *s = S(st);
+  if (!out) return invalid(s, "out is NULL");
+  memset(out, 0, sizeof *out);
+  sqlite3_stmt *q = s->stmt[S_GRP_GET];
+  int brc = bind_id(q, 1, id);
+  if (brc) return bound(s, q, brc);
+  int ret = fetch_one(s, q, &group_rows, out);
+  return ret == EF_ENOENT ? missing(s, "group", id) : ret;
+}
+
+static int sqlite_group_list(struct store *st, struct store_group **out, size_t *n) {
+  struct sqlite_store *s = S(st);
+  if (!out || !n) return invalid(s, "out or n is NULL");
+  void *arr;
+  int ret = fetch_all(s, s->stmt[S_GRP_LIST], &group_rows, &arr, n);
+  *out = arr;
+  return ret;
+}
+
+static int sqlite_group_update(struct store *st, const struct store_group *p) {
+  struct sqlite_store *s = S(st);
+  if (!p) return invalid(s, "patch is NULL");
+  sqlite3_stmt *q = s->stmt[S_GRP_UPDATE];
+  int brc = bind_text(q, 1, p->group_name) | bind_text(q, 2, p->group_description) |
+            sqlite3_bind_int64(q, 3, p->updated_time) | bind_id(q, 4, p->group_id);
+  if (brc) return bound(s, q, brc);
+  int ret = run(s, q);
+  if (ret == 0 && sqlite3_changes(s->db) == 0) ret = missing(s, "group", p->group_id);
+  return ret;
+}
+
+static int sqlite_group_delete(struct store *st, uint64_t id) {
+  struct sqlite_store *s = S(st);
+  sqlite3_stmt *q = s->stmt[S_GRP_DELETE];
+  int brc = bind_id(q, 1, id);
+  if (brc) return bound(s, q, brc);
+  int ret = run(s, q); /* relations go by ON DELETE CASCADE */
+  if (ret == 0 && sqlite3_changes(s->db) == 0) ret = missing(s, "group", id);
+  return ret;
+}
+
+/* ===== Relations ===== */
+
+static int sqlite_relation_add(struct store *st, uint64_t device_id, uint64_t group_id,
+                               int64_t now) {
+  struct sqlite_store *s = S(st);
+  sqlite3_stmt *q = s->stmt[S_REL_INSERT];
+  int brc = bind_id(q, 1, device_id) | bind_id(q, 2, group_id) | sqlite3_bind_int64(q, 3, now);
+  if (brc) return bound(s, q, brc);
+  int ret = run(s, q); /* a missing device or group fails the foreign key: EF_ENOENT */
+  if (ret == EF_ENOENT)
+    set_msg(s, "no such device %llu or group %llu", (unsigned long long)device_id,
+            (unsigned long long)group_id);
+  return ret;
+}
+
+static int sqlite_relation_delete(struct store *st, uint64_t device_id, uint64_t group_id) {
+  struct sqlite_store *s = S(st);
+  sqlite3_stmt *q = s->stmt[S_REL_DELETE];
+  int brc = bind_id(q, 1, device_id) | bind_id(q, 2, group_id);
+  if (brc) return bound(s, q, brc);
+  int ret = run(s, q);
+  if (ret == 0 && sqlite3_changes(s->db) == 0) {
+    set_msg(s, "device %llu is not in group %llu", (unsigned long long)device_id,
+            (unsigned long long)group_id);
+    ret = EF_ENOENT;
+  }
+  return ret;
+}
+
+static int sqlite_relation_exists(struct store *st, uint64_t device_id, uint64_t group_id,
+                                  bool *out) {
+  struct sqlite_store *s = S(st);
+  if (!out) return invalid(s, "out is NULL");
+  *out = false;
+  sqlite3_stmt *q = s->stmt[S_REL_EXISTS];
+  int brc = bind_id(q, 1, device_id) | bind_id(q, 2, group_id);
+  if (brc) return bound(s, q, brc);
+  return exists(s, q, out);
+}
+
+static int sqlite_device_groups(struct store *st, uint64_t device_id, struct store_group **out,
+                                size_t *n) {
+  struct sqlite_store *s = S(st);
+  if (!out || !n) return invalid(s, "out or n is NULL");
+  *out = NULL;
+  *n = 0;
+  bool found;
+  int ret = row_exists(s, S_DEV_EXISTS, device_id, &found);
+  if (ret) return ret;
+  if (!found) return missing(s, "device", device_id);
+  sqlite3_stmt *q = s->stmt[S_REL_DEVICE_GROUPS];
+  int brc = bind_id(q, 1, device_id);
+  if (brc) return bound(s, q, brc);
+  void *arr;
+  ret = fetch_all(s, q, &group_rows, &arr, n);
+  *out = arr;
+  return ret;
+}
+
+static int sqlite_group_devices(struct store *st, uint64_t group_id, struct store_device **out,
+                                size_t *n) {
+  struct sqlite_store *s = S(st);
+  if (!out || !n) return invalid(s, "out or n is NULL");
+  *out = NULL;
+  *n = 0;
+  bool found;
+  int ret = row_exists(s, S_GRP_EXISTS, group_id, &found);
+  if (ret) return ret;
+  if (!found) return missing(s, "group", group_id);
+  sqlite3_stmt *q = s->stmt[S_REL_GROUP_DEVICES];
+  int brc = bind_id(q, 1, group_id);
+  if (brc) return bound(s, q, brc);
+  void *arr;
+  ret = fetch_all(s, q, &device_rows, &arr, n);
+  *out = arr;
+  return ret;
+}
+
+static int sqlite_group_clear(struct store *st, uint64_t group_id) {
+  struct sqlite_store *s = S(st);
+  bool found;
+  int ret = row_exists(s, S_GRP_EXISTS, group_id, &found);
+  if (ret) return ret;
+  if (!found) return missing(s, "group", group_id);
+  sqlite3_stmt *q = s->stmt[S_REL_GROUP_CLEAR];
+  int brc = bind_id(q, 1, group_id);
+  if (brc) return bound(s, q, brc);
+  return run(s, q);
+}
+
+/* ===== Logs and state: the write-behind batch ===== */
+
+static int sqlite_write_batch(struct store *st, struct store_log *logs, size_t nlogs,
+                              const struct store_state *states, size_t nstates) {
+  struct sqlite_store *s = S(st);
+  if ((nlogs && !logs) || (nstates && !states)) return invalid(s, "logs or states is NULL");
+  for (size_t i = 0; i < nlogs; i++)
+    if (!logs[i].event) return invalid(s, "a log has no event");
+  if (nlogs == 0 && nstates == 0) return 0;
+
+  int ret = tx_begin(s);
+  if (ret) return ret;
+  sqlite3_stmt *q = s->stmt[S_LOG_INSERT];
+  for (size_t i = 0; i < nlogs; i++) {
+    const struct store_log *l = &logs[i];
+    int brc = bind_id(q, 1, l->device_id) | bind_text(q, 2, l->event) |
+              bind_text(q, 3, l->detail) | bind_text(q, 4, l->result) |
+              sqlite3_bind_int64(q, 5, l->time);
+    ret = brc ? bound(s, q, brc) : run(s, q);
+    if (ret) goto fail_tx;
+    logs[i].log_id = (uint64_t)sqlite3_last_insert_rowid(s->db);
+  }
+  q = s->stmt[S_DEV_SET_STATE];
+  for (size_t i = 0; i < nstates; i++) {
+    /* A device deleted meanwhile matches no row: skipped, as it should be. */
+    int brc = bind_text(q, 1, states[i].state) | sqlite3_bind_int64(q, 2, states[i].time) |
+              bind_id(q, 3, states[i].device_id);
+    ret = brc ? bound(s, q, brc) : run(s, q);
+    if (ret) goto fail_tx;
+  }
+  ret = tx_commit(s);
+  if (ret) goto fail_ids;
+  return 0;
+
+fail_tx:
+  tx_rollback(s);
+fail_ids:
+  for (size_t i = 0; i < nlogs; i++) logs[i].log_id = 0;
+  return ret;
+}
+
+static int sqlite_log_query(struct store *st, uint64_t device_id, int64_t before, size_t limit,
+                            struct store_log **out, size_t *n) {
+  struct sqlite_store *s = S(st);
+  if (!out || !n) return invalid(s, "out or n is NULL");
+  *out = NULL;
+  *n = 0;
+  sqlite3_stmt *q = s->stmt[S_LOG_QUERY];
+  sqlite3_int64 lim = limit > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)limit;
+  int brc = bind_id(q, 1, device_id) | sqlite3_bind_int64(q, 2, before > 0 ? before : INT64_MAX) |
+            sqlite3_bind_int64(q, 3, lim);
+  if (brc) return bound(s, q, brc);
+  void *arr;
+  int ret = fetch_all(s, q, &log_rows, &arr, n);
+  *out = arr;
+  return ret;
+}
+
+static int sqlite_log_prune(struct store *st, int64_t older_than, uint64_t *deleted) {
+  struct sqlite_store *s = S(st);
+  if (deleted) *deleted = 0;
+  sqlite3_stmt *q = s->stmt[S_LOG_PRUNE];
+  int brc = sqlite3_bind_int64(q, 1, older_than);
+  if (brc) return bound(s, q, brc);
+  int ret = run(s, q);
+  if (ret == 0 && deleted) *deleted = (uint64_t)sqlite3_changes64(s->db);
+  return ret;
+}
+
+/* ===== API tokens ===== */
+
+static int sqlite_token_add(struct store *st, const struct store_token *t) {
+  struct sqlite_store *s = S(st);
+  if (!t || !t->token_hash || !t->kind) return invalid(s, "token_hash and kind are required");
+  sqlite3_stmt *q = s->stmt[S_TOK_INSERT];
+  int brc = bind_id(q, 1, t->token_id) | bind_text(q, 2, t->name) | bind_text(q, 3, t->kind) |
+            bind_text(q, 4, t->token_hash) | sqlite3_bind_int64(q, 5, t->created_time);
+  if (brc) return bound(s, q, brc);
+  return run(s, q);
+}
+
+static int sqlite_token_list(struct store *st, struct store_token **out, size_t *n) {
+  struct sqlite_store *s = S(st);
+  if (!out || !n) return invalid(s, "out or n is NULL");
+  void *arr;
+  int ret = fetch_all(s, s->stmt[S_TOK_LIST], &token_rows, &arr, n);
+  *out = arr;
+  return ret;
+}
+
+const struct store_ops store_sqlite_ops = {
+    .scheme = "sqlite:",
+    .open = sqlite_open,
+    .close = sqlite_close,
+    .errmsg = sqlite_errmsg,
+    .device_add = sqlite_device_add,
+    .device_add_batch = sqlite_device_add_batch,
+    .device_get = sqlite_device_get,
+    .device_find = sqlite_device_find,
+    .device_list = sqlite_device_list,
+    .device_update = sqlite_device_update,
+    .device_delete = sqlite_device_delete,
+    .device_set_token = sqlite_device_set_token,
+    .device_all_offline = sqlite_device_all_offline,
+    .group_add = sqlite_group_add,
+    .group_get = sqlite_group_get,
+    .group_list = sqlite_group_list,
+    .group_update = sqlite_group_update,
+    .group_delete = sqlite_group_delete,
+    .relation_add = sqlite_relation_add,
+    .relation_delete = sqlite_relation_delete,
+    .relation_exists = sqlite_relation_exists,
+    .device_groups = sqlite_device_groups,
+    .group_devices = sqlite_group_devices,
+    .group_clear = sqlite_group_clear,
+    .write_batch = sqlite_write_batch,
+    .log_query = sqlite_log_query,
+    .log_prune = sqlite_log_prune,
+    .token_add = sqlite_token_add,
+    .token_list = sqlite_token_list,
+};
