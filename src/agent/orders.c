@@ -383,7 +383,7 @@ int order_handler(void *ud, const char *order, const char *params_json, char *ms
   const struct agent_order *o = ud;
   int64_t t0 = ef_mono_ms();
   int rc = order_run(o, params_json, msg, msg_len);
-  ef_log(rc == 0 ? EF_LOG_INFO : EF_LOG_WARN, "order %s (%s) %s in %lld ms: %s", order, o->tmpl,
+  ef_log(EF_LOG_DEBUG, "order %s (%s) %s in %lld ms: %s", order, o->tmpl,
          rc == 0 ? "succeeded" : "failed", (long long)(ef_mono_ms() - t0), msg);
   return rc;
 }

@@ -91,6 +91,7 @@ int main(int argc, char **argv) {
   int lvl = log_level_parse(cfg->log_level);
   if (lvl < 0 || split_listen(cfg->listen, host, sizeof host, &port) != 0) {
     fprintf(stderr, "edgefleetd: bad %s\n", lvl < 0 ? "log_level" : "listen (want host:port)");
+    rc = 2;
     goto out_cfg;
   }
   ef_log_threshold = lvl;

@@ -20,7 +20,7 @@
 /* A temporary directory holding `proc`, a symlink to one fixture sample, so that a test can move
  * the collector from sample t0 to sample t1 between two collections. */
 struct fx {
-  char tmp[PATH_MAX];
+  char tmp[64];
   char link[PATH_MAX];
   struct agent_conf conf;
   void *state;

@@ -1,0 +1,213 @@
+/* test_conf.c -- the agent's option table and order lines, from a file and from the command line. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent_conf.h"
+#include "edgefleet/error.h"
+#include "mem.h"
+
+struct fx {
+  char path[PATH_MAX];
+  struct agent_conf conf;
+  char err[512];
+};
+
+static int setup(void **state) {
+  struct fx *f = ef_calloc(1, sizeof *f);
+  snprintf(f->path, sizeof f->path, "/tmp/efagent-conf-XXXXXX");
+  int fd = mkstemp(f->path);
+  assert_true(fd >= 0);
+  close(fd);
+  assert_int_equal(agent_conf_init(&f->conf), 0);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  struct fx *f = *state;
+  unlink(f->path);
+  agent_conf_free(&f->conf);
+  ef_free(f);
+  return 0;
+}
+
+/* Write `text` to the fixture's file and parse it with the agent's setter. */
+static int parse(struct fx *f, const char *text) {
+  FILE *fp = fopen(f->path, "w");
+  assert_non_null(fp);
+  fputs(text, fp);
+  fclose(fp);
+  f->err[0] = '\0';
+  return cfg_parse_file(f->path, agent_conf_setter, &f->conf, f->err, sizeof f->err);
+}
+
+/* The error must be exactly "<file>:<line>: <what>". */
+static void assert_err(struct fx *f, int line, const char *what) {
+  char want[PATH_MAX + 600];
+  snprintf(want, sizeof want, "%s:%d: %s", f->path, line, what);
+  assert_string_equal(f->err, want);
+}
+
+static void defaults(void **state) {
+  struct fx *f = *state;
+  assert_string_equal(f->conf.proc_root, "/proc");
+  assert_string_equal(f->conf.sys_root, "/sys");
+  assert_string_equal(f->conf.collectors, "system");
+  assert_string_equal(f->conf.log_level, "info");
+  assert_int_equal(f->conf.order_timeout, 8000);
+  assert_int_equal(f->conf.n_orders, 0);
+}
+
+static void file_with_options_and_orders(void **state) {
+  struct fx *f = *state;
+  assert_int_equal(parse(f, "# agent\n"
+                            "proc_root = /tmp/fake/proc\n"
+                            "sys-root /tmp/fake/sys\n"
+                            "\n"
+                            "order.say = /bin/echo {text}   # trailing comment\n"
+                            "order.reboot_app = /usr/bin/systemctl restart \"my app\"\n"
+                            "order_timeout = 2.5s\n"),
+                   0);
+  assert_string_equal(f->conf.proc_root, "/tmp/fake/proc");
+  assert_string_equal(f->conf.sys_root, "/tmp/fake/sys");
+  assert_int_equal(f->conf.order_timeout, 2500);
+  assert_int_equal(f->conf.n_orders, 2);
+  const struct agent_order *say = agent_conf_order(&f->conf, "say");
+  assert_non_null(say);
+  assert_int_equal(say->argc, 2);
+  assert_string_equal(say->argv[0], "/bin/echo");
+  assert_string_equal(say->argv[1], "{text}");
+  assert_string_equal(say->tmpl, "/bin/echo {text}");
+  assert_int_equal(say->timeout_ms, 2500); /* order_timeout applies to orders read before it */
+  const struct agent_order *app = agent_conf_order(&f->conf, "reboot_app");
+  assert_non_null(app);
+  assert_int_equal(app->argc, 3);
+  assert_string_equal(app->argv[2], "my app");
+  assert_null(agent_conf_order(&f->conf, "nope"));
+}
+
+static void unknown_option_names_file_and_line(void **state) {
+  struct fx *f = *state;
+  assert_int_equal(parse(f, "proc_root = /p\n# comment\n\nbogus_option = 1\nsys_root = /s\n"),
+                   EF_ECONFIG);
+  assert_err(f, 4, "unknown option 'bogus_option'");
+}
+
+static void bad_values_name_file_and_line(void **state) {
+  struct fx *f = *state;
+  assert_int_equal(parse(f, "order_timeout = soon\n"), EF_ECONFIG);
+  assert_err(f, 1, "order_timeout: 'soon' is not a duration (e.g. 500ms, 7.5s)");
+  assert_int_equal(parse(f, "\norder_timeout = 2h\n"), EF_ECONFIG);
+  assert_non_null(strstr(f->err, ":2: order_timeout: 2h is out of range"));
+  assert_int_equal(parse(f, "log_level = loud\n"), EF_ECONFIG);
+  assert_err(f, 1, "log_level: 'loud' is not one of error, warn, info, debug");
+  assert_int_equal(parse(f, "proc_root =\n"), EF_ECONFIG);
+  assert_err(f, 1, "proc_root: must not be empty");
+}
+
+static void bad_orders_name_file_and_line(void **state) {
+  struct fx *f = *state;
+  assert_int_equal(parse(f, "order.ok = /bin/true\norder.x = /bin/echo \"open\n"), EF_ECONFIG);
+  assert_err(f, 2, "order.x: unterminated \" in '/bin/echo \"open'");
+  assert_int_equal(parse(f, "order.empty =\n"), EF_ECONFIG);
+  assert_err(f, 1, "order.empty: empty command");
+  assert_int_equal(parse(f, "order.restart = /sbin/reboot\n"), EF_ECONFIG);
+  assert_err(f, 1, "order 'restart' is built into the library and cannot be configured");
+  assert_int_equal(parse(f, "order.upload_log = /bin/true\n"), EF_ECONFIG);
+  assert_int_equal(parse(f, "order. = /bin/true\n"), EF_ECONFIG);
+  assert_non_null(strstr(f->err, ":1: order name '' must be"));
+  assert_int_equal(parse(f, "order.a/b = /bin/true\n"), EF_ECONFIG);
+  assert_non_null(strstr(f->err, "order name 'a/b'"));
+}
+
+static void command_line_overrides_file(void **state) {
+  struct fx *f = *state;
+  assert_int_equal(parse(f, "order.say = /bin/echo {text}\nproc_root = /p\n"), 0);
+  char *argv[] = {"agent", "--config", f->path, "--proc-root", "/q", "--order.say=/bin/printf %s {text}",
+                  "--order-timeout", "1s", NULL};
+  int argc = 8;
+  assert_string_equal(cfg_config_arg(argc, argv, 1), f->path);
+  assert_int_equal(cfg_parse_args(argc, argv, 1, agent_conf_setter, &f->conf, f->err,
+                                  sizeof f->err), 0);
+  assert_string_equal(f->conf.proc_root, "/q");
+  assert_int_equal(f->conf.n_orders, 1); /* replaced, not added */
+  const struct agent_order *say = agent_conf_order(&f->conf, "say");
+  assert_int_equal(say->argc, 3);
+  assert_string_equal(say->argv[0], "/bin/printf");
+  assert_int_equal(say->timeout_ms, 1000);
+
+  char *bad[] = {"agent", "--bogus", "1", NULL};
+  assert_int_equal(cfg_parse_args(3, bad, 1, agent_conf_setter, &f->conf, f->err,
+                                  sizeof f->err), EF_ECONFIG);
+  assert_string_equal(f->err, "unknown option --bogus");
+}
+
+static void missing_file_is_an_error(void **state) {
+  struct fx *f = *state;
+  assert_int_equal(cfg_parse_file("/nonexistent/agent.conf", agent_conf_setter, &f->conf, f->err,
+                                  sizeof f->err), EF_ECONFIG);
+  assert_string_equal(f->err, "/nonexistent/agent.conf: No such file or directory");
+}
+
+static void shipped_example_config_parses(void **state) {
+  struct fx *f = *state;
+  /* edgefleet-agent.conf mixes library and agent options: accept what the library would take */
+  const char *src = getenv("EF_TEST_DATA");
+  assert_non_null(src);
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/../../edgefleet-agent.conf", src);
+  FILE *in = fopen(path, "r");
+  assert_non_null(in);
+  char line[4096];
+  int lineno = 0, orders = 0;
+  static const char *lib_keys[] = {"server", "device_id", "device_sn", "device_model", "password",
+                                   "data_dir", "ping_interval", "pong_timeout", "status_interval",
+                                   "max_failures", "reconnect_interval", "reconnect_jitter",
+                                   "max_retries", "restart_wait", "log_file", "log_rotate",
+                                   "log_keep", "sftp_host", "sftp_port", "sftp_user",
+                                   "sftp_password", "max_message", NULL};
+  while (fgets(line, sizeof line, in)) {
+    lineno++;
+    char *hash = strchr(line, '#');
+    if (hash) *hash = '\0';
+    char key[128], *val;
+    if (sscanf(line, " %127[^= \t\n]", key) != 1) continue;
+    val = strchr(line, '=');
+    if (!val) fail_msg("line %d: no '='", lineno);
+    val++;
+    while (*val == ' ') val++;
+    val[strcspn(val, "\n")] = '\0';
+    while (*val && val[strlen(val) - 1] == ' ') val[strlen(val) - 1] = '\0';
+    bool lib = false;
+    for (int i = 0; lib_keys[i]; i++) lib = lib || strcmp(key, lib_keys[i]) == 0;
+    if (lib) continue;
+    if (agent_conf_set(&f->conf, key, val, f->err, sizeof f->err) != 0)
+      fail_msg("edgefleet-agent.conf:%d: %s (%s)", lineno, f->err, key);
+    orders += strncmp(key, "order.", 6) == 0;
+  }
+  fclose(in);
+  assert_true(orders >= 2);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(defaults, setup, teardown),
+    cmocka_unit_test_setup_teardown(file_with_options_and_orders, setup, teardown),
+    cmocka_unit_test_setup_teardown(unknown_option_names_file_and_line, setup, teardown),
+    cmocka_unit_test_setup_teardown(bad_values_name_file_and_line, setup, teardown),
+    cmocka_unit_test_setup_teardown(bad_orders_name_file_and_line, setup, teardown),
+    cmocka_unit_test_setup_teardown(command_line_overrides_file, setup, teardown),
+    cmocka_unit_test_setup_teardown(missing_file_is_an_error, setup, teardown),
+    cmocka_unit_test_setup_teardown(shipped_example_config_parses, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

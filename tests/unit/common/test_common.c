@@ -1,0 +1,242 @@
+/* test_common.c -- unit tests of src/common: config table, ids, integer map, crypto, errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cfg.h"
+#include "crypto.h"
+#include "edgefleet/error.h"
+#include "id.h"
+#include "jsonutil.h"
+#include "mem.h"
+#include "u64map.h"
+
+/* ----- cfg ----- */
+
+struct conf {
+  char *name;
+  int64_t count, wait, size;
+  bool flag;
+};
+
+static const struct cfg_opt opts[] = {
+  {"name", CFG_STR, offsetof(struct conf, name), 0, 0, "edge", "a name"},
+  {"count", CFG_INT, offsetof(struct conf, count), 1, 10, "3", "a count"},
+  {"wait", CFG_MS, offsetof(struct conf, wait), 10, 60000, "7.5s", "a duration"},
+  {"size", CFG_SIZE, offsetof(struct conf, size), 0, 1 << 30, "64k", "a size"},
+  {"flag", CFG_BOOL, offsetof(struct conf, flag), 0, 0, "true", "a flag"},
+  {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+static int set(void *ud, const char *k, const char *v, char *err, size_t errlen) {
+  return cfg_table_set(opts, ud, k, v, err, errlen);
+}
+
+static void test_cfg_defaults_and_units(void **state) {
+  (void)state;
+  struct conf c;
+  char err[256];
+  assert_int_equal(cfg_table_defaults(opts, &c), 0);
+  assert_string_equal(c.name, "edge");
+  assert_int_equal(c.count, 3);
+  assert_int_equal(c.wait, 7500);
+  assert_int_equal(c.size, 65536);
+  assert_true(c.flag);
+  assert_int_equal(cfg_table_set(opts, &c, "wait", "250ms", err, sizeof err), 0);
+  assert_int_equal(c.wait, 250);
+  assert_int_equal(cfg_table_set(opts, &c, "wait", "1m", err, sizeof err), 0);
+  assert_int_equal(c.wait, 60000);
+  assert_int_equal(cfg_table_set(opts, &c, "wait", "2m", err, sizeof err), EF_ECONFIG);
+  assert_non_null(strstr(err, "out of range"));
+  assert_int_equal(cfg_table_set(opts, &c, "wait", "soon", err, sizeof err), EF_ECONFIG);
+  assert_int_equal(cfg_table_set(opts, &c, "count", "11", err, sizeof err), EF_ECONFIG);
+  assert_int_equal(cfg_table_set(opts, &c, "count", "4x", err, sizeof err), EF_ECONFIG);
+  assert_int_equal(cfg_table_set(opts, &c, "size", "1.5m", err, sizeof err), 0);
+  assert_int_equal(c.size, 1572864);
+  assert_int_equal(cfg_table_set(opts, &c, "flag", "off", err, sizeof err), 0);
+  assert_false(c.flag);
+  assert_int_equal(cfg_table_set(opts, &c, "flag", "maybe", err, sizeof err), EF_ECONFIG);
+  assert_int_equal(cfg_table_set(opts, &c, "nope", "1", err, sizeof err), EF_ENOENT);
+  cfg_table_free(opts, &c);
+  assert_null(c.name);
+}
+
+static void test_cfg_file_and_args(void **state) {
+  (void)state;
+  char path[] = "/tmp/ef-cfg-XXXXXX";
+  int fd = mkstemp(path);
+  const char *text = "# comment\n\nname = box  # trailing\ncount 5\nwait=2s\n";
+  assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+  close(fd);
+  struct conf c;
+  char err[256];
+  cfg_table_defaults(opts, &c);
+  assert_int_equal(cfg_parse_file(path, set, &c, err, sizeof err), 0);
+  assert_string_equal(c.name, "box");
+  assert_int_equal(c.count, 5);
+  assert_int_equal(c.wait, 2000);
+
+  char *argv[] = {"prog", "--config", path, "--count=7", "--wait", "9s", "--name", "x y"};
+  assert_string_equal(cfg_config_arg(8, argv, 1), path);
+  assert_int_equal(cfg_parse_args(8, argv, 1, set, &c, err, sizeof err), 0);
+  assert_int_equal(c.count, 7);
+  assert_int_equal(c.wait, 9000);
+  assert_string_equal(c.name, "x y");
+
+  char *bad[] = {"prog", "--count"};
+  assert_int_equal(cfg_parse_args(2, bad, 1, set, &c, err, sizeof err), EF_ECONFIG);
+  assert_non_null(strstr(err, "needs a value"));
+  char *pos[] = {"prog", "stray"};
+  assert_int_equal(cfg_parse_args(2, pos, 1, set, &c, err, sizeof err), EF_ECONFIG);
+
+  /* An unknown key in a file names the file and the line. */
+  fd = open(path, O_WRONLY | O_TRUNC);
+  const char *badtext = "count = 2\nbogus = 1\n";
+  assert_int_equal(write(fd, badtext, strlen(badtext)), (ssize_t)strlen(badtext));
+  close(fd);
+  assert_int_equal(cfg_parse_file(path, set, &c, err, sizeof err), EF_ECONFIG);
+  char want[300];
+  snprintf(want, sizeof want, "%s:2: unknown option 'bogus'", path);
+  assert_string_equal(err, want);
+  assert_int_equal(cfg_parse_file("/nonexistent/x.conf", set, &c, err, sizeof err), EF_ECONFIG);
+  unlink(path);
+  cfg_table_free(opts, &c);
+}
+
+/* ----- ids ----- */
+
+static void test_ids(void **state) {
+  (void)state;
+  uint64_t prev = 0;
+  for (int i = 0; i < 20000; i++) { /* spans several ms: sequence rollover included */
+    uint64_t id = id_next();
+    assert_true(id > prev);
+    prev = id;
+  }
+  char buf[EF_ID_STRLEN];
+  uint64_t back;
+  assert_true(id_parse(id_format(prev, buf), &back));
+  assert_true(back == prev);
+  assert_false(id_parse("", &back));
+  assert_false(id_parse("0", &back));
+  assert_false(id_parse("-5", &back));
+  assert_false(id_parse("12a", &back));
+  assert_false(id_parse(" 12", &back));
+  assert_false(id_parse("99999999999999999999999", &back));
+  assert_false(id_parse(NULL, &back));
+}
+
+/* ----- u64map: random operations against a plain array ----- */
+
+static void test_u64map(void **state) {
+  (void)state;
+  enum { N = 5000 };
+  static void *ref[N];
+  struct u64map m;
+  u64map_init(&m);
+  srand(7);
+  for (int round = 0; round < 200000; round++) {
+    uint64_t k = (uint64_t)(rand() % N) + 1;
+    void *v = (void *)(uintptr_t)(round + 1);
+    switch (rand() % 3) {
+    case 0:
+    case 1:
+      assert_ptr_equal(u64map_put(&m, k << 22, v), ref[k - 1]);
+      ref[k - 1] = v;
+      break;
+    default:
+      assert_ptr_equal(u64map_del(&m, k << 22), ref[k - 1]);
+      ref[k - 1] = NULL;
+    }
+  }
+  size_t live = 0;
+  for (int i = 0; i < N; i++) {
+    assert_ptr_equal(u64map_get(&m, (uint64_t)(i + 1) << 22), ref[i]);
+    live += ref[i] != NULL;
+  }
+  assert_int_equal(m.len, live);
+  size_t seen = 0, it = 0;
+  uint64_t k;
+  void *v;
+  while (u64map_next(&m, &it, &k, &v)) seen++;
+  assert_int_equal(seen, live);
+  assert_null(u64map_get(&m, 0));
+  u64map_free(&m);
+}
+
+/* ----- crypto ----- */
+
+static void test_crypto(void **state) {
+  (void)state;
+  char h[EF_SHA256_HEXLEN];
+  crypto_sha256_hex("abc", 3, h);
+  assert_string_equal(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+
+  char t1[EF_TOKEN_STRLEN], t2[EF_TOKEN_STRLEN];
+  assert_int_equal(crypto_token(t1), 0);
+  assert_int_equal(crypto_token(t2), 0);
+  assert_int_equal(strlen(t1), 43);
+  assert_string_not_equal(t1, t2);
+  assert_int_equal(strspn(t1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), 43);
+
+  char hash[EF_BCRYPT_MAXLEN];
+  assert_int_equal(crypto_bcrypt_hash("secret", 4, hash), 0);
+  assert_memory_equal(hash, "$2b$04$", 7);
+  assert_true(crypto_bcrypt_verify("secret", hash));
+  assert_false(crypto_bcrypt_verify("Secret", hash));
+  assert_int_equal(crypto_bcrypt_hash("secret", 3, hash), EF_EINVAL);
+  /* Hashes made by Python's bcrypt (the original server's) verify. */
+  assert_true(crypto_bcrypt_verify("testpassword",
+                                   "$2b$04$bWz150i3D2vtk.k01TsaiOYITbmPekDkm2.xhkilE3dfnvz0ykbmW"));
+  assert_true(crypto_bcrypt_verify("p\xc3\xa4ss w0rd",
+                                   "$2b$05$vprdSAiQcpJp.9O.vVOBuOx/T3YDI0h/5OJixAyxffIQ8Kp5fcgRa"));
+  assert_false(crypto_bcrypt_verify("testpassword", "plain"));
+  assert_false(crypto_bcrypt_verify("testpassword", "$2b$04$short"));
+  assert_false(crypto_bcrypt_verify(NULL, hash));
+}
+
+/* ----- errors and json helpers ----- */
+
+static void test_errors_and_json(void **state) {
+  (void)state;
+  assert_string_equal(ef_strerror(EF_ENOENT), "not found");
+  assert_string_equal(ef_err_name(EF_EBUSY), "EBUSY");
+  assert_string_equal(ef_strerror(12345), "unknown error");
+  assert_true(EF_EINVAL < 0 && EF_EOFFLINE < 0);
+
+  const char *txt = "{\"a\":\"x\",\"b\":{},\"c\":1}";
+  json_t *o = jparse_object(txt, strlen(txt));
+  assert_non_null(o);
+  assert_string_equal(jstr(o, "a"), "x");
+  assert_null(jstr(o, "c"));
+  assert_non_null(jobj(o, "b"));
+  assert_null(jobj(o, "a"));
+  char *s = jdump(o);
+  assert_string_equal(s, "{\"a\":\"x\",\"b\":{},\"c\":1}");
+  ef_free(s);
+  json_decref(o);
+  assert_null(jparse_object("[1,2]", 5));
+  assert_null(jparse_object("{\"a\":1,\"a\":2}", 13)); /* duplicate keys rejected */
+  assert_null(jparse_object("{bad", 4));
+  assert_null(jparse_object("\xff\xfe", 2));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_cfg_defaults_and_units),
+    cmocka_unit_test(test_cfg_file_and_args),
+    cmocka_unit_test(test_ids),
+    cmocka_unit_test(test_u64map),
+    cmocka_unit_test(test_crypto),
+    cmocka_unit_test(test_errors_and_json),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
