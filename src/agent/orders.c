@@ -302,7 +302,7 @@ static int spawn_wait(char **argv, int64_t timeout_ms, char *msg, size_t msg_len
     if (pipe_open) {
       if (poll(&pfd, 1, POLL_MS) > 0) pipe_open = drain(out[0], o);
     } else {
-      sleep_ms(POLL_MS / 2);
+      sleep_ms(5); /* output closed: the exit is normally a moment away */
     }
     pid_t w = waitpid(pid, &status, WNOHANG);
     if (w == pid) break;
@@ -313,10 +313,12 @@ static int spawn_wait(char **argv, int64_t timeout_ms, char *msg, size_t msg_len
     int64_t now = ef_mono_ms();
     if (!term_sent && now >= deadline) {
       kill(-pid, SIGTERM);
+      kill(pid, SIGTERM); /* in case it left its group (setsid) */
       term_sent = true;
       kill_at = now + TERM_GRACE_MS;
     } else if (term_sent && kill_at && now >= kill_at) {
       kill(-pid, SIGKILL);
+      kill(pid, SIGKILL);
       kill_at = 0;
     }
   }

@@ -4,7 +4,8 @@ route, every error code (400, 401, 404, 405, 409, 413), and that a password hash
 
 Starts $EF_BUILD/src/server/edgefleetd on 127.0.0.1:0 with a temporary data dir, waits for its
 "ready port=N" line, talks to it with urllib, and stops it with SIGTERM (exit code 0 expected),
-also when a check fails. Standard library only, plus python3-bcrypt to check stored hashes.
+also when a check fails. Standard library, plus python3-bcrypt to check stored hashes and
+python3-websockets for one device that logs in (its log, token and deletion).
 """
 import json
 import os
@@ -19,10 +20,10 @@ import time
 import urllib.error
 import urllib.request
 
-try:
-    import bcrypt
-except ImportError:  # the hash checks are skipped, everything else still runs
-    bcrypt = None
+import asyncio
+
+import bcrypt
+import websockets
 
 BUILD = os.environ.get("EF_BUILD", os.path.join(os.path.dirname(__file__), "../../build"))
 DAEMON = os.path.join(BUILD, "src/server/edgefleetd")
@@ -250,8 +251,7 @@ def test_devices(srv):
     # ----- device_update (PUT and POST; ids as strings or integers)
     old_hash = stored(srv, id1)[0]
     check(old_hash.startswith("$2"), "stored password is a bcrypt hash")
-    if bcrypt:
-        check(bcrypt.checkpw(b"first-pw", old_hash.encode()), "hash verifies the password")
+    check(bcrypt.checkpw(b"first-pw", old_hash.encode()), "hash verifies the password")
     time.sleep(0.01)
     u = srv.ok("PUT", "device_update", {"device_id": id1, "device_name": "renamed",
                                         "hardware": {"model": "EG-9"},
@@ -266,8 +266,7 @@ def test_devices(srv):
     new_hash, token = stored(srv, id1)
     check(new_hash != old_hash and new_hash.startswith("$2"), "new password -> new hash")
     check(token is None, "a new password clears the session token")
-    if bcrypt:
-        check(bcrypt.checkpw(b"second-pw", new_hash.encode()), "new hash verifies")
+    check(bcrypt.checkpw(b"second-pw", new_hash.encode()), "new hash verifies")
     srv.fail(400, "GENERAL_ERROR", "PUT", "device_update", {"device_id": id1},
              msg="Missing required parameters!")
     srv.fail(400, "GENERAL_ERROR", "PUT", "device_update", {"device_name": "x"},
@@ -310,9 +309,8 @@ def test_batch(srv):
     # one hash per distinct password in a batch
     check(hashes[0] == hashes[1] == hashes[2] == hashes[4], "shared password hashed once")
     check(hashes[3] != hashes[0], "a distinct password has its own hash")
-    if bcrypt:
-        check(bcrypt.checkpw(b"fleet-pw", hashes[0].encode()), "batch hash verifies")
-        check(bcrypt.checkpw(b"other-pw", hashes[3].encode()), "batch hash verifies (2)")
+    check(bcrypt.checkpw(b"fleet-pw", hashes[0].encode()), "batch hash verifies")
+    check(bcrypt.checkpw(b"other-pw", hashes[3].encode()), "batch hash verifies (2)")
 
     def count():
         return len(srv.ok("GET", "device_query_all"))
@@ -459,6 +457,50 @@ def test_delete(srv, id1, id2, g1):
     srv.fail(405, "GENERAL_ERROR", "GET", "device_delete")
 
 
+def test_live_device(srv):
+    """A device that logs in: its log rows through the API, a password change ending its
+    session token, and its deletion closing its connection."""
+    did = srv.ok("POST", "device_add", device_body("LIVE-1", password="live-pw"))["device_id"]
+    url = "ws://127.0.0.1:%d/ws" % srv.port
+
+    async def session():
+        async with websockets.connect(url, open_timeout=10) as ws:
+            await ws.send(json.dumps({"device_id": did, "password": "live-pw"}))
+            reply = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            check(reply.get("status") == "success", "login: %r" % reply)
+            # the login is written behind (log_flush): poll the log
+            logs = []
+            for _ in range(50):
+                logs = srv.ok("GET", "device_log_query/" + did)
+                if any(l["event"] == "login" for l in logs):
+                    break
+                await asyncio.sleep(0.1)
+            check(any(l["event"] == "login" for l in logs), "login in the device log: %r" % logs)
+            for l in logs:
+                check(l["device_id"] == did and l["log_id"].isdigit() and l["time"] > 1.6e12,
+                      "log row: %r" % l)
+            times = [l["time"] for l in logs]
+            check(times == sorted(times, reverse=True), "newest first")
+            page = srv.ok("GET", "device_log_query/%s/%d" % (did, min(times)))
+            check(all(l["time"] < min(times) for l in page), "before_ms pages")
+            check(srv.ok("GET", "device_log_query/%s/1" % did) == [], "nothing before 1 ms")
+            check(stored(srv, did)[1] is not None, "login stored a session token")
+            srv.ok("PUT", "device_update", {"device_id": did, "password": "live-pw-2"})
+            check(stored(srv, did)[1] is None, "password change cleared the session token")
+            # deleting the device closes its connection
+            srv.ok("DELETE", "device_delete", {"device_id": did})
+            try:
+                while True:
+                    await asyncio.wait_for(ws.recv(), 10)
+            except websockets.ConnectionClosed:
+                pass
+            except asyncio.TimeoutError:
+                check(False, "a deleted device's connection stays open")
+        srv.fail(404, "DEVICEOP_ERROR", "GET", "device_query/" + did)
+
+    asyncio.run(session())
+
+
 def main():
     if not os.access(DAEMON, os.X_OK):
         print("no daemon at %s (set EF_BUILD)" % DAEMON)
@@ -472,6 +514,7 @@ def main():
         hashes = [stored(srv, i)[0] for i in [id1, id2, id3] + batch]
         g1, _ = test_groups(srv, id1, id2)
         test_delete(srv, id1, id2, g1)
+        test_live_device(srv)
         # a password hash never leaves the server
         for text in responses:
             check("$2b$" not in text and "$2a$" not in text and "$2y$" not in text,

@@ -9,7 +9,7 @@
  *   net_io             [{name, rx, tx, rxpck, txpck}] per second, no lo    /proc/net/dev deltas
  *   disk_io            [{name, read_bps, write_bps}] whole disks only      /proc/diskstats deltas
  *   memory             {available_mb, swap_total_mb, swap_used_mb}         /proc/meminfo
- *   host_name, uptime_s                                                     gethostname, /proc/uptime
+ *   host_name, uptime_s                                   gethostname, /proc/uptime
  *
  * Rates need two samples, so the first collection has no cpu_usage_percent, net_io or disk_io;
  * a counter that went backwards (reboot of a device, wrap) skips that entry once. Whatever is

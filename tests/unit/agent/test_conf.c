@@ -1,4 +1,4 @@
-/* test_conf.c -- the agent's option table and order lines, from a file and from the command line. */
+/* test_conf.c -- the agent's option table and order lines, from a file and the command line. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -132,8 +132,8 @@ static void bad_orders_name_file_and_line(void **state) {
 static void command_line_overrides_file(void **state) {
   struct fx *f = *state;
   assert_int_equal(parse(f, "order.say = /bin/echo {text}\nproc_root = /p\n"), 0);
-  char *argv[] = {"agent", "--config", f->path, "--proc-root", "/q", "--order.say=/bin/printf %s {text}",
-                  "--order-timeout", "1s", NULL};
+  char *argv[] = {"agent", "--config", f->path, "--proc-root", "/q",
+                  "--order.say=/bin/printf %s {text}", "--order-timeout", "1s", NULL};
   int argc = 8;
   assert_string_equal(cfg_config_arg(argc, argv, 1), f->path);
   assert_int_equal(cfg_parse_args(argc, argv, 1, agent_conf_setter, &f->conf, f->err,

@@ -64,7 +64,8 @@ static void split_words_and_quotes(void **state) {
 
 static void echo_with_substitution(void **state) {
   (void)state;
-  assert_int_equal(run("/bin/echo hello {name}! n={n} r={r} b={b} \"{not a name}\" {} x{name}y {{name}}",
+  assert_int_equal(run("/bin/echo hello {name}! n={n} r={r} b={b} \"{not a name}\" {} "
+                       "x{name}y {{name}}",
                        5000, "{\"name\":\"world\",\"n\":42,\"r\":1.5,\"b\":true}"), 0);
   assert_string_equal(msg, "hello world! n=42 r=1.5 b=true {not a name} {} xworldy {world}");
 }
@@ -153,6 +154,15 @@ static void timeout_escalates_to_sigkill(void **state) {
   assert_no_children();
 }
 
+static void background_grandchild_does_not_hold_the_result(void **state) {
+  (void)state;
+  /* the shell exits at once; its background sleep keeps the output pipe open for 3 s */
+  int64_t t0 = ef_mono_ms();
+  assert_int_equal(run("/bin/sh -c \"sleep 3 & echo started\"", 5000, "{}"), 0);
+  assert_true(ef_mono_ms() - t0 < 1000);
+  assert_string_equal(msg, "started");
+}
+
 static void big_output_is_truncated(void **state) {
   (void)state;
   /* 200 kB, far more than a pipe buffer: the runner must keep draining or the child blocks */
@@ -230,6 +240,7 @@ int main(void) {
     cmocka_unit_test(killed_by_signal_fails),
     cmocka_unit_test(timeout_kills_and_reaps),
     cmocka_unit_test(timeout_escalates_to_sigkill),
+    cmocka_unit_test(background_grandchild_does_not_hold_the_result),
     cmocka_unit_test(big_output_is_truncated),
     cmocka_unit_test(missing_program_is_a_clear_failure),
     cmocka_unit_test(program_found_in_path),

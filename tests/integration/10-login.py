@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""10-login.py -- southbound login (SPEC §2 "Login") against a real edgefleetd: by id, by sn+model,
+every refusal (then close), the login deadline, session tokens, a second login of the same
+device, and what device_query / device_log_query show about it."""
+import asyncio
+import time
+
+from efharness import Closed, Suite, check, await_until
+
+T = Suite("10-login", login_timeout="500ms", heartbeat_tolerance="5s",
+          heartbeat_tolerance_miss="3s")
+
+
+async def expect_fail_then_close(dev, msg, want_message=None):
+    """Send msg, expect {"status":"fail","message":...} and then the server's close."""
+    if isinstance(msg, (dict, list)):
+        await dev.send_json(msg)
+    else:
+        await dev.send_raw(msg)
+    r = await dev.recv_json(5)
+    check(r.get("status") == "fail", "want a fail reply, got", r)
+    check(isinstance(r.get("message"), str) and r["message"], "fail without a message:", r)
+    if want_message is not None:
+        check(r["message"] == want_message, "message", repr(r["message"]), "!=", repr(want_message))
+    await dev.wait_closed(3)
+    return r
+
+
+@T.test
+async def login_by_id(srv):
+    did = srv.add_device("SN-L1", "M1", "pw-one")
+    async with srv.connect() as dev:
+        r = await dev.login(device_id=did, password="pw-one")
+        check(set(r) == {"status", "data"}, "reply keys", r)
+        d = r["data"]
+        check(d["device_id"] == did, "device_id", d)
+        check(isinstance(d.get("token"), str) and len(d["token"]) >= 16, "token", d)
+        check(isinstance(d.get("token_expires"), int), "token_expires", d)
+        check(d["token_expires"] > time.time() * 1000, "token_expires in the past", d)
+        pong = await dev.ping()
+        check(pong["data"] == "pong", pong)
+
+
+@T.test
+async def login_by_sn_model(srv):
+    did = srv.add_device("SN-L2", "M2", "pw-two")
+    srv.add_device("SN-L2", "OTHER", "pw-other")  # same sn, other model: a different device
+    async with srv.connect() as dev:
+        r = await dev.login(sn="SN-L2", model="M2", password="pw-two")
+        check(r["data"]["device_id"] == did, "sn+model resolved to the wrong device", r, did)
+        check("token" in r["data"] and "token_expires" in r["data"], r)
+    async with srv.connect() as dev:  # the device_id given as an integer works too
+        r = await dev.login(device_id=int(did), password="pw-two")
+        check(r["data"]["device_id"] == did, r)
+
+
+@T.test
+async def wrong_password(srv):
+    did = srv.add_device("SN-L3", "M3", "right")
+    async with srv.connect() as dev:
+        await expect_fail_then_close(dev, {"device_id": did, "password": "wrong"},
+                                     "password Not Correct")
+    async with srv.connect() as dev:
+        await expect_fail_then_close(dev, {"device_sn": "SN-L3", "device_model": "M3",
+                                           "password": "wrong"}, "password Not Correct")
+    await await_until(lambda: any(l["event"] == "login" and l["result"] == "fail"
+                                  for l in srv.logs(did)), 3,
+                      what="a failed login row in the device log")
+    check(srv.dev_state(did) == "offline", "a failed login made the device", srv.dev_state(did))
+
+
+@T.test
+async def unknown_device(srv):
+    srv.add_device("SN-L4", "M4", "pw")
+    cases = [
+        {"device_id": "123456789", "password": "pw"},
+        {"device_id": "not-a-number", "password": "pw"},
+        {"device_sn": "SN-L4", "device_model": "NOPE", "password": "pw"},
+        {"device_sn": "NOPE", "device_model": "M4", "password": "pw"},
+    ]
+    for c in cases:
+        async with srv.connect() as dev:
+            r = await expect_fail_then_close(dev, c)
+            check("not found" in r["message"].lower(), "unknown device message", c, r)
+
+
+@T.test
+async def missing_fields(srv):
+    did = srv.add_device("SN-L5", "M5", "pw")
+    cases = [
+        ({"device_id": did}, "Not provide password"),
+        ({"device_sn": "SN-L5", "device_model": "M5"}, "Not provide password"),
+        ({"password": "pw"}, "Missing required Parameters!"),
+        ({"device_sn": "SN-L5", "password": "pw"}, "Missing required Parameters!"),
+        ({"device_model": "M5", "password": "pw"}, "Missing required Parameters!"),
+        ({"device_id": did, "password": 12345}, None),
+        ({"device_id": ["x"], "password": "pw"}, None),
+        ({}, None),
+    ]
+    for msg, want in cases:
+        async with srv.connect() as dev:
+            await expect_fail_then_close(dev, msg, want)
+
+
+@T.test
+async def bad_json(srv):
+    for raw in ["{not json", "", "   ", "\x00\x01garbage", '{"device_id": "1", "password": "x"',
+                b"\xff\xfe\x00binary", b'{"device_id":"1","password":"x"}\x00trailing']:
+        async with srv.connect() as dev:
+            await expect_fail_then_close(dev, raw)
+    for non_object in ['[{"device_id":"1","password":"x"}]', '"a string"', "42", "null", "true"]:
+        async with srv.connect() as dev:
+            await expect_fail_then_close(dev, non_object)
+
+
+@T.test
+async def login_timeout(srv):
+    async with srv.connect() as dev:
+        t0 = time.monotonic()
+        r = await dev.recv_json(5)
+        elapsed = time.monotonic() - t0
+        check(r == {"status": "fail", "message": "TimeOut."}, "timeout reply", r)
+        check(0.35 <= elapsed <= 2.0, "TimeOut after %.2fs with --login-timeout 500ms" % elapsed)
+        await dev.wait_closed(3)
+    # a connection that sends half a login (nothing parseable) is timed out just the same
+    async with srv.connect() as dev:
+        await asyncio.sleep(0.2)
+        t0 = time.monotonic()
+        code = await dev.wait_closed(5)
+        check(time.monotonic() - t0 < 2.0, "close took too long")
+        check(code is not None, code)
+
+
+@T.test(bcrypt_cost=12)
+async def token_login_is_fast(srv):
+    did = srv.add_device("SN-L6", "M6", "slow-password")
+    async with srv.connect() as dev:
+        t0 = time.monotonic()
+        r = await dev.login(device_id=did, password="slow-password")
+        pw_time = time.monotonic() - t0
+    token = r["data"]["token"]
+    await asyncio.sleep(0.1)  # the token is written behind; a reconnect is never this quick
+    times = []
+    for _ in range(3):
+        async with srv.connect() as dev:
+            t0 = time.monotonic()
+            r2 = await dev.login(device_id=did, password=None, token=token)
+            times.append(time.monotonic() - t0)
+            check(r2["data"]["device_id"] == did, r2)
+    tok_time = min(times)
+    print("password login %.1f ms (bcrypt cost 12), token login %.1f ms (best of 3)"
+          % (pw_time * 1000, tok_time * 1000))
+    check(tok_time < pw_time / 5, "token login not much faster than a password login",
+          tok_time, pw_time)
+    # a token with a wrong password falls back to... nothing: the token wins when it is valid
+    async with srv.connect() as dev:
+        await dev.login(device_id=did, password="wrong", token=token)
+
+
+@T.test(token_ttl="1s")
+async def bad_and_expired_token(srv):
+    did = srv.add_device("SN-L7", "M7", "pw7")
+    async with srv.connect() as dev:
+        r = await dev.login(device_id=did, password="pw7")
+    token = r["data"]["token"]
+    check(r["data"]["token_expires"] - time.time() * 1000 < 1500, "ttl not applied", r)
+    async with srv.connect() as dev:
+        await expect_fail_then_close(dev, {"device_id": did, "token": token[:-2] + "zz"})
+    async with srv.connect() as dev:
+        await expect_fail_then_close(dev, {"device_id": did, "token": ""})
+    # a token needs the device_id (not sn+model)
+    async with srv.connect() as dev:
+        await expect_fail_then_close(dev, {"device_sn": "SN-L7", "device_model": "M7",
+                                           "token": token})
+    # another device's token does not open this one
+    other = srv.add_device("SN-L7b", "M7", "pw7b")
+    async with srv.connect() as dev:
+        await expect_fail_then_close(dev, {"device_id": other, "token": token})
+    await asyncio.sleep(0.1)
+    async with srv.connect() as dev:  # still valid
+        await dev.login(device_id=did, password=None, token=token)
+    await asyncio.sleep(1.3)
+    async with srv.connect() as dev:
+        r = await expect_fail_then_close(dev, {"device_id": did, "token": token})
+        check("token" in r["message"], r)
+    async with srv.connect() as dev:  # the password still works, and gives a new token
+        r = await dev.login(device_id=did, password="pw7", token=token)
+        check(r["data"].get("token") and r["data"]["token"] != token, r)
+
+
+@T.test
+async def second_login_replaces_first(srv):
+    did = srv.add_device("SN-L8", "M8", "pw8")
+    async with srv.connect() as first:
+        await first.login(device_id=did, password="pw8")
+        await first.ping()
+        async with srv.connect() as second:
+            await second.login(device_id=did, password="pw8")
+            await first.wait_closed(3)
+            await second.ping()
+            await asyncio.sleep(0.2)  # let the write-behind settle
+            check(srv.dev_state(did) == "online", "after the replacement", srv.dev_state(did))
+            pong = await second.ping()
+            check(pong["data"] == "pong", pong)
+            logs = srv.logs(did)
+            check(not any(l["event"] == "disconnect" for l in logs),
+                  "the replaced connection logged a disconnect of the live device", logs)
+        await await_until(lambda: srv.dev_state(did) == "offline", 3,
+                          what="offline after the second connection closed")
+
+
+@T.test
+async def state_and_log(srv):
+    did = srv.add_device("SN-L9", "M9", "pw9")
+    check(srv.dev_state(did) == "offline", srv.dev_state(did))
+    async with srv.connect() as dev:
+        await dev.login(device_id=did, password="pw9")
+        await await_until(lambda: srv.dev_state(did) == "online", 3, what="online after login")
+    await await_until(lambda: srv.dev_state(did) == "offline", 3, what="offline after close")
+    logs = srv.logs(did)
+    events = [(l["event"], l["result"]) for l in logs]
+    check(("login", "success") in events, events)
+    check(("state", "online") in events and ("state", "offline") in events, events)
+    check(any(e == "disconnect" for e, _ in events), events)
+    times = [l["time"] for l in logs]
+    check(times == sorted(times, reverse=True), "device log not newest first", times)
+    # newest first: the offline state change comes before (above) the login
+    idx = {e: i for i, e in reversed(list(enumerate(events)))}
+    check(idx[("state", "offline")] < idx[("login", "success")], events)
+
+
+if __name__ == "__main__":
+    T.main()
