@@ -329,7 +329,7 @@ static int http_begin(struct net *n, struct pss *pss, struct lws *wsi) {
 }
 
 static void http_body(struct net_req *r, const char *in, size_t len) {
-  if (r->discard || r->dispatched) return;
+  if (r->discard || r->dispatched || len == 0) return;
   if (r->body_len + len > r->net->cfg.max_body) {
     http_answer_now(r, 413, "request body too large");
     return;

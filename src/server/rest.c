@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "device_json.h"
 #include "edgefleet/error.h"
 #include "id.h"
 #include "jsonutil.h"
@@ -65,13 +66,6 @@ int rest_store_fail(struct rest_call *c, int err, const char *type, const char *
   }
 }
 
-static uint64_t json_id(const json_t *v) {
-  uint64_t id = 0;
-  if (json_is_string(v) && id_parse(json_string_value(v), &id)) return id;
-  if (json_is_integer(v) && json_integer_value(v) > 0) return (uint64_t)json_integer_value(v);
-  return 0;
-}
-
 uint64_t rest_arg_id(struct rest_call *c, int i, const char *what) {
   uint64_t id = 0;
   if (i < REST_MAX_ARGS && c->args[i] && id_parse(c->args[i], &id)) return id;
@@ -81,8 +75,9 @@ uint64_t rest_arg_id(struct rest_call *c, int i, const char *what) {
 
 uint64_t rest_body_id(struct rest_call *c, const char *key) {
   json_t *v = c->body ? json_object_get(c->body, key) : NULL;
-  uint64_t id = json_id(v);
-  if (!id) {
+  uint64_t id = 0;
+  if (!id_from_json(v, &id)) {
+    id = 0;
     if (!v) rest_fail(c, 400, REST_GENERAL, "Missing required parameters! (%s)", key);
     else rest_fail(c, 400, REST_GENERAL, "%s must be a numeric id (string or integer)", key);
   }
@@ -160,11 +155,18 @@ static bool method_allowed(const char *methods, const char *m) {
   return false;
 }
 
-static const struct rest_route *find_route(const char *name, size_t len) {
+/* The row named `name` that takes `nargs` path arguments, else the first row of that name (the
+ * caller reports its argument count), else NULL. A name may have one row per argument count
+ * (device_log_query/<id> and device_log_query/<id>/<before>). */
+static const struct rest_route *find_route(const char *name, size_t len, int nargs) {
+  const struct rest_route *first = NULL;
   for (size_t t = 0; t < sizeof route_tables / sizeof *route_tables; t++)
     for (const struct rest_route *r = route_tables[t]; r->name; r++)
-      if (strlen(r->name) == len && strncmp(r->name, name, len) == 0) return r;
-  return NULL;
+      if (strlen(r->name) == len && strncmp(r->name, name, len) == 0) {
+        if (r->nargs == nargs) return r;
+        if (!first) first = r;
+      }
+  return first;
 }
 
 void rest_request(struct server *srv, struct net_req *req) {
@@ -176,12 +178,6 @@ void rest_request(struct server *srv, struct net_req *req) {
   }
   const char *name = path + base;
   size_t nlen = strcspn(name, "/");
-  const struct rest_route *r = find_route(name, nlen);
-  if (!r) {
-    respond_fail(req, 404, REST_GENERAL, "no such API");
-    return;
-  }
-
   /* Path arguments: name/<a>/<b>; exactly r->nargs of them, none empty. */
   const char *args[REST_MAX_ARGS + 1] = {0};
   size_t arglen[REST_MAX_ARGS + 1] = {0};
@@ -193,6 +189,11 @@ void rest_request(struct server *srv, struct net_req *req) {
     args[nargs] = p;
     arglen[nargs++] = l;
     p += l;
+  }
+  const struct rest_route *r = find_route(name, nlen, nargs);
+  if (!r) {
+    respond_fail(req, 404, REST_GENERAL, "no such API");
+    return;
   }
   if (nargs != r->nargs) {
     char msg[128];

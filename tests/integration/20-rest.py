@@ -7,6 +7,7 @@ Starts $EF_BUILD/src/server/edgefleetd on 127.0.0.1:0 with a temporary data dir,
 also when a check fails. Standard library, plus python3-bcrypt to check stored hashes and
 python3-websockets for one device that logs in (its log, token and deletion).
 """
+import asyncio
 import json
 import os
 import re
@@ -19,8 +20,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-
-import asyncio
 
 import bcrypt
 import websockets

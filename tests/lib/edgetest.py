@@ -188,6 +188,10 @@ class Harness:
             await p.stop()
         self.server.close()
         await self.server.wait_closed()
+        for p in self.probes:  # an ASan/UBSan build reports here; that fails the test
+            err = p.stderr()
+            if "Sanitizer" in err or "runtime error:" in err:
+                raise AssertionError(f"sanitizer report from the probe:\n{err[-6000:]}")
 
 
 def run(main, timeout=60):

@@ -11,6 +11,8 @@
 #include "edgefleet/error.h"
 #include "sysinfo.h"
 
+#define assert_close(a, b, eps) assert_true((a) - (b) < (eps) && (b) - (a) < (eps))
+
 static char root[1024], bad[1024];
 
 static int setup(void **state) {
@@ -25,15 +27,15 @@ static void test_cpu(void **state) {
   (void)state;
   struct sysinfo_cpu c;
   assert_int_equal(sysinfo_cpu_read(root, 100, &c), 0);
-  assert_double_equal(c.user, 1234.56, 1e-9);
-  assert_double_equal(c.nice, 7.89, 1e-9);
-  assert_double_equal(c.system, 456.78, 1e-9);
-  assert_double_equal(c.idle, 98765.43, 1e-9);
-  assert_double_equal(c.iowait, 21.0, 1e-9);
-  assert_double_equal(c.softirq, 34.56, 1e-9);
+  assert_close(c.user, 1234.56, 1e-9);
+  assert_close(c.nice, 7.89, 1e-9);
+  assert_close(c.system, 456.78, 1e-9);
+  assert_close(c.idle, 98765.43, 1e-9);
+  assert_close(c.iowait, 21.0, 1e-9);
+  assert_close(c.softirq, 34.56, 1e-9);
   json_t *j = sysinfo_cpu_json(&c);
-  assert_double_equal(json_real_value(json_object_get(j, "user_cpu_time")), 1234.56, 1e-9);
-  assert_double_equal(json_real_value(json_object_get(j, "io_wait_cpu_time")), 21.0, 1e-9);
+  assert_close(json_real_value(json_object_get(j, "user_cpu_time")), 1234.56, 1e-9);
+  assert_close(json_real_value(json_object_get(j, "io_wait_cpu_time")), 21.0, 1e-9);
   assert_int_equal(json_object_size(j), 4);
   json_decref(j);
   assert_int_equal(sysinfo_cpu_read(bad, 100, &c), EF_EPARSE);
@@ -63,14 +65,14 @@ static void test_disk(void **state) {
   sysinfo_disk_compute(1000, 400, 350, 4096, &d);
   assert_int_equal(d.total, 4096000);
   assert_int_equal(d.used, 600 * 4096);
-  assert_double_equal(d.percent, 63.2, 1e-9); /* 600 / 950 = 63.157.. -> 63.2 */
+  assert_close(d.percent, 63.2, 1e-9); /* 600 / 950 = 63.157.. -> 63.2 */
   sysinfo_disk_compute(0, 0, 0, 4096, &d);
-  assert_double_equal(d.percent, 0.0, 1e-9);
+  assert_close(d.percent, 0.0, 1e-9);
   sysinfo_disk_compute(262144, 131072, 131072, 4096, &d);
   json_t *j = sysinfo_disk_json(&d);
   assert_int_equal(json_integer_value(json_object_get(j, "root_total_size_mb")), 1024);
   assert_int_equal(json_integer_value(json_object_get(j, "root_used_size_mb")), 512);
-  assert_double_equal(json_real_value(json_object_get(j, "root_used_percent")), 50.0, 1e-9);
+  assert_close(json_real_value(json_object_get(j, "root_used_percent")), 50.0, 1e-9);
   json_decref(j);
   assert_int_equal(sysinfo_disk_read("/", &d), 0);
   assert_true(d.total > 0 && d.percent >= 0 && d.percent <= 100);

@@ -1,0 +1,122 @@
+/* test_options.c -- the option table behind ef_client_set / ef_client_load_config, and the
+ * server URL parser. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "edge_internal.h"
+#include "edgefleet/edge.h"
+
+static void test_defaults(void **state) {
+  (void)state;
+  struct edge_conf c;
+  assert_int_equal(options_defaults(&c), 0);
+  assert_int_equal(c.ping_interval, 5000);
+  assert_int_equal(c.pong_timeout, 3000);
+  assert_int_equal(c.status_interval, 15000);
+  assert_int_equal(c.max_failures, 3);
+  assert_int_equal(c.reconnect_interval, 10000);
+  assert_int_equal(c.reconnect_jitter, 5000);
+  assert_int_equal(c.max_retries, 5);
+  assert_int_equal(c.restart_wait, 3000);
+  assert_int_equal(c.log_rotate, 86400000);
+  assert_int_equal(c.log_keep, 3);
+  assert_int_equal(c.sftp_port, 22);
+  assert_int_equal(c.max_message, 1024 * 1024);
+  assert_string_equal(c.data_dir, ".");
+  assert_string_equal(c.log_file, "device.log");
+  assert_null(c.server);
+  options_free(&c);
+}
+
+static void test_set(void **state) {
+  (void)state;
+  ef_client *c;
+  assert_int_equal(ef_client_new(&c), 0);
+  assert_int_equal(ef_client_set(c, "ping-interval", "300ms"), 0);
+  assert_int_equal(ef_client_set(c, "device_id", "abc"), 0);
+  assert_int_equal(ef_client_set(c, "server", "ws://h:1/ws"), 0);
+  assert_int_equal(ef_client_set(c, "no_such_option", "1"), EF_ENOENT);
+  assert_int_equal(ef_client_set(c, "max_retries", "-1"), EF_ECONFIG);
+  assert_int_equal(ef_client_set(c, "pong_timeout", "fast"), EF_ECONFIG);
+  assert_int_equal(ef_client_set(c, "server", "wss://h/ws"), EF_ECONFIG);
+  assert_int_equal(ef_client_set(c, "server", "http://h/ws"), EF_ECONFIG);
+  assert_int_equal(ef_client_set(c, NULL, "x"), EF_EINVAL);
+  assert_int_equal(ef_client_on_order(c, "restart", NULL, NULL), EF_EINVAL);
+  assert_int_equal(ef_client_send_miner(c, "[1]", 0), EF_EPARSE);
+  assert_int_equal(ef_client_send_miner(c, "{\"a\":1}", 0), 0); /* freed with the client */
+  assert_null(ef_client_device_id(c));
+  ef_client_free(&c);
+  assert_null(c);
+  ef_client_free(&c);
+  ef_client_free(NULL);
+}
+
+static void test_config_file(void **state) {
+  (void)state;
+  char path[] = "/tmp/ef-conf-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  const char *text = "# device\nserver = ws://127.0.0.1:9090/ws\ndevice-id 42\n"
+                     "status_interval = 2s\n";
+  assert_int_equal(write(fd, text, strlen(text)), (int)strlen(text));
+  close(fd);
+  ef_client *c;
+  ef_client_new(&c);
+  assert_int_equal(ef_client_load_config(c, path), 0);
+  assert_int_equal(c->conf.status_interval, 2000);
+  assert_string_equal(c->conf.device_id, "42");
+  FILE *f = fopen(path, "a");
+  fputs("unknown_key = 1\n", f);
+  fclose(f);
+  assert_int_equal(ef_client_load_config(c, path), EF_ECONFIG);
+  assert_int_equal(ef_client_load_config(c, "/nonexistent.conf"), EF_ECONFIG);
+  unlink(path);
+  /* run refuses an incomplete configuration without touching the network */
+  ef_client *d;
+  ef_client_new(&d);
+  assert_int_equal(ef_client_run(d), EF_ECONFIG); /* no server */
+  ef_client_set(d, "server", "ws://127.0.0.1:1/ws");
+  assert_int_equal(ef_client_run(d), EF_ECONFIG); /* no identity */
+  ef_client_free(&d);
+  ef_client_free(&c);
+}
+
+static void test_url(void **state) {
+  (void)state;
+  struct edge_url u;
+  char err[256];
+  assert_int_equal(options_parse_url("ws://example.org:9090/ws", &u, err, sizeof err), 0);
+  assert_string_equal(u.host, "example.org");
+  assert_int_equal(u.port, 9090);
+  assert_string_equal(u.path, "/ws");
+  assert_int_equal(options_parse_url("ws://10.0.0.1", &u, err, sizeof err), 0);
+  assert_int_equal(u.port, 80);
+  assert_string_equal(u.path, "/");
+  assert_int_equal(options_parse_url("ws://[::1]:81/a/b?x=1", &u, err, sizeof err), 0);
+  assert_string_equal(u.host, "::1");
+  assert_int_equal(u.port, 81);
+  assert_string_equal(u.path, "/a/b?x=1");
+  static const char *bad[] = {"", "ws://", "ws://:80/", "ws://h:0/", "ws://h:70000/",
+                              "ws://h:x/", "ws://[::1/", "wss://h/", "tcp://h/", "ws://h:/"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    assert_int_equal(options_parse_url(bad[i], &u, err, sizeof err), EF_ECONFIG);
+  options_parse_url("wss://h/", &u, err, sizeof err);
+  assert_non_null(strstr(err, "wss:// is not supported"));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_defaults),
+      cmocka_unit_test(test_set),
+      cmocka_unit_test(test_config_file),
+      cmocka_unit_test(test_url),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
