@@ -146,3 +146,17 @@ void store_tokens_free(struct store_token *arr, size_t n) {
   }
   ef_free(arr);
 }
+
+void store_miner_clear(struct store_miner *m) {
+  if (!m) return;
+  ef_free(m->miner_id);
+  ef_free(m->host_name);
+  ef_free(m->record);
+  memset(m, 0, sizeof *m);
+}
+
+void store_miners_free(struct store_miner *arr, size_t n) {
+  if (!arr) return;
+  for (size_t i = 0; i < n; i++) store_miner_clear(&arr[i]);
+  ef_free(arr);
+}

@@ -85,6 +85,14 @@ struct store_token {         /* an API token of the northbound interface */
   int64_t created_time;
 };
 
+struct store_miner {         /* a miner_info row (host_name NULL) or a worker_info row */
+  char *miner_id;
+  char *host_name;
+  char *record;              /* JSON text; NULL in miner_write deletes the worker row */
+  uint64_t device_id;        /* the device that reported it */
+  int64_t updated_time;
+};
+
 struct store;
 
 struct store_ops {
@@ -140,6 +148,12 @@ struct store_ops {
   /* API tokens */
   int (*token_add)(struct store *st, const struct store_token *t);
   int (*token_list)(struct store *st, struct store_token **out, size_t *n);
+
+  /* Miner records (SPEC §3), written behind from memory: upsert every row in one transaction;
+   * a worker row with record NULL is deleted. */
+  int (*miner_write)(struct store *st, const struct store_miner *rows, size_t n);
+  /* Every miner row, then every worker row (start-up load). */
+  int (*miner_list)(struct store *st, struct store_miner **out, size_t *n);
 };
 
 struct store {
@@ -159,6 +173,8 @@ void store_groups_free(struct store_group *arr, size_t n);
 void store_log_clear(struct store_log *l);
 void store_logs_free(struct store_log *arr, size_t n);
 void store_tokens_free(struct store_token *arr, size_t n);
+void store_miner_clear(struct store_miner *m);
+void store_miners_free(struct store_miner *arr, size_t n);
 
 /* The backends compiled in (for store_open and tests). */
 extern const struct store_ops store_sqlite_ops;

@@ -78,6 +78,19 @@ static const char *const migrations[] = {
     "kind TEXT NOT NULL,\n"
     "token_hash TEXT NOT NULL UNIQUE,\n"
     "created_time INTEGER NOT NULL DEFAULT 0);\n",
+    /* 2: miner and worker records (SPEC §3), as JSON documents. */
+    "CREATE TABLE miner_info (\n"
+    "miner_id TEXT PRIMARY KEY,\n"
+    "device_id INTEGER NOT NULL DEFAULT 0,\n"
+    "record TEXT NOT NULL,\n"
+    "updated_time INTEGER NOT NULL DEFAULT 0);\n"
+    "CREATE TABLE worker_info (\n"
+    "miner_id TEXT NOT NULL,\n"
+    "host_name TEXT NOT NULL,\n"
+    "device_id INTEGER NOT NULL DEFAULT 0,\n"
+    "record TEXT NOT NULL,\n"
+    "updated_time INTEGER NOT NULL DEFAULT 0,\n"
+    "PRIMARY KEY (miner_id, host_name)) WITHOUT ROWID;\n",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -143,7 +156,19 @@ static const char *const device_text_cols[] = {
                "ORDER BY time DESC, log_id DESC LIMIT ?")                                        \
   X(LOG_PRUNE, "DELETE FROM device_logs WHERE time < ?")                                         \
   X(TOK_INSERT, "INSERT INTO api_tokens (" TOK_COLS ") VALUES (?, ?, ?, ?, ?)")                  \
-  X(TOK_LIST, "SELECT " TOK_COLS " FROM api_tokens ORDER BY token_id")
+  X(TOK_LIST, "SELECT " TOK_COLS " FROM api_tokens ORDER BY token_id")                          \
+  X(MINER_PUT, "INSERT INTO miner_info (miner_id, device_id, record, updated_time) "             \
+               "VALUES (?, ?, ?, ?) ON CONFLICT (miner_id) DO UPDATE SET "                      \
+               "device_id = excluded.device_id, record = excluded.record, "                     \
+               "updated_time = excluded.updated_time")                                          \
+  X(WORKER_PUT, "INSERT INTO worker_info (miner_id, host_name, device_id, record, updated_time) " \
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (miner_id, host_name) DO UPDATE SET "       \
+                "device_id = excluded.device_id, record = excluded.record, "                    \
+                "updated_time = excluded.updated_time")                                         \
+  X(WORKER_DEL, "DELETE FROM worker_info WHERE miner_id = ? AND host_name = ?")                 \
+  X(MINER_LIST, "SELECT miner_id, NULL, record, device_id, updated_time FROM miner_info "       \
+                "UNION ALL SELECT miner_id, host_name, record, device_id, updated_time "        \
+                "FROM worker_info ORDER BY 2 NULLS FIRST, 1")
 
 enum stmt_id {
 #define STMT_ENUM_(name, sql) S_##name,
@@ -345,6 +370,19 @@ static const struct row_type device_rows = {sizeof(struct store_device), read_de
 static const struct row_type group_rows = {sizeof(struct store_group), read_group, clear_group};
 static const struct row_type log_rows = {sizeof(struct store_log), read_log, clear_log};
 static const struct row_type token_rows = {sizeof(struct store_token), read_token, clear_token};
+
+static void read_miner(sqlite3_stmt *st, void *out) {
+  struct store_miner *m = out;
+  m->miner_id = col_text(st, 0);
+  m->host_name = col_text(st, 1);
+  m->record = col_text(st, 2);
+  m->device_id = (uint64_t)sqlite3_column_int64(st, 3);
+  m->updated_time = sqlite3_column_int64(st, 4);
+}
+
+static void clear_miner(void *rec) { store_miner_clear(rec); }
+
+static const struct row_type miner_rows = {sizeof(struct store_miner), read_miner, clear_miner};
 
 /* Step a bound statement for exactly one row into *out (zeroed first). EF_ENOENT if none. */
 static int fetch_one(struct sqlite_store *s, sqlite3_stmt *st, const struct row_type *t,
@@ -984,6 +1022,53 @@ static int sqlite_token_list(struct store *st, struct store_token **out, size_t 
   return ret;
 }
 
+/* ===== Miner records ===== */
+
+static int put_miner_row(struct sqlite_store *s, const struct store_miner *m) {
+  sqlite3_stmt *q;
+  int brc;
+  if (!m->host_name) {
+    q = s->stmt[S_MINER_PUT];
+    brc = bind_text(q, 1, m->miner_id) | bind_id(q, 2, m->device_id) | bind_text(q, 3, m->record) |
+          sqlite3_bind_int64(q, 4, m->updated_time);
+  } else if (m->record) {
+    q = s->stmt[S_WORKER_PUT];
+    brc = bind_text(q, 1, m->miner_id) | bind_text(q, 2, m->host_name) |
+          bind_id(q, 3, m->device_id) | bind_text(q, 4, m->record) |
+          sqlite3_bind_int64(q, 5, m->updated_time);
+  } else {
+    q = s->stmt[S_WORKER_DEL];
+    brc = bind_text(q, 1, m->miner_id) | bind_text(q, 2, m->host_name);
+  }
+  return brc ? bound(s, q, brc) : run(s, q);
+}
+
+static int sqlite_miner_write(struct store *st, const struct store_miner *rows, size_t n) {
+  struct sqlite_store *s = S(st);
+  if (n && !rows) return invalid(s, "rows is NULL");
+  for (size_t i = 0; i < n; i++)
+    if (!rows[i].miner_id || (!rows[i].host_name && !rows[i].record))
+      return invalid(s, "a miner row needs miner_id and record");
+  if (n == 0) return 0;
+  int ret = tx_begin(s);
+  if (ret) return ret;
+  for (size_t i = 0; i < n; i++)
+    if ((ret = put_miner_row(s, &rows[i])) != 0) {
+      tx_rollback(s);
+      return ret;
+    }
+  return tx_commit(s);
+}
+
+static int sqlite_miner_list(struct store *st, struct store_miner **out, size_t *n) {
+  struct sqlite_store *s = S(st);
+  if (!out || !n) return invalid(s, "out or n is NULL");
+  void *arr;
+  int ret = fetch_all(s, s->stmt[S_MINER_LIST], &miner_rows, &arr, n);
+  *out = arr;
+  return ret;
+}
+
 const struct store_ops store_sqlite_ops = {
     .scheme = "sqlite:",
     .open = sqlite_open,
@@ -1014,4 +1099,6 @@ const struct store_ops store_sqlite_ops = {
     .log_prune = sqlite_log_prune,
     .token_add = sqlite_token_add,
     .token_list = sqlite_token_list,
+    .miner_write = sqlite_miner_write,
+    .miner_list = sqlite_miner_list,
 };

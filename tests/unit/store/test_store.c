@@ -230,8 +230,16 @@ static void test_reopen_keeps_data(void **state) {
   assert_int_equal(OPS(f)->relation_add(f->st, 42, 7, 3000), 0);
 
   assert_int_equal(reopen(f, err, sizeof err), 0);
-  assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1);
+  assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
   assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name='devices'"),
+                   1);
+
+  /* A version-1 database (before miner records) is migrated to 2 with its data. */
+  store_close(&f->st);
+  raw_exec(f->path, "DROP TABLE miner_info; DROP TABLE worker_info; PRAGMA user_version = 1");
+  assert_int_equal(reopen(f, err, sizeof err), 0);
+  assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
+  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name='miner_info'"),
                    1);
 
   struct store_device out;
@@ -902,6 +910,53 @@ static void test_tokens(void **state) {
   store_tokens_free(arr, n);
 }
 
+static void test_miners(void **state) {
+  struct fx *f = *state;
+  struct store_miner *arr;
+  size_t n;
+  struct store_miner rows[] = {
+      {.miner_id = "f01234", .record = "{\"minerBalance\":\"1 FIL\"}", .device_id = 7,
+       .updated_time = 10},
+      {.miner_id = "f01234", .host_name = "w2", .record = "{\"cpu\":1}", .device_id = 7,
+       .updated_time = 10},
+      {.miner_id = "f01234", .host_name = "w1", .record = "{\"cpu\":2}", .device_id = 7,
+       .updated_time = 10},
+      {.miner_id = "f0999", .record = "{}", .device_id = 8, .updated_time = 11},
+  };
+  assert_int_equal(OPS(f)->miner_write(f->st, rows, 4), 0);
+  /* Upsert one worker, delete another, update the miner. */
+  struct store_miner upd[] = {
+      {.miner_id = "f01234", .record = "{\"minerBalance\":\"2 FIL\"}", .device_id = 9,
+       .updated_time = 20},
+      {.miner_id = "f01234", .host_name = "w2", .record = NULL},
+      {.miner_id = "f01234", .host_name = "w1", .record = "{\"cpu\":3}", .device_id = 9,
+       .updated_time = 20},
+  };
+  assert_int_equal(OPS(f)->miner_write(f->st, upd, 3), 0);
+  char err[256];
+  assert_int_equal(reopen(f, err, sizeof err), 0);
+  assert_int_equal(OPS(f)->miner_list(f->st, &arr, &n), 0);
+  assert_int_equal(n, 3); /* two miners first, then worker w1 */
+  assert_string_equal(arr[0].miner_id, "f01234");
+  assert_null(arr[0].host_name);
+  assert_string_equal(arr[0].record, "{\"minerBalance\":\"2 FIL\"}");
+  assert_int_equal(arr[0].device_id, 9);
+  assert_int_equal(arr[0].updated_time, 20);
+  assert_string_equal(arr[1].miner_id, "f0999");
+  assert_string_equal(arr[2].host_name, "w1");
+  assert_string_equal(arr[2].record, "{\"cpu\":3}");
+  store_miners_free(arr, n);
+
+  /* Bad rows change nothing. */
+  struct store_miner bad[] = {{.miner_id = "f0777", .record = "{}"}, {.miner_id = NULL}};
+  assert_int_equal(OPS(f)->miner_write(f->st, bad, 2), EF_EINVAL);
+  struct store_miner norec[] = {{.miner_id = "f0777"}};
+  assert_int_equal(OPS(f)->miner_write(f->st, norec, 1), EF_EINVAL);
+  assert_int_equal(OPS(f)->miner_list(f->st, &arr, &n), 0);
+  assert_int_equal(n, 3);
+  store_miners_free(arr, n);
+}
+
 static void test_free_helpers_null(void **state) {
   (void)state;
   store_device_clear(NULL);
@@ -989,6 +1044,7 @@ int main(void) {
       T_(test_log_query),
       T_(test_log_prune),
       T_(test_tokens),
+      T_(test_miners),
       T_(test_timing),
 #undef T_
   };
