@@ -26,7 +26,7 @@ json_t *jparse_object(const char *text, size_t len) {
 }
 
 char *jdump(const json_t *v) {
-  char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+  char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
   if (!s) s = ef_strdup("null");
   return s;
 }

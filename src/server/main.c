@@ -50,6 +50,7 @@ static void shutdown_server(struct server *srv) {
   net_stop(srv->net);
   srv->net = NULL;
   devlog_stop(&srv->devlog);
+  miner_stop(srv);
   worker_stop(&srv->worker);
 }
 
@@ -115,7 +116,8 @@ int main(int argc, char **argv) {
     ef_log(EF_LOG_ERROR, "store: %s", store_errmsg(st));
     goto out_store;
   }
-  if (auth_init(st, cfg->data_dir, &srv.auth, err, sizeof err) != 0) {
+  if (auth_init(st, cfg->data_dir, &srv.auth, err, sizeof err) != 0 ||
+      miner_init(&srv, st, err, sizeof err) != 0) {
     ef_log(EF_LOG_ERROR, "%s", err);
     goto out_store;
   }
@@ -129,6 +131,7 @@ int main(int argc, char **argv) {
   }
   st = NULL; /* the worker owns it now */
   devlog_start(&srv, &srv.devlog);
+  miner_start(&srv);
 
   struct net_config ncfg = {
     .host = host, .port = port, .rx_buffer = (size_t)cfg->rx_buffer,
@@ -139,6 +142,7 @@ int main(int argc, char **argv) {
   if (net_start(&loop, &ncfg, &h, &srv.net) != 0) {
     ef_log(EF_LOG_ERROR, "cannot listen on %s", cfg->listen);
     devlog_stop(&srv.devlog);
+    miner_stop(&srv);
     worker_stop(&srv.worker);
     uv_run(&loop, UV_RUN_DEFAULT);
     goto out_auth;

@@ -126,7 +126,7 @@ static void group_finish(struct rest_call *c) {
   rest_finish(c);
 }
 
-/* One per device; ud points into o->ids so the device is known. */
+/* One per device of the group: the order's callback data. */
 struct group_slot {
   struct rest_call *c;
   uint64_t id;
@@ -162,9 +162,21 @@ static int group_loop(struct rest_call *c) {
   return REST_LATER;
 }
 
+/* ----- miners ----- */
+
+static int miner_all_loop(struct rest_call *c) { return rest_ok(c, miner_list(c->srv)); }
+
+static int miner_one_loop(struct rest_call *c) {
+  json_t *m = miner_get(c->srv, c->args[0]);
+  if (!m) return rest_fail(c, 404, REST_GENERAL, "Miner NOT FOUND.");
+  return rest_ok(c, m);
+}
+
 const struct rest_route rest_live_routes[] = {
   {"GET", "device_statusInfo_query", 1, 0, NULL, NULL, status_loop},
   {"POST", "give_order", 0, 1, NULL, give_db, give_loop},
   {"POST", "group_give_order", 0, 1, NULL, group_db, group_loop},
+  {"GET", "miner_query_all", 0, 0, NULL, NULL, miner_all_loop},
+  {"GET", "miner_query", 1, 0, NULL, NULL, miner_one_loop},
   {NULL, NULL, 0, 0, NULL, NULL, NULL},
 };

@@ -61,6 +61,8 @@ struct server {
   struct u64map devices;     /* device_id -> struct dsess *, logged-in devices only */
   struct auth *auth;
   struct devlog *devlog;
+  struct miners *miners;     /* miner records (miner.c) */
+  json_t *hosts;             /* host name -> device_id of the agent on that host */
   uv_timer_t cron;           /* housekeeping: log pruning */
   uv_signal_t sigint, sigterm;
   bool stopping;
@@ -99,6 +101,22 @@ struct dsess *ws_device_find(struct server *srv, uint64_t device_id);
 int ws_device_send(struct dsess *s, const char *msg, size_t len);
 /* Server shutdown: note the reason on every session before the net layer closes them. */
 void ws_device_close_all(struct server *srv);
+/* Tell the device its message was not understood: {"type":"error",...,"data":{"message"}}. */
+void ws_device_error(struct dsess *s, const char *message);
+
+/* ===== miner.c -- miner records: uploads (full or merge patch), join, write-behind ===== */
+struct miners;
+/* Load the stored records (blocking: start-up, before the worker owns the store). */
+int miner_init(struct server *srv, struct store *st, char *err, size_t errlen);
+void miner_start(struct server *srv);         /* the write-behind timer */
+void miner_stop(struct server *srv);          /* write what is dirty; free after the loop */
+/* An upload_miner_info message (borrowed) from session s. */
+void miner_upload(struct server *srv, struct dsess *s, json_t *msg);
+/* A status upload named its host: map host name -> device for the worker join. */
+void miner_host_seen(struct server *srv, const char *host, uint64_t device_id);
+/* The record in the seed's minerInfo shape, joined with worker hardware; NULL if unknown. */
+json_t *miner_get(struct server *srv, const char *miner_id);
+json_t *miner_list(struct server *srv);
 
 /* ===== order.c -- orders to devices: one in flight per device, correlated by order_id ===== */
 /* Called exactly once: ok true when the device reported success; message is the device's

@@ -315,19 +315,19 @@ static void handle_login(struct dsess *s, const char *msg, size_t len) {
 
 /* ----- messages of a logged-in device ----- */
 
-static void send_error(struct dsess *s, const char *fmt, const char *arg) {
-  char msg[256];
-  snprintf(msg, sizeof msg, fmt, arg);
+void ws_device_error(struct dsess *s, const char *message) {
   send_json(s, json_pack("{s:s, s:{}, s:{s:s}}", "type", "error", "Headers", "data", "message",
-                         msg));
+                         message));
 }
 
 static void handle_status(struct dsess *s, json_t *m) {
   json_t *data = jobj(m, "data");
   if (!data) {
-    send_error(s, "%s needs a data object", "upload_status_info");
+    ws_device_error(s, "upload_status_info needs a data object");
     return;
   }
+  const char *host = jstr(data, "host_name");
+  if (host && *host) miner_host_seen(s->srv, host, s->device_id);
   ef_free(s->status);
   s->status = jdump(data);
   s->status_time = ef_now_ms();
@@ -351,14 +351,15 @@ void ws_device_message(struct dsess *s, const char *msg, size_t len) {
   }
   json_t *m = jparse_object(msg, len);
   if (!m) {
-    send_error(s, "%s", "Invalid Json");
+    ws_device_error(s, "Invalid Json");
     return;
   }
   const char *type = jstr(m, "type");
-  if (!type) send_error(s, "%s", "message without type");
+  if (!type) ws_device_error(s, "message without type");
   else if (strcmp(type, "ping_pong") == 0) ws_device_send(s, PONG, sizeof PONG - 1);
   else if (strcmp(type, "upload_status_info") == 0) handle_status(s, m);
   else if (strcmp(type, "upload_instruction_result") == 0) order_result(s, m);
+  else if (strcmp(type, "upload_miner_info") == 0) miner_upload(srv, s, m);
   else ef_log(EF_LOG_DEBUG, "device %llu: ignoring message type %s",
               (unsigned long long)s->device_id, type);
   json_decref(m);

@@ -2,7 +2,7 @@
 
 It runs a real edgefleetd on loopback and talks to it the way devices and API callers do:
 
-* `Server(**options)`: start edgefleetd in a fresh temporary data dir (`--listen 127.0.0.1:0`),
+* `Server(env=None, **options)`: start edgefleetd in a fresh temporary data dir (`--listen 127.0.0.1:0`),
   wait for its `ready port=N` line, read `DIR/admin.token`. Keyword options become flags
   (`login_timeout="500ms"` -> `--login-timeout 500ms`). `stop()` sends SIGTERM and asserts exit
   code 0 (kill -9 only when it does not exit in time, and that is a failure). Its stderr goes to
@@ -15,6 +15,7 @@ It runs a real edgefleetd on loopback and talks to it the way devices and API ca
 * `connect(port)`: a raw device over WebSocket (python3-websockets 10.x): `async with
   connect(port) as dev:` then `send_json`, `send_raw`, `recv_json(timeout)`, `login(...)`,
   `ping()`, `wait_closed(timeout)`. Tests speak raw JSON frames, never the C library.
+  `RawWs(port)` is a hand-written blocking client for frames the library will not send.
 * `add_device(api, sn, model, password)` registers a device and returns its id;
   `wait_until(predicate, timeout)` / `await await_until(...)` poll a condition.
 * `Suite`: a tiny test runner. Each `@suite.test` (optionally `@suite.test(opt=value)`) gets its
@@ -28,6 +29,7 @@ command. Standard library + python3-websockets only.
 """
 import asyncio
 import atexit
+import base64
 import http.client
 import inspect
 import json
@@ -36,6 +38,8 @@ import re
 import shlex
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -98,7 +102,9 @@ def _flag(name):
 class Server:
     """One edgefleetd process in its own temporary data dir. Options: flag=value keywords."""
 
-    def __init__(self, ready_timeout=15.0, **options):
+    def __init__(self, ready_timeout=15.0, env=None, **options):
+        self.env = dict(os.environ)
+        self.env.update(env or {})
         self.options = dict(DEFAULT_OPTIONS)
         self.options.update({k: str(v) for k, v in options.items() if v is not None})
         self.ready_timeout = ready_timeout
@@ -119,7 +125,7 @@ class Server:
         wrap = shlex.split(os.environ.get("EF_SERVER_WRAP", ""))
         self._err = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(wrap + args, stdin=subprocess.DEVNULL,
-                                     stdout=self._err, stderr=self._err)
+                                     stdout=self._err, stderr=self._err, env=self.env)
         _live_procs.add(self.proc)
         deadline = time.monotonic() + self.ready_timeout
         while time.monotonic() < deadline:
@@ -419,6 +425,88 @@ def connect(port, path="/ws", **ws_options):
     return Device(port, path, **ws_options)
 
 
+class RawWs:
+    """A blocking WebSocket client written out by hand, for what the websockets library will not
+    do: invalid UTF-8 in text frames, floods of pre-built frames, never reading. Frames are
+    masked as RFC 6455 requires of clients."""
+
+    def __init__(self, port, path="/ws", rcvbuf=None, timeout=5.0):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout)
+        self.sock.connect(("127.0.0.1", port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+                           "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+                           "Sec-WebSocket-Version: 13\r\n\r\n" % (path, port, key)).encode())
+        self.buf = b""
+        while b"\r\n\r\n" not in self.buf:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise ConnectionError("closed during the handshake: %r" % self.buf)
+            self.buf += chunk
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        self.status = int(head.split(b" ", 2)[1])
+        if self.status != 101:
+            raise ConnectionError("upgrade refused: %s" % head.decode("latin-1"))
+
+    @staticmethod
+    def frame(payload, opcode=1, fin=True):
+        """One masked client frame (opcode 1 text, 2 binary, 8 close, 0 continuation)."""
+        if isinstance(payload, str):
+            payload = payload.encode()
+        n = len(payload)
+        hdr = bytes([(0x80 if fin else 0) | opcode])
+        if n < 126:
+            hdr += bytes([0x80 | n])
+        elif n < 65536:
+            hdr += bytes([0x80 | 126]) + struct.pack("!H", n)
+        else:
+            hdr += bytes([0x80 | 127]) + struct.pack("!Q", n)
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        return hdr + mask + masked
+
+    def send_frame(self, payload, opcode=1, fin=True):
+        self.sock.sendall(self.frame(payload, opcode, fin))
+
+    def _need(self, n):
+        while len(self.buf) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed by the server")
+            self.buf += chunk
+
+    def recv_frame(self):
+        """(opcode, payload bytes) of the next server frame (servers do not mask)."""
+        self._need(2)
+        op, ln = self.buf[0] & 0x0F, self.buf[1] & 0x7F
+        off = 2
+        if ln == 126:
+            self._need(4)
+            ln, off = struct.unpack("!H", self.buf[2:4])[0], 4
+        elif ln == 127:
+            self._need(10)
+            ln, off = struct.unpack("!Q", self.buf[2:10])[0], 10
+        self._need(off + ln)
+        payload, self.buf = self.buf[off:off + ln], self.buf[off + ln:]
+        return op, payload
+
+    def recv_json(self):
+        op, payload = self.recv_frame()
+        if op == 8:
+            code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
+            raise Closed(code, payload[2:].decode("utf-8", "replace"))
+        return json.loads(payload)
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
 # ---------------------------------------------------------------------------------------------
 # Waiting
 
@@ -492,7 +580,8 @@ class Suite:
                 asyncio.run(asyncio.wait_for(fn(srv), 120))
             else:
                 fn(srv)
-            check(srv.alive(), "edgefleetd died during the test (exit %s)" % srv.proc.poll())
+            check(srv.exit_code is not None or srv.alive(),
+                  "edgefleetd died during the test (exit %s)" % srv.proc.poll())
             srv.stop()
             ok = True
         except BaseException as e:  # noqa: B902 -- report everything, including SystemExit
