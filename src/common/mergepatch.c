@@ -80,7 +80,7 @@ int mergepatch_apply(json_t **target, const json_t *patch) {
 size_t mergepatch_count(const json_t *patch) {
   if (!patch)
     return 0;
-  if (!json_is_object(patch))
+  if (!json_is_object(patch) || json_object_size(patch) == 0)
     return 1;
   size_t n = 0;
   const char *key;

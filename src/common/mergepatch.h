@@ -31,7 +31,8 @@ int mergepatch_apply(json_t **target, const json_t *patch);
 
 /* Number of leaf changes in `patch`, for statistics: every member whose value is not a
  * non-empty object counts 1 (a deletion, a scalar, an array, an empty object), non-empty
- * objects count the sum of their members; a non-object patch counts 1; NULL counts 0. */
+ * objects count the sum of their members; a non-object patch and an empty object (which
+ * mergepatch_diff returns only to replace a non-object by `{}`) count 1; NULL counts 0. */
 size_t mergepatch_count(const json_t *patch);
 
 #endif

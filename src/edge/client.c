@@ -218,8 +218,7 @@ static void start_connect(ef_client *c) {
   i.origin = c->url.host;
   i.local_protocol_name = "edgefleet";
   struct lws *wsi = lws_client_connect_via_info(&i);
-  if (!wsi && c->state == CONN_CONNECTING) {
-    c->state = CONN_LOGIN; /* so that conn_lost() handles it */
+  if (!wsi && c->state == CONN_CONNECTING) { /* failed without a CONNECTION_ERROR callback */
     client_log(c, 1, "connect to %s:%d failed at once", c->url.host, c->url.port);
     conn_lost(c, "connect failed");
   }
@@ -369,7 +368,6 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     if (c->state == CONN_CONNECTING) {
       char why[256];
       snprintf(why, sizeof why, "connection error: %s", in ? (const char *)in : "unknown");
-      c->state = CONN_LOGIN;
       conn_lost(c, why);
     }
     return 0;
