@@ -138,7 +138,40 @@ async def bad_frames_after_login(srv):
         w.close()
 
 
-@T.test
+def raw_oversized(port, did, fragmented):
+    """Send an oversized message over a raw socket; returns (close code, seconds until the server
+    closed TCP after the client's close ack)."""
+    w = RawWs(port)
+    try:
+        w.send_frame('{"device_id":"%s","password":"pw"}' % did)
+        check(w.recv_json()["status"] == "success")
+        try:
+            if fragmented:
+                w.send_frame('{"type":"upload_status_info","data":{"pad":"', fin=False)
+                for _ in range(10):
+                    w.send_frame("z" * 1000, opcode=0, fin=False)
+                w.send_frame('"}}', opcode=0)
+            else:
+                w.send_frame('{"type":"upload_status_info","data":{"pad":"%s"}}' % ("y" * 5000))
+        except OSError:
+            pass  # the server may close before it has read everything
+        op, payload = w.recv_frame()
+        check(op == 8, "want a close frame, got", op, payload[:60])
+        code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
+        t0 = time.monotonic()
+        try:
+            w.send_frame(payload[:2], opcode=8)  # the close handshake's answer
+            w.sock.settimeout(8)
+            while w.sock.recv(65536):
+                pass
+        except OSError:
+            pass
+        return code, time.monotonic() - t0
+    finally:
+        w.close()
+
+
+@T.test(heartbeat_tolerance="10s", heartbeat_tolerance_miss="5s")
 async def oversized_message(srv):
     did, big = await logged_in(srv, "SN-B2")
     did2, good = await logged_in(srv, "SN-B3")
@@ -149,48 +182,48 @@ async def oversized_message(srv):
         await big.send_json({"type": "upload_status_info", "Headers": {}, "data": {"pad": pad}})
         r = await big.recv_json(2)
         check(r.get("type") == "send_statusInfo_response", r)
-        # over it: closed with 1009
-        await big.send_json({"type": "upload_status_info", "Headers": {},
-                             "data": {"pad": "y" * 5000}})
-        code = await big.wait_closed(3)
-        check(code == 1009, "close code for an oversized message", code)
-        # a fragmented oversized message too
-        did3, frag = await logged_in(srv, "SN-B4")
-
-        async def fragments():
-            yield '{"type":"upload_status_info","data":{"pad":"'
-            for _ in range(10):
-                yield "z" * 1000
-            yield '"}}'
-        try:
-            await frag.ws.send(fragments())
-        except websockets.exceptions.ConnectionClosed:
-            pass
-        code = await frag.wait_closed(3)
-        check(code == 1009, "close code for a fragmented oversized message", code)
-        # a huge one (1 MB) in one frame
-        did4, huge = await logged_in(srv, "SN-B5")
-        try:
-            await huge.send_raw("h" * (1 << 20))
-        except websockets.exceptions.ConnectionClosed:
-            pass
-        code = await huge.wait_closed(3)
-        check(code == 1009, "close code for 1 MB", code)
-        # an oversized LOGIN message
-        async with srv.connect() as l:
-            try:
-                await l.send_json({"device_id": did, "password": "p" * 8000})
-            except websockets.exceptions.ConnectionClosed:
-                pass
-            code = await l.wait_closed(3)
-            check(code == 1009, code)
+        await big.close()
+        # over it: a close frame with 1009, whole or fragmented
+        for fragmented in (False, True):
+            code, _ = await asyncio.to_thread(raw_oversized, srv.port, did, fragmented)
+            check(code == 1009, "close code, fragmented=%s:" % fragmented, code)
+        # a huge one (1 MB) in one frame, and an oversized LOGIN, through the library
+        for login in (False, True):
+            async with srv.connect() as d:
+                try:
+                    if login:
+                        await d.send_json({"device_id": did, "password": "p" * 8000})
+                    else:
+                        await d.login(device_id=did, password="pw")
+                        await d.send_raw("h" * (1 << 20))
+                except websockets.exceptions.ConnectionClosed:
+                    pass
+                code = await d.wait_closed(8)
+                check(code in (1009, 1006), "1 MB / login close code", code)
         worst = await p.finish()
         check(worst < 0.5, "the other device's round trip reached %.3fs" % worst)
-        await await_until(lambda: srv.dev_state(did) == "offline", 2)
         check(srv.dev_state(did2) == "online")
     finally:
         await good.close()
         await big.close()
+
+
+@T.test(heartbeat_tolerance="10s", heartbeat_tolerance_miss="5s")
+async def oversized_message_closes_promptly(srv):
+    """After the 1009 close frame and the client's close answer, the server must close the TCP
+    connection and end the device's session at once -- not 5 s later (lws' close-ack timeout),
+    with the device still "online" and taking orders meanwhile."""
+    did = srv.add_device("SN-B2b", "M", "pw")
+    for fragmented in (False, True):
+        code, linger = await asyncio.to_thread(raw_oversized, srv.port, did, fragmented)
+        print("fragmented=%s: close %s, TCP closed %.2fs after the close answer"
+              % (fragmented, code, linger))
+        check(code == 1009, code)
+        check(linger < 1.0, "fragmented=%s: the server kept the connection %.2fs after the close "
+              "handshake" % (fragmented, linger))
+        st, r = srv.api.post("give_order", {"device_id": did, "order": "x"})
+        check(st == 409 and r["message"] == "Device is offline!",
+              "order to a device whose connection was closed for an oversized message:", st, r)
 
 
 @T.test
