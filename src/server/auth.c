@@ -48,13 +48,11 @@ int auth_init(struct store *st, const char *data_dir, struct auth **out, char *e
   }
   if (a->n == 0) {
     char token[EF_TOKEN_STRLEN], hash[EF_SHA256_HEXLEN];
-    if ((rc = crypto_token(token)) != 0) {
+    struct store_token t;
+    if ((rc = auth_new_token("admin", "admin", &t, token, hash)) != 0) {
       snprintf(err, errlen, "no randomness for the admin token");
       goto fail;
     }
-    crypto_sha256_hex(token, strlen(token), hash);
-    struct store_token t = {.token_id = id_next(), .name = "admin", .kind = "admin",
-                            .token_hash = hash, .created_time = ef_now_ms()};
     if ((rc = st->ops->token_add(st, &t)) != 0) {
       snprintf(err, errlen, "storing the admin token: %s", store_errmsg(st));
       goto fail;
@@ -71,6 +69,23 @@ int auth_init(struct store *st, const char *data_dir, struct auth **out, char *e
 fail:
   auth_free(&a);
   return rc ? rc : EF_EIO;
+}
+
+int auth_new_token(const char *name, const char *kind, struct store_token *t, char *out,
+                   char *hash) {
+  int rc = crypto_token(out);
+  if (rc != 0) return rc;
+  crypto_sha256_hex(out, strlen(out), hash);
+  *t = (struct store_token){.token_id = id_next(), .name = (char *)name, .kind = (char *)kind,
+                            .token_hash = hash, .created_time = ef_now_ms()};
+  return 0;
+}
+
+void auth_add(struct auth *a, const struct store_token *t) {
+  a->tokens = ef_realloc(a->tokens, (a->n + 1) * sizeof *a->tokens);
+  a->tokens[a->n++] = (struct store_token){
+    .token_id = t->token_id, .name = ef_strdup(t->name), .kind = ef_strdup(t->kind),
+    .token_hash = ef_strdup(t->token_hash), .created_time = t->created_time};
 }
 
 enum auth_kind auth_check(const struct auth *a, const char *authorization) {

@@ -20,6 +20,8 @@ static const struct cfg_opt server_opts[] = {
   OPT("log_level", CFG_STR, log_level, 0, 0, "info", "error, warn, info or debug"),
   OPT("log_file", CFG_STR, log_file, 0, 0, NULL, "append the log here instead of stderr"),
   OPT("static_dir", CFG_STR, static_dir, 0, 0, NULL, "dashboard files served at /"),
+  OPT("vendor_dir", CFG_STR, vendor_dir, 0, 0, "/usr/share/javascript",
+      "JavaScript libraries served at /vendor/ (with static_dir)"),
   OPT("upload_log_dir", CFG_STR, upload_log_dir, 0, 0, "/var/log/devices_management",
       "remote_dir sent with upload_log orders"),
   OPT("node_id", CFG_INT, node_id, 0, 1023, "0", "snowflake node number of this server"),
@@ -42,6 +44,12 @@ static const struct cfg_opt server_opts[] = {
       "prune device logs older than this (0: keep all)"),
   OPT("log_status_uploads", CFG_BOOL, log_status_uploads, 0, 0, "true",
       "write a device log row for every status upload"),
+  OPT("front_max_connections", CFG_INT, front_max, 1, 100000, "256",
+      "dashboard (/front) connections at most"),
+  OPT("front_push_interval", CFG_MS, front_push, 10, 60000, "1s",
+      "period of subscription pushes to dashboards"),
+  OPT("front_queue_max", CFG_SIZE, front_queue_max, 4096, 1LL << 30, "256k",
+      "output queued to a dashboard before it is dropped"),
   {NULL, 0, 0, 0, 0, NULL, NULL},
 };
 

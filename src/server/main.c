@@ -23,18 +23,17 @@
 
 static void *on_open(void *ud, struct net_conn *conn, enum net_ws_kind kind) {
   struct server *srv = ud;
-  if (kind == NET_WS_DEVICE) return ws_device_open(srv, conn);
-  return NULL; /* /front arrives with the dashboard */
+  return kind == NET_WS_DEVICE ? ws_device_open(srv, conn) : front_open(srv, conn);
 }
 
 static void on_message(void *user, struct net_conn *conn, const char *msg, size_t len) {
-  (void)conn;
-  ws_device_message(user, msg, len);
+  if (net_conn_kind(conn) == NET_WS_DEVICE) ws_device_message(user, msg, len);
+  else front_message(user, msg, len);
 }
 
 static void on_close(void *user, struct net_conn *conn) {
-  (void)conn;
-  ws_device_close(user);
+  if (net_conn_kind(conn) == NET_WS_DEVICE) ws_device_close(user);
+  else front_close(user);
 }
 
 static void on_request(void *ud, struct net_req *req) { rest_request(ud, req); }
@@ -49,6 +48,7 @@ static void shutdown_server(struct server *srv) {
   ws_device_close_all(srv);
   net_stop(srv->net);
   srv->net = NULL;
+  front_stop(srv);
   devlog_stop(&srv->devlog);
   miner_stop(srv);
   worker_stop(&srv->worker);
@@ -132,15 +132,18 @@ int main(int argc, char **argv) {
   st = NULL; /* the worker owns it now */
   devlog_start(&srv, &srv.devlog);
   miner_start(&srv);
+  front_start(&srv);
 
   struct net_config ncfg = {
     .host = host, .port = port, .rx_buffer = (size_t)cfg->rx_buffer,
     .max_message = (size_t)cfg->max_message, .max_body = (size_t)cfg->max_body,
     .send_queue_max = (size_t)cfg->send_queue_max, .static_dir = cfg->static_dir,
+    .vendor_dir = cfg->vendor_dir,
   };
   struct net_handlers h = {&srv, on_open, on_message, on_close, on_request};
   if (net_start(&loop, &ncfg, &h, &srv.net) != 0) {
     ef_log(EF_LOG_ERROR, "cannot listen on %s", cfg->listen);
+    front_stop(&srv);
     devlog_stop(&srv.devlog);
     miner_stop(&srv);
     worker_stop(&srv.worker);

@@ -212,19 +212,21 @@ static void join_worker(struct server *srv, const char *host, json_t *w) {
   json_decref(st);
 }
 
-/* The seed's minerInfo response shape: workerInfo as an array, each joined. Caller owns it. */
-static json_t *render(struct server *srv, const struct miner *m) {
+/* The record joined with worker hardware. `as_array`: the seed's minerInfo response shape
+ * (workerInfo an array); otherwise the subscription shape (keyed by host). Caller owns it. */
+static json_t *render(struct server *srv, const struct miner *m, bool as_array) {
   json_t *out = json_deep_copy(m->record);
-  json_t *arr = json_array();
+  json_t *workers = as_array ? json_array() : json_object();
   const char *host;
   json_t *w;
   json_object_foreach(jobj(m->record, "workerInfo"), host, w) {
     json_t *jw = json_deep_copy(w);
     if (!jstr(jw, "hostName")) json_object_set_new(jw, "hostName", json_string(host));
     join_worker(srv, host, jw);
-    json_array_append_new(arr, jw);
+    if (as_array) json_array_append_new(workers, jw);
+    else json_object_set_new(workers, host, jw);
   }
-  json_object_set_new(out, "workerInfo", arr);
+  json_object_set_new(out, "workerInfo", workers);
   char idbuf[EF_ID_STRLEN];
   json_object_set_new(out, "deviceId", json_string(id_format(m->device_id, idbuf)));
   json_object_set_new(out, "updatedTime", json_integer(m->updated));
@@ -233,14 +235,68 @@ static json_t *render(struct server *srv, const struct miner *m) {
 
 json_t *miner_get(struct server *srv, const char *id) {
   struct miner *m = find(srv->miners, id);
-  return m && m->record ? render(srv, m) : NULL;
+  return m && m->record ? render(srv, m, true) : NULL;
+}
+
+json_t *miner_view(struct server *srv, const char *id) {
+  struct miner *m = find(srv->miners, id);
+  return m && m->record ? render(srv, m, false) : NULL;
 }
 
 json_t *miner_list(struct server *srv) {
   struct miners *ms = srv->miners;
   json_t *arr = json_array();
   for (size_t i = 0; i < ms->n; i++)
-    if (ms->arr[i]->record) json_array_append_new(arr, render(srv, ms->arr[i]));
+    if (ms->arr[i]->record) json_array_append_new(arr, render(srv, ms->arr[i], true));
+  return arr;
+}
+
+#define STALE_MS (5 * 60 * 1000)
+
+json_t *miner_summaries(struct server *srv) {
+  static const char *const copied[] = {
+    "minerBalance", "workerBalance", "minerAvailable", "pledgeBalance", "rawBytePower",
+    "adjustedPower", "totalSectors", "effectiveSectors", "errorSectors", "sectorStates",
+    "preCommit1", "preCommit2", "waitSeed", "committing", "expectBlock", "error",
+  };
+  struct miners *ms = srv->miners;
+  json_t *arr = json_array();
+  int64_t now = ef_now_ms();
+  for (size_t i = 0; i < ms->n; i++) {
+    struct miner *m = ms->arr[i];
+    if (!m->record) continue;
+    json_t *o = json_pack("{s:s, s:I}", "minerId", m->id, "updatedTime", (json_int_t)m->updated);
+    for (size_t k = 0; k < sizeof copied / sizeof *copied; k++) {
+      json_t *v = json_object_get(m->record, copied[k]);
+      if (v) json_object_set(o, copied[k], v);
+    }
+    json_t *alarms = json_array();
+    json_int_t workers = 0, online = 0;
+    const char *host;
+    json_t *w;
+    json_object_foreach(jobj(m->record, "workerInfo"), host, w) {
+      json_t *idv = json_object_get(srv->hosts, host);
+      struct dsess *ds = idv ? ws_device_find(srv, (uint64_t)json_integer_value(idv)) : NULL;
+      workers++;
+      if (ds && ds->state == DEV_ONLINE) online++;
+    }
+    json_int_t errs = json_integer_value(json_object_get(m->record, "errorSectors"));
+    if (errs > 0)
+      json_array_append_new(alarms, json_sprintf("%lld error sectors", (long long)errs));
+    if (online < workers)
+      json_array_append_new(alarms, json_sprintf("%lld of %lld workers offline",
+                                                 (long long)(workers - online),
+                                                 (long long)workers));
+    if (now - m->updated > STALE_MS)
+      json_array_append_new(alarms, json_sprintf("no update for %lld min",
+                                                 (long long)((now - m->updated) / 60000)));
+    if (jstr(m->record, "error"))
+      json_array_append_new(alarms, json_string(jstr(m->record, "error")));
+    json_object_set_new(o, "workers", json_integer(workers));
+    json_object_set_new(o, "workersOnline", json_integer(online));
+    json_object_set_new(o, "alarms", alarms);
+    json_array_append_new(arr, o);
+  }
   return arr;
 }
 

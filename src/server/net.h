@@ -54,6 +54,7 @@ struct net_config {
   size_t max_body;           /* largest HTTP request body accepted */
   size_t send_queue_max;     /* queued outgoing bytes per connection before it is dropped */
   const char *static_dir;    /* served at "/" (dashboard), or NULL */
+  const char *vendor_dir;    /* served at "/vendor/" with static_dir (Debian's libjs-*) */
 };
 
 /* Create the listener on `loop` (owned by the caller, who runs it). Raises RLIMIT_NOFILE to its
@@ -72,7 +73,10 @@ int net_send(struct net_conn *c, const char *msg, size_t len);
 void net_close(struct net_conn *c, int status, const char *reason);
 /* Peer address as text ("127.0.0.5"), for logs. */
 const char *net_conn_peer(struct net_conn *c);
+enum net_ws_kind net_conn_kind(const struct net_conn *c);
 void net_conn_set_user(struct net_conn *c, void *user);
+/* Lower this connection's queued-output limit (default send_queue_max). */
+void net_conn_set_queue_max(struct net_conn *c, size_t bytes);
 
 const char *net_req_method(const struct net_req *r);   /* "GET", "POST", ... */
 const char *net_req_path(const struct net_req *r);     /* URI path, undecoded, no query */

@@ -35,7 +35,7 @@ struct net_conn {
   char *rx;                 /* reassembly of a message spanning several reads */
   size_t rx_len;
   struct out_msg *q_head, *q_tail;
-  size_t q_bytes;
+  size_t q_bytes, q_max;
   uint16_t close_status;
   uint8_t kind;
   bool open;                /* on_open done, on_close not yet */
@@ -79,7 +79,7 @@ struct net {
   size_t scratch_cap;
   int port;
   struct lws_protocols protocols[2];
-  struct lws_http_mount mounts[2];
+  struct lws_http_mount mounts[3];
 };
 
 /* ----- WebSocket ----- */
@@ -110,7 +110,7 @@ int net_send(struct net_conn *c, const char *msg, size_t len) {
     }
     return 0;
   }
-  if (c->q_bytes + len > c->net->cfg.send_queue_max) {
+  if (c->q_bytes + len > c->q_max) {
     ef_log(EF_LOG_WARN, "net: %s does not read; %zu bytes queued, dropping it", c->peer,
            c->q_bytes);
     kill_conn(c);
@@ -143,7 +143,9 @@ void net_close(struct net_conn *c, int status, const char *reason) {
 }
 
 const char *net_conn_peer(struct net_conn *c) { return c->peer; }
+enum net_ws_kind net_conn_kind(const struct net_conn *c) { return (enum net_ws_kind)c->kind; }
 void net_conn_set_user(struct net_conn *c, void *user) { c->user = user; }
+void net_conn_set_queue_max(struct net_conn *c, size_t bytes) { c->q_max = bytes; }
 
 static int ws_writeable(struct net_conn *c) {
   struct out_msg *m = c->q_head;
@@ -421,6 +423,7 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
     c->wsi = wsi;
     c->net = n;
     c->kind = (uint8_t)route_ws(wsi);
+    c->q_max = n->cfg.send_queue_max;
     lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
     c->open = true;
     c->user = n->h.on_open(n->h.ud, c, (enum net_ws_kind)c->kind);
@@ -523,14 +526,19 @@ int net_start(uv_loop_t *loop, const struct net_config *cfg, const struct net_ha
   info.timeout_secs = 10;
   info.keepalive_timeout = 30;
   if (cfg->static_dir) {
-    /* "/" serves the dashboard files; "/service" stays ours. */
+    /* "/" serves the dashboard files, "/vendor/" its libraries; "/service" stays ours. */
     n->mounts[0] = (struct lws_http_mount){
       .mount_next = &n->mounts[1], .mountpoint = "/service", .mountpoint_len = 8,
       .origin = "edgefleet", .origin_protocol = LWSMPRO_CALLBACK,
     };
     n->mounts[1] = (struct lws_http_mount){
-      .mountpoint = "/", .mountpoint_len = 1, .origin = cfg->static_dir,
-      .def = "index.html", .origin_protocol = LWSMPRO_FILE,
+      .mount_next = cfg->vendor_dir ? &n->mounts[2] : NULL, .mountpoint = "/",
+      .mountpoint_len = 1, .origin = cfg->static_dir, .def = "index.html",
+      .origin_protocol = LWSMPRO_FILE,
+    };
+    n->mounts[2] = (struct lws_http_mount){
+      .mountpoint = "/vendor", .mountpoint_len = 7, .origin = cfg->vendor_dir,
+      .origin_protocol = LWSMPRO_FILE,
     };
     info.mounts = &n->mounts[0];
   }

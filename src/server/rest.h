@@ -88,6 +88,7 @@ uint64_t rest_body_id(struct rest_call *c, const char *key);
 extern const struct rest_route rest_device_routes[];   /* rest_device.c */
 extern const struct rest_route rest_group_routes[];    /* rest_group.c */
 extern const struct rest_route rest_relation_routes[]; /* rest_relation.c */
-extern const struct rest_route rest_live_routes[];     /* rest_live.c: status, orders */
+extern const struct rest_route rest_live_routes[];     /* rest_live.c: status, orders, miners */
+extern const struct rest_route rest_token_routes[];    /* rest_token.c: API tokens */
 
 #endif

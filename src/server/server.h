@@ -30,6 +30,7 @@ struct server_config {
   char *log_level;
   char *log_file;
   char *static_dir;          /* dashboard files; default: none */
+  char *vendor_dir;          /* JavaScript libraries served at /vendor/ */
   char *upload_log_dir;      /* remote_dir sent with upload_log orders */
   int64_t node_id;           /* snowflake node number */
   int64_t login_timeout;     /* ms: first message must arrive within */
@@ -46,6 +47,9 @@ struct server_config {
   int64_t log_flush;         /* ms: device-log write-behind period */
   int64_t log_retention;     /* ms: device logs older than this are pruned (0 = keep) */
   bool log_status_uploads;   /* write a device_logs row per status upload */
+  int64_t front_max;         /* dashboard connections at most */
+  int64_t front_push;        /* ms between subscription pushes */
+  int64_t front_queue_max;   /* bytes queued to a dashboard before it is dropped */
 };
 
 int config_init(struct server_config *cfg, int argc, char **argv, char *err, size_t errlen);
@@ -62,6 +66,7 @@ struct server {
   struct auth *auth;
   struct devlog *devlog;
   struct miners *miners;     /* miner records (miner.c) */
+  struct front *front;       /* dashboard connections (ws_front.c) */
   json_t *hosts;             /* host name -> device_id of the agent on that host */
   uv_timer_t cron;           /* housekeeping: log pruning */
   uv_signal_t sigint, sigterm;
@@ -117,6 +122,17 @@ void miner_host_seen(struct server *srv, const char *host, uint64_t device_id);
 /* The record in the seed's minerInfo shape, joined with worker hardware; NULL if unknown. */
 json_t *miner_get(struct server *srv, const char *miner_id);
 json_t *miner_list(struct server *srv);
+/* The record as subscriptions see it: workerInfo keyed by host name, joined; NULL if unknown. */
+json_t *miner_view(struct server *srv, const char *miner_id);
+/* One line per miner for overviews: balances, power, sector counts, workers, alarms. */
+json_t *miner_summaries(struct server *srv);
+
+/* ===== ws_front.c -- dashboards (/front): requests, subscriptions, pushes ===== */
+int front_start(struct server *srv);
+void *front_open(struct server *srv, struct net_conn *conn);
+void front_message(void *fs, const char *msg, size_t len);
+void front_close(void *fs);
+void front_stop(struct server *srv);
 
 /* ===== order.c -- orders to devices: one in flight per device, correlated by order_id ===== */
 /* Called exactly once: ok true when the device reported success; message is the device's
@@ -150,6 +166,12 @@ struct auth;
 int auth_init(struct store *st, const char *data_dir, struct auth **out, char *err, size_t errlen);
 /* The kind of the bearer token in an Authorization header value, or AUTH_NONE. */
 enum auth_kind auth_check(const struct auth *a, const char *authorization);
+/* Make a new token of `kind` ("admin" | "read"): fills *t (token_id, hash, time; the strings
+ * are the caller's) and the clear token in out[EF_TOKEN_STRLEN]. 0 or EF_ESYS. */
+int auth_new_token(const char *name, const char *kind, struct store_token *t, char *out,
+                   char *hash);
+/* Accept a token stored by the caller from now on. Copied. */
+void auth_add(struct auth *a, const struct store_token *t);
 void auth_free(struct auth **a);
 
 /* ===== rest.c -- northbound REST entry point (routes in rest_*.c) ===== */

@@ -29,6 +29,7 @@ enum phase { PH_LOGIN = 0, PH_AUTH, PH_READY, PH_CLOSED };
 
 static const char PONG[] = "{\"type\":\"ping_pong\",\"Headers\":{},\"data\":\"pong\"}";
 static const char STATUS_ACK[] = "{\"type\":\"send_statusInfo_response\",\"Headers\":{},\"data\":{}}";
+static const char REPORT_FULL[] = "{\"type\":\"report_full_info\",\"Headers\":{},\"data\":{}}";
 
 const char *dev_state_name(enum dev_state s) {
   switch (s) {
@@ -196,6 +197,8 @@ static void login_ok(struct login *l, bool issue_token) {
     l = NULL;
   }
   send_json(s, json_pack("{s:s, s:o}", "status", "success", "data", data));
+  /* A miner's agent answers with its whole record; other devices ignore it (SPEC §2). */
+  ws_device_send(s, REPORT_FULL, sizeof REPORT_FULL - 1);
   if (l) login_free(l);
 
   s->phase = PH_READY;

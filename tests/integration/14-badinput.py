@@ -138,7 +138,7 @@ async def bad_frames_after_login(srv):
         w.close()
 
 
-def raw_oversized(port, did, fragmented):
+def raw_oversized(port, did, fragmented, on_close_frame=None):
     """Send an oversized message over a raw socket; returns (close code, seconds until the server
     closed TCP after the client's close ack)."""
     w = RawWs(port)
@@ -158,6 +158,8 @@ def raw_oversized(port, did, fragmented):
         op, payload = w.recv_frame()
         check(op == 8, "want a close frame, got", op, payload[:60])
         code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
+        if on_close_frame:
+            on_close_frame()
         t0 = time.monotonic()
         try:
             w.send_frame(payload[:2], opcode=8)  # the close handshake's answer
@@ -214,16 +216,25 @@ async def oversized_message_closes_promptly(srv):
     connection and end the device's session at once -- not 5 s later (lws' close-ack timeout),
     with the device still "online" and taking orders meanwhile."""
     did = srv.add_device("SN-B2b", "M", "pw")
+    seen = []
+
+    def order_soon():
+        time.sleep(0.3)
+        seen.append(srv.api.post("give_order", {"device_id": did, "order": "x"}))
     for fragmented in (False, True):
-        code, linger = await asyncio.to_thread(raw_oversized, srv.port, did, fragmented)
-        print("fragmented=%s: close %s, TCP closed %.2fs after the close answer"
-              % (fragmented, code, linger))
+        th = threading.Thread(target=order_soon)
+        code, linger = await asyncio.to_thread(raw_oversized, srv.port, did, fragmented,
+                                               th.start)
+        await asyncio.to_thread(th.join)
+        print("fragmented=%s: close %s; TCP closed %.2fs after the close answer; an order "
+              "0.3 s after the close frame got %s" % (fragmented, code, linger, seen[-1]))
         check(code == 1009, code)
-        check(linger < 1.0, "fragmented=%s: the server kept the connection %.2fs after the close "
-              "handshake" % (fragmented, linger))
-        st, r = srv.api.post("give_order", {"device_id": did, "order": "x"})
-        check(st == 409 and r["message"] == "Device is offline!",
-              "order to a device whose connection was closed for an oversized message:", st, r)
+        st, r = seen[-1]
+        check(linger < 1.0 and st == 409 and r["message"] == "Device is offline!",
+              "fragmented=%s: the server kept the connection %.2fs after the close handshake, "
+              "and the device's session took an order meanwhile (%s %s)" % (fragmented, linger,
+                                                                           st, r))
+        check(srv.api.post("give_order", {"device_id": did, "order": "x"})[0] == 409)
 
 
 @T.test

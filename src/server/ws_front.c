@@ -1,0 +1,417 @@
+/* ws_front.c -- the dashboards' WebSocket (/front, docs/frontend.md): sign-in with an API token,
+ * requests (minerInfo, minerList, deviceList, deviceStatus, deviceLog) and subscriptions
+ * (subMinerInfo, subDeviceStatus) served by pushes on a timer.
+ *
+ * DESIGN
+ * Pushes are computed once per miner, not per subscriber: every front_push_interval the joined
+ * view of each subscribed miner (miner_view) is diffed against the view pushed last time, and
+ * the merge patch, when there is one, goes to each of its subscribers. A new subscriber gets the
+ * current view whole in its subscription response, so it never depends on an earlier push.
+ * Device-status subscriptions push a device's new upload, at most once per tick.
+ * A dashboard that cannot keep up is dropped by the net layer (front_queue_max), so it cannot
+ * slow anyone else; it resubscribes and refetches.
+ */
+#include <string.h>
+
+#include "crypto.h"
+#include "device_json.h"
+#include "edgefleet/error.h"
+#include "id.h"
+#include "jsonutil.h"
+#include "log.h"
+#include "mem.h"
+#include "mergepatch.h"
+#include "server.h"
+
+struct fsess {
+  struct front *fr;
+  struct net_conn *conn;   /* NULL once closed */
+  int64_t opened;          /* uv_now at open: the login deadline counts from here */
+  bool authed;
+  bool dropping;
+  int refs;                /* 1 while open + database requests in flight */
+  json_t *miners;          /* minerId -> true */
+  json_t *devices;         /* device id string -> status_time last pushed (0: none, -1: gone) */
+};
+
+struct front {
+  struct server *srv;
+  struct fsess **arr;      /* open sessions */
+  size_t n, cap;
+  json_t *pushed;          /* minerId -> the view last pushed to its subscribers */
+  uv_timer_t tick;
+};
+
+static void fsess_unref(struct fsess *fs) {
+  if (--fs->refs > 0) return;
+  json_decref(fs->miners);
+  json_decref(fs->devices);
+  ef_free(fs);
+}
+
+static void send_json(struct fsess *fs, json_t *v) {
+  if (!fs->conn || fs->dropping) {
+    json_decref(v);
+    return;
+  }
+  char *txt = jdump_decref(v);
+  if (net_send(fs->conn, txt, strlen(txt)) != 0) fs->dropping = true;
+  ef_free(txt);
+}
+
+/* {"code":1|0,"message","msgId","data"}; steals data. */
+static void reply(struct fsess *fs, const char *msg_id, bool ok, const char *message, json_t *data) {
+  json_t *r = json_pack("{s:i, s:s, s:s?}", "code", ok ? 1 : 0, "message", message, "msgId",
+                        msg_id);
+  json_object_set_new(r, "data", data ? data : json_object());
+  send_json(fs, r);
+}
+
+static void push(struct fsess *fs, const char *event, json_t *body) {
+  send_json(fs, json_pack("{s:s, s:s, s:o}", "code", "1", "message", event, "body", body));
+}
+
+/* ----- requests answered from the database ----- */
+
+struct dbreq {
+  struct worker_job job;
+  struct fsess *fs;
+  char *msg_id;
+  char *uri;
+  uint64_t device_id;
+  size_t limit;
+  json_t *data;            /* result, built on the database thread */
+  char err[128];
+};
+
+static void device_list_work(struct store *st, struct dbreq *q) {
+  struct store_device *devs = NULL;
+  struct store_group *groups = NULL;
+  size_t nd = 0, ng = 0;
+  if (st->ops->device_list(st, &devs, &nd) != 0 || st->ops->group_list(st, &groups, &ng) != 0) {
+    snprintf(q->err, sizeof q->err, "database error");
+    goto out;
+  }
+  /* device id -> [group names], one query per group (groups are few, devices many). */
+  json_t *member = json_object();
+  for (size_t g = 0; g < ng; g++) {
+    struct store_device *in = NULL;
+    size_t n = 0;
+    if (st->ops->group_devices(st, groups[g].group_id, &in, &n) != 0) continue;
+    for (size_t i = 0; i < n; i++) {
+      char idbuf[EF_ID_STRLEN];
+      id_format(in[i].device_id, idbuf);
+      json_t *list = json_object_get(member, idbuf);
+      if (!list) json_object_set_new(member, idbuf, list = json_array());
+      json_array_append_new(list, json_string(groups[g].group_name));
+    }
+    store_devices_free(in, n);
+  }
+  q->data = json_array();
+  for (size_t i = 0; i < nd; i++) {
+    json_t *d = device_to_json(&devs[i]);
+    json_t *list = json_object_get(member, jstr(d, "device_id"));
+    json_object_set_new(d, "groups", list ? json_incref(list) : json_array());
+    json_array_append_new(q->data, d);
+  }
+  json_decref(member);
+out:
+  store_devices_free(devs, nd);
+  store_groups_free(groups, ng);
+}
+
+static void db_work(struct store *st, struct worker_job *job) {
+  struct dbreq *q = container_of(job, struct dbreq, job);
+  if (strcmp(q->uri, "deviceList") == 0) {
+    device_list_work(st, q);
+    return;
+  }
+  struct store_log *logs = NULL; /* deviceLog */
+  size_t n = 0;
+  struct store_device d = {0};
+  int rc = st->ops->device_get(st, q->device_id, &d);
+  store_device_clear(&d);
+  if (rc == 0) rc = st->ops->log_query(st, q->device_id, 0, q->limit, &logs, &n);
+  if (rc == EF_ENOENT) snprintf(q->err, sizeof q->err, "Device NOT FOUND.");
+  else if (rc) snprintf(q->err, sizeof q->err, "database error");
+  else q->data = logs_to_json(logs, n);
+  store_logs_free(logs, n);
+}
+
+static void db_done(struct worker_job *job) {
+  struct dbreq *q = container_of(job, struct dbreq, job);
+  if (q->fs->conn) {
+    if (q->err[0]) reply(q->fs, q->msg_id, false, q->err, NULL);
+    else reply(q->fs, q->msg_id, true, "success", q->data), q->data = NULL;
+  }
+  if (q->data) json_decref(q->data);
+  fsess_unref(q->fs);
+  ef_free(q->msg_id);
+  ef_free(q->uri);
+  ef_free(q);
+}
+
+static void db_request(struct fsess *fs, const char *msg_id, const char *uri, uint64_t id,
+                       size_t limit) {
+  struct dbreq *q = ef_calloc(1, sizeof *q);
+  q->fs = fs;
+  q->msg_id = ef_strdup(msg_id);
+  q->uri = ef_strdup(uri);
+  q->device_id = id;
+  q->limit = limit;
+  q->job.work = db_work;
+  q->job.done = db_done;
+  fs->refs++;
+  worker_submit(fs->fr->srv->worker, &q->job);
+}
+
+/* ----- the live parts ----- */
+
+/* The device's status as device_statusInfo_query shows it, or NULL when not connected. */
+static json_t *device_status(struct server *srv, uint64_t id) {
+  struct dsess *s = ws_device_find(srv, id);
+  if (!s) return NULL;
+  json_t *st = s->status ? jparse_object(s->status, strlen(s->status)) : NULL;
+  if (!st) st = json_object();
+  char idbuf[EF_ID_STRLEN];
+  json_object_set_new(st, "device_id", json_string(id_format(id, idbuf)));
+  json_object_set_new(st, "dev_state", json_string(dev_state_name(s->state)));
+  json_object_set_new(st, "status_time", json_integer(s->status_time));
+  return st;
+}
+
+static uint64_t body_id(json_t *body, const char *key) {
+  uint64_t id = 0;
+  return id_from_json(json_object_get(body, key), &id) ? id : 0;
+}
+
+static void handle_login(struct fsess *fs, json_t *m, const char *msg_id) {
+  json_t *body = jobj(m, "body");
+  const char *tok = body ? jstr(body, "token") : NULL;
+  const char *uri = jstr(m, "uri");
+  char *hdr = tok ? ef_asprintf("Bearer %s", tok) : NULL;
+  enum auth_kind k = uri && strcmp(uri, "login") == 0 && hdr
+                         ? auth_check(fs->fr->srv->auth, hdr) : AUTH_NONE;
+  ef_free(hdr);
+  if (k == AUTH_NONE) {
+    reply(fs, msg_id, false, uri && strcmp(uri, "login") == 0 ? "invalid token"
+                                                              : "sign in first (uri login)", NULL);
+    net_close(fs->conn, 1008, "login failed");
+    return;
+  }
+  fs->authed = true;
+  reply(fs, msg_id, true, "success",
+        json_pack("{s:s}", "kind", k == AUTH_ADMIN ? "admin" : "read"));
+}
+
+static void handle_request(struct fsess *fs, const char *uri, json_t *body, const char *msg_id) {
+  struct server *srv = fs->fr->srv;
+  if (strcmp(uri, "minerInfo") == 0) {
+    const char *id = jstr(body, "minerId");
+    json_t *v = id ? miner_get(srv, id) : NULL;
+    if (v) reply(fs, msg_id, true, "success", v);
+    else reply(fs, msg_id, false, id ? "Miner NOT FOUND." : "body.minerId required", NULL);
+  } else if (strcmp(uri, "minerList") == 0) {
+    reply(fs, msg_id, true, "success", miner_summaries(srv));
+  } else if (strcmp(uri, "deviceList") == 0) {
+    db_request(fs, msg_id, uri, 0, 0);
+  } else if (strcmp(uri, "deviceStatus") == 0) {
+    uint64_t id = body_id(body, "device_id");
+    json_t *st = id ? device_status(srv, id) : NULL;
+    if (st) reply(fs, msg_id, true, "success", st);
+    else reply(fs, msg_id, false, id ? "wrong device_id OR offline device." : "body.device_id required", NULL);
+  } else if (strcmp(uri, "deviceLog") == 0) {
+    uint64_t id = body_id(body, "device_id");
+    json_int_t limit = json_integer_value(json_object_get(body, "limit"));
+    if (!id) reply(fs, msg_id, false, "body.device_id required", NULL);
+    else db_request(fs, msg_id, uri, id, limit > 0 && limit <= 1000 ? (size_t)limit : 100);
+  } else {
+    reply(fs, msg_id, false, "unknown uri", NULL);
+  }
+}
+
+static void handle_event(struct fsess *fs, const char *ev, json_t *body, const char *msg_id) {
+  struct server *srv = fs->fr->srv;
+  bool sub = strncmp(ev, "sub", 3) == 0;
+  if (strcmp(ev, "subMinerInfo") == 0 || strcmp(ev, "unsubMinerInfo") == 0) {
+    const char *id = jstr(body, "minerId");
+    json_t *v = id && sub ? miner_view(srv, id) : NULL;
+    if (!id) {
+      reply(fs, msg_id, false, "body.minerId required", NULL);
+    } else if (!sub) {
+      json_object_del(fs->miners, id);
+      reply(fs, msg_id, true, "success", NULL);
+    } else if (!v) {
+      reply(fs, msg_id, false, "Miner NOT FOUND.", NULL);
+    } else {
+      json_object_set_new(fs->miners, id, json_true());
+      reply(fs, msg_id, true, "success", v);
+    }
+  } else if (strcmp(ev, "subDeviceStatus") == 0 || strcmp(ev, "unsubDeviceStatus") == 0) {
+    uint64_t id = body_id(body, "device_id");
+    char idbuf[EF_ID_STRLEN];
+    id_format(id, idbuf);
+    if (!id) {
+      reply(fs, msg_id, false, "body.device_id required", NULL);
+    } else if (!sub) {
+      json_object_del(fs->devices, idbuf);
+      reply(fs, msg_id, true, "success", NULL);
+    } else {
+      json_t *st = device_status(srv, id);
+      struct dsess *s = ws_device_find(srv, id);
+      json_object_set_new(fs->devices, idbuf, json_integer(s ? s->status_time : -1));
+      reply(fs, msg_id, true, "success",
+            st ? st : json_pack("{s:s, s:s}", "device_id", idbuf, "dev_state", "offline"));
+    }
+  } else {
+    reply(fs, msg_id, false, "unknown event", NULL);
+  }
+}
+
+void front_message(void *p, const char *msg, size_t len) {
+  struct fsess *fs = p;
+  if (!fs->conn) return;
+  json_t *m = jparse_object(msg, len);
+  if (!m) {
+    reply(fs, NULL, false, "Invalid Json", NULL);
+    if (!fs->authed) net_close(fs->conn, 1008, "login failed");
+    return;
+  }
+  const char *msg_id = jstr(m, "msgId");
+  json_t *body = jobj(m, "body");
+  json_t *empty = NULL;
+  if (!body) body = empty = json_object();
+  const char *uri = jstr(m, "uri"), *ev = jstr(m, "event");
+  if (!fs->authed) handle_login(fs, m, msg_id);
+  else if (uri) handle_request(fs, uri, body, msg_id);
+  else if (ev) handle_event(fs, ev, body, msg_id);
+  else reply(fs, msg_id, false, "a message needs uri or event", NULL);
+  if (empty) json_decref(empty);
+  json_decref(m);
+}
+
+/* ----- the push tick ----- */
+
+static void push_miners(struct front *fr) {
+  /* The miners anyone subscribes to, each rendered and diffed once. */
+  json_t *wanted = json_object();
+  for (size_t i = 0; i < fr->n; i++) json_object_update(wanted, fr->arr[i]->miners);
+  const char *id;
+  json_t *v, *tmp;
+  json_object_foreach_safe(fr->pushed, tmp, id, v) /* forget what nobody watches */
+    if (!json_object_get(wanted, id)) json_object_del(fr->pushed, id);
+  json_object_foreach(wanted, id, v) {
+    json_t *view = miner_view(fr->srv, id);
+    if (!view) continue;
+    json_t *last = json_object_get(fr->pushed, id);
+    json_t *patch = last ? mergepatch_diff(last, view) : NULL;
+    json_object_set_new(fr->pushed, id, view);
+    if (!patch) continue;
+    json_object_set_new(patch, "minerId", json_string(id));
+    for (size_t i = 0; i < fr->n; i++)
+      if (fr->arr[i]->authed && json_object_get(fr->arr[i]->miners, id))
+        push(fr->arr[i], "subMinerInfo", json_incref(patch));
+    json_decref(patch);
+  }
+  json_decref(wanted);
+}
+
+static void push_devices(struct fsess *fs) {
+  const char *key;
+  json_t *v;
+  json_object_foreach(fs->devices, key, v) {
+    uint64_t id = 0;
+    id_parse(key, &id);
+    struct dsess *s = ws_device_find(fs->fr->srv, id);
+    json_int_t last = json_integer_value(v);
+    if (!s) {
+      if (last != -1) {
+        push(fs, "subDeviceStatus", json_pack("{s:s, s:s}", "device_id", key, "dev_state", "offline"));
+        json_integer_set(v, -1);
+      }
+    } else if (s->status_time > last) {
+      push(fs, "subDeviceStatus", device_status(fs->fr->srv, id));
+      json_integer_set(v, s->status_time);
+    }
+  }
+}
+
+static void on_tick(uv_timer_t *t) {
+  struct front *fr = t->data;
+  int64_t now = (int64_t)uv_now(fr->srv->loop);
+  for (size_t i = 0; i < fr->n; i++) {
+    struct fsess *fs = fr->arr[i];
+    if (!fs->authed && now - fs->opened > fr->srv->cfg.login_timeout && !fs->dropping) {
+      reply(fs, NULL, false, "TimeOut.", NULL);
+      net_close(fs->conn, 1008, "login timeout");
+      fs->dropping = true;
+    }
+  }
+  push_miners(fr);
+  for (size_t i = 0; i < fr->n; i++)
+    if (fr->arr[i]->authed) push_devices(fr->arr[i]);
+}
+
+/* ----- life ----- */
+
+void *front_open(struct server *srv, struct net_conn *conn) {
+  struct front *fr = srv->front;
+  if (srv->stopping) return NULL;
+  struct fsess *fs = ef_calloc(1, sizeof *fs);
+  fs->fr = fr;
+  fs->conn = conn;
+  fs->refs = 1;
+  fs->opened = (int64_t)uv_now(srv->loop);
+  fs->miners = json_object();
+  fs->devices = json_object();
+  net_conn_set_queue_max(conn, (size_t)srv->cfg.front_queue_max);
+  if (fr->n == fr->cap) {
+    fr->cap = fr->cap ? fr->cap * 2 : 16;
+    fr->arr = ef_realloc(fr->arr, fr->cap * sizeof *fr->arr);
+  }
+  fr->arr[fr->n++] = fs;
+  if ((int64_t)fr->n > srv->cfg.front_max) {
+    reply(fs, NULL, false, "too many front-end connections", NULL);
+    net_close(conn, 1013, "try again later");
+    fs->dropping = true;
+  }
+  return fs;
+}
+
+void front_close(void *p) {
+  struct fsess *fs = p;
+  struct front *fr = fs->fr;
+  for (size_t i = 0; i < fr->n; i++)
+    if (fr->arr[i] == fs) {
+      fr->arr[i] = fr->arr[--fr->n];
+      break;
+    }
+  fs->conn = NULL;
+  fsess_unref(fs);
+}
+
+int front_start(struct server *srv) {
+  struct front *fr = ef_calloc(1, sizeof *fr);
+  fr->srv = srv;
+  fr->pushed = json_object();
+  uv_timer_init(srv->loop, &fr->tick);
+  fr->tick.data = fr;
+  uv_timer_start(&fr->tick, on_tick, (uint64_t)srv->cfg.front_push, (uint64_t)srv->cfg.front_push);
+  srv->front = fr;
+  return 0;
+}
+
+static void front_free(uv_handle_t *h) {
+  struct front *fr = h->data;
+  ef_free(fr->arr);
+  json_decref(fr->pushed);
+  ef_free(fr);
+}
+
+void front_stop(struct server *srv) {
+  struct front *fr = srv->front;
+  if (!fr) return;
+  uv_timer_stop(&fr->tick);
+  uv_close((uv_handle_t *)&fr->tick, front_free);
+  srv->front = NULL;
+}

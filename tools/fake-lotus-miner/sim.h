@@ -1,0 +1,118 @@
+/* sim.h -- the simulated lotus miner behind fake-lotus-miner: workers, sealing jobs, sectors and
+ * balances, advanced in 30-second epochs of simulated time, saved as one JSON state file.
+ *
+ * DESIGN: the simulation only moves at epoch boundaries and draws every random number from a
+ * splitmix64 generator kept in the state, so the state after a given simulated time depends only
+ * on the seed and that time, not on how many invocations it took to get there. The simulated
+ * clock runs `speed` times faster than the wall clock between invocations.
+ */
+#ifndef FLM_SIM_H
+#define FLM_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum { SIM_EPOCH_MS = 30000 };
+#define SIM_GENESIS_MS 1598306400000LL /* Filecoin mainnet genesis, 2020-08-24 22:00 UTC */
+#define SIM_SECTOR_SIZE 34359738368.0  /* 32 GiB */
+
+/* Task types, in lotus' TaskType.Less order is given by sim_task_order(). */
+enum sim_task { SIM_AP, SIM_PC1, SIM_PC2, SIM_C1, SIM_C2, SIM_FIN, SIM_GET, SIM_NTASK };
+/* Timed steps that are not jobs (chain waits). Their durations follow the tasks' in `dur`. */
+enum sim_wait { SIM_W_PCWAIT = SIM_NTASK, SIM_W_SEED, SIM_W_CWAIT, SIM_NDUR };
+
+enum sim_jstate { SIM_J_ASSIGNED, SIM_J_PREPARED, SIM_J_RUNNING, SIM_J_RETWAIT };
+
+enum sim_sstate {
+  SIM_S_PACKING, SIM_S_PC1, SIM_S_PC2, SIM_S_PCWAIT, SIM_S_WAITSEED, SIM_S_COMMITTING,
+  SIM_S_COMMITWAIT, SIM_S_FINALIZE, SIM_S_PROVING, SIM_S_FAULTY, SIM_S_REMOVED, SIM_S_COUNT
+};
+
+struct sim_worker {
+  char uuid[40], host[48], gpu[48];
+  int cpus, gpus;
+  int64_t ram, swap, base_mem; /* bytes; base_mem = what the OS uses without tasks */
+  unsigned tasks;              /* bit (1u << task) per task type it accepts */
+  int limit[SIM_NTASK];        /* MaxConcurrent per task, 0 = none */
+  bool disabled;
+};
+
+struct sim_job {
+  uint32_t id;
+  int64_t sector;
+  int worker, task, state;
+  int64_t queued, start, end; /* simulated ms; `end` = end of the running or ret-wait phase */
+};
+
+struct sim_sector {
+  int64_t id;
+  int state, step;
+  int64_t until;      /* end of a chain wait, simulated ms */
+  int64_t expiration; /* epoch, 0 until on chain */
+  int worker;         /* worker chosen for the state's jobs, -1 none */
+  bool has_job;
+};
+
+struct sim_balance { /* nanoFIL */
+  int64_t available, precommit, pledge, vesting, worker, control, escrow, locked;
+};
+
+struct sim {
+  char miner[32], owner[32];
+  uint64_t seed, rng;
+  double speed;
+  int64_t wall;      /* wall clock of the last invocation, ms */
+  int64_t now;       /* simulated clock, ms since the Unix epoch */
+  int64_t next_tick; /* next epoch boundary to process */
+  int64_t start;     /* simulated miner start */
+  int64_t next_sector, verified, basefee_atto, blocks_won;
+  double net_raw, net_qa;
+  struct sim_balance bal;
+  int64_t dur[SIM_NDUR]; /* seconds of simulated time */
+  struct sim_worker *workers;
+  int nworkers;
+  struct sim_job *jobs;
+  int njobs, capjobs;
+  struct sim_sector *sectors;
+  int nsectors, capsectors;
+  int first_open; /* sectors before this index are all in a final state */
+};
+
+struct sim_options {
+  const char *miner;   /* "f01234" */
+  uint64_t seed;
+  int workers;         /* 1..64 */
+  int sectors;         /* proving sectors at creation */
+  double speed;
+  int64_t dur[SIM_NDUR]; /* 0 = default */
+};
+
+extern const char *const sim_task_names[SIM_NTASK];
+extern const char *const sim_state_names[SIM_S_COUNT];
+/* Durations' names for --duration: the task names, then PreCommitWait, WaitSeed, CommitWait. */
+extern const char *const sim_dur_names[SIM_NDUR];
+
+/* A new miner whose simulated history starts a day before `wall` and runs up to it. */
+struct sim *sim_create(const struct sim_options *o, int64_t wall);
+/* Advance the simulated clock by (wall - s->wall) * speed, at most SIM_MAX_STEP_MS at once. */
+#define SIM_MAX_STEP_MS (30LL * 86400 * 1000)
+void sim_advance(struct sim *s, int64_t wall);
+void sim_free(struct sim **s);
+
+/* State file. Load: 0, EF_ENOENT (no file), or EF_EPARSE with a reason in err. */
+int sim_load(const char *path, struct sim **out, char *err, size_t errlen);
+int sim_save(const struct sim *s, const char *path, char *err, size_t errlen);
+
+/* Derived figures, for the printers. */
+int64_t sim_epoch(const struct sim *s);
+int64_t sim_count_state(const struct sim *s, int state);
+/* Sum over a worker's prepared and running jobs. */
+struct sim_usage {
+  int count[SIM_NTASK];
+  int64_t cpu, mem_min, mem_max;
+  double gpu;
+};
+void sim_worker_usage(const struct sim *s, int w, struct sim_usage *u);
+
+#endif
