@@ -17,6 +17,7 @@
 #include "edgefleet/edge.h"
 #include "edgefleet/error.h"
 #include "log.h"
+#include "lotus_parse.h"
 #include "mem.h"
 #include "orders.h"
 
@@ -139,6 +140,7 @@ static int install_signals(void) {
 }
 
 int main(int argc, char **argv) {
+  if (argc >= 2 && strcmp(argv[1], "lotus-parse") == 0) return lotus_parse_main(argc - 1, argv + 1);
   log_set_ident("edgefleet-agent");
   for (int i = 1; i < argc; i++)
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {

@@ -510,6 +510,9 @@ int net_start(uv_loop_t *loop, const struct net_config *cfg, const struct net_ha
     .callback = net_callback,
     .per_session_data_size = sizeof(struct pss),
     .rx_buffer_size = cfg->rx_buffer,
+    /* Without it lws 4.1.6 caps every send() at rx_buffer_size: a 512-byte receive buffer would
+     * dribble a large push or REST answer out 532 bytes per loop turn. */
+    .tx_packet_size = 65536,
   };
 
   struct lws_context_creation_info info;

@@ -84,6 +84,10 @@ int rest_store_fail(struct rest_call *c, int err, const char *type, const char *
 uint64_t rest_arg_id(struct rest_call *c, int i, const char *what);
 uint64_t rest_body_id(struct rest_call *c, const char *key);
 
+/* A loop stage for routes answering device JSON (an object or an array): the live dev_state
+ * from memory replaces the stored one. */
+int rest_live_state(struct rest_call *c);
+
 /* The route tables, one per resource file. Each ends with a row whose name is NULL. */
 extern const struct rest_route rest_device_routes[];   /* rest_device.c */
 extern const struct rest_route rest_group_routes[];    /* rest_group.c */

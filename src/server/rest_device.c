@@ -480,8 +480,8 @@ const struct rest_route rest_device_routes[] = {
     /* methods        name                    args admin pool         db            loop */
     {"POST",          "device_add",           0, 1, add_pool,    add_db,           NULL},
     {"POST",          "device_add_batch",     0, 1, batch_pool,  batch_db,         NULL},
-    {"GET",           "device_query",         1, 0, NULL,        query_db,         NULL},
-    {"GET",           "device_query_all",     0, 0, NULL,        query_all_db,     NULL},
+    {"GET",           "device_query",         1, 0, NULL,        query_db,         rest_live_state},
+    {"GET",           "device_query_all",     0, 0, NULL,        query_all_db,     rest_live_state},
     {"PUT POST",      "device_update",        0, 1, update_pool, update_db,        NULL},
     {"DELETE POST",   "device_delete",        0, 1, NULL,        delete_db,        delete_loop},
     {"GET",           "device_log_query",     1, 0, NULL,        log_db,           NULL},

@@ -144,7 +144,7 @@ const struct rest_route rest_group_routes[] = {
     {"GET",     "group_query_all",      0, 0, NULL, query_all_db,      NULL},
     {"PUT",     "group_update",         0, 1, NULL, update_db,         NULL},
     {"DELETE",  "group_delete",         0, 1, NULL, delete_db,         NULL},
-    {"GET",     "group_devices_query",  1, 0, NULL, devices_query_db,  NULL},
+    {"GET",     "group_devices_query",  1, 0, NULL, devices_query_db,  rest_live_state},
     {"DELETE",  "group_devices_delete", 0, 1, NULL, devices_delete_db, NULL},
     {NULL, NULL, 0, 0, NULL, NULL, NULL},
 };

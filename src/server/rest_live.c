@@ -7,6 +7,11 @@
 #include "mem.h"
 #include "rest.h"
 
+int rest_live_state(struct rest_call *c) {
+  if (c->data) ws_device_overlay_state(c->srv, c->data);
+  return REST_NEXT;
+}
+
 /* ----- device_statusInfo_query/<device_id> ----- */
 
 static int status_loop(struct rest_call *c) {

@@ -106,6 +106,9 @@ struct dsess *ws_device_find(struct server *srv, uint64_t device_id);
 int ws_device_send(struct dsess *s, const char *msg, size_t len);
 /* Server shutdown: note the reason on every session before the net layer closes them. */
 void ws_device_close_all(struct server *srv);
+/* Set "dev_state" of a device JSON object, or of each in an array, from memory: the connected
+ * session's state, else "offline" (the stored state lags by up to log_flush). */
+void ws_device_overlay_state(struct server *srv, json_t *devices);
 /* Tell the device its message was not understood: {"type":"error",...,"data":{"message"}}. */
 void ws_device_error(struct dsess *s, const char *message);
 

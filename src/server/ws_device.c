@@ -398,6 +398,20 @@ void ws_device_close(struct dsess *s) {
   uv_close((uv_handle_t *)&s->timer, timer_closed);
 }
 
+static void overlay_one(struct server *srv, json_t *d) {
+  uint64_t id = 0;
+  if (!id_parse(jstr(d, "device_id"), &id)) return;
+  struct dsess *s = ws_device_find(srv, id);
+  json_object_set_new(d, "dev_state", json_string(dev_state_name(s ? s->state : DEV_OFFLINE)));
+}
+
+void ws_device_overlay_state(struct server *srv, json_t *devices) {
+  size_t i;
+  json_t *d;
+  if (json_is_object(devices)) overlay_one(srv, devices);
+  else json_array_foreach(devices, i, d) overlay_one(srv, d);
+}
+
 void ws_device_close_all(struct server *srv) {
   uint64_t id;
   void *v;

@@ -140,6 +140,8 @@ static void db_work(struct store *st, struct worker_job *job) {
 
 static void db_done(struct worker_job *job) {
   struct dbreq *q = container_of(job, struct dbreq, job);
+  if (q->data && strcmp(q->uri, "deviceList") == 0)
+    ws_device_overlay_state(q->fs->fr->srv, q->data);
   if (q->fs->conn) {
     if (q->err[0]) reply(q->fs, q->msg_id, false, q->err, NULL);
     else reply(q->fs, q->msg_id, true, "success", q->data), q->data = NULL;
@@ -245,6 +247,10 @@ static void handle_event(struct fsess *fs, const char *ev, json_t *body, const c
       reply(fs, msg_id, false, "Miner NOT FOUND.", NULL);
     } else {
       json_object_set_new(fs->miners, id, json_true());
+      /* The first subscriber's view is the base of the next push; later subscribers may get a
+       * change twice (harmless: applying a merge patch again changes nothing). */
+      if (!json_object_get(fs->fr->pushed, id))
+        json_object_set_new(fs->fr->pushed, id, json_deep_copy(v));
       reply(fs, msg_id, true, "success", v);
     }
   } else if (strcmp(ev, "subDeviceStatus") == 0 || strcmp(ev, "unsubDeviceStatus") == 0) {
@@ -304,7 +310,7 @@ static void push_miners(struct front *fr) {
     json_t *view = miner_view(fr->srv, id);
     if (!view) continue;
     json_t *last = json_object_get(fr->pushed, id);
-    json_t *patch = last ? mergepatch_diff(last, view) : NULL;
+    json_t *patch = last ? mergepatch_diff(last, view) : json_deep_copy(view);
     json_object_set_new(fr->pushed, id, view);
     if (!patch) continue;
     json_object_set_new(patch, "minerId", json_string(id));

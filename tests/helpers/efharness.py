@@ -15,6 +15,8 @@ It runs a real edgefleetd on loopback and talks to it the way devices and API ca
 * `connect(port)`: a raw device over WebSocket (python3-websockets 10.x): `async with
   connect(port) as dev:` then `send_json`, `send_raw`, `recv_json(timeout)`, `login(...)`,
   `ping()`, `wait_closed(timeout)`. Tests speak raw JSON frames, never the C library.
+  Frames of IGNORED_TYPES (report_full_info, sent after every login) are skipped by recv_json
+  unless `connect(port, ignore=())`.
   `RawWs(port)` is a hand-written blocking client for frames the library will not send.
 * `add_device(api, sn, model, password)` registers a device and returns its id;
   `wait_until(predicate, timeout)` / `await await_until(...)` poll a condition.
@@ -323,10 +325,16 @@ class Closed(Exception):
         self.reason = reason
 
 
+# Frames the server sends on its own that most tests do not care about: recv_json skips them
+# unless the Device's `ignore` set is changed (report_full_info follows every login, SPEC §2).
+IGNORED_TYPES = frozenset({"report_full_info"})
+
+
 class Device:
     """A raw device connection: JSON text frames over /ws."""
 
-    def __init__(self, port, path="/ws", **ws_options):
+    def __init__(self, port, path="/ws", ignore=IGNORED_TYPES, **ws_options):
+        self.ignore = set(ignore)
         self.url = "ws://127.0.0.1:%d%s" % (port, path)
         self.ws_options = {"ping_interval": None, "close_timeout": 2, "max_size": 1 << 24}
         self.ws_options.update(ws_options)
@@ -356,14 +364,36 @@ class Device:
         await self.ws.send(data)
 
     async def recv_json(self, timeout=3.0):
-        """The next frame, parsed. Raises Closed when the server closed, TimeoutError on none."""
-        try:
-            msg = await asyncio.wait_for(self.ws.recv(), timeout)
-        except asyncio.TimeoutError:
-            raise TimeoutError("no message within %.1fs" % timeout) from None
-        except websockets.exceptions.ConnectionClosed as e:
-            raise Closed(e.code, e.reason) from None
-        return json.loads(msg)
+        """The next frame (not of an ignored type), parsed. Raises Closed when the server
+        closed, TimeoutError when nothing came."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                msg = await asyncio.wait_for(self.ws.recv(), max(0.0, deadline - time.monotonic()))
+            except asyncio.TimeoutError:
+                raise TimeoutError("no message within %.1fs" % timeout) from None
+            except websockets.exceptions.ConnectionClosed as e:
+                raise Closed(e.code, e.reason) from None
+            m = json.loads(msg)
+            if not (isinstance(m, dict) and m.get("type") in self.ignore):
+                return m
+
+    async def recv_text(self, timeout=3.0):
+        """The next frame's exact text (frames of ignored types skipped)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                msg = await asyncio.wait_for(self.ws.recv(), max(0.0, deadline - time.monotonic()))
+            except asyncio.TimeoutError:
+                raise TimeoutError("no message within %.1fs" % timeout) from None
+            except websockets.exceptions.ConnectionClosed as e:
+                raise Closed(e.code, e.reason) from None
+            try:
+                m = json.loads(msg)
+            except ValueError:
+                return msg
+            if not (isinstance(m, dict) and m.get("type") in self.ignore):
+                return msg
 
     async def recv_type(self, type_, timeout=3.0):
         """The next frame of `type`, skipping others (e.g. pongs, report_full_info)."""
@@ -420,9 +450,9 @@ PING = {"type": "ping_pong", "Headers": {}, "data": "ping"}
 PONG = {"type": "ping_pong", "Headers": {}, "data": "pong"}
 
 
-def connect(port, path="/ws", **ws_options):
+def connect(port, path="/ws", **kw):
     """`async with connect(port) as dev:` -- a Device on ws://127.0.0.1:port/ws."""
-    return Device(port, path, **ws_options)
+    return Device(port, path, **kw)
 
 
 class RawWs:
@@ -493,12 +523,18 @@ class RawWs:
         payload, self.buf = self.buf[off:off + ln], self.buf[off + ln:]
         return op, payload
 
-    def recv_json(self):
-        op, payload = self.recv_frame()
-        if op == 8:
-            code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
-            raise Closed(code, payload[2:].decode("utf-8", "replace"))
-        return json.loads(payload)
+    def recv_json(self, ignore=IGNORED_TYPES):
+        """The next data frame (not of an ignored type), parsed; Closed on a close frame."""
+        while True:
+            op, payload = self.recv_frame()
+            if op == 8:
+                code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
+                raise Closed(code, payload[2:].decode("utf-8", "replace"))
+            if op in (9, 10):  # control ping / pong
+                continue
+            m = json.loads(payload)
+            if not (isinstance(m, dict) and m.get("type") in ignore):
+                return m
 
     def close(self):
         try:

@@ -42,6 +42,27 @@ async def login_by_id(srv):
 
 
 @T.test
+async def report_full_info_after_login(srv):
+    """SPEC §2 (miner data): the server asks for a full report right after a login; devices
+    that are not miners ignore it."""
+    did = srv.add_device("SN-L1b", "M1", "pw")
+    async with srv.connect(ignore=()) as dev:
+        r = await dev.login(device_id=did, password="pw")
+        m = await dev.recv_json(2)
+        check(m == {"type": "report_full_info", "Headers": {}, "data": {}}, m)
+        await dev.send_json({"type": "ping_pong", "Headers": {}, "data": "ping"})
+        check((await dev.recv_json(2))["data"] == "pong")
+    async with srv.connect(ignore=()) as dev:  # not before a login, nor after a failed one
+        await dev.send_json({"device_id": did, "password": "bad"})
+        check((await dev.recv_json(2))["status"] == "fail")
+        try:
+            m = await dev.recv_json(2)
+            check(False, "a frame after a failed login:", m)
+        except Closed:
+            pass
+
+
+@T.test
 async def login_by_sn_model(srv):
     did = srv.add_device("SN-L2", "M2", "pw-two")
     srv.add_device("SN-L2", "OTHER", "pw-other")  # same sn, other model: a different device

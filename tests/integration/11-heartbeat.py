@@ -28,7 +28,7 @@ async def pong_frame_exact(srv):
     async with srv.connect() as dev:
         await dev.login(device_id=did, password="pw")
         await dev.send_json({"type": "ping_pong", "Headers": {}, "data": "ping"})
-        raw = await asyncio.wait_for(dev.ws.recv(), 2)
+        raw = await dev.recv_text(2)
         check(raw == '{"type":"ping_pong","Headers":{},"data":"pong"}', "pong frame", repr(raw))
         # extra fields in a ping are ignored (forward compatible)
         await dev.send_json({"type": "ping_pong", "Headers": {"x": 1}, "data": "ping", "new": 2})

@@ -31,7 +31,7 @@ async def upload_and_query(srv):
     async with srv.connect() as dev:
         await dev.login(device_id=did, password="pw")
         await dev.send_json(seed_status(did))
-        raw = await asyncio.wait_for(dev.ws.recv(), 2)
+        raw = await dev.recv_text(2)
         check(raw == '{"type":"send_statusInfo_response","Headers":{},"data":{}}', "ack", raw)
         st, r = srv.api.get("device_statusInfo_query", did)
         check(st == 200 and r["status"] == "success", st, r)

@@ -3,7 +3,6 @@
  * %g for the precisions lotus uses (trailing zeros trimmed, "e+03" exponents). */
 #include "lotusfmt.h"
 
-#include <math.h>
 #include <string.h>
 #include <time.h>
 

@@ -16,6 +16,7 @@
 enum { SIM_EPOCH_MS = 30000 };
 #define SIM_GENESIS_MS 1598306400000LL /* Filecoin mainnet genesis, 2020-08-24 22:00 UTC */
 #define SIM_SECTOR_SIZE 34359738368.0  /* 32 GiB */
+#define SIM_MIN_POWER 10995116277760.0 /* consensus minimum raw power, 10 TiB */
 
 /* Task types, in lotus' TaskType.Less order is given by sim_task_order(). */
 enum sim_task { SIM_AP, SIM_PC1, SIM_PC2, SIM_C1, SIM_C2, SIM_FIN, SIM_GET, SIM_NTASK };
@@ -77,6 +78,7 @@ struct sim {
   struct sim_sector *sectors;
   int nsectors, capsectors;
   int first_open; /* sectors before this index are all in a final state */
+  int64_t proving; /* count of Proving sectors while advancing (not saved) */
 };
 
 struct sim_options {
@@ -114,5 +116,8 @@ struct sim_usage {
   double gpu;
 };
 void sim_worker_usage(const struct sim *s, int w, struct sim_usage *u);
+/* The jobs of worker `w` waiting for a slot, oldest first; the caller frees the array (ef_free),
+ * the jobs stay the state's. Returns their number. */
+int sim_worker_queue(const struct sim *s, int w, struct sim_job ***out);
 
 #endif

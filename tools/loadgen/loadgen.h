@@ -10,6 +10,7 @@
 #define LG_LOADGEN_H
 
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -88,9 +89,10 @@ int64_t config_parse_seconds(const char *s);
 int provision_devices(const struct lg_config *cfg);
 
 /* worker.c: simulate devices [first, first + count); reports go to fd `out`. t0_us is the
- * common start (CLOCK_MONOTONIC µs). Returns the process exit code. */
+ * common start (CLOCK_MONOTONIC µs). Called with SIGINT/SIGTERM blocked: it installs its
+ * handlers, then sets the signal mask to `mask`. Returns the process exit code. */
 int worker_run(const struct lg_config *cfg, int worker_no, int64_t first, int64_t count,
-               int64_t t0_us, int out);
+               int64_t t0_us, int out, const sigset_t *mask);
 
 static inline int64_t lg_mono_us(void) {
   struct timespec ts;

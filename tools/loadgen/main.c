@@ -178,6 +178,12 @@ int main(int argc, char **argv) {
   rc = 0;
   fflush(stdout);
   fflush(stderr);
+  /* Signals wait until each worker has installed its own handlers (worker_run unblocks). */
+  sigset_t block, prev;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGTERM);
+  sigprocmask(SIG_BLOCK, &block, &prev);
   for (int i = 0; i < n; i++) {
     int64_t count = per + (i < extra ? 1 : 0);
     int p[2];
@@ -198,7 +204,7 @@ int main(int argc, char **argv) {
       close(p[0]);
       for (int k = 0; k < started; k++) close(ch[k].fd);
       ef_free(ch);
-      int wrc = worker_run(&cfg, i, first, count, t0, p[1]);
+      int wrc = worker_run(&cfg, i, first, count, t0, p[1], &prev);
       close(p[1]);
       config_free(&cfg);
       _exit(wrc);
@@ -210,6 +216,7 @@ int main(int argc, char **argv) {
     started++;
     first += count;
   }
+  sigprocmask(SIG_SETMASK, &prev, NULL);
   if (rc) /* a failed start: stop the workers already running */
     for (int i = 0; i < started; i++) kill(ch[i].pid, SIGTERM);
 

@@ -806,7 +806,7 @@ static int setup(struct worker *w) {
 }
 
 int worker_run(const struct lg_config *cfg, int worker_no, int64_t first, int64_t count,
-               int64_t t0_us, int out) {
+               int64_t t0_us, int out, const sigset_t *mask) {
   static char ident[32];
   snprintf(ident, sizeof ident, "loadgen[%d]", worker_no);
   log_set_ident(ident);
@@ -815,6 +815,7 @@ int worker_run(const struct lg_config *cfg, int worker_no, int64_t first, int64_
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
+  sigprocmask(SIG_SETMASK, mask, NULL);
 
   struct worker w = {.cfg = cfg, .no = worker_no, .out = out, .first = first, .count = count,
                      .t0 = t0_us, .ep = -1};

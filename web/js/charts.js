@@ -61,7 +61,7 @@ export class TimeChart {
         normalized: true,
         spanGaps: true,
         interaction: { mode: 'nearest', axis: 'x', intersect: false },
-        elements: { point: { radius: 0, hitRadius: 6 }, line: { borderWidth: 2, tension: 0.2 } },
+        elements: { point: { radius: 0, hitRadius: 6 }, line: { borderWidth: 2, stepped: true } },
         scales: {
           x: { type: 'linear', ticks: { maxTicksLimit: 6, callback: (v) => fmtClock(v) } },
           y: { stacked, beginAtZero: stacked, ticks: { maxTicksLimit: 5, callback: (v) => `${+v.toFixed(3)}${unit}` } },
@@ -69,7 +69,6 @@ export class TimeChart {
         plugins: {
           legend: { position: 'bottom', labels: { boxWidth: 10, boxHeight: 10, font: { size: 11 } } },
           tooltip: { callbacks: { title: (items) => items.length ? fmtClock(items[0].parsed.x) : '' } },
-          decimation: { enabled: true, algorithm: 'lttb' },
         },
       },
     });

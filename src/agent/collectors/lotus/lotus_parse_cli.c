@@ -88,7 +88,7 @@ int lotus_parse_main(int argc, char **argv) {
   }
   json_t *out = parsers[which].parse(buf, len);
   ef_free(buf);
-  char *text = json_dumps(out, JSON_INDENT(2));
+  char *text = json_dumps(out, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
   json_decref(out);
   if (!text) {
     fprintf(stderr, "%s: cannot serialise the result\n", prog);

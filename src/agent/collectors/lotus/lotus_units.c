@@ -319,10 +319,10 @@ int ef_lotus_size_str(uint64_t bytes, char *out, size_t cap) {
 static int64_t dur_unit(const char *t, size_t len, size_t *i) {
   size_t r = len - *i;
   const char *u = t + *i;
-  struct {
+  static const struct {
     const char *name;
     int64_t ns;
-  } static const units[] = {
+  } units[] = {
       {"ns", 1},          {"us", NS_US},           {"\xc2\xb5s", NS_US}, {"\xce\xbcs", NS_US},
       {"ms", NS_MS},      {"s", NS_S},             {"m", 60 * NS_S},     {"h", 3600 * NS_S},
   };

@@ -81,7 +81,8 @@ static bool set_balance(struct info *in, const struct rule *r, const char *v, si
     field = in->block == B_MARKET_BAL ? "marketLocked" : "vestingBalance";
   lotus_trim(&v, &vn);
   if (vn == 0) return false;
-  lotus_set_str(in->root, field, v, vn);
+  /* Expanded now assuming FIL.Short(); finish() marks them exact if the era is older. */
+  if (!lotus_set_fil(in->root, field, v, vn, true)) return false;
   /* "Miner Balance:    X" (aligned) is the v1.2.2+ layout, "Miner Balance: X" the old one. */
   if (strcmp(r->key, "Miner Balance") == 0 && in->compact < 0) {
     const char *colon = memchr(l->s, ':', l->n);
@@ -207,7 +208,7 @@ static bool set_chain(struct info *in, const struct rule *r, const char *v, size
   if (!bracket(&v, &vn, &s, &sn)) return false;
   lotus_set_str(in->root, "chainSync", s, sn);
   if (bracket(&v, &vn, &s, &sn) && lotus_prefix(s, sn, "basefee "))
-    lotus_set_str(in->root, "baseFee", s + 8, sn - 8);
+    lotus_set_fil(in->root, "baseFee", s + 8, sn - 8, true);
   return true;
 }
 
@@ -566,21 +567,20 @@ static void on_line(struct lotus_ctx *c, struct lotus_line *l, void *ud) {
 
 /* Expand the FIL texts now that the era is known; derive the record's sector counts. */
 static void finish(struct info *in) {
-  bool short_era = in->compact != 0; /* unknown: claim less (values may be rounded) */
-  for (size_t i = 0; i < sizeof fil_fields / sizeof fil_fields[0]; i++) {
-    json_t *v = json_object_get(in->root, fil_fields[i]);
-    if (!json_is_string(v)) continue;
-    char text[LOTUS_MAX_VALUE + 1];
-    snprintf(text, sizeof text, "%s", json_string_value(v));
-    lotus_set_fil(in->root, fil_fields[i], text, strlen(text), short_era);
+  if (in->compact == 0) { /* FIL.String(): every printed digit is exact */
+    for (size_t i = 0; i < sizeof fil_fields / sizeof fil_fields[0]; i++) {
+      char k[64];
+      snprintf(k, sizeof k, "%sExact", fil_fields[i]);
+      if (json_object_get(in->root, k)) json_object_set_new(in->root, k, json_true());
+    }
   }
   if (in->compact >= 0)
     json_object_set_new(in->root, "layout", json_string(in->compact ? "v1.2.2+" : "v0.4-v1.2.1"));
   if (!in->states) return;
-  struct {
+  static const struct {
     const char *field;
     const char *states[3];
-  } static const derived[] = {
+  } derived[] = {
       {"effectiveSectors", {"Proving", "Available", NULL}},
       {"errorSectors", {"Faulty", "FaultReported", NULL}},
       {"deletedSectors", {"Removed", NULL, NULL}},

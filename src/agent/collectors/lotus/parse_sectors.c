@@ -59,6 +59,7 @@ static bool kv_row(struct sectors *ss, const char *s, size_t n) {
     if (kc + 1 < tok[i] + tokn[i]) { /* "toUpgrade:false" */
       v = kc + 1;
       vn = tokn[i] - kn - 1;
+      set_key(sec, tok[i], kn, lotus_jstr(v, vn));
       i++;
     } else { /* "tktH: 1012", "deals: [5945 5969]": the value runs to the next "key:" token */
       unsigned j = i + 1;
@@ -72,9 +73,7 @@ static bool kv_row(struct sectors *ss, const char *s, size_t n) {
       }
       set_key(sec, tok[i], kn, lotus_jstr(v, vn));
       i = j;
-      continue;
     }
-    set_key(sec, tok[i], kn, lotus_jstr(v, vn));
   }
   json_array_append_new(ss->list, sec);
   ss->last = sec;

@@ -1,0 +1,283 @@
+#!/usr/bin/env python3
+"""26-front.py -- the dashboards' WebSocket /front (docs/frontend.md, SPEC §4): sign-in with an
+API token (admin or read), every request uri, subMinerInfo pushes that carry only the changed
+fields as a merge patch (workerInfo keyed by host name) and nothing when nothing changed,
+subDeviceStatus, bad messages, the connection limit, and a slow subscriber that is dropped
+without delaying the others."""
+import asyncio
+import json
+import socket
+import time
+
+import websockets
+
+from efharness import Suite, check, await_until
+
+T = Suite("26-front", front_push_interval="100ms", heartbeat_tolerance="10s", log_flush="20ms",
+          heartbeat_tolerance_miss="5s")
+
+JOB = {"id": "7e19a74f", "sector": "1", "worker": "a555f37e", "hostName": "worker01",
+       "task": "PC1", "state": "running", "time": "1m0s"}
+
+
+def record():
+    return {"minerId": "f01234", "minerBalance": "244.058 mFIL", "totalSectors": 7,
+            "errorSectors": 1, "sectorStates": {"Proving": 5},
+            "workerInfo": {"worker01": {"hostName": "worker01", "taskType": ["PC1"],
+                                        "currentQueue": {"PC1": [JOB]}, "pendingQueue": {}}}}
+
+
+class Front:
+    """A dashboard connection speaking raw JSON."""
+
+    def __init__(self, srv, rcvbuf=None):
+        self.url = "ws://127.0.0.1:%d/front" % srv.port
+        self.port = srv.port
+        self.rcvbuf = rcvbuf
+        self.n = 0
+
+    async def __aenter__(self):
+        sock = None
+        if self.rcvbuf:  # a small receive window: the server's output backs up sooner
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
+            sock.connect(("127.0.0.1", self.port))
+        self.ws = await websockets.connect(self.url, ping_interval=None, max_size=1 << 24,
+                                           sock=sock)
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.ws.close()
+
+    async def recv(self, timeout=2):
+        return json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+
+    async def call(self, **msg):
+        """Send a request/event and return its response (pushes in between are kept)."""
+        self.n += 1
+        msg["msgId"] = str(self.n)
+        await self.ws.send(json.dumps(msg))
+        while True:
+            r = await self.recv()
+            if r.get("msgId") == str(self.n):
+                return r
+
+    async def login(self, token):
+        r = await self.call(uri="login", body={"token": token})
+        check(r["code"] == 1, r)
+        return r
+
+    async def push(self, timeout=2):
+        while True:
+            r = await self.recv(timeout)
+            if "msgId" not in r:
+                return r
+
+
+async def miner_feed(srv):
+    did = srv.add_device("SN-M", "miner", "pw")
+    dev = srv.connect()
+    await dev.__aenter__()
+    await dev.login(device_id=did, password="pw")
+    await dev.send_json({"type": "upload_miner_info", "Headers": {"full": True}, "data": record()})
+    while (await dev.recv_json(2))["type"] != "send_minerInfo_response":
+        pass
+    return dev
+
+
+async def patch(dev, data):
+    data = dict(data, minerId="f01234")
+    await dev.send_json({"type": "upload_miner_info", "Headers": {"full": False}, "data": data})
+    while (await dev.recv_json(2))["type"] != "send_minerInfo_response":
+        pass
+
+
+@T.test
+async def sign_in(srv):
+    async with Front(srv) as f:
+        r = await f.call(uri="login", body={"token": "wrong"})
+        check(r["code"] == 0 and r["msgId"] == "1", r)
+        await asyncio.wait_for(f.ws.wait_closed(), 2)
+    async with Front(srv) as f:
+        r = await f.call(uri="minerList", body={})
+        check(r["code"] == 0, r)  # must sign in first
+        await asyncio.wait_for(f.ws.wait_closed(), 2)
+    async with Front(srv) as f:
+        r = await f.login(srv.token)
+        check(r["data"]["kind"] == "admin", r)
+    # A read-only token, made through the REST API, is enough for dashboards ...
+    st, r = srv.api.post("api_token_add", {"name": "wall screen", "kind": "read"})
+    check(st == 200 and len(r["data"]["token"]) == 43, st, r)
+    read = r["data"]["token"]
+    async with Front(srv) as f:
+        check((await f.login(read))["data"]["kind"] == "read")
+    # ... and for REST reads, but not for changes (403).
+    st, _ = srv.api.get("device_query_all", token=read)
+    check(st == 200, st)
+    st, r = srv.api.post("group_add", {"group_name": "g"}, token=read)
+    check(st == 403 and r["status"] == "fail", st, r)
+    st, r = srv.api.post("api_token_add", {"kind": "root"})
+    check(st == 400, st, r)
+
+
+@T.test(login_timeout="300ms")
+async def silent_dashboard_is_closed(srv):
+    async with Front(srv) as f:
+        r = await f.recv(3)
+        check(r["code"] == 0 and "TimeOut" in r["message"], r)
+        await asyncio.wait_for(f.ws.wait_closed(), 2)
+
+
+@T.test
+async def requests(srv):
+    dev = await miner_feed(srv)
+    gid = srv.api.post("group_add", {"group_name": "rack-1"})[1]["data"]["group_id"]
+    srv.api.post("relation_add", {"device_id": dev.device_id, "group_id": gid})
+    await dev.send_json({"type": "upload_status_info", "Headers": {},
+                         "data": {"host_name": "worker01", "cpu_temperature": 50}})
+    await dev.recv_json(2)
+    async with Front(srv) as f:
+        await f.login(srv.token)
+        r = await f.call(uri="minerInfo", body={"minerId": "f01234"})
+        check(r["code"] == 1 and r["data"]["minerBalance"] == "244.058 mFIL", r)
+        check(isinstance(r["data"]["workerInfo"], list), r)
+        check(r["data"]["workerInfo"][0]["cpuTemper"] == 50, r)
+        r = await f.call(uri="minerInfo", body={"minerId": "f0nope"})
+        check(r["code"] == 0, r)
+        r = await f.call(uri="minerList", body={})
+        m = r["data"][0]
+        check(m["minerId"] == "f01234" and m["workers"] == 1 and m["workersOnline"] == 1, m)
+        check(any("error sectors" in a for a in m["alarms"]), m)
+        r = await f.call(uri="deviceList", body={})
+        check(r["code"] == 1 and r["data"][0]["device_id"] == dev.device_id, r)
+        check(r["data"][0]["groups"] == ["rack-1"] and r["data"][0]["dev_state"] == "online", r)
+        check("password" not in json.dumps(r), r)
+        r = await f.call(uri="deviceStatus", body={"device_id": dev.device_id})
+        check(r["code"] == 1 and r["data"]["cpu_temperature"] == 50, r)
+        await asyncio.sleep(0.1)  # device logs are written behind (log_flush)
+        r = await f.call(uri="deviceLog", body={"device_id": dev.device_id, "limit": 5})
+        check(r["code"] == 1 and 0 < len(r["data"]) <= 5, r)
+        r = await f.call(uri="deviceLog", body={"device_id": "999"})
+        check(r["code"] == 0, r)
+        r = await f.call(uri="nope", body={})
+        check(r["code"] == 0 and r["message"] == "unknown uri", r)
+        await f.ws.send("{not json")
+        check((await f.recv())["code"] == 0)
+        r = await f.call(event="subMinerInfo", body={})
+        check(r["code"] == 0, r)
+        check((await f.call(uri="minerList", body={}))["code"] == 1)  # still usable
+    await dev.__aexit__(None, None, None)
+
+
+@T.test
+async def miner_pushes(srv):
+    dev = await miner_feed(srv)
+    async with Front(srv) as f:
+        await f.login(srv.token)
+        r = await f.call(event="subMinerInfo", body={"minerId": "f01234"})
+        check(r["code"] == 1, r)
+        doc = r["data"]
+        check(isinstance(doc["workerInfo"], dict) and "worker01" in doc["workerInfo"], doc)
+        # Nothing changes: nothing is pushed.
+        try:
+            p = await f.push(0.5)
+            raise AssertionError("unexpected push %s" % p)
+        except asyncio.TimeoutError:
+            pass
+        # One job's time changes: the push carries only that, keyed by host.
+        await patch(dev, {"workerInfo": {"worker01": {"currentQueue": {
+            "PC1": [dict(JOB, time="2m0s")]}}}})
+        p = await f.push()
+        check(p["code"] == "1" and p["message"] == "subMinerInfo", p)
+        b = p["body"]
+        check(b["minerId"] == "f01234", b)
+        check(set(b) <= {"minerId", "workerInfo", "updatedTime"}, b)
+        check(b["workerInfo"] == {"worker01": {"currentQueue": {"PC1": [dict(JOB, time="2m0s")]}}}, b)
+        # A finished job list: null deletes it.
+        await patch(dev, {"workerInfo": {"worker01": {"currentQueue": {"PC1": None}}},
+                          "minerBalance": "1 FIL"})
+        b = (await f.push())["body"]
+        check(b["minerBalance"] == "1 FIL", b)
+        check(b["workerInfo"]["worker01"]["currentQueue"] == {"PC1": None}, b)
+        # Unsubscribed: no more pushes.
+        check((await f.call(event="unsubMinerInfo", body={"minerId": "f01234"}))["code"] == 1)
+        await patch(dev, {"minerBalance": "2 FIL"})
+        try:
+            p = await f.push(0.5)
+            raise AssertionError("push after unsub %s" % p)
+        except asyncio.TimeoutError:
+            pass
+    await dev.__aexit__(None, None, None)
+
+
+@T.test
+async def device_status_pushes(srv):
+    did = srv.add_device("SN-D", "d", "pw")
+    async with Front(srv) as f:
+        await f.login(srv.token)
+        r = await f.call(event="subDeviceStatus", body={"device_id": did})
+        check(r["code"] == 1 and r["data"]["dev_state"] == "offline", r)
+        async with srv.connect() as dev:
+            await dev.login(device_id=did, password="pw")
+            await dev.send_json({"type": "upload_status_info", "Headers": {},
+                                 "data": {"CPU_info": {"user_cpu_time": 3}}})
+            await dev.recv_json(2)
+            p = await f.push()
+            check(p["message"] == "subDeviceStatus" and p["body"]["device_id"] == did, p)
+            check(p["body"]["CPU_info"] == {"user_cpu_time": 3}, p)
+        p = await f.push()
+        check(p["body"] == {"device_id": did, "dev_state": "offline"}, p)
+
+
+@T.test(front_max_connections=2)
+async def connection_limit(srv):
+    async with Front(srv) as a, Front(srv) as b:
+        await a.login(srv.token)
+        await b.login(srv.token)
+        async with Front(srv) as c:
+            r = await c.recv()
+            check(r["code"] == 0 and "too many" in r["message"], r)
+            await asyncio.wait_for(c.ws.wait_closed(), 2)
+        await asyncio.sleep(0.1)
+        async with Front(srv) as d:  # a place is free again after one leaves
+            await a.ws.close()
+            await asyncio.sleep(0.1)
+    async with Front(srv) as e:
+        await e.login(srv.token)
+
+
+@T.test(front_queue_max="16k", front_push_interval="20ms")
+async def slow_subscriber_is_dropped(srv):
+    dev = await miner_feed(srv)
+    big = {"workerInfo": {"w%d" % i: {"hostName": "w%d" % i, "note": "x" * 1200}
+                          for i in range(30)}}
+    async with Front(srv) as fast, Front(srv, rcvbuf=4096) as slow:
+        await fast.login(srv.token)
+        await slow.login(srv.token)
+        await fast.call(event="subMinerInfo", body={"minerId": "f01234"})
+        await slow.call(event="subMinerInfo", body={"minerId": "f01234"})
+        slow.ws.transport.pause_reading()  # stops reading: its queue grows at the server
+        t0 = time.monotonic()
+        # ~9 MB in all: more than the kernel buffers between the server and the slow reader.
+        for i in range(250):
+            await patch(dev, {"minerBalance": "%d FIL" % i,
+                              "workerInfo": {k: {"note": "%d" % i + v["note"]}
+                                             for k, v in big["workerInfo"].items()}})
+            p = await fast.push()
+            check(p["body"]["minerBalance"] == "%d FIL" % i, p)
+        check(time.monotonic() - t0 < 60, "the fast subscriber was slowed down")
+        slow.ws.transport.resume_reading()
+        closed = False
+        try:
+            while True:
+                await slow.recv(3)
+        except websockets.exceptions.ConnectionClosed:
+            closed = True
+        except asyncio.TimeoutError:
+            pass
+        check(closed, "the slow subscriber was not dropped")
+    await dev.__aexit__(None, None, None)
+
+
+if __name__ == "__main__":
+    T.main()

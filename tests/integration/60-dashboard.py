@@ -1,0 +1,408 @@
+#!/usr/bin/env python3
+"""60-dashboard.py -- the web dashboard end to end: edgefleetd serves web/ (--static-dir) and
+Chart.js at /vendor/, raw devices feed a miner record and status uploads over /ws, and headless
+Chromium (driven over the DevTools protocol, tests/helpers/cdp.py) signs in, reads the miners
+overview, watches a miner page change with pushed merge patches without reloading, gives an
+order from the devices page and reads the device log; a wrong token, an unknown miner and a
+server restart show their error states and recover. No console errors or exceptions allowed.
+
+Screenshots (1280x800) go to $EF_SCREENSHOTS (docs/screenshots/ when making the committed ones),
+else to <build>/screenshots/."""
+import asyncio
+import copy
+import json
+import os
+import socket
+import struct
+import threading
+import time
+
+from efharness import Suite, check, source_dir, build_dir, add_group, add_relation, wait_until
+import websockets
+
+from cdp import Chromium
+
+WEB = os.path.join(source_dir(), "web")
+SHOTS = os.environ.get("EF_SCREENSHOTS") or os.path.join(build_dir(), "screenshots")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+T = Suite("60-dashboard", static_dir=WEB, front_push_interval="200ms",
+          heartbeat_tolerance="10s", heartbeat_tolerance_miss="5s")
+
+# ---------------------------------------------------------------------------------------------
+# Data
+
+
+def job(jid, sector, host, task, state, t):
+    return {"id": jid, "sector": str(sector), "worker": "w-" + host, "hostName": host,
+            "task": task, "state": state, "time": t}
+
+
+def miner_record():
+    return {
+        "minerId": "f01234", "minerBalance": "244.058 mFIL", "workerBalance": "39.522 FIL",
+        "postBalance": "1.2 FIL", "pledgeBalance": "221.871 mFIL", "minerAvailable": "12.5 FIL",
+        "preCommitWait": "0 FIL", "commitWait": "0 FIL", "rawBytePower": "1.5 PiB",
+        "adjustedPower": "1.5 PiB", "effectivePower": "1.4 PiB", "totalSectors": 48012,
+        "effectiveSectors": 48000, "errorSectors": 2, "recoverySectors": 0, "deletedSectors": 5,
+        "failSectors": 0, "expectBlock": "3.2", "preCommit1": 4, "preCommit2": 2, "waitSeed": 3,
+        "committing": 1, "finalizeSector": 0, "totalMessages": 1234,
+        "sectorStates": {"Proving": 48000, "PreCommit1": 4, "PreCommit2": 2, "WaitSeed": 3,
+                         "Committing": 1, "FaultedFinal": 2},
+        "workerInfo": {
+            "worker01": {"hostName": "worker01", "taskType": ["AP", "PC1"], "enabled": True,
+                         "currentQueue": {"PC1": [job("7e19a74f", 1, "worker01", "PC1", "running", "1m0s"),
+                                                  job("8a20b11c", 2, "worker01", "PC1", "running", "12m3.5s")]},
+                         "pendingQueue": {"AP": [job("9b31c22d", 3, "worker01", "AP", "assigned", "35s")]}},
+            "worker02": {"hostName": "worker02", "taskType": ["PC2", "C1", "C2"], "enabled": True,
+                         "currentQueue": {"C2": [job("459daa7e", 7, "worker02", "C2", "running", "19m35.4s")]},
+                         "pendingQueue": {}},
+            "worker03": {"hostName": "worker03", "taskType": ["GET", "FIN"], "enabled": False,
+                         "currentQueue": {}, "pendingQueue": {}},
+        },
+    }
+
+
+def status(host, temp, load, extra=None):
+    d = {"host_name": host, "dev_state": "online",
+         "CPU_info": {"user_cpu_time": 120, "system_cpu_time": 30, "idle_cpu_time": 800,
+                      "io_wait_cpu_time": 10},
+         "Memory_info": {"total_memory_mb": 515000, "free_memory_mb": 150000, "buff_cache_mb": 40000},
+         "Disk_info": {"root_total_size_mb": 480000, "root_used_size_mb": 132000,
+                       "root_used_percent": 27.6},
+         "load_avg": {"1": load, "5": load * 0.9, "15": load * 0.8}, "cpu_usage_percent": 41.5,
+         "cpu_temperature": temp, "uptime_s": 864000,
+         "memory": {"available_mb": 320000, "swap_total_mb": 0, "swap_used_mb": 0},
+         "disk_io": [{"name": "nvme0n1", "read_bps": 1048576, "write_bps": 52428800}],
+         "net_io": [{"name": "eth0", "rx": 12500000, "tx": 3400000, "rxpck": 9000, "txpck": 4000}]}
+    d.update(extra or {})
+    return {"type": "upload_status_info", "Headers": {}, "data": d}
+
+
+def upload(data, full):
+    return {"type": "upload_miner_info", "Headers": {"full": full}, "data": data}
+
+
+# ---------------------------------------------------------------------------------------------
+# Devices: raw /ws connections kept alive in a background thread
+
+
+class Feeder:
+    """Devices that log in, keep their heartbeat, answer orders (custom order `say` echoes
+    params.text) and send what the test asks, from a thread of their own."""
+
+    def __init__(self, port):
+        self.port = port
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.devs = {}
+        self.received = []
+        self.tasks = []
+
+    def run(self, coro, timeout=10):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def add(self, name, device_id, password):
+        async def go():
+            ws = await websockets.connect("ws://127.0.0.1:%d/ws" % self.port, ping_interval=None,
+                                          close_timeout=2, max_size=1 << 24)
+            await ws.send(json.dumps({"device_id": device_id, "password": password}))
+            r = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            check(r.get("status") == "success", "login of", name, r)
+            self.devs[name] = ws
+            self.tasks.append(self.loop.create_task(self.serve(name, ws)))
+            self.tasks.append(self.loop.create_task(self.beat(ws)))
+        self.run(go())
+
+    async def serve(self, name, ws):
+        try:
+            async for raw in ws:
+                m = json.loads(raw)
+                self.received.append((name, m))
+                if m.get("type") == "give_order":
+                    hdr = m.get("Headers", {})
+                    text = (m.get("data", {}).get("params") or {}).get("text", "")
+                    ok = hdr.get("order_type") == "say"
+                    await ws.send(json.dumps({
+                        "type": "upload_instruction_result", "status": "success" if ok else "fail",
+                        "Headers": {"message": ("said " + text) if ok else "order not in config",
+                                    "order_id": hdr.get("order_id")}, "data": {}}))
+        except websockets.ConnectionClosed:
+            pass
+
+    async def beat(self, ws):
+        try:
+            while True:
+                await asyncio.sleep(2)
+                await ws.send(json.dumps({"type": "ping_pong", "Headers": {}, "data": "ping"}))
+        except websockets.ConnectionClosed:
+            pass
+
+    def send(self, name, obj):
+        self.run(self.devs[name].send(json.dumps(obj)))
+
+    def acks(self, name, type_):
+        return sum(1 for n, m in self.received if n == name and m.get("type") == type_)
+
+    def close(self):
+        async def go():
+            for t in self.tasks:
+                t.cancel()
+            for ws in self.devs.values():
+                try:
+                    await asyncio.wait_for(ws.close(), 3)
+                except Exception:
+                    pass
+        try:
+            self.run(go())
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(5)
+
+
+# ---------------------------------------------------------------------------------------------
+# Browser helpers
+
+
+def js(s):
+    return json.dumps(s)
+
+
+def sign_in(page, token):
+    page.wait_for("!!document.getElementById('token')", what="the sign-in form")
+    page.evaluate("document.getElementById('token').focus()")
+    page.send("Input.insertText", text=token)
+    page.evaluate("document.getElementById('signin').click()")
+
+
+def text_of(page, selector):
+    return page.evaluate("(e => e ? e.textContent : null)(document.querySelector(%s))" % js(selector))
+
+
+def shot(page, name):
+    os.makedirs(SHOTS, exist_ok=True)
+    path = page.screenshot(os.path.join(SHOTS, name))
+    with open(path, "rb") as f:
+        head = f.read(24)
+    check(head[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG", path)
+    w, h = struct.unpack(">II", head[16:24])
+    check((w, h) == (1280, 800), "screenshot size", w, h)
+    print("screenshot:", path)
+
+
+def no_problems(page, allowed=()):
+    bad = [p for p in page.problems() if not any(a in p for a in allowed)]
+    check(not bad, "browser console problems:\n  " + "\n  ".join(bad))
+
+
+# ---------------------------------------------------------------------------------------------
+# The test
+
+
+@T.test(listen="127.0.0.1:%d" % free_port())
+def dashboard(srv):
+    base = "http://127.0.0.1:%d" % srv.port
+    api = srv.api
+    # Devices: the miner machine, two worker hosts (worker03 never connects), a gateway.
+    mid = srv.add_device("SN-MINER", "lotus", "pw", device_name="lotus-miner f01234", device_type="miner")
+    w1 = srv.add_device("SN-W1", "epyc", "pw", device_name="worker01", device_type="worker")
+    w2 = srv.add_device("SN-W2", "epyc", "pw", device_name="worker02", device_type="worker")
+    srv.add_device("SN-GW7", "EG-9", "pw", device_name="edge-gw-7", device_type="gateway")
+    g = add_group(api, "sealing")
+    for d in (mid, w1, w2):
+        add_relation(api, d, g)
+
+    feeder = Feeder(srv.port)
+    browser = Chromium(width=1280, height=800)
+    try:
+        feeder.add("miner", mid, "pw")
+        feeder.add("w1", w1, "pw")
+        feeder.add("w2", w2, "pw")
+        rec = miner_record()
+        feeder.send("miner", upload(rec, True))
+        feeder.send("miner", status("miner01", 55.0, 1.2, {"lotus": {"version": "1.23.3"}}))
+        feeder.send("w1", status("worker01", 61.5, 4.67))
+        feeder.send("w2", status("worker02", 72.0, 30.2))
+        wait_until(lambda: feeder.acks("miner", "send_minerInfo_response") >= 1, 5, what="miner ack")
+
+        # The static files and Chart.js are served.
+        st, body = api.request("GET", "/", token="")
+        check(st == 200 and "js/app.js" in body, "index.html", st, body[:200])
+        st, body = api.request("GET", "/vendor/chart.js/chart.min.js", token="")
+        check(st == 200 and "Chart" in body[:2000], "chart.js", st)
+
+        browser.start()
+        page = browser.page()
+        page.enable()
+        page.navigate(base + "/")
+        check(page.evaluate("typeof window.Chart") == "function", "Chart.js not loaded")
+
+        # --- mergePatch against RFC 7386's own examples, in the browser ---
+        rfc = [[{"a": "b"}, {"a": "c"}, {"a": "c"}], [{"a": "b"}, {"b": "c"}, {"a": "b", "b": "c"}],
+               [{"a": "b"}, {"a": None}, {}], [{"a": "b", "b": "c"}, {"a": None}, {"b": "c"}],
+               [{"a": ["b"]}, {"a": "c"}, {"a": "c"}], [{"a": "c"}, {"a": ["b"]}, {"a": ["b"]}],
+               [{"a": {"b": "c"}}, {"a": {"b": "d", "c": None}}, {"a": {"b": "d"}}],
+               [{"a": [{"b": "c"}]}, {"a": [1]}, {"a": [1]}], [["a", "b"], ["c", "d"], ["c", "d"]],
+               [{"a": "b"}, ["c"], ["c"]], [{"a": "foo"}, None, None], [{"a": "foo"}, "bar", "bar"],
+               [{"e": None}, {"a": 1}, {"e": None, "a": 1}], [[1, 2], {"a": "b", "c": None}, {"a": "b"}],
+               [{}, {"a": {"bb": {"ccc": None}}}, {"a": {"bb": {}}}]]
+        got = page.evaluate("import('/js/mergepatch.js').then(m => %s.map(([t, p]) => m.mergePatch(t, p)))"
+                            % js(rfc))
+        check(got == [r for _, _, r in rfc], "mergePatch vs RFC 7386", got)
+
+        # --- a wrong token: refused, clear message, nothing stored ---
+        sign_in(page, "not-a-token")
+        err = page.wait_for("(e => e && e.textContent)(document.getElementById('signin-error'))",
+                            what="the sign-in error")
+        check("refused" in err, err)
+        check(page.evaluate("sessionStorage.getItem('edgefleet.token')") is None, "bad token stored")
+
+        # --- sign in, the overview ---
+        sign_in(page, srv.token)
+        page.wait_for("!!document.querySelector('[data-miner=\"f01234\"]')", what="the miner card")
+        card = text_of(page, "[data-miner=\"f01234\"]")
+        for want in ("244.058 mFIL", "39.522 FIL", "1.5 PiB", "2 error sectors", "1 of 3 workers offline",
+                     "PreCommit1"):
+            check(want in card, "overview card lacks", want, card)
+        page.wait_for("document.querySelector('.fleet-summary') && "
+                      "document.querySelector('.fleet-summary').textContent.includes('4 devices')",
+                      what="the fleet summary")
+        check(page.evaluate("sessionStorage.getItem('edgefleet.token')") == srv.token)
+        shot(page, "overview.png")
+        marker = page.evaluate("window.efLoadMarker")
+
+        # --- the miner page ---
+        page.evaluate("document.querySelector('[data-miner=\"f01234\"]').click()")
+        job_sel = "[data-host=\"worker01\"] tr[data-job=\"7e19a74f\"]"
+        page.wait_for("!!document.querySelector(%s)" % js(job_sel), what="job 7e19a74f")
+        check(page.evaluate("location.hash") == "#/miner/f01234")
+        row = page.evaluate("(r => [r.dataset.task, r.dataset.queue, r.textContent])(document.querySelector(%s))"
+                            % js(job_sel))
+        check(row[0] == "PC1" and row[1] == "running" and "running" in row[2], row)
+        w1card = text_of(page, "[data-host=\"worker01\"]")
+        # worker01's hardware is joined from its own agent's status upload
+        for want in ("online", "61.5 °C", "4.67", "27.6 %", "eth0", "AP", "enabled"):
+            check(want in w1card, "worker01 card lacks", want, w1card)
+        check("offline" in text_of(page, "[data-host=\"worker03\"]"))
+        check(text_of(page, "[data-field=\"minerBalance\"]") == "244.058 mFIL")
+
+        # elapsed time ticks up locally between pushes (lotus said 1m0s)
+        el_sel = job_sel + " [data-base]"
+        page.wait_for("(e => e && /^1m[2-9]s$/.test(e.textContent))(document.querySelector(%s))" % js(el_sel),
+                      timeout=6, what="the elapsed time ticking")
+
+        # A merge patch: the job moves from PC1 to PC2 with a new time, a new waiting job appears,
+        # a balance changes, worker02 goes away.
+        moved = job("7e19a74f", 1, "worker01", "PC2", "running", "5s")
+        feeder.send("miner", upload({
+            "minerId": "f01234", "minerBalance": "250.5 mFIL",
+            "sectorStates": {"PreCommit1": 3, "PreCommit2": 3},
+            "workerInfo": {
+                "worker01": {"currentQueue": {"PC1": [job("8a20b11c", 2, "worker01", "PC1", "running", "12m9s")],
+                                              "PC2": [moved]},
+                             "pendingQueue": {"PC1": [job("c0ffee11", 9, "worker01", "PC1", "assigned", "1s")]}},
+                "worker02": None}}, False))
+        page.wait_for("(r => r && r.dataset.task === 'PC2')(document.querySelector(%s))" % js(job_sel),
+                      what="the job moved to PC2")
+        page.wait_for("!!document.querySelector('[data-host=\"worker01\"] tr[data-job=\"c0ffee11\"][data-queue=\"waiting\"]')",
+                      what="the new waiting job")
+        page.wait_for("!document.querySelector('[data-host=\"worker02\"]')", what="worker02 removed")
+        page.wait_for("document.querySelector('[data-field=\"minerBalance\"]').textContent === '250.5 mFIL'",
+                      what="the balance change")
+        check("PreCommit2 3" in text_of(page, "#sector-states"), text_of(page, "#sector-states"))
+        check(page.evaluate("document.querySelectorAll('[data-host=\"worker01\"] tr[data-job=\"7e19a74f\"]').length") == 1)
+        # ... all without a reload
+        check(page.evaluate("window.efLoadMarker") == marker, "the page was reloaded")
+        check(page.evaluate("performance.getEntriesByType('navigation').length") == 1)
+        check(int(page.evaluate("document.querySelector('.page').dataset.pushes || 0")) >= 1, "no push counted")
+
+        # a few more pushes so that the charts have a history to show
+        for i in range(6):
+            feeder.send("w1", status("worker01", 61.5 + i * 1.3, 4.67 + (i % 3)))
+            feeder.send("miner", upload({"minerId": "f01234", "minerBalance": "%.1f mFIL" % (250.5 + i * 4),
+                                         "workerInfo": {"worker02": None}}, False))
+            time.sleep(0.5)
+        page.wait_for("document.querySelector('[data-field=\"minerBalance\"]').textContent === '270.5 mFIL'",
+                      what="the last balance")
+        page.wait_for("window.efApp.page && document.querySelectorAll('canvas').length === 4", what="charts")
+        check(page.evaluate("window.efLoadMarker") == marker, "the page was reloaded")
+        no_problems(page)
+        shot(page, "miner.png")
+
+        # --- an unknown miner: a clear error, no crash ---
+        page.evaluate("location.hash = '#/miner/f0nope'")
+        err = page.wait_for("(e => e && e.textContent)(document.getElementById('miner-error'))",
+                            what="the miner error")
+        check("f0nope" in err, err)
+
+        # --- the devices page: status, an order, the log ---
+        page.evaluate("location.hash = '#/devices/%s'" % mid)
+        page.wait_for("!!document.querySelector('#device-status .tile')", what="the device status")
+        st_text = text_of(page, "#device-status")
+        check("miner01" in st_text and "27.6 %" in st_text, st_text)
+        lst = text_of(page, "#device-list")
+        check("edge-gw-7" in lst and "offline" in lst and "sealing" in lst, lst)
+        page.evaluate("""(() => {
+            const sel = document.getElementById('order-name');
+            sel.value = ''; sel.dispatchEvent(new Event('change'));
+            document.getElementById('order-custom').value = 'say';
+            document.getElementById('order-params').value = '{"text": "hello from the dashboard"}';
+            document.getElementById('order-send').click();
+        })()""")
+        res = page.wait_for("(e => e && e.querySelector('.ok, .error') && e.textContent)(document.getElementById('order-result'))",
+                            timeout=15, what="the order result")
+        check("said hello from the dashboard" in res and "✔" in res, res)
+        page.wait_for("document.getElementById('device-log').textContent.includes('order')",
+                      what="the order in the device log")
+        # bad params are refused in the page, nothing is sent
+        page.evaluate("document.getElementById('order-params').value = '[1'; document.getElementById('order-send').click()")
+        res = text_of(page, "#order-result")
+        check("JSON object" in res, res)
+        no_problems(page)
+        page.evaluate("document.getElementById('order-params').value = '{}'; "
+                      "document.getElementById('order-result').replaceChildren()")
+        shot(page, "devices.png")
+
+        # A device status push: the worker's next upload shows without a reload.
+        page.evaluate("location.hash = '#/devices/%s'" % w1)
+        page.wait_for("(e => e && e.textContent.includes('worker01'))(document.getElementById('device-status'))",
+                      what="worker01's status")
+        feeder.send("w1", status("worker01", 66.6, 2.0, {"host_name": "worker01-renamed"}))
+        page.wait_for("document.getElementById('device-status').textContent.includes('worker01-renamed')",
+                      what="the status push")
+        check(page.evaluate("window.efLoadMarker") == marker, "the page was reloaded")
+
+        # --- the server goes away and comes back: banner, reconnect, sign in, subscribe again ---
+        page.evaluate("location.hash = '#/miner/f01234'")
+        page.wait_for("!!document.querySelector(%s)" % js(job_sel), what="the miner page again")
+        feeder.close()
+        srv.stop()
+        page.wait_for("(b => !b.hidden && b.textContent.includes('lost'))(document.getElementById('banner'))",
+                      what="the connection-lost banner")
+        srv.start()
+        feeder = Feeder(srv.port)
+        feeder.add("miner", mid, "pw")
+        page.wait_for("document.getElementById('conn').textContent === 'live' && document.getElementById('banner').hidden",
+                      timeout=25, what="the reconnect")
+        feeder.send("miner", upload({"minerId": "f01234", "minerBalance": "999 mFIL"}, False))
+        page.wait_for("document.querySelector('[data-field=\"minerBalance\"]').textContent === '999 mFIL'",
+                      what="a push after the reconnect")
+        check(page.evaluate("window.efLoadMarker") == marker, "the page was reloaded")
+        # the only complaints allowed: the socket failing while the server was down
+        no_problems(page, allowed=("WebSocket connection to", "ERR_CONNECTION_REFUSED", "load failed: WebSocket"))
+    finally:
+        browser.stop()
+        feeder.close()
+
+
+if __name__ == "__main__":
+    T.main()

@@ -1,0 +1,106 @@
+// overview.js -- the miners overview: one card per miner (minerList) and a fleet summary (deviceList).
+
+import { h, fill, kv, badge } from '../dom.js';
+import { fmtAgo, fmtBytes, fmtTime } from '../format.js';
+
+const REFRESH_MS = 5000;
+const STALE_MS = 5 * 60 * 1000;
+
+export function mount(root, { front }) {
+  const summary = h('div.fleet-summary');
+  const grid = h('div.cards#miners');
+  const status = h('p.muted.small');
+  fill(root,
+    h('div.page-head', h('h1', 'Miners'), summary, h('span.spacer'), status),
+    grid);
+  let timer = null;
+  let destroyed = false;
+
+  async function load() {
+    clearTimeout(timer);
+    try {
+      const [miners, devices] = await Promise.all([
+        front.request('minerList', {}),
+        front.request('deviceList', {}).catch(() => null),
+      ]);
+      if (destroyed) return;
+      render(Array.isArray(miners) ? miners : []);
+      renderFleet(devices);
+      status.textContent = `updated ${fmtTime(Date.now()).slice(11)}`;
+    } catch (e) {
+      if (destroyed) return;
+      status.textContent = '';
+      if (front.state === 'ready') fill(grid, h('p.error', `Cannot list the miners: ${e.message}`));
+    }
+    if (!destroyed && front.state === 'ready') timer = setTimeout(load, REFRESH_MS);
+  }
+
+  function render(miners) {
+    if (!miners.length) {
+      fill(grid, h('section.panel.empty',
+        h('h2', 'No miners yet'),
+        h('p', 'A miner appears here when the edgefleet-agent on a lotus-miner machine (with the ',
+          h('code', 'lotus'), ' collector) uploads its first record.')));
+      return;
+    }
+    miners.sort((a, b) => String(a.minerId).localeCompare(String(b.minerId)));
+    fill(grid, miners.map(card));
+  }
+
+  function renderFleet(devices) {
+    if (!Array.isArray(devices)) { fill(summary); return; }
+    const n = { online: 0, Unknown: 0, offline: 0 };
+    for (const d of devices) n[d.dev_state in n ? d.dev_state : 'offline']++;
+    fill(summary, h('a', { href: '#/devices' }, `${devices.length} devices`), ': ',
+      badge(`${n.online} online`, 'ok'), n.Unknown ? badge(`${n.Unknown} unknown`, 'warn') : null,
+      badge(`${n.offline} offline`, n.offline ? 'bad' : ''));
+  }
+
+  load();
+  return {
+    refresh: load,
+    destroy() { destroyed = true; clearTimeout(timer); },
+  };
+}
+
+// Alarms as the server gives them (strings or {type,message} objects), plus what the numbers say.
+export function alarmsOf(m) {
+  const out = [];
+  for (const a of Array.isArray(m.alarms) ? m.alarms : []) {
+    out.push(typeof a === 'string' ? a : (a && (a.message || a.type)) || JSON.stringify(a));
+  }
+  const have = (word) => out.some((a) => a.toLowerCase().includes(word));
+  if (Number(m.errorSectors) > 0 && !have('sector')) out.push(`${m.errorSectors} error sectors`);
+  if (Number(m.workers) > Number(m.workersOnline) && !have('offline')) {
+    out.push(`${m.workers - m.workersOnline} workers offline`);
+  }
+  if (typeof m.updatedTime === 'number' && Date.now() - m.updatedTime > STALE_MS && !have('stale') && !have('update')) {
+    out.push(`stale data (${fmtAgo(m.updatedTime)})`);
+  }
+  return out;
+}
+
+function size(v) { return typeof v === 'number' ? fmtBytes(v) : v; }
+
+function card(m) {
+  const alarms = alarmsOf(m);
+  const states = m.sectorStates && typeof m.sectorStates === 'object' ? Object.entries(m.sectorStates) : [];
+  states.sort((a, b) => b[1] - a[1]);
+  const workers = m.workers == null ? '—' : `${m.workersOnline ?? '?'} / ${m.workers} online`;
+  return h('a.card.miner-card', { href: `#/miner/${encodeURIComponent(m.minerId)}`,
+    class: alarms.length ? 'alarm' : '', dataset: { miner: m.minerId } },
+  h('div.card-head', h('h2', m.minerId),
+    alarms.length ? badge(`${alarms.length} alarm${alarms.length > 1 ? 's' : ''}`, 'bad') : badge('ok', 'ok')),
+  kv([
+    ['Miner balance', m.minerBalance],
+    ['Worker balance', m.workerBalance],
+    ['Raw power', size(m.rawBytePower)],
+    ['Adjusted power', size(m.adjustedPower)],
+    ['Sectors', m.totalSectors],
+    ['Error sectors', m.errorSectors, Number(m.errorSectors) > 0 ? 'bad' : ''],
+    ['Workers', workers, Number(m.workers) > Number(m.workersOnline) ? 'warn' : ''],
+    ['Updated', fmtAgo(m.updatedTime)],
+  ]),
+  states.length ? h('div.chips', states.map(([s, n]) => h('span.chip', `${s} `, h('b', n)))) : null,
+  alarms.length ? h('ul.alarms', alarms.map((a) => h('li', a))) : null);
+}
