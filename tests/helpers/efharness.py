@@ -236,6 +236,24 @@ class Server:
         assert st == 200, (st, body)
         return body["data"]
 
+    def wait_logs(self, device_id, predicate, timeout=3.0, what=None):
+        """The device log once predicate(logs) holds. The log is written behind (--log-flush)
+        while device_query's dev_state is live, so a test that saw a state must still wait
+        for its rows."""
+        box = []
+
+        def ready():
+            box[:] = [self.logs(device_id)]
+            return predicate(box[0])
+        wait_until(ready, timeout, what=what or "device log rows")
+        return box[0]
+
+    def wait_offline_logged(self, device_id, timeout=3.0):
+        """The device log once it holds an offline state row (the end of a session)."""
+        return self.wait_logs(device_id, lambda ls: any(
+            l["event"] == "state" and l["result"] == "offline" for l in ls), timeout,
+            "an offline state row")
+
     def connect(self, path="/ws", **kw):
         return connect(self.port, path, **kw)
 

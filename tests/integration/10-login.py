@@ -238,7 +238,7 @@ async def state_and_log(srv):
         await dev.login(device_id=did, password="pw9")
         await await_until(lambda: srv.dev_state(did) == "online", 3, what="online after login")
     await await_until(lambda: srv.dev_state(did) == "offline", 3, what="offline after close")
-    logs = srv.logs(did)
+    logs = await asyncio.to_thread(srv.wait_offline_logged, did)
     events = [(l["event"], l["result"]) for l in logs]
     check(("login", "success") in events, events)
     check(("state", "online") in events and ("state", "offline") in events, events)

@@ -79,7 +79,7 @@ async def silent_device_unknown_then_offline(srv):
         online = [t for t, s in seen if s == "online"]
         check(online and online[0] < 0.5, "not online right after login", seen)
     await await_until(lambda: srv.dev_state(did) == "offline", 2, what="offline")
-    logs = srv.logs(did)
+    logs = await asyncio.to_thread(srv.wait_offline_logged, did)
     losses = [l for l in logs if l["event"] == "heartbeat_loss"]
     check(len(losses) == 3, "want 3 heartbeat_loss rows", logs)
     states = [l["result"] for l in reversed(logs) if l["event"] == "state"]
@@ -113,7 +113,7 @@ async def silent_once_then_talks_again(srv):
             await asyncio.sleep(0.3)
         check(srv.dev_state(did) == "online", srv.dev_state(did))
     await await_until(lambda: srv.dev_state(did) == "offline", 2, what="offline after close")
-    logs = srv.logs(did)
+    logs = await asyncio.to_thread(srv.wait_offline_logged, did)
     check(sum(l["event"] == "heartbeat_loss" for l in logs) == 1, logs)
     states = [l["result"] for l in reversed(logs) if l["event"] == "state"]
     check(states == ["online", "Unknown", "online", "offline"], states)
@@ -132,7 +132,8 @@ async def two_misses_then_recovery(srv):
         dt = time.monotonic() - t0
         check(1.2 <= dt <= 2.6, "dropped %.2fs after recovering, want ~1.4s" % dt, code)
     await await_until(lambda: srv.dev_state(did) == "offline", 2)
-    losses = [l for l in srv.logs(did) if l["event"] == "heartbeat_loss"]
+    logs = await asyncio.to_thread(srv.wait_offline_logged, did)
+    losses = [l for l in logs if l["event"] == "heartbeat_loss"]
     check(len(losses) == 5, "2 + 3 heartbeat losses", len(losses))
 
 
@@ -161,6 +162,7 @@ async def other_devices_unaffected(srv):
             await d.ping()
             await d.close()
     check(srv.dev_state(quiet) == "offline")
+    srv.wait_offline_logged(quiet)
     for did in busy:
         logs = srv.logs(did)
         check(not any(l["event"] == "heartbeat_loss" for l in logs), did, logs)
