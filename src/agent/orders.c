@@ -187,14 +187,16 @@ static void fmt_duration(char *buf, size_t len, int64_t ms) {
   else snprintf(buf, len, "%.1fs", (double)ms / 1000.0);
 }
 
+/* Captured output: grows as needed up to `max` bytes (plus a NUL). */
 struct output {
-  char data[ORDER_OUTPUT_MAX + 1];
-  size_t len;
+  char *data;
+  size_t len, cap, max;
   bool truncated;
 };
 
 /* The captured output, trailing whitespace removed, sanitised; "" when empty. */
 static const char *output_text(struct output *o) {
+  if (!o->data) o->data = ef_calloc(1, 1);
   while (o->len > 0 && isspace((unsigned char)o->data[o->len - 1])) o->len--;
   o->data[o->len] = '\0';
   utf8_sanitize(o->data, o->len);
@@ -215,8 +217,15 @@ static bool drain(int fd, struct output *out) {
   for (;;) {
     ssize_t n = read(fd, buf, sizeof buf);
     if (n > 0) {
-      size_t keep = ORDER_OUTPUT_MAX - out->len;
+      size_t keep = out->max - out->len;
       if ((size_t)n < keep) keep = (size_t)n;
+      if (out->len + keep + 1 > out->cap) {
+        size_t cap = out->cap ? out->cap * 2 : 8192;
+        while (cap < out->len + keep + 1) cap *= 2;
+        if (cap > out->max + 1) cap = out->max + 1;
+        out->data = ef_realloc(out->data, cap);
+        out->cap = cap;
+      }
       memcpy(out->data + out->len, buf, keep);
       out->len += keep;
       if (keep < (size_t)n) out->truncated = true;
@@ -251,8 +260,12 @@ fail:;
   _exit(127);
 }
 
-/* Run argv to completion or timeout. Returns 0 on exit status 0, else non-zero; msg set. */
-static int spawn_wait(char **argv, int64_t timeout_ms, char *msg, size_t msg_len) {
+/* Run argv to completion or timeout, keeping at most out_max bytes of output. Returns 0 on exit
+ * status 0, else non-zero; msg set. With `raw` non-NULL and success, *raw receives the output
+ * exactly as captured (NUL-terminated, the caller's) and its length *raw_len; msg is then
+ * "ok" or the truncation note. */
+static int spawn_wait(char **argv, int64_t timeout_ms, size_t out_max, char **raw,
+                      size_t *raw_len, char *msg, size_t msg_len) {
   int out[2], ep[2], devnull, rc = -1;
   if (pipe2(out, O_CLOEXEC) != 0) {
     snprintf(msg, msg_len, "cannot run '%s': pipe: %s", argv[0], strerror(errno));
@@ -294,6 +307,7 @@ static int spawn_wait(char **argv, int64_t timeout_ms, char *msg, size_t msg_len
   }
 
   struct output *o = ef_calloc(1, sizeof *o);
+  o->max = out_max;
   fcntl(out[0], F_SETFL, fcntl(out[0], F_GETFL) | O_NONBLOCK);
   bool pipe_open = true, term_sent = false, lost = false;
   int64_t deadline = ef_mono_ms() + timeout_ms, kill_at = 0;
@@ -325,9 +339,23 @@ static int spawn_wait(char **argv, int64_t timeout_ms, char *msg, size_t msg_len
   if (pipe_open) drain(out[0], o); /* all the child wrote is in the pipe now */
   if (term_sent) kill(-pid, SIGKILL); /* stragglers of the group */
 
+  bool ok = !term_sent && !lost && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  if (ok && raw) {
+    if (!o->data) o->data = ef_calloc(1, 1);
+    o->data[o->len] = '\0';
+    *raw = o->data;
+    *raw_len = o->len;
+    o->data = NULL;
+    if (o->truncated) snprintf(msg, msg_len, "output truncated at %zu bytes", out_max);
+    else snprintf(msg, msg_len, "ok");
+    ef_free(o);
+    rc = 0;
+    goto fail_fork;
+  }
   const char *text = output_text(o);
   const char *sep = *text ? ": " : "";
-  const char *trunc = o->truncated ? " [output truncated at 4096 bytes]" : "";
+  char trunc[64] = "";
+  if (o->truncated) snprintf(trunc, sizeof trunc, " [output truncated at %zu bytes]", out_max);
   char dur[32];
   fmt_duration(dur, sizeof dur, timeout_ms);
   if (term_sent) {
@@ -344,6 +372,7 @@ static int spawn_wait(char **argv, int64_t timeout_ms, char *msg, size_t msg_len
   } else {
     snprintf(msg, msg_len, "ended abnormally%s%s%s", sep, text, trunc);
   }
+  ef_free(o->data);
   ef_free(o);
 
 fail_fork:
@@ -373,9 +402,20 @@ int order_run(const struct agent_order *o, const char *params_json, char *msg, s
     rc = substitute(o->argv[i], params, &argv[i], msg, msg_len);
   json_decref(params);
   if (rc == 0) {
-    rc = spawn_wait(argv, o->timeout_ms, msg, msg_len);
+    rc = spawn_wait(argv, o->timeout_ms, ORDER_OUTPUT_MAX, NULL, NULL, msg, msg_len);
   }
   order_argv_free(argv);
+  utf8_sanitize(msg, strlen(msg));
+  return rc == 0 ? 0 : -1;
+}
+
+int order_exec(char *const *argv, int64_t timeout_ms, size_t out_max, char **out,
+               size_t *out_len, char *msg, size_t msg_len) {
+  *out = NULL;
+  *out_len = 0;
+  if (!msg || msg_len == 0 || !argv || !argv[0] || out_max == 0) return -1;
+  msg[0] = '\0';
+  int rc = spawn_wait((char **)argv, timeout_ms, out_max, out, out_len, msg, msg_len);
   utf8_sanitize(msg, strlen(msg));
   return rc == 0 ? 0 : -1;
 }

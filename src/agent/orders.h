@@ -33,6 +33,16 @@ void order_argv_free(char **argv);
  * failure. Returns 0 on success (exit status 0), non-zero on failure. */
 int order_run(const struct agent_order *o, const char *params_json, char *msg, size_t msg_len);
 
+/* Run argv as it is (no substitution; argv[0] searched in PATH; the environment inherited) the
+ * same way, with time limit timeout_ms, keeping the first out_max (> 0) bytes of the output.
+ * On exit status 0: returns 0, *out is the output exactly as captured (NUL-terminated, the
+ * caller's, free with ef_free) and *out_len its length; msg is "ok", or "output truncated at N
+ * bytes" when there was more. Otherwise returns non-zero with *out NULL and msg as order_run()
+ * writes it ("timed out after 8s", "exit 1: ...", "cannot run 'prog': reason"). Blocks: call it
+ * from a thread that may (the lotus collector's own thread, an order worker). */
+int order_exec(char *const *argv, int64_t timeout_ms, size_t out_max, char **out,
+               size_t *out_len, char *msg, size_t msg_len);
+
 /* An ef_order_cb (edge.h) over order_run(); ud is a const struct agent_order *. */
 int order_handler(void *ud, const char *order, const char *params_json, char *msg,
                   size_t msg_len);

@@ -142,13 +142,12 @@ int main(int argc, char **argv) {
   };
   struct net_handlers h = {&srv, on_open, on_message, on_close, on_request};
   if (net_start(&loop, &ncfg, &h, &srv.net) != 0) {
+    /* Nothing was accepted or written yet; the loop may hold lws' leftovers, so it is not run
+     * again: stop the database thread and leave. */
     ef_log(EF_LOG_ERROR, "cannot listen on %s", cfg->listen);
-    front_stop(&srv);
-    devlog_stop(&srv.devlog);
-    miner_stop(&srv);
     worker_stop(&srv.worker);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    goto out_auth;
+    config_free(&srv.cfg);
+    return 1;
   }
   uv_signal_init(&loop, &srv.sigint);
   uv_signal_init(&loop, &srv.sigterm);

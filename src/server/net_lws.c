@@ -15,7 +15,11 @@
 #include <libwebsockets.h>
 #include <stdbool.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "edgefleet/error.h"
 #include "log.h"
@@ -497,8 +501,30 @@ static unsigned raise_fd_limit(void) {
   return (unsigned)rl.rlim_cur;
 }
 
+/* Can host:port be bound? Checked before lws is involved: lws 4.1.6 on a foreign loop leaves
+ * its handles on that loop when creating the context fails, and the loop is then unusable. */
+static int check_bind(const char *host, int port) {
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+    ef_log(EF_LOG_ERROR, "net: '%s' is not an IPv4 address (e.g. 127.0.0.1 or 0.0.0.0)", host);
+    return EF_ECONFIG;
+  }
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return EF_ESYS;
+  int one = 1, rc = 0;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    ef_log(EF_LOG_ERROR, "net: cannot bind %s:%d: %s", host, port, strerror(errno));
+    rc = EF_ESYS;
+  }
+  close(fd);
+  return rc;
+}
+
 int net_start(uv_loop_t *loop, const struct net_config *cfg, const struct net_handlers *h,
               struct net **out) {
+  int rc = check_bind(cfg->host, cfg->port);
+  if (rc != 0) return rc;
   struct net *n = ef_calloc(1, sizeof *n);
   n->cfg = *cfg;
   n->h = *h;
@@ -546,19 +572,16 @@ int net_start(uv_loop_t *loop, const struct net_config *cfg, const struct net_ha
     info.mounts = &n->mounts[0];
   }
 
+  /* On failure the loop has lws' leftovers on it: the caller must not run it again. */
   n->ctx = lws_create_context(&info);
-  if (!n->ctx) goto fail_ctx;
-  n->vh = lws_get_vhost_by_name(n->ctx, "default");
+  n->vh = n->ctx ? lws_get_vhost_by_name(n->ctx, "default") : NULL;
   n->port = n->vh ? lws_get_vhost_listen_port(n->vh) : -1;
-  if (n->port <= 0) goto fail_listen;
+  if (n->port <= 0) {
+    ef_free(n);
+    return EF_ESYS;
+  }
   *out = n;
   return 0;
-
-fail_listen:
-  lws_context_destroy(n->ctx);
-fail_ctx:
-  ef_free(n);
-  return EF_ESYS;
 }
 
 int net_port(const struct net *n) { return n->port; }

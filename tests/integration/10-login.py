@@ -250,5 +250,61 @@ async def state_and_log(srv):
     check(idx[("state", "offline")] < idx[("login", "success")], events)
 
 
+@T.test
+async def password_change_revokes_token(srv):
+    did = srv.add_device("SN-L10", "M", "old-pw")
+    async with srv.connect() as dev:
+        r = await dev.login(device_id=did, password="old-pw")
+    token = r["data"]["token"]
+    await asyncio.sleep(0.1)
+    st, r = srv.api.request("PUT", "/service/devices_manage/device_update",
+                            {"device_id": did, "password": "new-pw"})
+    check(st == 200, "device_update", st, r)
+    async with srv.connect() as dev:
+        await expect_fail_then_close(dev, {"device_id": did, "token": token})
+    async with srv.connect() as dev:
+        await expect_fail_then_close(dev, {"device_id": did, "password": "old-pw"},
+                                     "password Not Correct")
+    async with srv.connect() as dev:
+        await dev.login(device_id=did, password="new-pw")
+
+
+@T.test
+async def deleted_device_is_disconnected(srv):
+    did = srv.add_device("SN-L11", "M", "pw")
+    async with srv.connect() as dev:
+        await dev.login(device_id=did, password="pw")
+        st, r = srv.api.request("DELETE", "/service/devices_manage/device_delete",
+                                {"device_id": did})
+        check(st == 200, "device_delete", st, r)
+        await dev.wait_closed(3)  # the close code is checked by close_frames_carry_status
+    async with srv.connect() as dev:
+        await expect_fail_then_close(dev, {"device_id": did, "password": "pw"},
+                                     "Device NOT FOUND.")
+
+
+@T.test
+async def close_frames_carry_status(srv):
+    """Server-initiated closes send a WebSocket close frame with the status net.h documents
+    (1008 policy: failed login, deleted device; 1000: replaced by a new login), so a device sees
+    why -- not 1006 (TCP gone without a close frame)."""
+    did = srv.add_device("SN-L12", "M", "pw")
+    codes = {}
+    async with srv.connect() as dev:
+        await dev.send_json({"device_id": did, "password": "bad"})
+        await dev.recv_json(3)
+        codes["failed login"] = await dev.wait_closed(3)
+    async with srv.connect() as first:
+        await first.login(device_id=did, password="pw")
+        async with srv.connect() as second:
+            await second.login(device_id=did, password="pw")
+            codes["replaced"] = await first.wait_closed(3)
+            srv.api.request("DELETE", "/service/devices_manage/device_delete", {"device_id": did})
+            codes["deleted"] = await second.wait_closed(3)
+    print("close codes:", codes)
+    check(codes == {"failed login": 1008, "replaced": 1000, "deleted": 1008},
+          "close codes seen by the device:", codes)
+
+
 if __name__ == "__main__":
     T.main()

@@ -97,6 +97,8 @@ async def silent_once_then_talks_again(srv):
         await dev.login(device_id=did, password="pw")
         await await_until(lambda: srv.dev_state(did) == "Unknown", 2, interval=0.03,
                           what="Unknown after one silent window")
+        st, r = await srv.api.apost("give_order", {"device_id": did, "order": "x"})
+        check(st == 409 and r["message"] == "Device state is Unknown!", st, r)
         await dev.ping()
         await await_until(lambda: srv.dev_state(did) == "online", 1, what="online again")
         # and it stays online while it keeps talking, well past three windows

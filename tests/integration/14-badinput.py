@@ -106,6 +106,13 @@ async def bad_frames_after_login(srv):
             check(r.get("type") == "error", "error reply to", repr(bad)[:40], "got", r)
             check(isinstance(r.get("data", {}).get("message"), str), r)
             await dev.ping()
+        # deep nesting inside the size limit
+        deep = '{"type":"upload_status_info","Headers":{},"data":{"x":' + "[" * 1900 + \
+            "]" * 1900 + "}}"
+        await dev.send_raw(deep)
+        r = await dev.recv_json(2)
+        check(r.get("type") in ("send_statusInfo_response", "error"), r)
+        await dev.ping()
         for no_type in [{}, {"type": 5}, {"type": None, "data": {}}, {"Headers": {}}]:
             await dev.send_json(no_type)
             r = await dev.recv_json(2)

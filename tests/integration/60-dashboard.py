@@ -71,6 +71,15 @@ def miner_record():
     }
 
 
+def second_miner():
+    return {"minerId": "f05678", "minerBalance": "1.204 FIL", "workerBalance": "10.5 FIL",
+            "rawBytePower": "512 TiB", "adjustedPower": "512 TiB", "totalSectors": 16384,
+            "effectiveSectors": 16384, "errorSectors": 0,
+            "sectorStates": {"Proving": 16380, "PreCommit1": 4},
+            "workerInfo": {"worker02": {"hostName": "worker02", "taskType": ["PC1"],
+                                        "currentQueue": {}, "pendingQueue": {}}}}
+
+
 def status(host, temp, load, extra=None):
     d = {"host_name": host, "dev_state": "online",
          "CPU_info": {"user_cpu_time": 120, "system_cpu_time": 30, "idle_cpu_time": 800,
@@ -216,6 +225,7 @@ def dashboard(srv):
     mid = srv.add_device("SN-MINER", "lotus", "pw", device_name="lotus-miner f01234", device_type="miner")
     w1 = srv.add_device("SN-W1", "epyc", "pw", device_name="worker01", device_type="worker")
     w2 = srv.add_device("SN-W2", "epyc", "pw", device_name="worker02", device_type="worker")
+    m2 = srv.add_device("SN-MINER2", "lotus", "pw", device_name="lotus-miner f05678", device_type="miner")
     srv.add_device("SN-GW7", "EG-9", "pw", device_name="edge-gw-7", device_type="gateway")
     g = add_group(api, "sealing")
     for d in (mid, w1, w2):
@@ -230,6 +240,8 @@ def dashboard(srv):
         rec = miner_record()
         feeder.send("miner", upload(rec, True))
         feeder.send("miner", status("miner01", 55.0, 1.2, {"lotus": {"version": "1.23.3"}}))
+        feeder.add("miner2", m2, "pw")
+        feeder.send("miner2", upload(second_miner(), True))
         feeder.send("w1", status("worker01", 61.5, 4.67))
         feeder.send("w2", status("worker02", 72.0, 30.2))
         wait_until(lambda: feeder.acks("miner", "send_minerInfo_response") >= 1, 5, what="miner ack")
@@ -273,8 +285,10 @@ def dashboard(srv):
         for want in ("244.058 mFIL", "39.522 FIL", "1.5 PiB", "2 error sectors", "1 of 3 workers offline",
                      "PreCommit1"):
             check(want in card, "overview card lacks", want, card)
+        page.wait_for("!!document.querySelector('[data-miner=\"f05678\"]')", what="the second miner")
+        check("1 / 1 online" in text_of(page, "[data-miner=\"f05678\"]"), text_of(page, "[data-miner=\"f05678\"]"))
         page.wait_for("document.querySelector('.fleet-summary') && "
-                      "document.querySelector('.fleet-summary').textContent.includes('4 devices')",
+                      "document.querySelector('.fleet-summary').textContent.includes('5 devices')",
                       what="the fleet summary")
         check(page.evaluate("sessionStorage.getItem('edgefleet.token')") == srv.token)
         shot(page, "overview.png")
@@ -301,21 +315,21 @@ def dashboard(srv):
                       timeout=6, what="the elapsed time ticking")
 
         # A merge patch: the job moves from PC1 to PC2 with a new time, a new waiting job appears,
-        # a balance changes, worker02 goes away.
+        # a balance changes, worker03 goes away.
         moved = job("7e19a74f", 1, "worker01", "PC2", "running", "5s")
         feeder.send("miner", upload({
             "minerId": "f01234", "minerBalance": "250.5 mFIL",
-            "sectorStates": {"PreCommit1": 3, "PreCommit2": 3},
+            "preCommit1": 3, "preCommit2": 3, "sectorStates": {"PreCommit1": 3, "PreCommit2": 3},
             "workerInfo": {
                 "worker01": {"currentQueue": {"PC1": [job("8a20b11c", 2, "worker01", "PC1", "running", "12m9s")],
                                               "PC2": [moved]},
                              "pendingQueue": {"PC1": [job("c0ffee11", 9, "worker01", "PC1", "assigned", "1s")]}},
-                "worker02": None}}, False))
+                "worker03": None}}, False))
         page.wait_for("(r => r && r.dataset.task === 'PC2')(document.querySelector(%s))" % js(job_sel),
                       what="the job moved to PC2")
         page.wait_for("!!document.querySelector('[data-host=\"worker01\"] tr[data-job=\"c0ffee11\"][data-queue=\"waiting\"]')",
                       what="the new waiting job")
-        page.wait_for("!document.querySelector('[data-host=\"worker02\"]')", what="worker02 removed")
+        page.wait_for("!document.querySelector('[data-host=\"worker03\"]')", what="worker03 removed")
         page.wait_for("document.querySelector('[data-field=\"minerBalance\"]').textContent === '250.5 mFIL'",
                       what="the balance change")
         check("PreCommit2 3" in text_of(page, "#sector-states"), text_of(page, "#sector-states"))
@@ -328,15 +342,21 @@ def dashboard(srv):
         # a few more pushes so that the charts have a history to show
         for i in range(6):
             feeder.send("w1", status("worker01", 61.5 + i * 1.3, 4.67 + (i % 3)))
-            feeder.send("miner", upload({"minerId": "f01234", "minerBalance": "%.1f mFIL" % (250.5 + i * 4),
-                                         "workerInfo": {"worker02": None}}, False))
+            feeder.send("w2", status("worker02", 72.0 - i * 0.8, 30.2 + (i % 2) * 3))
+            feeder.send("miner", upload({"minerId": "f01234", "minerBalance": "%.1f mFIL" % (250.5 + i * 4)},
+                                        False))
             time.sleep(0.5)
         page.wait_for("document.querySelector('[data-field=\"minerBalance\"]').textContent === '270.5 mFIL'",
                       what="the last balance")
         page.wait_for("window.efApp.page && document.querySelectorAll('canvas').length === 4", what="charts")
         check(page.evaluate("window.efLoadMarker") == marker, "the page was reloaded")
+        check("Workers (2, 2 online)" in text_of(page, "#miner-content"), "workers heading")
         no_problems(page)
         shot(page, "miner.png")
+        page.evaluate("window.scrollTo(0, document.getElementById('workers').offsetTop - 110)")
+        time.sleep(0.3)
+        shot(page, "miner-workers.png")
+        page.evaluate("window.scrollTo(0, 0)")
 
         # --- an unknown miner: a clear error, no crash ---
         page.evaluate("location.hash = '#/miner/f0nope'")
@@ -361,16 +381,17 @@ def dashboard(srv):
         res = page.wait_for("(e => e && e.querySelector('.ok, .error') && e.textContent)(document.getElementById('order-result'))",
                             timeout=15, what="the order result")
         check("said hello from the dashboard" in res and "✔" in res, res)
-        page.wait_for("document.getElementById('device-log').textContent.includes('order')",
-                      what="the order in the device log")
+        shot(page, "devices.png")
+        logs = wait_until(lambda: [r for r in srv.logs(mid) if r["event"] == "order"], 5,
+                          what="the order in the device log (REST)")
+        page.wait_for("document.getElementById('device-log').textContent.includes('order') || "
+                      "void document.getElementById('log-refresh').click()",
+                      what="the order in the device log: %r" % logs[0])
         # bad params are refused in the page, nothing is sent
         page.evaluate("document.getElementById('order-params').value = '[1'; document.getElementById('order-send').click()")
         res = text_of(page, "#order-result")
         check("JSON object" in res, res)
         no_problems(page)
-        page.evaluate("document.getElementById('order-params').value = '{}'; "
-                      "document.getElementById('order-result').replaceChildren()")
-        shot(page, "devices.png")
 
         # A device status push: the worker's next upload shows without a reload.
         page.evaluate("location.hash = '#/devices/%s'" % w1)

@@ -48,6 +48,8 @@ static const struct cfg_opt lg_opts[] = {
   OPT("reconnect_storm", CFG_BOOL, reconnect_storm, 0, 0, "false",
       "at --storm-at every device drops and reconnects at once"),
   OPT("storm_at", CFG_STR, storm_at, 0, 0, NULL, "seconds after the start [duration / 2]"),
+  OPT("warmup", CFG_STR, warmup, 0, 0, "0",
+      "seconds after the start before latencies and misses are measured"),
   OPT("json", CFG_BOOL, json, 0, 0, "false", "also print the summary as one JSON line"),
   OPT("log_level", CFG_STR, log_level, 0, 0, "info", "error, warn, info or debug"),
   {NULL, 0, 0, 0, 0, NULL, NULL},
@@ -245,6 +247,7 @@ int config_load(struct lg_config *c, int argc, char **argv) {
       seconds_opt("status-interval", c->status_interval, &c->status_us, false) ||
       seconds_opt("miss-timeout", c->miss_timeout, &c->miss_us, false) ||
       seconds_opt("reconnect-delay", c->reconnect_delay, &c->reconnect_us, true) ||
+      seconds_opt("warmup", c->warmup, &c->warmup_us, true) ||
       seconds_opt("login-timeout", c->login_timeout, &c->login_timeout_us, false))
     return -1;
   c->ping_us = (int64_t)((double)c->ping_us / c->multiplier);
@@ -259,6 +262,8 @@ int config_load(struct lg_config *c, int argc, char **argv) {
     c->ramp_us = c->devices * 1000000 / 2000;
   }
   if (c->ramp_us >= c->duration_us) return fail("%s", "--ramp must be shorter than --duration");
+  if (c->warmup_us >= c->duration_us)
+    return fail("%s", "--warmup must be shorter than --duration");
   if (c->storm_at) {
     if (seconds_opt("storm-at", c->storm_at, &c->storm_at_us, false)) return -1;
     if (!c->reconnect_storm) return fail("%s", "--storm-at needs --reconnect-storm");

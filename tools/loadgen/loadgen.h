@@ -39,6 +39,8 @@ struct lg_config {
   char *ping_interval, *status_interval, *miss_timeout, *reconnect_delay, *login_timeout;
   bool reconnect_storm;
   char *storm_at;           /* seconds after the start; default duration / 2 */
+  char *warmup;             /* requests sent before this (seconds after the start) are not
+                               measured: no latency, no miss */
   bool json;
   char *log_level;
 
@@ -49,7 +51,7 @@ struct lg_config {
   struct sockaddr_storage addr; /* the resolved server address (loopback only) */
   socklen_t addrlen;
   double multiplier;
-  int64_t duration_us, ramp_us, storm_at_us;
+  int64_t duration_us, ramp_us, storm_at_us, warmup_us;
   int64_t ping_us, status_us, miss_us, reconnect_us, login_timeout_us;
 };
 
@@ -61,6 +63,7 @@ struct lg_stats {
   uint64_t pings, statuses; /* of which heartbeats and status uploads */
   uint64_t replies;         /* pongs and acks received */
   uint64_t misses;          /* pong/ack later than miss_timeout, or never */
+  uint64_t unmeasured;      /* replies and misses of requests sent during the warm-up */
   uint64_t disconnects;     /* closed by the server or failed after login */
   uint64_t logins, login_fails, connect_fails;
   uint64_t orders;          /* give_order answered */

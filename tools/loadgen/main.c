@@ -47,6 +47,7 @@ static void merge(const struct child *ch, int n, struct lg_stats *m) {
     m->statuses += s->statuses;
     m->replies += s->replies;
     m->misses += s->misses;
+    m->unmeasured += s->unmeasured;
     m->disconnects += s->disconnects;
     m->logins += s->logins;
     m->login_fails += s->login_fails;
@@ -116,6 +117,8 @@ static void print_json(const struct lg_config *cfg, const struct lg_stats *m, do
       "login_p99_ms", ms(hist_quantile(&m->login, 0.99)), "login_max_ms", ms(m->login.max_us),
       "procs", (json_int_t)cfg->procs, "rate_multiplier", cfg->multiplier,
       "elapsed_s", elapsed_s);
+  json_object_set_new(j, "warmup_s", json_real((double)cfg->warmup_us / 1e6));
+  json_object_set_new(j, "unmeasured", json_integer((json_int_t)m->unmeasured));
   if (cfg->reconnect_storm) {
     json_object_set_new(j, "storm_s", storm_s >= 0 ? json_real(storm_s) : json_null());
     json_object_set_new(j, "storm_devices", json_integer((json_int_t)m->storm_devices));

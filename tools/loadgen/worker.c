@@ -430,12 +430,14 @@ static int send_status(struct worker *w, struct dev *d, int64_t now) {
 static void got_reply(struct worker *w, struct dev *d, int64_t *sent, int64_t now) {
   if (!*sent) return; /* a late reply to a request already counted as a miss */
   int64_t lat = now - *sent;
-  hist_record(&w->st.rtt, (uint64_t)lat);
+  bool measured = *sent >= w->t0 + w->cfg->warmup_us;
+  if (measured) hist_record(&w->st.rtt, (uint64_t)lat);
+  else w->st.unmeasured++;
   w->st.replies++;
   w->outstanding--;
   *sent = 0;
   if (lat > w->cfg->miss_us) { /* the loop was late to notice: still a miss */
-    w->st.misses++;
+    if (measured) w->st.misses++;
     d->fails++;
   } else {
     d->fails = 0;
@@ -658,9 +660,10 @@ static void dev_event(struct worker *w, struct dev *d, uint32_t events, int64_t 
 /* ----- timers ----- */
 
 static void miss(struct worker *w, struct dev *d, int64_t *sent, bool is_ping, int64_t now) {
+  if (*sent >= w->t0 + w->cfg->warmup_us) w->st.misses++;
+  else w->st.unmeasured++;
   *sent = 0;
   w->outstanding--;
-  w->st.misses++;
   if (++d->fails >= MAX_FAILS) {
     log_fail(w, d, "reconnecting", "3 heartbeats or acks missed in a row");
     dev_drop(w, d, DROP_LOST, now);

@@ -124,7 +124,7 @@ function deviceDetail(box, id, { front, token, deviceOf, onState }) {
       readOnly ? h('p.muted.small', 'This token is read-only: orders need an admin token.') : null,
       orderForm, result),
     h('section.panel', h('div.card-head', h('h2', 'Device log'), logNote, h('span.spacer'),
-      h('button.btn.small.ghost', { onclick: () => loadLog() }, 'Refresh')),
+      h('button.btn.small.ghost#log-refresh', { onclick: () => loadLog() }, 'Refresh')),
     h('div.scroll.log', h('table.log#device-log',
       h('thead', h('tr', h('th', 'Time'), h('th', 'Event'), h('th', 'Result'), h('th', 'Detail'))), logBody))));
 
@@ -225,6 +225,7 @@ function deviceDetail(box, id, { front, token, deviceOf, onState }) {
       fill(result, h('p.error', `✘ ${at} ${order} failed${r.status ? ` (HTTP ${r.status})` : ''}: `, h('span.mono', r.message)));
     }
     loadLog();
+    setTimeout(() => { if (!destroyed) loadLog(); }, 1000); // the server writes its log behind
   }
 
   refreshInfo();
