@@ -10,7 +10,7 @@ API=http://127.0.0.1:$PORT/service/devices_manage
 
 mkdir -p "$VAR/agent"
 "$BUILD/src/server/edgefleetd" --config edgefleetd.conf --listen "127.0.0.1:$PORT" \
-  --data-dir "$VAR" --log-file "$VAR/edgefleetd.log" &
+  --data-dir "$VAR" --log-file "$VAR/edgefleetd.log" --static-dir web &
 SERVER=$!
 AGENT=
 cleanup() { [ -n "$AGENT" ] && kill "$AGENT" 2>/dev/null; kill "$SERVER" 2>/dev/null; wait 2>/dev/null; }
@@ -40,7 +40,8 @@ ID=$(curl -s "$API/device_query_all" -H "Authorization: Bearer $TOKEN" |
 cat <<EOT
 
   edgefleet is running.
-    server     http://127.0.0.1:$PORT/        (log: $VAR/edgefleetd.log)
+    dashboard  http://127.0.0.1:$PORT/        (sign in with the admin API token)
+    server log $VAR/edgefleetd.log
     admin API token  $TOKEN
     demo device      $ID  (sn $SN), agent log: $VAR/agent.log
 

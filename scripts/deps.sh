@@ -5,7 +5,8 @@ set -euo pipefail
 
 BUILD_PKGS=(build-essential cmake pkg-config
             libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libjansson-dev libsqlite3-dev
-            libcurl4-openssl-dev libssl-dev libcrypt-dev libssh-dev libpq-dev)
+            libcurl4-openssl-dev libssl-dev libcrypt-dev libssh-dev libpq-dev
+            libjs-chart.js)
 TEST_PKGS=(libcmocka-dev python3 python3-websockets python3-bcrypt python3-psutil python3-asyncssh curl openssh-server sqlite3 chromium)
 
 want=("${BUILD_PKGS[@]}")

@@ -8,6 +8,7 @@
 #ifndef EF_AGENT_CONF_H
 #define EF_AGENT_CONF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,15 @@ struct agent_conf {
   char *collectors;       /* enabled collectors, comma or space separated */
   char *log_level;        /* error | warn | info | debug */
   int64_t order_timeout;  /* ms a custom order may run before SIGTERM */
+  char *lotus_miner;      /* lotus-miner program: enables the lotus collector (cli source) */
+  char *lotus_source;     /* cli | rpc */
+  int64_t lotus_interval; /* ms between collections */
+  int64_t lotus_timeout;  /* ms one lotus-miner command / one RPC call may take */
+  bool lotus_sectors;     /* also run `sectors list` */
+  char *lotus_api;        /* rpc: miner API info or URL (default $MINER_API_INFO) */
+  char *lotus_token;      /* rpc: miner API token (overrides the one in lotus_api) */
+  char *lotus_node_api;   /* rpc: full node API info or URL (default $FULLNODE_API_INFO) */
+  char *lotus_node_token; /* rpc: full node token */
   struct agent_order *orders; /* owned; n_orders of them */
   size_t n_orders;
 };

@@ -17,6 +17,7 @@
 #include "edgefleet/edge.h"
 #include "edgefleet/error.h"
 #include "log.h"
+#include "lotus_collector.h"
 #include "lotus_parse.h"
 #include "mem.h"
 #include "orders.h"
@@ -119,6 +120,31 @@ static void on_event(void *ud, enum ef_client_event ev, const char *detail) {
          detail && *detail ? ": " : "", detail ? detail : "");
 }
 
+/* The lotus collector's uploads go to the library's thread-safe miner queue. */
+static int send_miner(void *ud, const char *json, int full) {
+  return ef_client_send_miner(ud, json, full);
+}
+
+/* report_full_info, on the library's loop: only flags the collector's thread. */
+static void on_full_request(void *ud) { lotus_collector_request_full(ud); }
+
+/* The lotus collector when configured (--lotus-miner PATH, or lotus_source = rpc), else NULL. */
+static int lotus_setup(const struct agent_conf *conf, ef_client *client,
+                       struct lotus_collector **out, char *err, size_t errlen) {
+  *out = NULL;
+  bool rpc = conf->lotus_source && strcmp(conf->lotus_source, "rpc") == 0;
+  if (!rpc && !(conf->lotus_miner && *conf->lotus_miner)) return 0;
+  struct lotus_conf lc = {
+    .source = rpc ? "rpc" : "cli", .miner_path = conf->lotus_miner,
+    .interval_ms = conf->lotus_interval, .timeout_ms = conf->lotus_timeout,
+    .sectors = conf->lotus_sectors, .api = conf->lotus_api, .token = conf->lotus_token,
+    .node_api = conf->lotus_node_api, .node_token = conf->lotus_node_token};
+  int rc = lotus_collector_new(&lc, send_miner, client, out, err, errlen);
+  if (rc != 0) return rc;
+  ef_client_on_full_request(client, on_full_request, *out);
+  return 0;
+}
+
 /* The checks the library would only make when connecting, made before it. */
 static const char *missing_option(const struct setup *su) {
   if (!su->server) return "--server is required";
@@ -176,7 +202,9 @@ int main(int argc, char **argv) {
   ef_log_threshold = log_level_parse(conf.log_level);
 
   struct collectors *set = NULL;
+  struct lotus_collector *lotus = NULL;
   if (collectors_new(&conf, &set, err, sizeof err) != 0) goto fail_config;
+  if (lotus_setup(&conf, client, &lotus, err, sizeof err) != 0) goto fail_orders;
   ef_client_on_status(client, collectors_status_cb, set);
   for (size_t i = 0; i < conf.n_orders; i++) {
     struct agent_order *o = &conf.orders[i];
@@ -195,8 +223,12 @@ int main(int argc, char **argv) {
     code = EXIT_GAVE_UP;
     goto fail_signals;
   }
-  ef_log(EF_LOG_INFO, "starting: %d collector(s), %zu order(s)", collectors_enabled(set),
-         conf.n_orders);
+  if (lotus && lotus_collector_start(lotus) != 0) {
+    code = EXIT_GAVE_UP;
+    goto fail_signals;
+  }
+  ef_log(EF_LOG_INFO, "starting: %d collector(s)%s, %zu order(s)", collectors_enabled(set),
+         lotus ? " + lotus" : "", conf.n_orders);
   rc = ef_client_run(client);
   if (rc == 0) {
     ef_log(EF_LOG_INFO, "stopped");
@@ -214,6 +246,7 @@ fail_signals:
   signal(SIGINT, SIG_DFL);
   stop_target = NULL;
 fail_orders:
+  lotus_collector_free(&lotus); /* before the client its uploads go to */
   ef_client_free(&client); /* handlers and the status provider point into conf and set */
   collectors_free(&set);
 fail_config:

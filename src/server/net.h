@@ -12,7 +12,9 @@
  *  - on_message(user, conn, msg, len) once per complete text message (fragments reassembled,
  *    at most max_message bytes; a larger one closes the connection with 1009). msg is
  *    NUL-terminated and valid only during the call.
- *  - on_close(user, conn) exactly once, whoever closed; conn is invalid after it returns.
+ *  - on_close(user, conn) exactly once, whoever closed; conn is invalid after it returns. After
+ *    net_close() it comes only once the close frame is out (or 2 s later): a server that
+ *    closes a peer ends its own state for that peer at once and treats on_close as the release.
  *  - net_send() writes at once when the socket can take it, otherwise queues a copy. While
  *    anything is queued the peer is not read (backpressure); past send_queue_max queued bytes
  *    the send fails with EF_EAGAIN and the connection is closed (a peer that does not read

@@ -106,7 +106,7 @@ static void kill_conn(struct net_conn *c) {
 }
 
 int net_send(struct net_conn *c, const char *msg, size_t len) {
-  if (!c->wsi || c->closing) return EF_ECLOSED;
+  if (!c->open || c->closing) return EF_ECLOSED;
   if (!c->q_head && !lws_send_pipe_choked(c->wsi)) {
     if (write_now(c, msg, len) != 0) {
       kill_conn(c);
@@ -137,7 +137,7 @@ int net_send(struct net_conn *c, const char *msg, size_t len) {
 }
 
 void net_close(struct net_conn *c, int status, const char *reason) {
-  if (!c->wsi || c->closing) return;
+  if (!c->open || c->closing) return;
   c->closing = true;
   c->close_status = (uint16_t)status;
   (void)reason;
@@ -151,7 +151,28 @@ enum net_ws_kind net_conn_kind(const struct net_conn *c) { return (enum net_ws_k
 void net_conn_set_user(struct net_conn *c, void *user) { c->user = user; }
 void net_conn_set_queue_max(struct net_conn *c, size_t bytes) { c->q_max = bytes; }
 
+/* lws 4.1.6 frames a close for lws_write() protocol 4 ("LWS_WRITE_CLOSE is handled by
+ * lws_close_reason()", lws-write.h), but lws_close_reason() + returning -1 from a WRITEABLE
+ * callback sends nothing: a failed POLLOUT handler marks the socket unusable and lws kills it
+ * without the frame. So the frame is written here, then the caller returns -1. */
+#define EF_LWS_WRITE_CLOSE ((enum lws_write_protocol)4)
+
+static void send_close(struct lws *wsi, uint16_t status) {
+  unsigned char b[LWS_PRE + 2];
+  b[LWS_PRE] = (unsigned char)(status >> 8);
+  b[LWS_PRE + 1] = (unsigned char)(status & 0xff);
+  lws_write(wsi, b + LWS_PRE, 2, EF_LWS_WRITE_CLOSE);
+}
+
+/* Tell the server the connection is over, once; it is gone for the server from here on. */
+static void notify_closed(struct net_conn *c) {
+  if (!c->open) return;
+  c->open = false;
+  c->net->h.on_close(c->user, c);
+}
+
 static int ws_writeable(struct net_conn *c) {
+  if (!c->open && !c->closing) return -1;
   struct out_msg *m = c->q_head;
   if (m) {
     c->q_head = m->next;
@@ -170,8 +191,7 @@ static int ws_writeable(struct net_conn *c) {
     }
   }
   if (c->closing) {
-    lws_close_reason(c->wsi, (enum lws_close_status)(c->close_status ? c->close_status : 1000),
-                     NULL, 0);
+    send_close(c->wsi, c->close_status ? c->close_status : 1000);
     return -1;
   }
   return 0;
@@ -179,7 +199,7 @@ static int ws_writeable(struct net_conn *c) {
 
 static int ws_receive(struct net_conn *c, const char *in, size_t len) {
   struct net *n = c->net;
-  if (c->closing) return 0;
+  if (c->closing || !c->open) return 0;
   bool last = lws_is_final_fragment(c->wsi) && lws_remaining_packet_payload(c->wsi) == 0;
   if (c->rx_len + len > n->cfg.max_message) {
     ef_log(EF_LOG_WARN, "net: %s sent a message over %zu bytes; closing", c->peer,
@@ -187,7 +207,8 @@ static int ws_receive(struct net_conn *c, const char *in, size_t len) {
     ef_free(c->rx);
     c->rx = NULL;
     c->rx_len = 0;
-    lws_close_reason(c->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)"too big", 7);
+    notify_closed(c); /* the server forgets the peer now, not after lws' close handshake */
+    send_close(c->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
     return -1;
   }
   if (last && !c->rx) {
@@ -214,11 +235,7 @@ static int ws_receive(struct net_conn *c, const char *in, size_t len) {
 }
 
 static void ws_closed(struct net_conn *c) {
-  if (c->open) {
-    c->open = false;
-    c->net->h.on_close(c->user, c);
-  }
-  c->wsi = NULL;
+  notify_closed(c);
   while (c->q_head) {
     struct out_msg *m = c->q_head;
     c->q_head = m->next;
@@ -469,6 +486,9 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
   case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
     if (pss && pss->type == PSS_HTTP) http_closed(pss);
     break;
+
+  case LWS_CALLBACK_HTTP_FILE_COMPLETION: /* a dashboard file was sent: keep-alive goes on */
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
 
   case LWS_CALLBACK_WSI_DESTROY:
     if (pss && pss->type == PSS_HTTP) http_closed(pss);

@@ -73,7 +73,7 @@ int order_give(struct server *srv, uint64_t device_id, const char *type, json_t 
   if (strcmp(type, "upload_log") == 0)
     json_object_set_new(data, "remote_dir", json_string(srv->cfg.upload_log_dir));
   else if (!is_inner(type))
-    json_object_set(data, "params", params ? params : json_object());
+    json_object_set_new(data, "params", params ? json_incref(params) : json_object());
   json_t *msg = json_pack("{s:s, s:{s:b, s:s, s:s}, s:o}", "type", "give_order", "Headers",
                           "isInner", is_inner(type), "order_type", type, "order_id",
                           id_format(o->order_id, oidbuf), "data", data);

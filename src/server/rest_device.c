@@ -338,7 +338,7 @@ static int delete_db(struct rest_call *c, struct store *st) {
 static int delete_loop(struct rest_call *c) {
   if (c->etype || !c->priv) return REST_NEXT;
   struct dsess *s = ws_device_find(c->srv, *(uint64_t *)c->priv);
-  if (s && s->conn) net_close(s->conn, 1008, "device deleted");
+  if (s) ws_device_drop(s, 1008, "device deleted");
   return REST_NEXT;
 }
 

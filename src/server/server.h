@@ -102,6 +102,9 @@ void ws_device_message(struct dsess *s, const char *msg, size_t len);
 void ws_device_close(struct dsess *s);
 /* The logged-in session of a device, or NULL. */
 struct dsess *ws_device_find(struct server *srv, uint64_t device_id);
+/* The server closes a device's connection (status, reason for the device log): the session
+ * ends at once (offline, its order fails), the socket once the close frame is out. */
+void ws_device_drop(struct dsess *s, int status, const char *why);
 /* Send a text message to a session; closes it on overflow. 0 or EF_E*. */
 int ws_device_send(struct dsess *s, const char *msg, size_t len);
 /* Server shutdown: note the reason on every session before the net layer closes them. */

@@ -66,10 +66,29 @@ static void send_json(struct dsess *s, json_t *v) {
   ef_free(txt);
 }
 
-/* Close with a reason for the device log; the rest happens in ws_device_close(). */
-static void sess_drop(struct dsess *s, int status, const char *why) {
-  if (!s->conn || s->phase == PH_CLOSED) return;
+static void set_state(struct dsess *s, enum dev_state st, const char *why) {
+  if (s->state == st) return;
+  s->state = (uint8_t)st;
+  devlog_state(s->srv->devlog, s->device_id, st, why);
+}
+
+/* The device's session is over: it leaves the map, its order fails, it is logged offline.
+ * Runs once, when the server closes (sess_drop) or when the peer has gone (ws_device_close). */
+static void sess_end(struct dsess *s, const char *why) {
+  struct server *srv = s->srv;
   if (!s->close_reason) s->close_reason = ef_strdup(why);
+  if (s->device_id && u64map_get(&srv->devices, s->device_id) == s) {
+    u64map_del(&srv->devices, s->device_id);
+    order_abort(s, "device disconnected");
+    devlog_add(srv->devlog, s->device_id, "disconnect", s->close_reason, NULL);
+    set_state(s, DEV_OFFLINE, s->close_reason);
+  }
+  s->phase = PH_CLOSED;
+}
+
+void ws_device_drop(struct dsess *s, int status, const char *why) {
+  if (!s->conn || s->phase == PH_CLOSED) return;
+  sess_end(s, why);
   net_close(s->conn, status, why);
 }
 
@@ -77,14 +96,9 @@ static void login_fail(struct dsess *s, const char *msg) {
   ef_log(EF_LOG_INFO, "device %s: login failed: %s", s->conn ? net_conn_peer(s->conn) : "?", msg);
   if (s->device_id) devlog_add(s->srv->devlog, s->device_id, "login", msg, "fail");
   send_json(s, json_pack("{s:s, s:s}", "status", "fail", "message", msg));
-  sess_drop(s, 1008, "login failed");
+  ws_device_drop(s, 1008, "login failed");
 }
 
-static void set_state(struct dsess *s, enum dev_state st, const char *why) {
-  if (s->state == st) return;
-  s->state = (uint8_t)st;
-  devlog_state(s->srv->devlog, s->device_id, st, why);
-}
 
 /* ----- heartbeat ----- */
 
@@ -111,7 +125,7 @@ static void on_timer(uv_timer_t *t) {
   if (s->misses >= srv->cfg.hb_max_misses) {
     ef_log(EF_LOG_INFO, "device %llu: %u heartbeats missed, closing",
            (unsigned long long)s->device_id, s->misses);
-    sess_drop(s, 1000, "heartbeat lost");
+    ws_device_drop(s, 1000, "heartbeat lost");
     return;
   }
   set_state(s, DEV_UNKNOWN, "heartbeat missed");
@@ -384,16 +398,9 @@ void *ws_device_open(struct server *srv, struct net_conn *conn) {
 }
 
 void ws_device_close(struct dsess *s) {
-  struct server *srv = s->srv;
   s->conn = NULL;
-  srv->n_sessions--;
-  if (s->device_id && u64map_get(&srv->devices, s->device_id) == s) {
-    u64map_del(&srv->devices, s->device_id);
-    order_abort(s, "device disconnected");
-    devlog_add(srv->devlog, s->device_id, "disconnect", s->close_reason, NULL);
-    set_state(s, DEV_OFFLINE, s->close_reason ? s->close_reason : "connection closed");
-  }
-  s->phase = PH_CLOSED;
+  s->srv->n_sessions--;
+  if (s->phase != PH_CLOSED) sess_end(s, "connection closed");
   uv_timer_stop(&s->timer);
   uv_close((uv_handle_t *)&s->timer, timer_closed);
 }

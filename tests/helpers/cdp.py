@@ -125,18 +125,16 @@ class Chromium:
         self._sessions = []
         if self.proc is not None:
             if self.proc.poll() is None:
-                try:
-                    os.killpg(self.proc.pid, signal.SIGTERM)  # its helpers (zygote, renderers) too
-                except ProcessLookupError:
-                    pass
+                self.proc.terminate()  # Chromium ends and reaps its own helpers
                 try:
                     self.proc.wait(5)
                 except subprocess.TimeoutExpired:
-                    try:
-                        os.killpg(self.proc.pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
+                    self.proc.kill()
                     self.proc.wait()
+            try:  # helpers (zygote, renderers) left behind, in the group start_new_session made
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
             _live.discard(self.proc)
         if self.profile:
             shutil.rmtree(self.profile, ignore_errors=True)

@@ -151,9 +151,12 @@ async def persisted_across_restart(srv):
 @T.test
 async def patch_without_base_asks_for_full(srv):
     dev = await miner_device(srv)
+    dev.ignore = set()  # this test wants to see report_full_info
+    full = {"type": "report_full_info", "Headers": {}, "data": {}}
+    check(await dev.recv_json(2) == full)  # sent after every login (SPEC §2)
     await dev.send_json(upload({"minerId": "f0777", "minerBalance": "1 FIL"}, False))
     check(await dev.recv_json(2) == ACK)
-    check(await dev.recv_json(2) == {"type": "report_full_info", "Headers": {}, "data": {}})
+    check(await dev.recv_json(2) == full)
     st, r = srv.api.get("miner_query", "f0777")
     check(st == 404, st, r)
     await dev.__aexit__(None, None, None)

@@ -256,6 +256,11 @@ def dashboard(srv):
         page = browser.page()
         page.enable()
         page.navigate(base + "/")
+        try:
+            page.wait_for("!!document.getElementById('token')", what="the sign-in form")
+        except AssertionError as e:
+            raise AssertionError("%s; browser problems: %s" % (e, page.problems())) from None
+        no_problems(page)  # every file (index, css, modules, Chart.js) loaded cleanly
         check(page.evaluate("typeof window.Chart") == "function", "Chart.js not loaded")
 
         # --- mergePatch against RFC 7386's own examples, in the browser ---
@@ -381,12 +386,15 @@ def dashboard(srv):
         res = page.wait_for("(e => e && e.querySelector('.ok, .error') && e.textContent)(document.getElementById('order-result'))",
                             timeout=15, what="the order result")
         check("said hello from the dashboard" in res and "✔" in res, res)
-        shot(page, "devices.png")
         logs = wait_until(lambda: [r for r in srv.logs(mid) if r["event"] == "order"], 5,
                           what="the order in the device log (REST)")
         page.wait_for("document.getElementById('device-log').textContent.includes('order') || "
                       "void document.getElementById('log-refresh').click()",
                       what="the order in the device log: %r" % logs[0])
+        page.wait_for("document.getElementById('device-detail').textContent.includes('SN-MINER')",
+                      what="the device's details")
+        check("lotus-miner f01234" in text_of(page, "#device-detail .card-head"), text_of(page, "#device-detail"))
+        shot(page, "devices.png")
         # bad params are refused in the page, nothing is sent
         page.evaluate("document.getElementById('order-params').value = '[1'; document.getElementById('order-send').click()")
         res = text_of(page, "#order-result")

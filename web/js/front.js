@@ -76,7 +76,8 @@ export class Front extends EventTarget {
       this.ws = null;
       this.failPending('connection lost');
       if (this.stopped) return;
-      const why = ev.reason || (signedIn ? 'connection lost' : this.lastError || 'connection closed');
+      const why = ev.reason || this.lastError || (signedIn ? 'connection lost' : 'connection closed');
+      this.lastError = '';
       this.retry(why);
     };
   }
@@ -127,6 +128,10 @@ export class Front extends EventTarget {
       this.pending.delete(String(m.msgId));
       clearTimeout(p.timer);
       p.onReply(m);
+      return;
+    }
+    if (m && m.msgId == null && (m.code === 0 || m.code === '0') && typeof m.message === 'string') {
+      this.lastError = m.message; // said before closing, e.g. "too many front-end connections"
       return;
     }
     if (m && typeof m.message === 'string' && m.body && typeof m.body === 'object') {

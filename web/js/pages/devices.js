@@ -185,7 +185,7 @@ function deviceDetail(box, id, { front, token, deviceOf, onState }) {
   function listUpdated() {
     const d = deviceOf();
     if (refused && d && d.dev_state === 'online') subscribe();
-    else if (!status || !status.dev_state) refreshInfo();
+    refreshInfo();
   }
 
   async function loadLog() {

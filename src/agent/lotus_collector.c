@@ -1,0 +1,406 @@
+/* lotus_collector.c -- the lotus miner collector: its thread, the CLI source, the delta upload.
+ *
+ * DESIGN
+ * One thread per collector sleeps on a condition variable (monotonic clock) until the next
+ * collection is due, a full record is requested, or it is told to stop. A collection runs each
+ * lotus-miner command through order_exec() (own process group, time limit, SIGTERM then
+ * SIGKILL) or asks the RPC source, parses, and keeps the last GOOD parse of each part: a part
+ * that failed (timed out, not found, exit status, unrecognisable output) is replaced by its last
+ * good value and named in the record's "error" field, so a hung lotus-miner shows as an error
+ * with the last known figures, never as an empty miner. When `info` times out the other commands
+ * are skipped for that round (the daemon is hung; three timeouts in a row would only delay).
+ *
+ * Uploads go through struct lotus_delta: it keeps the last record SENT and diffs each new one
+ * against it (mergepatch_diff); "timestamp" is left out of the comparison so that an unchanged
+ * miner sends nothing, and added to every upload that does go out, with minerId.
+ */
+#include "lotus_collector.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+#include "edgefleet/error.h"
+#include "jsonutil.h"
+#include "log.h"
+#include "lotus_parse.h"
+#include "lotus_record.h"
+#include "lotus_rpc.h"
+#include "mem.h"
+#include "mergepatch.h"
+#include "orders.h"
+
+#define OUTPUT_MAX (4u << 20)    /* info, sealing workers, sealing jobs */
+#define SECTORS_MAX (64u << 20)  /* sectors list: ~100 bytes a sector */
+#define ERROR_MAX 1024
+
+/* ---- delta ------------------------------------------------------------------------------ */
+
+struct lotus_delta {
+  lotus_send_fn send;
+  void *ud;
+  json_t *last;      /* the last record sent, without "timestamp" */
+  bool need_full;
+  struct lotus_delta_stats st;
+};
+
+void lotus_delta_new(lotus_send_fn send, void *ud, struct lotus_delta **out) {
+  struct lotus_delta *d = ef_calloc(1, sizeof *d);
+  d->send = send;
+  d->ud = ud;
+  d->need_full = true;
+  *out = d;
+}
+
+void lotus_delta_free(struct lotus_delta **d) {
+  if (!d || !*d) return;
+  json_decref((*d)->last);
+  ef_free(*d);
+  *d = NULL;
+}
+
+static int send_doc(struct lotus_delta *d, const json_t *doc, bool full) {
+  char *text = jdump(doc);
+  size_t n = strlen(text);
+  int rc = d->send(d->ud, text, full ? 1 : 0);
+  ef_free(text);
+  if (rc != 0) {
+    d->need_full = true;
+    ef_log(EF_LOG_WARN, "lotus: %s upload of %zu bytes not queued (%d); next one full",
+           full ? "full" : "patch", n, rc);
+    return rc < 0 ? rc : EF_EIO;
+  }
+  if (full) {
+    d->st.full_count++;
+    d->st.full_bytes += n;
+  } else {
+    d->st.patch_count++;
+    d->st.patch_bytes += n;
+  }
+  ef_log(EF_LOG_DEBUG, "lotus: upload %s %zu bytes (full %llu x, %llu B; patch %llu x, %llu B)",
+         full ? "full" : "patch", n, (unsigned long long)d->st.full_count,
+         (unsigned long long)d->st.full_bytes, (unsigned long long)d->st.patch_count,
+         (unsigned long long)d->st.patch_bytes);
+  return 1;
+}
+
+int lotus_delta_push(struct lotus_delta *d, const json_t *rec) {
+  json_t *cur = json_deep_copy(rec);
+  json_t *ts = json_incref(json_object_get(cur, "timestamp"));
+  json_object_del(cur, "timestamp");
+  const char *id = jstr(cur, "minerId");
+  const char *last_id = d->last ? jstr(d->last, "minerId") : NULL;
+  bool full = d->need_full || !d->last || !id || !last_id || strcmp(id, last_id) != 0;
+  int rc;
+  if (full) {
+    d->need_full = false;
+    json_t *doc = json_deep_copy(cur);
+    if (ts) json_object_set(doc, "timestamp", ts);
+    rc = send_doc(d, doc, true);
+    json_decref(doc);
+  } else {
+    json_t *patch = mergepatch_diff(d->last, cur);
+    if (!patch) {
+      d->st.unchanged++;
+      rc = 0;
+    } else {
+      json_object_set_new(patch, "minerId", json_string(id));
+      if (ts) json_object_set(patch, "timestamp", ts);
+      rc = send_doc(d, patch, false);
+      json_decref(patch);
+    }
+  }
+  json_decref(ts);
+  json_decref(d->last);
+  d->last = cur;
+  return rc;
+}
+
+int lotus_delta_full(struct lotus_delta *d) {
+  d->need_full = true;
+  if (!d->last) return 0;
+  d->need_full = false;
+  return send_doc(d, d->last, true);
+}
+
+void lotus_delta_get_stats(const struct lotus_delta *d, struct lotus_delta_stats *st) {
+  *st = d->st;
+}
+
+/* ---- the CLI source --------------------------------------------------------------------- */
+
+/* One lotus-miner command and the last good parse of its output. */
+struct part {
+  const char *name;            /* "info", "sealing workers", ... for messages */
+  const char *args[3];         /* arguments after the program */
+  json_t *(*parse)(const char *buf, size_t len);
+  const char *list;            /* the array a good parse has (NULL: needs minerId) */
+  size_t out_max;
+  json_t *good;                /* last good parse, or NULL */
+};
+
+struct lotus_collector {
+  struct lotus_conf conf;
+  bool rpc;
+  struct lotus_rpc *rpc_src;
+  struct lotus_delta *delta;
+  struct part parts[4];        /* info, workers, jobs, sectors */
+  size_t nparts;
+
+  pthread_t thread;
+  bool started;
+  pthread_mutex_t mu;
+  pthread_cond_t cond;
+  bool stop;                   /* under mu */
+  bool full_wanted;            /* under mu */
+};
+
+static void add_error(char *err, size_t cap, const char *fmt, const char *a, const char *b) {
+  size_t n = strlen(err);
+  if (n + 3 >= cap) return;
+  if (n) {
+    snprintf(err + n, cap - n, "; ");
+    n += 2;
+  }
+  snprintf(err + n, cap - n, fmt, a, b);
+}
+
+/* First parse error of a failed parse, for the message. */
+static const char *first_parse_error(const json_t *parsed) {
+  json_t *errs = json_object_get(parsed, "errors");
+  const char *e = json_string_value(json_array_get(errs, 0));
+  return e ? e : "no data";
+}
+
+static bool parse_ok(const struct part *p, const json_t *parsed) {
+  if (!p->list) return jstr(parsed, "minerId") != NULL;
+  json_t *arr = json_object_get(parsed, p->list);
+  if (!json_is_array(arr)) return false;
+  return json_array_size(arr) > 0 || json_integer_value(json_object_get(parsed, "errorCount")) == 0;
+}
+
+/* Run one part; on success its `good` is replaced. Returns 0, or -1 with err extended, and
+ * *timed_out set when the command timed out or the program is missing (no use trying more). */
+static int run_part(struct lotus_collector *lc, struct part *p, char *err, size_t errlen,
+                    bool *timed_out) {
+  char *argv[5] = {(char *)lc->conf.miner_path, NULL, NULL, NULL, NULL};
+  for (int i = 0; i < 3 && p->args[i]; i++) argv[i + 1] = (char *)p->args[i];
+  char *out = NULL;
+  size_t len = 0;
+  char msg[512];
+  char what[64];
+  snprintf(what, sizeof what, "lotus-miner %s", p->name);
+  int64_t t0 = ef_mono_ms();
+  int rc = order_exec(argv, lc->conf.timeout_ms, p->out_max, &out, &len, msg, sizeof msg);
+  ef_log(EF_LOG_DEBUG, "lotus: %s: %s in %lld ms, %zu bytes", what, rc == 0 ? "ok" : msg,
+         (long long)(ef_mono_ms() - t0), len);
+  if (rc != 0) {
+    *timed_out = strncmp(msg, "timed out", 9) == 0;
+    if (strncmp(msg, "cannot run", 10) == 0 && strstr(msg, "No such file")) {
+      snprintf(msg, sizeof msg, "not found (%s)", lc->conf.miner_path);
+      *timed_out = true; /* the other commands would fail the same way */
+    }
+    add_error(err, errlen, "%s: %s", what, msg);
+    return -1;
+  }
+  json_t *parsed = p->parse(out, len);
+  bool truncated = strcmp(msg, "ok") != 0;
+  ef_free(out);
+  if (!parse_ok(p, parsed)) {
+    char why[300];
+    snprintf(why, sizeof why, "unrecognised output (%s)", first_parse_error(parsed));
+    add_error(err, errlen, "%s: %s", what, why);
+    json_decref(parsed);
+    return -1;
+  }
+  if (truncated) add_error(err, errlen, "%s: %s", what, msg);
+  json_decref(p->good);
+  p->good = parsed;
+  return 0;
+}
+
+static json_t *collect_cli(struct lotus_collector *lc, int64_t now_ms, char *err, size_t errlen) {
+  for (size_t i = 0; i < lc->nparts; i++) {
+    bool timed_out = false;
+    if (run_part(lc, &lc->parts[i], err, errlen, &timed_out) != 0 && i == 0 && timed_out) {
+      add_error(err, errlen, "%s%s", "other commands skipped this round", "");
+      break;
+    }
+  }
+  return lotus_record_build(lc->parts[0].good, lc->parts[1].good, lc->parts[2].good,
+                            lc->nparts > 3 ? lc->parts[3].good : NULL, now_ms);
+}
+
+/* The RPC source keeps its last good parts in the same slots (info, workers, jobs). */
+static json_t *collect_rpc(struct lotus_collector *lc, int64_t now_ms, char *err, size_t errlen) {
+  json_t *got[3] = {NULL, NULL, NULL};
+  lotus_rpc_collect(lc->rpc_src, now_ms, &got[0], &got[1], &got[2], err, errlen);
+  for (int i = 0; i < 3; i++)
+    if (got[i]) {
+      json_decref(lc->parts[i].good);
+      lc->parts[i].good = got[i];
+    }
+  return lotus_record_build(lc->parts[0].good, lc->parts[1].good, lc->parts[2].good, NULL,
+                            now_ms);
+}
+
+int lotus_collector_run_once(struct lotus_collector *lc, int64_t now_ms, json_t **rec_out) {
+  char err[ERROR_MAX] = "";
+  json_t *rec = lc->rpc ? collect_rpc(lc, now_ms, err, sizeof err)
+                        : collect_cli(lc, now_ms, err, sizeof err);
+  if (*err) {
+    json_object_set_new(rec, "error", json_string(err));
+    ef_log(EF_LOG_WARN, "lotus: %s", err);
+  }
+  int rc = 0;
+  if (jstr(rec, "minerId")) rc = lotus_delta_push(lc->delta, rec);
+  else ef_log(EF_LOG_INFO, "lotus: no miner id yet, nothing uploaded");
+  if (rec_out) *rec_out = rec;
+  else json_decref(rec);
+  return rc;
+}
+
+/* ---- the thread ------------------------------------------------------------------------- */
+
+static struct timespec abs_after(int64_t ms) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  ts.tv_sec += (time_t)(ms / 1000);
+  ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+  if (ts.tv_nsec >= 1000000000L) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000L;
+  }
+  return ts;
+}
+
+static void *thread_main(void *arg) {
+  struct lotus_collector *lc = arg;
+  int64_t next = ef_mono_ms();
+  pthread_mutex_lock(&lc->mu);
+  for (;;) {
+    while (!lc->stop && !lc->full_wanted && ef_mono_ms() < next) {
+      struct timespec ts = abs_after(next - ef_mono_ms());
+      pthread_cond_timedwait(&lc->cond, &lc->mu, &ts);
+    }
+    if (lc->stop) break;
+    bool full = lc->full_wanted;
+    lc->full_wanted = false;
+    pthread_mutex_unlock(&lc->mu);
+    if (full) lotus_delta_full(lc->delta);
+    if (ef_mono_ms() >= next) {
+      int64_t t0 = ef_mono_ms();
+      lotus_collector_run_once(lc, ef_now_ms(), NULL);
+      next = t0 + lc->conf.interval_ms;
+      if (next < ef_mono_ms()) next = ef_mono_ms();
+    }
+    pthread_mutex_lock(&lc->mu);
+  }
+  pthread_mutex_unlock(&lc->mu);
+  return NULL;
+}
+
+/* ---- life ------------------------------------------------------------------------------- */
+
+int lotus_collector_new(const struct lotus_conf *conf, lotus_send_fn send, void *ud,
+                        struct lotus_collector **out, char *err, size_t errlen) {
+  const char *source = conf->source && *conf->source ? conf->source : "cli";
+  bool rpc = strcmp(source, "rpc") == 0;
+  if (!rpc && strcmp(source, "cli") != 0) {
+    snprintf(err, errlen, "lotus_source: '%s' is not cli or rpc", source);
+    return EF_ECONFIG;
+  }
+  if (!rpc && (!conf->miner_path || !*conf->miner_path)) {
+    snprintf(err, errlen, "lotus_miner: the lotus-miner program is required for lotus_source cli");
+    return EF_ECONFIG;
+  }
+  if (conf->interval_ms <= 0 || conf->timeout_ms <= 0) {
+    snprintf(err, errlen, "lotus_interval and lotus_timeout must be positive");
+    return EF_ECONFIG;
+  }
+  struct lotus_rpc *src = NULL;
+  if (rpc) {
+    const char *api = conf->api && *conf->api ? conf->api : getenv("MINER_API_INFO");
+    const char *node = conf->node_api && *conf->node_api ? conf->node_api
+                                                         : getenv("FULLNODE_API_INFO");
+    if (!api || !*api) {
+      snprintf(err, errlen, "lotus_source rpc needs lotus_api or $MINER_API_INFO");
+      return EF_ECONFIG;
+    }
+    int rc = lotus_rpc_new(api, conf->token, node && *node ? node : NULL, conf->node_token,
+                           conf->timeout_ms, &src, err, errlen);
+    if (rc != 0) return rc;
+  }
+  struct lotus_collector *lc = ef_calloc(1, sizeof *lc);
+  lc->conf = *conf;
+  lc->conf.source = source;
+  lc->rpc = rpc;
+  lc->rpc_src = src;
+  lotus_delta_new(send, ud, &lc->delta);
+  lc->parts[0] = (struct part){"info", {"info", NULL, NULL}, ef_lotus_parse_info, NULL,
+                               OUTPUT_MAX, NULL};
+  lc->parts[1] = (struct part){"sealing workers", {"sealing", "workers", NULL},
+                               ef_lotus_parse_workers, "workers", OUTPUT_MAX, NULL};
+  lc->parts[2] = (struct part){"sealing jobs", {"sealing", "jobs", NULL}, ef_lotus_parse_jobs,
+                               "jobs", OUTPUT_MAX, NULL};
+  lc->parts[3] = (struct part){"sectors list", {"sectors", "list", NULL},
+                               ef_lotus_parse_sectors, "sectors", SECTORS_MAX, NULL};
+  lc->nparts = conf->sectors && !rpc ? 4 : 3;
+  pthread_mutex_init(&lc->mu, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&lc->cond, &ca);
+  pthread_condattr_destroy(&ca);
+  *out = lc;
+  return 0;
+}
+
+int lotus_collector_start(struct lotus_collector *lc) {
+  if (lc->started) return EF_EBUSY;
+  int rc = pthread_create(&lc->thread, NULL, thread_main, lc);
+  if (rc != 0) {
+    ef_log(EF_LOG_ERROR, "lotus: cannot start the collector thread: %s", strerror(rc));
+    return EF_ESYS;
+  }
+  lc->started = true;
+  ef_log(EF_LOG_INFO, "lotus: collecting from %s every %lld ms (time limit %lld ms)",
+         lc->rpc ? "the JSON-RPC API" : lc->conf.miner_path, (long long)lc->conf.interval_ms,
+         (long long)lc->conf.timeout_ms);
+  return 0;
+}
+
+void lotus_collector_request_full(struct lotus_collector *lc) {
+  if (!lc) return;
+  pthread_mutex_lock(&lc->mu);
+  lc->full_wanted = true;
+  pthread_cond_signal(&lc->cond);
+  pthread_mutex_unlock(&lc->mu);
+}
+
+void lotus_collector_get_stats(struct lotus_collector *lc, struct lotus_delta_stats *st) {
+  lotus_delta_get_stats(lc->delta, st);
+}
+
+void lotus_collector_free(struct lotus_collector **plc) {
+  if (!plc || !*plc) return;
+  struct lotus_collector *lc = *plc;
+  if (lc->started) {
+    pthread_mutex_lock(&lc->mu);
+    lc->stop = true;
+    pthread_cond_signal(&lc->cond);
+    pthread_mutex_unlock(&lc->mu);
+    pthread_join(lc->thread, NULL);
+  }
+  for (size_t i = 0; i < 4; i++) json_decref(lc->parts[i].good);
+  lotus_delta_free(&lc->delta);
+  lotus_rpc_free(&lc->rpc_src);
+  pthread_cond_destroy(&lc->cond);
+  pthread_mutex_destroy(&lc->mu);
+  ef_free(lc);
+  *plc = NULL;
+}

@@ -1,0 +1,530 @@
+/* lotus_rpc.c -- the lotus collector's JSON-RPC source (lotus_rpc.h): libcurl POSTs of
+ * {"jsonrpc":"2.0","method":"Filecoin.X","params":[...],"id":1} with a bearer token, the answers
+ * turned into the CLI parsers' shapes.
+ *
+ * What comes from where: the miner API gives ActorAddress (minerId), ActorSectorSize,
+ * SectorsSummary (sectorStates), WorkerStats (workers) and WorkerJobs (jobs); the full node API,
+ * when configured, gives StateMinerPower, StateMinerInfo (worker and control addresses),
+ * WalletBalance (miner, worker, control balances), StateMinerAvailableBalance and StateReadState
+ * (PreCommit deposits, initial pledge, vesting). attoFIL integers are formatted as lotus' CLI
+ * does (ef_lotus_fil_short) and kept exact in "…Atto".
+ */
+#define _DEFAULT_SOURCE /* timegm */
+#include "lotus_rpc.h"
+
+#include <curl/curl.h>
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "edgefleet/error.h"
+#include "jsonutil.h"
+#include "lotus_record.h"
+#include "lotus_units.h"
+#include "mem.h"
+
+#define URL_MAX 512
+#define TOKEN_MAX 1024
+#define BODY_MAX (16u << 20)
+
+struct lotus_rpc {
+  CURL *curl;
+  char miner_url[URL_MAX], miner_token[TOKEN_MAX];
+  char node_url[URL_MAX], node_token[TOKEN_MAX];
+  bool node;
+  int64_t timeout_ms;
+};
+
+/* ---- API info --------------------------------------------------------------------------- */
+
+static bool copy_str(char *dst, size_t cap, const char *s, size_t n) {
+  if (n + 1 > cap) return false;
+  memcpy(dst, s, n);
+  dst[n] = '\0';
+  return true;
+}
+
+/* "/ip4/1.2.3.4/tcp/2345/http" -> "http://1.2.3.4:2345/rpc/v0". */
+static int multiaddr_url(const char *ma, char *url, size_t cap) {
+  char proto[8], host[256], port[8];
+  if (sscanf(ma, "/%7[^/]/%255[^/]/tcp/%7[0-9]", proto, host, port) != 3) return EF_EPARSE;
+  const char *fmt;
+  if (strcmp(proto, "ip6") == 0) fmt = "http://[%s]:%s/rpc/v0";
+  else if (!strcmp(proto, "ip4") || !strcmp(proto, "dns") || !strcmp(proto, "dns4") ||
+           !strcmp(proto, "dns6"))
+    fmt = "http://%s:%s/rpc/v0";
+  else return EF_EPARSE;
+  for (const char *h = host; *h; h++)
+    if (!(isalnum((unsigned char)*h) || *h == '.' || *h == '-' || *h == ':')) return EF_EPARSE;
+  int n = snprintf(url, cap, fmt, host, port);
+  return n < 0 || (size_t)n >= cap ? EF_ETOOBIG : 0;
+}
+
+static int http_url(const char *s, char *url, size_t cap) {
+  const char *rest = strstr(s, "://");
+  if (!rest) return EF_EPARSE;
+  bool has_path = strchr(rest + 3, '/') != NULL;
+  int n = snprintf(url, cap, "%s%s", s, has_path ? "" : "/rpc/v0");
+  return n < 0 || (size_t)n >= cap ? EF_ETOOBIG : 0;
+}
+
+int lotus_api_info_parse(const char *info, char *url, size_t url_cap, char *token,
+                         size_t token_cap) {
+  if (!info || !*info || url_cap == 0 || token_cap == 0) return EF_EPARSE;
+  url[0] = token[0] = '\0';
+  if (strncmp(info, "http://", 7) == 0 || strncmp(info, "https://", 8) == 0)
+    return http_url(info, url, url_cap) == 0 ? 0 : EF_EPARSE;
+  const char *colon = strchr(info, ':');
+  if (!colon || colon == info) return EF_EPARSE;
+  if (!copy_str(token, token_cap, info, (size_t)(colon - info))) return EF_EPARSE;
+  for (const char *t = token; *t; t++)
+    if (!isgraph((unsigned char)*t)) return EF_EPARSE;
+  const char *addr = colon + 1;
+  int rc = strncmp(addr, "http", 4) == 0 ? http_url(addr, url, url_cap)
+                                         : multiaddr_url(addr, url, url_cap);
+  if (rc != 0) {
+    url[0] = token[0] = '\0';
+    return EF_EPARSE;
+  }
+  return 0;
+}
+
+/* ---- life ------------------------------------------------------------------------------- */
+
+static int endpoint(const char *api, const char *tok, char *url, char *token, const char *what,
+                    char *err, size_t errlen) {
+  if (lotus_api_info_parse(api, url, URL_MAX, token, TOKEN_MAX) != 0) {
+    snprintf(err, errlen, "%s: '%.64s' is neither TOKEN:/ip4/HOST/tcp/PORT/http nor http://HOST:PORT",
+             what, api);
+    return EF_ECONFIG;
+  }
+  if (tok && *tok && !copy_str(token, TOKEN_MAX, tok, strlen(tok))) {
+    snprintf(err, errlen, "%s: token too long", what);
+    return EF_ECONFIG;
+  }
+  return 0;
+}
+
+int lotus_rpc_new(const char *miner_api, const char *miner_token, const char *node_api,
+                  const char *node_token, int64_t timeout_ms, struct lotus_rpc **out, char *err,
+                  size_t errlen) {
+  struct lotus_rpc *r = ef_calloc(1, sizeof *r);
+  r->timeout_ms = timeout_ms;
+  if (endpoint(miner_api, miner_token, r->miner_url, r->miner_token, "lotus_api", err, errlen))
+    goto fail;
+  if (node_api) {
+    if (endpoint(node_api, node_token, r->node_url, r->node_token, "lotus_node_api", err, errlen))
+      goto fail;
+    r->node = true;
+  }
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    snprintf(err, errlen, "lotus rpc: cannot initialise libcurl");
+    goto fail;
+  }
+  r->curl = curl_easy_init();
+  if (!r->curl) {
+    snprintf(err, errlen, "lotus rpc: cannot initialise libcurl");
+    curl_global_cleanup();
+    goto fail;
+  }
+  *out = r;
+  return 0;
+
+fail:
+  ef_free(r);
+  return EF_ECONFIG;
+}
+
+void lotus_rpc_free(struct lotus_rpc **r) {
+  if (!r || !*r) return;
+  curl_easy_cleanup((*r)->curl);
+  curl_global_cleanup();
+  ef_free(*r);
+  *r = NULL;
+}
+
+/* ---- one call --------------------------------------------------------------------------- */
+
+struct body {
+  char *p;
+  size_t len;
+  bool too_big;
+};
+
+static size_t on_data(char *data, size_t size, size_t nmemb, void *ud) {
+  struct body *b = ud;
+  size_t n = size * nmemb;
+  if (b->len + n > BODY_MAX) {
+    b->too_big = true;
+    return 0; /* aborts the transfer */
+  }
+  b->p = ef_realloc(b->p, b->len + n + 1);
+  memcpy(b->p + b->len, data, n);
+  b->len += n;
+  b->p[b->len] = '\0';
+  return n;
+}
+
+/* Call `method` with `params` (stolen). On success *result is a new reference. Otherwise -1 with
+ * "rpc Filecoin.X: why" appended to err. */
+static int call(struct lotus_rpc *r, bool node, const char *method, json_t *params,
+                json_t **result, char *err, size_t errlen) {
+  *result = NULL;
+  json_t *req = json_pack("{s:s, s:s, s:o, s:i}", "jsonrpc", "2.0", "method", method, "params",
+                          params, "id", 1);
+  char *text = jdump(req);
+  json_decref(req);
+  char auth[TOKEN_MAX + 32];
+  const char *token = node ? r->node_token : r->miner_token;
+  struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+  if (*token) {
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+    hdrs = curl_slist_append(hdrs, auth);
+  }
+  struct body b = {0};
+  CURL *c = r->curl;
+  curl_easy_reset(c);
+  curl_easy_setopt(c, CURLOPT_URL, node ? r->node_url : r->miner_url);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)r->timeout_ms);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)r->timeout_ms);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+  CURLcode cc = curl_easy_perform(c);
+  long status = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  curl_slist_free_all(hdrs);
+  ef_free(text);
+
+  char why[300] = "";
+  json_t *resp = NULL;
+  if (b.too_big) snprintf(why, sizeof why, "answer larger than %u bytes", BODY_MAX);
+  else if (cc != CURLE_OK) snprintf(why, sizeof why, "%s", curl_easy_strerror(cc));
+  else if (!(resp = jparse_object(b.p ? b.p : "", b.len)))
+    snprintf(why, sizeof why, "HTTP %ld, not a JSON-RPC answer", status);
+  else if (jobj(resp, "error"))
+    snprintf(why, sizeof why, "%.256s",
+             jstr(jobj(resp, "error"), "message") ? jstr(jobj(resp, "error"), "message")
+                                                  : "error without message");
+  else if (!json_object_get(resp, "result"))
+    snprintf(why, sizeof why, "HTTP %ld, answer without result", status);
+  else *result = json_incref(json_object_get(resp, "result"));
+  json_decref(resp);
+  ef_free(b.p);
+  if (*result) return 0;
+  size_t n = strlen(err);
+  if (n + 3 < errlen)
+    snprintf(err + n, errlen - n, "%srpc %s: %s", n ? "; " : "", method, why);
+  return -1;
+}
+
+/* ---- value helpers ---------------------------------------------------------------------- */
+
+static bool all_digits(const char *s) {
+  if (!s || !*s) return false;
+  for (; *s; s++)
+    if (!isdigit((unsigned char)*s)) return false;
+  return true;
+}
+
+/* info[key] = FIL text of the attoFIL integer `atto`, plus keyAtto/keyExact. */
+static void set_fil(json_t *info, const char *key, const char *atto) {
+  char out[EF_LOTUS_FIL_MAX], k[64];
+  if (!atto || ef_lotus_fil_short(atto, out, sizeof out) != 0) return;
+  json_object_set_new(info, key, json_string(out));
+  snprintf(k, sizeof k, "%sAtto", key);
+  json_object_set_new(info, k, json_string(atto));
+  snprintf(k, sizeof k, "%sExact", key);
+  json_object_set_new(info, k, json_true());
+}
+
+/* info[key] = SizeStr of the byte count `bytes` (decimal text or integer), plus keyBytes. */
+static void set_size(json_t *info, const char *key, const json_t *bytes) {
+  char num[32], out[32], k[64];
+  if (json_is_integer(bytes)) snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(bytes));
+  else if (json_is_string(bytes) && strlen(json_string_value(bytes)) < sizeof num)
+    snprintf(num, sizeof num, "%s", json_string_value(bytes));
+  else return;
+  if (!all_digits(num)) return;
+  errno = 0;
+  unsigned long long v = strtoull(num, NULL, 10);
+  if (errno == 0 && ef_lotus_size_str((uint64_t)v, out, sizeof out) == 0)
+    json_object_set_new(info, key, json_string(out));
+  snprintf(k, sizeof k, "%sBytes", key);
+  json_object_set_new(info, k, json_string(num));
+}
+
+/* Sum of non-negative decimal integers a + b into out (cap >= EF_LOTUS_ATTO_MAX). */
+static bool dec_add(const char *a, const char *b, char *out, size_t cap) {
+  size_t la = strlen(a), lb = strlen(b), n = (la > lb ? la : lb) + 1;
+  if (!all_digits(a) || !all_digits(b) || n + 1 > cap) return false;
+  out[n] = '\0';
+  int carry = 0;
+  for (size_t i = 0; i < n; i++) {
+    int d = carry;
+    if (i < la) d += a[la - 1 - i] - '0';
+    if (i < lb) d += b[lb - 1 - i] - '0';
+    out[n - 1 - i] = (char)('0' + d % 10);
+    carry = d / 10;
+  }
+  size_t z = 0;
+  while (z + 1 < n && out[z] == '0') z++;
+  memmove(out, out + z, n - z + 1);
+  return true;
+}
+
+/* ---- WorkerStats / WorkerJobs ----------------------------------------------------------- */
+
+static json_int_t jint(const json_t *o, const char *k) {
+  json_t *v = json_object_get(o, k);
+  return json_is_integer(v) ? json_integer_value(v) : (json_int_t)json_number_value(v);
+}
+
+static json_t *size_pair(uint64_t used, uint64_t total) {
+  char u[32] = "", t[32] = "";
+  ef_lotus_size_str(used, u, sizeof u);
+  ef_lotus_size_str(total, t, sizeof t);
+  return json_pack("{s:I, s:s, s:I, s:s, s:I}", "percent",
+                   (json_int_t)(total ? used * 100 / total : 0), "used", u, "usedBytes",
+                   (json_int_t)used, "total", t, "totalBytes", (json_int_t)total);
+}
+
+static json_t *one_worker(const char *id, const json_t *ws) {
+  json_t *info = jobj(ws, "Info");
+  json_t *res = jobj(info, "Resources");
+  const char *host = jstr(info, "Hostname");
+  json_t *en = json_object_get(ws, "Enabled");
+  json_t *w = json_pack("{s:s, s:s, s:b}", "id", id, "hostName", host ? host : "", "enabled",
+                        !json_is_false(en));
+  json_t *types = json_array();
+  size_t i;
+  json_t *v;
+  json_array_foreach(json_object_get(ws, "Tasks"), i, v)
+    if (json_is_string(v)) json_array_append_new(types, json_string(lotus_task_short(json_string_value(v))));
+  json_object_set_new(w, "taskTypes", types);
+  json_t *tasks = json_array();
+  const char *k;
+  json_object_foreach(jobj(ws, "TaskCounts"), k, v) {
+    const char *colon = strchr(k, ':'); /* "8:seal/v0/precommit/1" (sector size class:task) */
+    json_t *t = json_pack("{s:s, s:I}", "task", lotus_task_short(colon ? colon + 1 : k),
+                          "running", (json_int_t)json_integer_value(v));
+    json_array_append_new(tasks, t);
+  }
+  json_object_set_new(w, "tasks", tasks);
+  json_object_set_new(w, "cpu", json_pack("{s:I, s:I}", "used", jint(ws, "CpuUse"), "total",
+                                          jint(res, "CPUs")));
+  uint64_t total = (uint64_t)jint(res, "MemPhysical");
+  uint64_t tasks_min = (uint64_t)jint(ws, "MemUsedMin");
+  uint64_t used = json_object_get(res, "MemUsed")
+                      ? (uint64_t)jint(res, "MemUsed")
+                      : (uint64_t)jint(res, "MemReserved") + tasks_min;
+  if (used < tasks_min) used = tasks_min;
+  json_object_set_new(w, "ram", size_pair(used, total));
+  json_t *gpu_used = json_object_get(ws, "GpuUsed");
+  bool busy = json_is_true(gpu_used) || json_number_value(gpu_used) > 0;
+  json_t *gpus = json_array();
+  json_array_foreach(json_object_get(res, "GPUs"), i, v)
+    if (json_is_string(v))
+      json_array_append_new(gpus, json_pack("{s:s, s:b}", "name", json_string_value(v), "used", busy));
+  json_object_set_new(w, "gpus", gpus);
+  return w;
+}
+
+json_t *lotus_rpc_workers(const json_t *stats) {
+  json_t *arr = json_array();
+  const char *id;
+  json_t *ws;
+  json_object_foreach((json_t *)stats, id, ws)
+    if (json_is_object(ws)) json_array_append_new(arr, one_worker(id, ws));
+  return json_pack("{s:o}", "workers", arr);
+}
+
+/* RFC 3339 ("2023-08-24T09:07:51.503671822Z", "...+02:00") -> Unix ms; -1 when not one. */
+static int64_t rfc3339_ms(const char *s) {
+  struct tm tm;
+  memset(&tm, 0, sizeof tm);
+  int y, mo, d, h, mi, sec, n = 0;
+  if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6) return -1;
+  const char *p = s + n;
+  double frac = 0, scale = 0.1;
+  if (*p == '.')
+    for (p++; isdigit((unsigned char)*p); p++, scale /= 10) frac += (*p - '0') * scale;
+  int off = 0;
+  if (*p == '+' || *p == '-') {
+    int oh, om;
+    if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2) return -1;
+    off = (oh * 60 + om) * 60 * (*p == '-' ? -1 : 1);
+  } else if (*p != 'Z') {
+    return -1;
+  }
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  time_t t = timegm(&tm);
+  return ((int64_t)t - off) * 1000 + (int64_t)(frac * 1000);
+}
+
+static const char *host_of(const json_t *stats, const char *worker) {
+  return jstr(jobj(json_object_get(stats, worker), "Info"), "Hostname");
+}
+
+static json_t *one_job(const char *worker, const json_t *j, const json_t *stats, int64_t now_ms) {
+  char id[40] = "", sector[24] = "", wid[16], state[32], time_s[64] = "n/a";
+  json_t *jid = json_object_get(j, "ID");
+  bool old = json_is_integer(jid); /* v0.5.5 - v1.1.2: numeric ids, RunWait 1 = assigned(0) */
+  if (old) snprintf(id, sizeof id, "%" JSON_INTEGER_FORMAT, json_integer_value(jid));
+  else if (jstr(jid, "ID")) snprintf(id, sizeof id, "%.8s", jstr(jid, "ID"));
+  json_t *num = json_object_get(jobj(j, "Sector"), "Number");
+  if (json_is_integer(num)) snprintf(sector, sizeof sector, "%" JSON_INTEGER_FORMAT, json_integer_value(num));
+  snprintf(wid, sizeof wid, "%.8s", worker);
+  json_int_t rw = jint(j, "RunWait");
+  if (rw == 0) snprintf(state, sizeof state, "running");
+  else if (old && rw > 0) snprintf(state, sizeof state, "assigned(%d)", (int)(rw - 1));
+  else if (rw > 1) snprintf(state, sizeof state, "assigned(%d)", (int)(rw - 1));
+  else if (rw == 1) snprintf(state, sizeof state, "prepared");
+  else if (rw == -1) snprintf(state, sizeof state, "ret-wait");
+  else if (rw == -2) snprintf(state, sizeof state, "returned");
+  else if (rw == -3) snprintf(state, sizeof state, "ret-done");
+  else snprintf(state, sizeof state, "unknown(%d)", (int)rw);
+  int64_t start = rfc3339_ms(jstr(j, "Start"));
+  if (start >= 946684800000LL && now_ms >= start) { /* lotus' 1970 "unknown start" -> n/a */
+    int64_t ms = (now_ms - start) / 100 * 100;
+    ef_lotus_duration_str(ms * 1000000, time_s, sizeof time_s);
+  }
+  const char *host = jstr(j, "Hostname");
+  if (!host || !*host) host = host_of(stats, worker);
+  const char *task = jstr(j, "Task");
+  return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", id, "sector", sector, "worker",
+                   wid, "hostName", host ? host : "", "task", lotus_task_short(task ? task : ""),
+                   "state", state, "time", time_s);
+}
+
+json_t *lotus_rpc_jobs(const json_t *jobs, const json_t *stats, int64_t now_ms) {
+  json_t *arr = json_array();
+  const char *worker;
+  json_t *list;
+  json_object_foreach((json_t *)jobs, worker, list) {
+    size_t i;
+    json_t *j;
+    json_array_foreach(list, i, j)
+      if (json_is_object(j)) json_array_append_new(arr, one_job(worker, j, stats, now_ms));
+  }
+  return json_pack("{s:o}", "jobs", arr);
+}
+
+/* ---- one collection --------------------------------------------------------------------- */
+
+static json_t *addr_param(const char *addr, bool tipset) {
+  return tipset ? json_pack("[s, n]", addr) : json_pack("[s]", addr);
+}
+
+static void chain_fields(struct lotus_rpc *r, json_t *info, const char *miner, char *err,
+                         size_t errlen) {
+  json_t *res;
+  if (call(r, true, "Filecoin.StateMinerPower", addr_param(miner, true), &res, err, errlen) == 0) {
+    json_t *mp = jobj(res, "MinerPower"), *tp = jobj(res, "TotalPower");
+    set_size(info, "rawBytePower", json_object_get(mp, "RawBytePower"));
+    set_size(info, "adjustedPower", json_object_get(mp, "QualityAdjPower"));
+    set_size(info, "totalRawPower", json_object_get(tp, "RawBytePower"));
+    set_size(info, "totalAdjustedPower", json_object_get(tp, "QualityAdjPower"));
+    json_t *hm = json_object_get(res, "HasMinPower");
+    if (json_is_false(hm)) json_object_set_new(info, "belowMinPower", json_true());
+    json_decref(res);
+  }
+  if (call(r, true, "Filecoin.WalletBalance", json_pack("[s]", miner), &res, err, errlen) == 0) {
+    set_fil(info, "minerBalance", json_string_value(res));
+    json_decref(res);
+  }
+  if (call(r, true, "Filecoin.StateMinerAvailableBalance", addr_param(miner, true), &res, err,
+           errlen) == 0) {
+    set_fil(info, "minerAvailable", json_string_value(res));
+    json_decref(res);
+  }
+  if (call(r, true, "Filecoin.StateReadState", addr_param(miner, true), &res, err, errlen) == 0) {
+    json_t *st = jobj(res, "State");
+    set_fil(info, "preCommitWait", jstr(st, "PreCommitDeposits"));
+    set_fil(info, "pledgeBalance", jstr(st, "InitialPledge"));
+    set_fil(info, "vestingBalance", jstr(st, "LockedFunds"));
+    json_decref(res);
+  }
+  json_t *mi;
+  if (call(r, true, "Filecoin.StateMinerInfo", addr_param(miner, true), &mi, err, errlen) != 0)
+    return;
+  if (!json_object_get(info, "sectorSize")) set_size(info, "sectorSize", json_object_get(mi, "SectorSize"));
+  const char *worker = jstr(mi, "Worker");
+  if (worker && call(r, true, "Filecoin.WalletBalance", json_pack("[s]", worker), &res, err,
+                     errlen) == 0) {
+    set_fil(info, "workerBalance", json_string_value(res));
+    json_decref(res);
+  }
+  json_t *ctl = json_object_get(mi, "ControlAddresses");
+  if (json_array_size(ctl) > 0) {
+    char sum[EF_LOTUS_ATTO_MAX] = "0", tmp[EF_LOTUS_ATTO_MAX];
+    bool ok = true;
+    size_t i;
+    json_t *a;
+    json_array_foreach(ctl, i, a) {
+      if (!json_is_string(a) ||
+          call(r, true, "Filecoin.WalletBalance", json_pack("[O]", a), &res, err, errlen) != 0) {
+        ok = false;
+        break;
+      }
+      const char *v = json_string_value(res);
+      ok = v && dec_add(sum, v, tmp, sizeof tmp);
+      if (ok) memcpy(sum, tmp, sizeof sum);
+      json_decref(res);
+      if (!ok) break;
+    }
+    if (ok) set_fil(info, "postBalance", sum);
+  }
+  json_decref(mi);
+}
+
+int lotus_rpc_collect(struct lotus_rpc *r, int64_t now_ms, json_t **info, json_t **workers,
+                      json_t **jobs, char *err, size_t errlen) {
+  *info = *workers = *jobs = NULL;
+  if (errlen) err[0] = '\0';
+  json_t *res;
+  if (call(r, false, "Filecoin.ActorAddress", json_array(), &res, err, errlen) != 0) return EF_EIO;
+  const char *miner = json_string_value(res);
+  if (!miner || !*miner) {
+    json_decref(res);
+    snprintf(err, errlen, "rpc Filecoin.ActorAddress: not an address");
+    return EF_EIO;
+  }
+  json_t *inf = json_pack("{s:s}", "minerId", miner);
+  json_decref(res);
+  miner = jstr(inf, "minerId");
+  if (call(r, false, "Filecoin.ActorSectorSize", json_pack("[s]", miner), &res, err, errlen) == 0) {
+    set_size(inf, "sectorSize", res);
+    json_decref(res);
+  }
+  if (call(r, false, "Filecoin.SectorsSummary", json_array(), &res, err, errlen) == 0) {
+    if (json_is_object(res)) json_object_set(inf, "sectorStates", res);
+    json_decref(res);
+  }
+  if (r->node) chain_fields(r, inf, miner, err, errlen);
+  *info = inf;
+
+  json_t *stats = NULL;
+  if (call(r, false, "Filecoin.WorkerStats", json_array(), &stats, err, errlen) == 0) {
+    *workers = lotus_rpc_workers(stats);
+  }
+  if (call(r, false, "Filecoin.WorkerJobs", json_array(), &res, err, errlen) == 0) {
+    *jobs = lotus_rpc_jobs(res, stats, now_ms);
+    json_decref(res);
+  }
+  json_decref(stats);
+  return 0;
+}
