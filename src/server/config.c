@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cfg.h"
 #include "edgefleet/error.h"
@@ -34,6 +35,8 @@ static const struct cfg_opt server_opts[] = {
   OPT("order_timeout", CFG_MS, order_timeout, 10, DAY_MS, "10s", "wait for an order's result"),
   OPT("token_ttl", CFG_MS, token_ttl, 1000, 3650 * DAY_MS, "30d", "device session token lifetime"),
   OPT("bcrypt_cost", CFG_INT, bcrypt_cost, 4, 31, "12", "bcrypt cost of new password hashes"),
+  OPT("bcrypt_jobs", CFG_INT, bcrypt_jobs, 0, 64, "0",
+      "password checks at once; the rest wait (0: CPUs - 1, at least 1)"),
   OPT("rx_buffer", CFG_SIZE, rx_buffer, 128, 1 << 20, "512", "receive buffer per connection"),
   OPT("max_message", CFG_SIZE, max_message, 1024, 64 << 20, "64k", "largest WebSocket message"),
   OPT("max_body", CFG_SIZE, max_body, 1024, 1LL << 30, "16m", "largest REST request body"),
@@ -64,6 +67,11 @@ int config_init(struct server_config *cfg, int argc, char **argv, char *err, siz
   if (file && cfg_parse_file(file, set_opt, cfg, err, errlen) != 0) return EF_ECONFIG;
   if (cfg_parse_args(argc, argv, 1, set_opt, cfg, err, errlen) != 0) return EF_ECONFIG;
   if (!cfg->db) cfg->db = ef_asprintf("sqlite:%s/edgefleet.db", cfg->data_dir);
+  if (cfg->bcrypt_jobs == 0) {
+    /* Leave a core to the network loop: a login storm must not stall heartbeats. */
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg->bcrypt_jobs = cpus > 1 ? cpus - 1 : 1;
+  }
   if (cfg->hb_tolerance_miss > cfg->hb_tolerance) {
     snprintf(err, errlen, "heartbeat_tolerance_miss must not exceed heartbeat_tolerance");
     return EF_ECONFIG;

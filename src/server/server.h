@@ -40,6 +40,7 @@ struct server_config {
   int64_t order_timeout;     /* ms: wait for an order's result */
   int64_t token_ttl;         /* ms: session token lifetime */
   int64_t bcrypt_cost;
+  int64_t bcrypt_jobs;       /* password checks at once (0: one less than the CPUs, at least 1) */
   int64_t rx_buffer;         /* bytes: per-connection receive buffer */
   int64_t max_message;       /* bytes: largest WebSocket message */
   int64_t max_body;          /* bytes: largest REST body */
@@ -72,6 +73,8 @@ struct server {
   uv_signal_t sigint, sigterm;
   bool stopping;
   uint64_t n_sessions;       /* open device connections, logged in or not */
+  struct login *bcrypt_head, *bcrypt_tail; /* logins waiting for a password check */
+  int bcrypt_active;         /* password checks running on the uv thread pool */
 };
 
 /* ===== ws_device.c -- southbound WebSocket: login, heartbeat, status, orders ===== */
@@ -79,6 +82,7 @@ enum dev_state { DEV_OFFLINE = 0, DEV_ONLINE, DEV_UNKNOWN };
 const char *dev_state_name(enum dev_state s);
 
 struct order;
+struct login;
 
 /* One device connection. Created on upgrade, freed after close once no async job holds it. */
 struct dsess {

@@ -137,6 +137,7 @@ static void on_timer(uv_timer_t *t) {
 struct login {
   struct worker_job job;
   uv_work_t pool;
+  struct login *next;           /* in srv->bcrypt_head's queue */
   struct dsess *s;
   uint64_t id;                  /* requested id, or 0 for sn+model */
   char *sn, *model, *password, *token;
@@ -230,9 +231,45 @@ static void bcrypt_work(uv_work_t *w) {
   l->rc = crypto_bcrypt_verify(l->password, l->dev.password) ? 0 : EF_EAUTH;
 }
 
+/* Start queued password checks while fewer than bcrypt_jobs run; a login whose device has gone
+ * meanwhile is dropped without hashing. */
+static void bcrypt_done(uv_work_t *w, int status);
+
+static void bcrypt_pump(struct server *srv) {
+  while (srv->bcrypt_head && srv->bcrypt_active < srv->cfg.bcrypt_jobs) {
+    struct login *l = srv->bcrypt_head;
+    srv->bcrypt_head = l->next;
+    if (!srv->bcrypt_head) srv->bcrypt_tail = NULL;
+    struct dsess *s = l->s;
+    if (s->phase != PH_AUTH || !s->conn) {
+      sess_unref(s);
+      login_free(l);
+      continue;
+    }
+    if (uv_queue_work(srv->loop, &l->pool, bcrypt_work, bcrypt_done) != 0) {
+      s->refs--;
+      login_fail(s, "Unknown Error");
+      login_free(l);
+      continue;
+    }
+    srv->bcrypt_active++;
+  }
+}
+
+static void bcrypt_enqueue(struct server *srv, struct login *l) {
+  l->next = NULL;
+  if (srv->bcrypt_tail) srv->bcrypt_tail->next = l;
+  else srv->bcrypt_head = l;
+  srv->bcrypt_tail = l;
+  bcrypt_pump(srv);
+}
+
 static void bcrypt_done(uv_work_t *w, int status) {
   struct login *l = container_of(w, struct login, pool);
   struct dsess *s = l->s;
+  struct server *srv = s->srv;
+  srv->bcrypt_active--;
+  bcrypt_pump(srv);
   if (s->phase != PH_AUTH || !s->conn) {
     sess_unref(s);
     login_free(l);
@@ -282,11 +319,7 @@ static void lookup_done(struct worker_job *job) {
     login_free(l);
     return;
   }
-  if (uv_queue_work(s->srv->loop, &l->pool, bcrypt_work, bcrypt_done) != 0) {
-    s->refs--;
-    login_fail(s, "Unknown Error");
-    login_free(l);
-  }
+  bcrypt_enqueue(s->srv, l);
 }
 
 static void handle_login(struct dsess *s, const char *msg, size_t len) {
@@ -420,6 +453,14 @@ void ws_device_overlay_state(struct server *srv, json_t *devices) {
 }
 
 void ws_device_close_all(struct server *srv) {
+  /* Logins still waiting for a password check will not get one. */
+  while (srv->bcrypt_head) {
+    struct login *l = srv->bcrypt_head;
+    srv->bcrypt_head = l->next;
+    sess_unref(l->s);
+    login_free(l);
+  }
+  srv->bcrypt_tail = NULL;
   uint64_t id;
   void *v;
   for (size_t it = 0; u64map_next(&srv->devices, &it, &id, &v);) {
