@@ -179,7 +179,7 @@ static void join_worker(struct server *srv, const char *host, json_t *w) {
   json_t *idv = json_object_get(srv->hosts, host);
   struct dsess *ds = idv ? ws_device_find(srv, (uint64_t)json_integer_value(idv)) : NULL;
   json_object_set_new(w, "netState", json_string(dev_state_name(ds ? ds->state : DEV_OFFLINE)));
-  json_t *st = ds && ds->status ? jparse_object(ds->status, strlen(ds->status)) : NULL;
+  json_t *st = ds ? ws_device_status_data(ds) : NULL;
   if (!st) return;
   json_t *v;
   if ((v = json_object_get(st, "cpu_temperature"))) json_object_set(w, "cpuTemper", v);

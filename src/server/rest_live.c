@@ -20,12 +20,7 @@ static int status_loop(struct rest_call *c) {
   struct dsess *s = ws_device_find(c->srv, id);
   if (!s || !s->status)
     return rest_fail(c, 404, REST_DEVICEOP, "wrong device_id OR offline device.");
-  json_t *st = jparse_object(s->status, strlen(s->status));
-  if (!st) st = json_object();
-  json_object_set_new(st, "device_id", json_string(c->args[0]));
-  json_object_set_new(st, "dev_state", json_string(dev_state_name(s->state)));
-  json_object_set_new(st, "status_time", json_integer(s->status_time));
-  return rest_ok(c, st);
+  return rest_ok(c, ws_device_status(s));
 }
 
 /* ----- give_order {device_id, order, params?} ----- */

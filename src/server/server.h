@@ -95,7 +95,8 @@ struct dsess {
   uint8_t state;             /* enum dev_state */
   uint8_t misses;
   uint8_t refs;              /* async jobs in flight + 1 while open */
-  char *status;              /* data object of the latest status upload (JSON text) */
+  char *status;              /* the latest upload_status_info message, as received */
+  uint32_t status_len;
   int64_t status_time;       /* ms since epoch */
   struct order *order;       /* in flight, or NULL */
   char *close_reason;        /* for the device log */
@@ -104,6 +105,11 @@ struct dsess {
 void *ws_device_open(struct server *srv, struct net_conn *conn);
 void ws_device_message(struct dsess *s, const char *msg, size_t len);
 void ws_device_close(struct dsess *s);
+/* The `data` object of the session's latest status upload (new reference), or NULL. */
+json_t *ws_device_status_data(const struct dsess *s);
+/* That status as the API shows it: data + device_id, dev_state, status_time (new reference;
+ * {} + those when nothing was uploaded yet). */
+json_t *ws_device_status(const struct dsess *s);
 /* The logged-in session of a device, or NULL. */
 struct dsess *ws_device_find(struct server *srv, uint64_t device_id);
 /* The server closes a device's connection (status, reason for the device log): the session

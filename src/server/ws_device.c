@@ -370,7 +370,8 @@ void ws_device_error(struct dsess *s, const char *message) {
                          message));
 }
 
-static void handle_status(struct dsess *s, json_t *m) {
+/* The message is kept as received (no re-serialisation on the hot path); reads parse it. */
+static void handle_status(struct dsess *s, json_t *m, const char *msg, size_t len) {
   json_t *data = jobj(m, "data");
   if (!data) {
     ws_device_error(s, "upload_status_info needs a data object");
@@ -378,8 +379,12 @@ static void handle_status(struct dsess *s, json_t *m) {
   }
   const char *host = jstr(data, "host_name");
   if (host && *host) miner_host_seen(s->srv, host, s->device_id);
-  ef_free(s->status);
-  s->status = jdump(data);
+  if (!s->status || s->status_len < len) {
+    ef_free(s->status);
+    s->status = ef_malloc(len + 1);
+  }
+  memcpy(s->status, msg, len + 1);
+  s->status_len = (uint32_t)len;
   s->status_time = ef_now_ms();
   ws_device_send(s, STATUS_ACK, sizeof STATUS_ACK - 1);
   if (s->srv->cfg.log_status_uploads)
@@ -407,7 +412,7 @@ void ws_device_message(struct dsess *s, const char *msg, size_t len) {
   const char *type = jstr(m, "type");
   if (!type) ws_device_error(s, "message without type");
   else if (strcmp(type, "ping_pong") == 0) ws_device_send(s, PONG, sizeof PONG - 1);
-  else if (strcmp(type, "upload_status_info") == 0) handle_status(s, m);
+  else if (strcmp(type, "upload_status_info") == 0) handle_status(s, m, msg, len);
   else if (strcmp(type, "upload_instruction_result") == 0) order_result(s, m);
   else if (strcmp(type, "upload_miner_info") == 0) miner_upload(srv, s, m);
   else ef_log(EF_LOG_DEBUG, "device %llu: ignoring message type %s",
@@ -443,6 +448,24 @@ static void overlay_one(struct server *srv, json_t *d) {
   if (!id_parse(jstr(d, "device_id"), &id)) return;
   struct dsess *s = ws_device_find(srv, id);
   json_object_set_new(d, "dev_state", json_string(dev_state_name(s ? s->state : DEV_OFFLINE)));
+}
+
+json_t *ws_device_status_data(const struct dsess *s) {
+  if (!s->status) return NULL;
+  json_t *m = jparse_object(s->status, s->status_len);
+  json_t *data = json_incref(jobj(m, "data"));
+  json_decref(m);
+  return data;
+}
+
+json_t *ws_device_status(const struct dsess *s) {
+  json_t *st = ws_device_status_data(s);
+  if (!st) st = json_object();
+  char idbuf[EF_ID_STRLEN];
+  json_object_set_new(st, "device_id", json_string(id_format(s->device_id, idbuf)));
+  json_object_set_new(st, "dev_state", json_string(dev_state_name(s->state)));
+  json_object_set_new(st, "status_time", json_integer(s->status_time));
+  return st;
 }
 
 void ws_device_overlay_state(struct server *srv, json_t *devices) {

@@ -172,14 +172,7 @@ static void db_request(struct fsess *fs, const char *msg_id, const char *uri, ui
 /* The device's status as device_statusInfo_query shows it, or NULL when not connected. */
 static json_t *device_status(struct server *srv, uint64_t id) {
   struct dsess *s = ws_device_find(srv, id);
-  if (!s) return NULL;
-  json_t *st = s->status ? jparse_object(s->status, strlen(s->status)) : NULL;
-  if (!st) st = json_object();
-  char idbuf[EF_ID_STRLEN];
-  json_object_set_new(st, "device_id", json_string(id_format(id, idbuf)));
-  json_object_set_new(st, "dev_state", json_string(dev_state_name(s->state)));
-  json_object_set_new(st, "status_time", json_integer(s->status_time));
-  return st;
+  return s ? ws_device_status(s) : NULL;
 }
 
 static uint64_t body_id(json_t *body, const char *key) {
