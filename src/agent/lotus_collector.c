@@ -248,10 +248,26 @@ static json_t *collect_rpc(struct lotus_collector *lc, int64_t now_ms, char *err
                             now_ms);
 }
 
+/* Drop every job's "time" (lotus_no_job_times): job lists then change only when jobs do. */
+static void strip_job_times(json_t *rec) {
+  const char *host, *task;
+  json_t *w, *list;
+  json_object_foreach(json_object_get(rec, "workerInfo"), host, w) {
+    static const char *const qs[] = {"currentQueue", "pendingQueue"};
+    for (int q = 0; q < 2; q++)
+      json_object_foreach(json_object_get(w, qs[q]), task, list) {
+        size_t i;
+        json_t *j;
+        json_array_foreach(list, i, j) json_object_del(j, "time");
+      }
+  }
+}
+
 int lotus_collector_run_once(struct lotus_collector *lc, int64_t now_ms, json_t **rec_out) {
   char err[ERROR_MAX] = "";
   json_t *rec = lc->rpc ? collect_rpc(lc, now_ms, err, sizeof err)
                         : collect_cli(lc, now_ms, err, sizeof err);
+  if (lc->conf.no_job_times) strip_job_times(rec);
   if (*err) {
     json_object_set_new(rec, "error", json_string(err));
     ef_log(EF_LOG_WARN, "lotus: %s", err);

@@ -120,8 +120,11 @@ class Server:
         self.exit_code = None
 
     # -- life --
-    def start(self):
-        args = [server_binary(), "--listen", "127.0.0.1:0", "--data-dir", self.data_dir]
+    def start(self, same_port=False):
+        """Start (or restart) the server; same_port=True listens where the last run did, so
+        that devices reconnecting to the old address find it again."""
+        port = self.port if same_port and self.port else 0
+        args = [server_binary(), "--listen", "127.0.0.1:%d" % port, "--data-dir", self.data_dir]
         for k, v in self.options.items():
             args += [_flag(k), v]
         wrap = shlex.split(os.environ.get("EF_SERVER_WRAP", ""))

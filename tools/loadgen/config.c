@@ -21,7 +21,10 @@
   {name, type, offsetof(struct lg_config, field), min, max, def, help}
 
 static const struct cfg_opt lg_opts[] = {
-  OPT("server", CFG_STR, server, 0, 0, NULL, "ws://HOST:PORT/PATH of the server (loopback only)"),
+  OPT("server", CFG_STR, server, 0, 0, NULL,
+      "ws://HOST:PORT/PATH of the server, mqtt://HOST:PORT of a broker (loopback only)"),
+  OPT("protocol", CFG_STR, protocol, 0, 0, "ws",
+      "ws (edgefleetd) or mqtt (an MQTT 3.1.1 broker doing the same work, for comparison)"),
   OPT("devices", CFG_INT, devices, 1, 1000000, NULL, "number of simulated devices"),
   OPT("duration", CFG_STR, duration, 0, 0, "60", "run time in seconds (or 500ms, 2m)"),
   OPT("schedule", CFG_STR, schedule, 0, 0, "real", "real (ping 5 s, status 15 s) or fast (/10)"),
@@ -67,7 +70,9 @@ static void usage(FILE *out) {
           "usage: edgefleet-loadgen --server ws://HOST:PORT/ws --devices N --duration SECONDS\n"
           "         [--schedule real|fast] [--provision TOKEN_FILE] [--OPTION VALUE ...]\n"
           "Simulates N devices speaking the southbound protocol; prints progress to stderr and\n"
-          "the summary as the last line of stdout. Times are seconds unless given a unit.\n\n");
+          "the summary as the last line of stdout. Times are seconds unless given a unit.\n"
+          "With --protocol mqtt --server mqtt://HOST:PORT the same devices drive an MQTT 3.1.1\n"
+          "broker instead: PINGREQ per ping, a QoS 1 retained PUBLISH per status upload.\n\n");
   cfg_table_usage(lg_opts, out);
 }
 
@@ -139,13 +144,21 @@ static bool is_loopback(const struct sockaddr *sa) {
   return false;
 }
 
-/* ws://HOST:PORT/PATH -> host, port, path, resolved loopback address. */
+/* ws://HOST:PORT/PATH (mqtt://HOST:PORT) -> host, port, path, resolved loopback address. */
 static int parse_server(struct lg_config *c) {
   const char *u = c->server;
-  if (!u) return fail("%s", "--server ws://HOST:PORT/PATH is required");
-  if (!strncmp(u, "wss://", 6)) return fail("--server %s: wss:// is not supported (plain ws:// only)", u);
-  if (strncmp(u, "ws://", 5)) return fail("--server %s: must start with ws://", u);
-  const char *h = u + 5, *slash = strchr(h, '/');
+  if (!u) return fail("--server %s is required", c->mqtt ? "mqtt://HOST:PORT" : "ws://HOST:PORT/PATH");
+  const char *h;
+  if (c->mqtt) {
+    if (strncmp(u, "mqtt://", 7)) return fail("--server %s: must start with mqtt:// (--protocol mqtt)", u);
+    h = u + 7;
+  } else {
+    if (!strncmp(u, "wss://", 6)) return fail("--server %s: wss:// is not supported (plain ws:// only)", u);
+    if (!strncmp(u, "mqtt://", 7)) return fail("--server %s: an MQTT broker needs --protocol mqtt", u);
+    if (strncmp(u, "ws://", 5)) return fail("--server %s: must start with ws://", u);
+    h = u + 5;
+  }
+  const char *slash = strchr(h, '/');
   size_t hplen = slash ? (size_t)(slash - h) : strlen(h);
   snprintf(c->path, sizeof c->path, "%s", slash ? slash : "/ws");
   if (hplen == 0 || hplen >= sizeof c->host) return fail("--server %s: bad host", u);
@@ -168,7 +181,9 @@ static int parse_server(struct lg_config *c) {
       port = colon + 1;
     }
   }
-  long p = 80;
+  if (c->mqtt && slash && strcmp(slash, "/") != 0)
+    return fail("--server %s: an MQTT server URL has no path", u);
+  long p = c->mqtt ? 1883 : 80;
   if (port) {
     char *end;
     p = strtol(port, &end, 10);
@@ -226,6 +241,10 @@ int config_load(struct lg_config *c, int argc, char **argv) {
   if (lvl < 0) return fail("--log-level %s: use error, warn, info or debug", c->log_level);
   ef_log_threshold = lvl;
   if (!c->devices) return fail("%s", "--devices N is required");
+  if (!strcmp(c->protocol, "mqtt")) c->mqtt = true;
+  else if (strcmp(c->protocol, "ws") != 0) return fail("--protocol %s: use ws or mqtt", c->protocol);
+  if (c->mqtt && c->provision)
+    return fail("%s", "--provision is for edgefleetd; an MQTT broker needs no registration");
   if (parse_server(c)) return -1;
 
   if (c->rate_multiplier) {
@@ -255,6 +274,9 @@ int config_load(struct lg_config *c, int argc, char **argv) {
   c->reconnect_us = (int64_t)((double)c->reconnect_us / c->multiplier);
   if (c->ping_us < 1000 || c->status_us < 1000)
     return fail("%s", "ping and status intervals must stay at least 1 ms after scaling");
+  /* MQTT keepalive is whole seconds; the broker allows 1.5x before it drops a client. */
+  c->keepalive_s = (unsigned)((c->ping_us + 999999) / 1000000);
+  if (c->keepalive_s > 65535) c->keepalive_s = 65535;
 
   if (c->ramp) {
     if (seconds_opt("ramp", c->ramp, &c->ramp_us, true)) return -1;

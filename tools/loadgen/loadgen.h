@@ -22,7 +22,8 @@
 
 struct lg_config {
   /* table fields (config.c): char *, int64_t or bool */
-  char *server;             /* ws://HOST:PORT/PATH */
+  char *server;             /* ws://HOST:PORT/PATH, or mqtt://HOST:PORT with protocol mqtt */
+  char *protocol;           /* ws (edgefleetd) | mqtt (a broker, for comparison) */
   int64_t devices;
   char *duration;           /* seconds (or 500ms, 2m, ...) */
   char *schedule;           /* real | fast */
@@ -50,6 +51,8 @@ struct lg_config {
   int port;
   struct sockaddr_storage addr; /* the resolved server address (loopback only) */
   socklen_t addrlen;
+  bool mqtt;                /* protocol is mqtt */
+  unsigned keepalive_s;     /* MQTT CONNECT keepalive: the ping interval, rounded up */
   double multiplier;
   int64_t duration_us, ramp_us, storm_at_us, warmup_us;
   int64_t ping_us, status_us, miss_us, reconnect_us, login_timeout_us;

@@ -19,6 +19,12 @@
  * 3 misses in a row close and reconnect), reconnect `reconnect_us` after a drop, answer
  * give_order with a success echoing order_id ("wait Server Confirm" for restart).
  *
+ * MQTT mode (cfg->mqtt, for comparison with a broker doing the same work): the TCP connect is
+ * followed by CONNECT (client id = the serial number, clean session, keepalive = the ping
+ * interval) instead of the upgrade and login; CONNACK logs the device in. A ping is a PINGREQ
+ * (PINGRESP is its reply), a status upload the same JSON published QoS 1 *retained* on
+ * `edgefleet/<sn>/status` (PUBACK is its ack). Orders do not exist there.
+ *
  * The run: devices start over the ramp; at the end of the duration no new requests are sent and
  * the loop drains (waits for outstanding replies, at most miss_us), then closes every socket and
  * writes the final report. SIGINT/SIGTERM end the run at once, report included.
@@ -41,6 +47,7 @@
 #include "loadgen.h"
 #include "log.h"
 #include "mem.h"
+#include "mqttframe.h"
 #include "wsframe.h"
 
 #define INF INT64_MAX
@@ -93,6 +100,7 @@ struct worker {
   int64_t outstanding;           /* pings + statuses awaiting a reply */
   int64_t ready;                 /* devices logged in now */
   uint64_t logged_fails;
+  uint16_t packet_id;            /* MQTT: the last PUBLISH id used (never 0) */
   enum phase phase;
   bool storm_pending;
 };
@@ -345,6 +353,17 @@ static void dev_connected(struct worker *w, struct dev *d, int64_t now) {
     dev_drop(w, d, DROP_FAIL, now);
     return;
   }
+  if (w->cfg->mqtt) {
+    char id[160];
+    uint8_t pkt[256];
+    snprintf(id, sizeof id, "%s%lld", w->cfg->sn_prefix, (long long)(w->first + (d - w->devs)));
+    size_t n = mqtt_connect(pkt, sizeof pkt, id, w->cfg->keepalive_s);
+    d->state = D_LOGIN;
+    set_epollout(w, d, false);
+    w->st.messages++;
+    if (n > 0) send_raw(w, d, pkt, n, now);
+    return;
+  }
   uint8_t r[16];
   uint64_t a = rnd(w), b = rnd(w);
   memcpy(r, &a, 8);
@@ -381,6 +400,11 @@ static int send_ping(struct worker *w, struct dev *d, int64_t now) {
   if (!d->ping_sent) w->outstanding++;
   d->ping_sent = now;
   w->st.pings++;
+  if (w->cfg->mqtt) {
+    uint8_t pkt[2];
+    w->st.messages++;
+    return send_raw(w, d, pkt, mqtt_pingreq(pkt), now);
+  }
   return send_text(w, d, PING, sizeof PING - 1, now);
 }
 
@@ -423,6 +447,18 @@ static int send_status(struct worker *w, struct dev *d, int64_t now) {
   d->status_sent = now;
   d->last_ok = now; /* a status upload stands in for a ping */
   w->st.statuses++;
+  if (w->cfg->mqtt) { /* the same document, published QoS 1 retained */
+    char topic[200];
+    snprintf(topic, sizeof topic, "edgefleet/%s/status", d->device_id ? d->device_id : "?");
+    if (len + sizeof topic + MQTT_MAX_HEADER + 4 > w->wbuf_cap) {
+      w->wbuf_cap = len + sizeof topic + MQTT_MAX_HEADER + 4;
+      w->wbuf = ef_realloc(w->wbuf, w->wbuf_cap);
+    }
+    if (++w->packet_id == 0) w->packet_id = 1;
+    size_t plen = mqtt_publish(w->wbuf, w->wbuf_cap, topic, w->msg, len, 1, true, w->packet_id);
+    w->st.messages++;
+    return send_raw(w, d, w->wbuf, plen, now);
+  }
   return send_text(w, d, w->msg, len, now);
 }
 
@@ -461,6 +497,8 @@ static void answer_order(struct worker *w, struct dev *d, json_t *m, int64_t now
   ef_free(txt);
 }
 
+static void logged_in(struct worker *w, struct dev *d, int64_t now);
+
 static void login_reply(struct worker *w, struct dev *d, const char *txt, size_t n, int64_t now) {
   json_t *m = jparse_object(txt, n);
   const char *status = m ? jstr(m, "status") : NULL;
@@ -490,6 +528,11 @@ static void login_reply(struct worker *w, struct dev *d, const char *txt, size_t
     d->token = ef_strdup(tok);
   }
   json_decref(m);
+  logged_in(w, d, now);
+}
+
+/* The device is logged in (login reply, or MQTT CONNACK). */
+static void logged_in(struct worker *w, struct dev *d, int64_t now) {
   hist_record(&w->st.login, (uint64_t)(now - d->t_conn));
   w->st.logins++;
   w->ready++;
@@ -536,8 +579,47 @@ static void dev_message(struct worker *w, struct dev *d, const char *txt, size_t
 
 /* ----- reading ----- */
 
+/* MQTT: parse packets in buf[0..len); the bytes consumed, or -1 after dropping the device. */
+static long parse_mqtt(struct worker *w, struct dev *d, const uint8_t *buf, size_t len,
+                       int64_t now) {
+  size_t at = 0;
+  while (at < len) {
+    struct mqtt_packet p;
+    const char *why = NULL;
+    long pl = mqtt_decode(buf + at, len - at, MAX_MESSAGE, &p, &why);
+    if (pl == 0) break;
+    if (pl < 0) {
+      log_fail(w, d, "MQTT protocol error", why);
+      dev_drop(w, d, d->state == D_READY ? DROP_LOST : DROP_FAIL, now);
+      return -1;
+    }
+    at += (size_t)pl;
+    if (d->state == D_LOGIN) {
+      int code = p.type == MQTT_CONNACK ? mqtt_connack_code(&p) : -1;
+      if (code != 0) {
+        w->st.login_fails++;
+        log_fail(w, d, "CONNECT refused", code < 0 ? "no CONNACK" : "CONNACK return code != 0");
+        dev_drop(w, d, DROP_FAIL, now);
+        return -1;
+      }
+      if (!d->device_id) { /* the topic's id: the serial number (the MQTT client id) */
+        char sn[160];
+        snprintf(sn, sizeof sn, "%s%lld", w->cfg->sn_prefix, (long long)(w->first + (d - w->devs)));
+        d->device_id = ef_strdup(sn);
+      }
+      logged_in(w, d, now);
+    } else if (d->state == D_READY) {
+      if (p.type == MQTT_PINGRESP) got_reply(w, d, &d->ping_sent, now);
+      else if (p.type == MQTT_PUBACK) got_reply(w, d, &d->status_sent, now);
+      /* anything else (a PUBLISH without a subscription, ...): ignored */
+    }
+  }
+  return (long)at;
+}
+
 /* Parse frames in buf[0..len); returns the bytes consumed, or -1 after dropping the device. */
 static long parse(struct worker *w, struct dev *d, const uint8_t *buf, size_t len, int64_t now) {
+  if (w->cfg->mqtt) return parse_mqtt(w, d, buf, len, now);
   size_t at = 0;
   if (d->state == D_HANDSHAKE) {
     const char *why = NULL;

@@ -418,6 +418,17 @@ static void cli_source(void **st) {
   json_decref(patch);
   lotus_collector_free(&lc);
 
+  /* lotus_job_times = false: the same jobs without their running time */
+  conf.no_job_times = true;
+  assert_int_equal(lotus_collector_new(&conf, capture, &s, &lc, err, sizeof err), 0);
+  lotus_collector_run_once(lc, 7000, &rec);
+  json_t *j0 = json_array_get(queue(worker(rec, "pc1-01"), "currentQueue", "PC1"), 0);
+  assert_string_equal(jstr(j0, "id"), "77388209");
+  assert_null(json_object_get(j0, "time"));
+  json_decref(rec);
+  lotus_collector_free(&lc);
+  conf.no_job_times = false;
+
   /* a missing program */
   conf.miner_path = "/nonexistent/lotus-miner";
   assert_int_equal(lotus_collector_new(&conf, capture, &s, &lc, err, sizeof err), 0);
