@@ -1,6 +1,7 @@
 /* test_loadgen.c -- cmocka unit tests of the load generator's pure parts: the log-linear
  * histogram (bucket edges, quantiles, exact merge), the WebSocket client framing (handshake,
- * masked encode, decode of every length form and of bad frames) and the seconds parser. */
+ * masked encode, decode of every length form and of bad frames), the MQTT 3.1.1 packets of the
+ * MQTT mode (CONNECT/PUBLISH/PINGREQ bytes, fixed-header decoding) and the seconds parser. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,6 +12,7 @@
 
 #include "hist.h"
 #include "loadgen.h"
+#include "mqttframe.h"
 #include "wsframe.h"
 
 /* ----- histogram ----- */
@@ -186,6 +188,94 @@ static void test_ws_decode(void **state) {
   assert_int_equal(f.opcode, WS_CLOSE);
 }
 
+/* ----- MQTT ----- */
+
+static void test_mqtt_connect(void **state) {
+  (void)state;
+  uint8_t buf[64];
+  size_t n = mqtt_connect(buf, sizeof buf, "LG-7", 5);
+  static const uint8_t want[] = {0x10, 16, 0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 5,
+                                 0, 4, 'L', 'G', '-', '7'};
+  assert_int_equal(n, sizeof want);
+  assert_memory_equal(buf, want, sizeof want);
+  assert_int_equal(mqtt_connect(buf, 10, "LG-7", 5), 0); /* too small */
+  assert_int_equal(mqtt_connect(buf, sizeof buf, "x", 70000), 0);
+}
+
+static void test_mqtt_publish(void **state) {
+  (void)state;
+  uint8_t buf[1024], payload[600];
+  memset(payload, 'p', sizeof payload);
+  size_t n = mqtt_publish(buf, sizeof buf, "edgefleet/LG-1/status", payload, 600, 1, true, 0x1234);
+  size_t rem = 2 + 21 + 2 + 600; /* 625: two varint bytes */
+  assert_int_equal(n, 1 + 2 + rem);
+  assert_int_equal(buf[0], 0x33); /* PUBLISH, QoS 1, retain */
+  assert_int_equal(buf[1], (rem & 0x7f) | 0x80);
+  assert_int_equal(buf[2], rem >> 7);
+  assert_int_equal(buf[3], 0);
+  assert_int_equal(buf[4], 21);
+  assert_memory_equal(buf + 5, "edgefleet/LG-1/status", 21);
+  assert_int_equal(buf[26], 0x12);
+  assert_int_equal(buf[27], 0x34);
+  assert_memory_equal(buf + 28, payload, 600);
+  /* decoding our own packet gives back the body */
+  struct mqtt_packet p;
+  const char *why = NULL;
+  assert_int_equal(mqtt_decode(buf, n, 1 << 20, &p, &why), (long)n);
+  assert_int_equal(p.type, MQTT_PUBLISH);
+  assert_int_equal(p.flags, 3);
+  assert_int_equal(p.len, rem);
+  for (size_t cut = 0; cut < n; cut++) /* every prefix is incomplete, not an error */
+    assert_int_equal(mqtt_decode(buf, cut, 1 << 20, &p, &why), 0);
+  assert_int_equal(mqtt_decode(buf, n, 100, &p, &why), -1); /* over max_body */
+  /* QoS 0 has no packet id; QoS 1 needs one; QoS 2 and empty topics are refused */
+  assert_int_equal(mqtt_publish(buf, sizeof buf, "t", "x", 1, 0, false, 0), 1 + 1 + 3 + 1);
+  assert_int_equal(buf[0], 0x30);
+  assert_int_equal(mqtt_publish(buf, sizeof buf, "t", "x", 1, 1, false, 0), 0);
+  assert_int_equal(mqtt_publish(buf, sizeof buf, "t", "x", 1, 2, false, 1), 0);
+  assert_int_equal(mqtt_publish(buf, sizeof buf, "", "x", 1, 0, false, 0), 0);
+  assert_int_equal(mqtt_publish(buf, 20, "t", payload, 600, 0, false, 0), 0);
+}
+
+static void test_mqtt_decode(void **state) {
+  (void)state;
+  struct mqtt_packet p;
+  const char *why = NULL;
+  uint8_t ping[2];
+  assert_int_equal(mqtt_pingreq(ping), 2);
+  assert_int_equal(ping[0], 0xC0);
+  assert_int_equal(mqtt_disconnect(ping), 2);
+  assert_int_equal(ping[0], 0xE0);
+  static const uint8_t connack[] = {0x20, 2, 0, 0}, refused[] = {0x20, 2, 0, 5},
+                       puback[] = {0x40, 2, 0xab, 0xcd}, pingresp[] = {0xD0, 0};
+  assert_int_equal(mqtt_decode(connack, 4, 100, &p, &why), 4);
+  assert_int_equal(p.type, MQTT_CONNACK);
+  assert_int_equal(mqtt_connack_code(&p), 0);
+  assert_int_equal(mqtt_decode(refused, 4, 100, &p, &why), 4);
+  assert_int_equal(mqtt_connack_code(&p), 5);
+  assert_int_equal(mqtt_decode(puback, 4, 100, &p, &why), 4);
+  assert_int_equal(p.type, MQTT_PUBACK);
+  assert_int_equal(mqtt_puback_id(&p), 0xabcd);
+  assert_int_equal(mqtt_decode(pingresp, 2, 100, &p, &why), 2);
+  assert_int_equal(p.type, MQTT_PINGRESP);
+  assert_int_equal(p.len, 0);
+  assert_int_equal(mqtt_puback_id(&p), -1);
+  assert_int_equal(mqtt_connack_code(&p), -1);
+  /* two packets back to back: the first one's length */
+  static const uint8_t two[] = {0xD0, 0, 0x40, 2, 0, 1};
+  assert_int_equal(mqtt_decode(two, sizeof two, 100, &p, &why), 2);
+  assert_int_equal(mqtt_decode(two + 2, 4, 100, &p, &why), 4);
+  /* bad: reserved types, a 5-byte remaining length */
+  static const uint8_t zero[] = {0x00, 0}, fifteen[] = {0xF0, 0},
+                       longlen[] = {0x30, 0xff, 0xff, 0xff, 0xff, 0x01};
+  assert_int_equal(mqtt_decode(zero, 2, 100, &p, &why), -1);
+  assert_int_equal(mqtt_decode(fifteen, 2, 100, &p, &why), -1);
+  why = NULL;
+  assert_int_equal(mqtt_decode(longlen, sizeof longlen, 1u << 30, &p, &why), -1);
+  assert_non_null(why);
+  assert_int_equal(mqtt_decode(longlen, 3, 1u << 30, &p, &why), 0); /* still incomplete */
+}
+
 static void test_parse_seconds(void **state) {
   (void)state;
   assert_int_equal(config_parse_seconds("6"), 6000000);
@@ -207,7 +297,8 @@ int main(void) {
       cmocka_unit_test(test_hist_buckets),   cmocka_unit_test(test_hist_quantiles),
       cmocka_unit_test(test_hist_merge_exact), cmocka_unit_test(test_ws_handshake),
       cmocka_unit_test(test_ws_encode),      cmocka_unit_test(test_ws_decode),
-      cmocka_unit_test(test_parse_seconds),
+      cmocka_unit_test(test_mqtt_connect),   cmocka_unit_test(test_mqtt_publish),
+      cmocka_unit_test(test_mqtt_decode),    cmocka_unit_test(test_parse_seconds),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
