@@ -141,13 +141,20 @@ int main(int argc, char **argv) {
     .vendor_dir = cfg->vendor_dir,
   };
   struct net_handlers h = {&srv, on_open, on_message, on_close, on_request};
-  if (net_start(&loop, &ncfg, &h, &srv.net) != 0) {
-    /* Nothing was accepted or written yet; the loop may hold lws' leftovers, so it is not run
-     * again: stop the database thread and leave. */
+  int nrc = net_start(&loop, &ncfg, &h, &srv.net);
+  if (nrc != 0) {
     ef_log(EF_LOG_ERROR, "cannot listen on %s", cfg->listen);
+    if (nrc == EF_EIO) { /* lws' leftovers are on the loop: do not run it again */
+      worker_stop(&srv.worker);
+      config_free(&srv.cfg);
+      return 1;
+    }
+    front_stop(&srv);
+    devlog_stop(&srv.devlog);
+    miner_stop(&srv);
     worker_stop(&srv.worker);
-    config_free(&srv.cfg);
-    return 1;
+    uv_run(&loop, UV_RUN_DEFAULT);
+    goto out_auth;
   }
   uv_signal_init(&loop, &srv.sigint);
   uv_signal_init(&loop, &srv.sigterm);

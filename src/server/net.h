@@ -61,8 +61,8 @@ struct net_config {
 
 /* Create the listener on `loop` (owned by the caller, who runs it). Raises RLIMIT_NOFILE to its
  * hard limit and sizes lws' fd table below it. 0 or EF_E*. When the address cannot be bound it
- * fails before touching the loop; if lws itself fails later, the loop must not be run again
- * (lws 4.1.6 leaves handles on it): the caller exits. */
+ * fails before touching the loop (EF_ECONFIG, EF_ESYS); EF_EIO means lws itself failed and the
+ * loop must not be run again (lws 4.1.6 leaves handles on it): the caller exits. */
 int net_start(uv_loop_t *loop, const struct net_config *cfg, const struct net_handlers *h,
               struct net **out);
 /* The port actually bound. */

@@ -598,7 +598,7 @@ int net_start(uv_loop_t *loop, const struct net_config *cfg, const struct net_ha
   n->port = n->vh ? lws_get_vhost_listen_port(n->vh) : -1;
   if (n->port <= 0) {
     ef_free(n);
-    return EF_ESYS;
+    return EF_EIO;
   }
   *out = n;
   return 0;

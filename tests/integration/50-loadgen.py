@@ -15,12 +15,19 @@ $EF_BUILD/tools/loadgen/edgefleet-loadgen:
 * a second run over the same devices (provisioning answers 409: they exist) with a reconnect
   storm, stopped early by SIGINT: it exits 0 within seconds and still prints its summary.
 
+* MQTT mode (`--protocol mqtt`, when Debian's mosquitto is installed): a broker started here on
+  a free loopback port takes 200 devices at the fast schedule with connected=200, misses=0,
+  disconnects=0, and afterwards holds one retained 600-byte status per device (read back with a
+  small MQTT subscriber written here); bad MQTT command lines fail clearly.
+
 Finally the server is stopped with SIGTERM and must exit 0. Standard library only.
 """
 import json
 import os
 import re
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -141,6 +148,14 @@ def test_bad_input(srv):
         (["--server", url, "--devices", "40000", "--procs", "1"], 2, "raise --procs"),
         (["--server", url, "--devices", "5", "--provision", "/nonexistent/token"], 1,
          "/nonexistent/token"),
+        (["--server", url, "--devices", "5", "--protocol", "mqtt"], 2, "must start with mqtt://"),
+        (["--server", "mqtt://127.0.0.1:1883", "--devices", "5"], 2, "needs --protocol mqtt"),
+        (["--server", "mqtt://127.0.0.1:1883", "--devices", "5", "--protocol", "amqp"], 2,
+         "use ws or mqtt"),
+        (["--server", "mqtt://10.0.0.1:1883", "--devices", "5", "--protocol", "mqtt"], 2,
+         "not a loopback address"),
+        (["--server", "mqtt://127.0.0.1:1883", "--devices", "5", "--protocol", "mqtt",
+          "--provision", "/tmp/x"], 2, "needs no registration"),
     ]
     for args, code, text in cases:
         rc, out, err = loadgen(*args, timeout=20)
@@ -273,6 +288,118 @@ def test_storm_and_sigint(srv):
     check(len(body["data"]) == 300, "the second run added devices: %d" % len(body["data"]))
 
 
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def mqtt_retained(port, topic_filter, want, timeout=10):
+    """Subscribe (MQTT 3.1.1, stdlib socket) and collect retained PUBLISHes: {topic: payload}."""
+    def rlen(n):
+        out = b""
+        while True:
+            b, n = n % 128, n // 128
+            out += bytes([b | (0x80 if n else 0)])
+            if not n:
+                return out
+
+    def pkt(first, body):
+        return bytes([first]) + rlen(len(body)) + body
+
+    def s16(b):
+        return len(b).to_bytes(2, "big") + b
+
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    sock.sendall(pkt(0x10, s16(b"MQTT") + bytes([4, 2, 0, 30]) + s16(b"lg-test-sub")))
+    sock.sendall(pkt(0x82, (1).to_bytes(2, "big") + s16(topic_filter.encode()) + b"\0"))
+    buf, got = b"", {}
+    deadline = time.monotonic() + timeout
+    while len(got) < want and time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            break
+        if not chunk:
+            break
+        buf += chunk
+        while len(buf) >= 2:
+            n, mult, at = 0, 1, 1
+            while at < len(buf):
+                n += (buf[at] & 0x7f) * mult
+                mult *= 128
+                at += 1
+                if not buf[at - 1] & 0x80:
+                    break
+            else:
+                break
+            if len(buf) < at + n:
+                break
+            first, body, buf = buf[0], buf[at:at + n], buf[at + n:]
+            if first >> 4 == 3:
+                check(first & 1, "a PUBLISH from the subscription is not retained")
+                tl = int.from_bytes(body[:2], "big")
+                qos = (first >> 1) & 3
+                got[body[2:2 + tl].decode()] = body[2 + tl + (2 if qos else 0):]
+    sock.close()
+    return got
+
+
+def test_mqtt(srv):
+    del srv  # the broker stands in for the server here
+    broker = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not os.path.exists(broker):
+        print("skip test_mqtt: mosquitto is not installed (scripts/deps.sh --bench)")
+        return
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="ef-lg-mqtt-") as tmp:
+        conf = os.path.join(tmp, "mosquitto.conf")
+        with open(conf, "w") as f:
+            f.write("listener %d 127.0.0.1\nallow_anonymous true\nmax_connections -1\n"
+                    "persistence false\nlog_dest none\n" % port)
+        mq = subprocess.Popen([broker, "-c", conf], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            for _ in range(100):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            rc, out, err = loadgen("--protocol", "mqtt", "--server", "mqtt://127.0.0.1:%d" % port,
+                                   "--devices", "200", "--duration", "4", "--schedule", "fast",
+                                   "--sn-prefix", "MQ-", "--json", timeout=30)
+            sys.stdout.write(err)
+            sys.stdout.write(out)
+            check(rc == 0, "mqtt loadgen exit %d:\n%s" % (rc, err))
+            f, lines = summary(out)
+            check(f["devices"] == 200 and f["connected"] == 200, "mqtt connected: %s" % f)
+            check(f["misses"] == 0 and f["disconnects"] == 0, "mqtt misses/disconnects: %s" % f)
+            check(0 < f["p50"] <= f["p99"] <= f["max"] < 3000, "mqtt latencies: %s" % f)
+            j = json.loads(lines[-2])
+            check(j["logins"] == 200 and j["login_fails"] == 0, "mqtt CONNACKs: %s" % j)
+            check(j["statuses"] >= 200 and j["pings"] > 200, "mqtt traffic: %s" % j)
+            check(j["replies"] == j["pings"] + j["statuses"], "every PINGREQ/PUBLISH acked: %s" % j)
+            check(j["messages"] == j["logins"] + j["pings"] + j["statuses"], "mqtt messages: %s" % j)
+            got = mqtt_retained(port, "edgefleet/+/status", 200)
+            check(sorted(got) == sorted("edgefleet/MQ-%d/status" % i for i in range(200)),
+                  "retained topics: %d, e.g. %s" % (len(got), sorted(got)[:3]))
+            doc = json.loads(got["edgefleet/MQ-42/status"])
+            check(len(got["edgefleet/MQ-42/status"]) == 600, "status size %d" %
+                  len(got["edgefleet/MQ-42/status"]))
+            check(doc["type"] == "upload_status_info" and doc["data"]["device_id"] == "MQ-42",
+                  "retained status: %s" % doc)
+        finally:
+            mq.terminate()
+            try:
+                mq.wait(10)
+            except subprocess.TimeoutExpired:
+                mq.kill()
+                mq.wait()
+
+
 def main():
     for b in (DAEMON, LOADGEN):
         if not os.path.exists(b):
@@ -281,7 +408,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="ef-loadgen-") as tmp:
         srv = Server(tmp)
         try:
-            for test in (test_bad_input, test_run, test_storm_and_sigint):
+            for test in (test_bad_input, test_run, test_storm_and_sigint, test_mqtt):
                 try:
                     test(srv)
                     print("ok   %s" % test.__name__)

@@ -433,8 +433,8 @@ static int send_status(struct worker *w, struct dev *d, int64_t now) {
   if (n < 0 || (size_t)n + 16 >= w->msg_cap) return 0; /* cannot happen: msg_cap has room */
   size_t len = (size_t)n;
   const size_t tail = 3; /* "}}" and the pad's closing quote */
-  if (len + 9 + tail < (size_t)c->status_bytes) { /* ,"pad":"xxx" */
-    size_t pad = (size_t)c->status_bytes - len - 9 - tail;
+  if (len + 8 + tail < (size_t)c->status_bytes) { /* ,"pad":"xxx": exactly status_bytes */
+    size_t pad = (size_t)c->status_bytes - len - 8 - tail;
     memcpy(w->msg + len, ",\"pad\":\"", 8);
     len += 8;
     memset(w->msg + len, 'x', pad);

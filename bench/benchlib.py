@@ -1,0 +1,400 @@
+"""benchlib.py -- what the bench/ scripts share: finding the build, starting and always stopping
+the processes a bench runs (edgefleetd, mosquitto, loadgen, wrk, agents), sampling a process's
+CPU ticks / RSS / PSS from /proc, REST calls, and printing tables.
+
+Python 3 standard library only (Debian's python3). Every process a bench starts is registered
+here and killed at exit, on SIGINT/SIGTERM and on errors (its own pid only). Every address used
+is on 127.0.0.0/8.
+"""
+import atexit
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+API_BASE = "/service/devices_manage/"
+TICK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+_procs = []
+
+
+def build_dir():
+    return os.environ.get("EF_BUILD") or os.path.join(REPO, "build")
+
+
+def binary(rel):
+    p = os.path.join(build_dir(), rel)
+    if not os.path.exists(p):
+        sys.exit("bench: missing %s: build it first (cmake --build BUILD --target edgefleetd "
+                 "edgefleet-agent edgefleet-loadgen) and point EF_BUILD at BUILD" % p)
+    return p
+
+
+def edgefleetd():
+    return binary("src/server/edgefleetd")
+
+
+def loadgen_bin():
+    return binary("tools/loadgen/edgefleet-loadgen")
+
+
+def agent_bin():
+    return binary("src/agent/edgefleet-agent")
+
+
+def need(prog, pkg):
+    p = shutil.which(prog) or next((d + "/" + prog for d in ("/usr/sbin", "/usr/bin", "/sbin")
+                                   if os.path.exists(d + "/" + prog)), None)
+    if not p:
+        sys.exit("bench: %s not found: install %s (scripts/deps.sh --bench)" % (prog, pkg))
+    return p
+
+
+def log(msg):
+    sys.stderr.write("bench: %s\n" % msg)
+    sys.stderr.flush()
+
+
+def _kill_all():
+    for p in reversed(_procs):
+        if p.poll() is None:
+            try:
+                p.terminate()
+            except OSError:
+                pass
+    deadline = time.monotonic() + 10
+    for p in reversed(_procs):
+        try:
+            p.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def _on_signal(sig, frame):
+    del frame
+    _kill_all()
+    sys.exit(128 + sig)
+
+
+atexit.register(_kill_all)
+signal.signal(signal.SIGTERM, _on_signal)
+signal.signal(signal.SIGINT, _on_signal)
+
+
+def _max_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def spawn(args, **kw):
+    """Start a process that is killed when the bench ends (open-file limit raised to hard)."""
+    kw.setdefault("stdin", subprocess.DEVNULL)
+    p = subprocess.Popen(args, preexec_fn=_max_nofile, **kw)
+    _procs.append(p)
+    return p
+
+
+def stop(p, timeout=15):
+    if p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    return p.returncode
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, timeout=15):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("bench: nothing listens on 127.0.0.1:%d" % port)
+
+
+# ----- /proc sampling -----
+
+def cpu_ticks(pid):
+    """utime + stime of the whole process (all threads), in clock ticks."""
+    with open("/proc/%d/stat" % pid) as f:
+        s = f.read()
+    fields = s[s.rindex(")") + 2:].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def cpu_seconds(pid):
+    return cpu_ticks(pid) / TICK
+
+
+def mem_kb(pid):
+    """{'rss': VmRSS kB, 'pss': Pss kB (smaps_rollup), 'hwm': VmHWM kB}."""
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                out["rss"] = int(line.split()[1])
+            elif line.startswith("VmHWM:"):
+                out["hwm"] = int(line.split()[1])
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    out["pss"] = int(line.split()[1])
+    except OSError:
+        out["pss"] = out.get("rss", 0)
+    return out
+
+
+class Window:
+    """CPU of one process between start() and end(), as % of one core."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.t0 = self.c0 = self.t1 = self.c1 = None
+
+    def start(self):
+        self.t0, self.c0 = time.monotonic(), cpu_ticks(self.pid)
+        self.wall0_ms = int(time.time() * 1000)
+
+    def end(self):
+        self.t1, self.c1 = time.monotonic(), cpu_ticks(self.pid)
+        self.wall1_ms = int(time.time() * 1000)
+
+    @property
+    def seconds(self):
+        return self.t1 - self.t0
+
+    @property
+    def cpu_s(self):
+        return (self.c1 - self.c0) / TICK
+
+    @property
+    def cpu_pct(self):
+        return 100.0 * self.cpu_s / self.seconds
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+# ----- edgefleetd -----
+
+class Edgefleetd:
+    """A fresh edgefleetd on 127.0.0.1:<free port> with its own data dir (bcrypt cost 4 so
+    provisioning and first logins are cheap; every other option the default unless given)."""
+
+    def __init__(self, tmp, extra=()):
+        self.data = os.path.join(tmp, "data-%d" % int(time.time() * 1000))
+        self.lines = []
+        args = [edgefleetd(), "--listen", "127.0.0.1:0", "--data-dir", self.data,
+                "--bcrypt-cost", "4"] + list(extra)
+        self.proc = spawn(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.pid = self.proc.pid
+        ready = threading.Event()
+        self.port = None
+
+        def drain():
+            for line in self.proc.stderr:
+                if len(self.lines) < 2000:
+                    self.lines.append(line)
+                m = re.search(r"ready port=(\d+)", line)
+                if m and not ready.is_set():
+                    self.port = int(m.group(1))
+                    ready.set()
+            ready.set()
+
+        threading.Thread(target=drain, daemon=True).start()
+        if not ready.wait(20) or self.port is None:
+            raise SystemExit("bench: edgefleetd did not start:\n" + "".join(self.lines[-20:]))
+        with open(os.path.join(self.data, "admin.token")) as f:
+            self.token = f.read().strip()
+        self.token_file = os.path.join(self.data, "admin.token")
+        self.db = os.path.join(self.data, "edgefleet.db")
+        self.ws = "ws://127.0.0.1:%d/ws" % self.port
+        self.api = "http://127.0.0.1:%d%s" % (self.port, API_BASE)
+
+    def call(self, method, name, body=None, timeout=120):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.api + name, data=data, method=method)
+        req.add_header("Authorization", "Bearer " + self.token)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"{}")
+
+    def provision(self, n, prefix="LG-", model="loadgen", password="loadgen", first=0):
+        """Register devices PREFIX<first>..: the loadgen's defaults. Returns their ids."""
+        ids = []
+        for lo in range(first, first + n, 10000):
+            hi = min(first + n, lo + 10000)
+            devs = [{"hardware": {"sn": "%s%d" % (prefix, i), "model": model},
+                     "password": password} for i in range(lo, hi)]
+            st, body = self.call("POST", "device_add_batch", {"devices": devs})
+            if st != 200:
+                raise SystemExit("bench: device_add_batch: HTTP %d %s" % (st, body))
+            ids += body["data"]["device_ids"] if "data" in body else body["device_ids"]
+        return ids
+
+    def wrong_states(self, t0_ms, t1_ms):
+        """State-change rows to Unknown/offline written in [t0_ms, t1_ms] (read with sqlite3
+        after the server stopped, so the write-behind log is flushed)."""
+        q = ("SELECT count(*) FROM device_logs WHERE event='state' AND "
+             "result IN ('Unknown','offline') AND time BETWEEN %d AND %d;" % (t0_ms, t1_ms))
+        r = subprocess.run([need("sqlite3", "sqlite3"), self.db, q], capture_output=True,
+                           text=True, timeout=120)
+        if r.returncode != 0:
+            return "?(%s)" % r.stderr.strip()[:60]
+        return int(r.stdout.strip() or 0)
+
+    def stop(self):
+        return stop(self.proc)
+
+
+# ----- mosquitto -----
+
+class Mosquitto:
+    """Debian's mosquitto on 127.0.0.1:<free port>: anonymous, no persistence, no connection
+    limit, its open-file limit raised to the hard limit (20000 here)."""
+
+    def __init__(self, tmp):
+        self.port = free_port()
+        conf = os.path.join(tmp, "mosquitto-%d.conf" % self.port)
+        with open(conf, "w") as f:
+            f.write("listener %d 127.0.0.1\nallow_anonymous true\nmax_connections -1\n"
+                    "persistence false\nlog_dest none\n" % self.port)
+        self.proc = spawn([need("mosquitto", "mosquitto"), "-c", conf],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.pid = self.proc.pid
+        wait_port(self.port)
+        self.url = "mqtt://127.0.0.1:%d" % self.port
+
+    def stop(self):
+        return stop(self.proc)
+
+
+# ----- loadgen -----
+
+SUMMARY = re.compile(r"devices=(\d+) connected=(\d+) messages=(\d+) p50_ms=([\d.]+) "
+                     r"p99_ms=([\d.]+) max_ms=([\d.]+) misses=(\d+) disconnects=(\d+)"
+                     r"(?: storm_s=(\S+))?")
+PROGRESS = re.compile(r"t=(\d+)s connected=(\d+)/(\d+)")
+
+
+class Loadgen:
+    """edgefleet-loadgen in the background; progress lines are followed, the JSON summary is
+    parsed at the end."""
+
+    def __init__(self, args):
+        self.args = [loadgen_bin()] + list(args) + ["--json"]
+        self.proc = spawn(self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.connected = 0
+        self.err = []
+        self.out = None
+
+        def drain():
+            for line in self.proc.stderr:
+                if len(self.err) < 5000:
+                    self.err.append(line)
+                m = PROGRESS.search(line)
+                if m:
+                    self.connected = int(m.group(2))
+
+        self.t = threading.Thread(target=drain, daemon=True)
+        self.t.start()
+
+    def wait_connected(self, n, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            if self.connected >= n:
+                return True
+            time.sleep(0.5)
+        return self.connected >= n
+
+    def result(self, timeout=600):
+        out = self.proc.communicate(timeout=timeout)[0]
+        self.t.join(5)
+        lines = out.strip().splitlines()
+        if self.proc.returncode != 0 or len(lines) < 2:
+            raise SystemExit("bench: loadgen failed (exit %s):\n%s%s" % (
+                self.proc.returncode, "".join(self.err[-20:]), out))
+        j = json.loads(lines[-2])
+        j["summary"] = lines[-1]
+        return j
+
+
+def devices_label(n):
+    return "%gk" % (n / 1000) if n >= 1000 else str(n)
+
+
+def table(title, cols, rows, note=None):
+    """Print a Markdown table (so it pastes into docs/performance.md as is)."""
+    print("\n### %s\n" % title)
+    print("| " + " | ".join(cols) + " |")
+    print("|" + "|".join("---" for _ in cols) + "|")
+    for r in rows:
+        print("| " + " | ".join(str(x) for x in r) + " |")
+    if note:
+        print("\n" + note)
+    sys.stdout.flush()
+
+
+def machine():
+    model = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem = int(f.readline().split()[1]) // 1024
+    return "%d CPUs (%s), %d MiB, Linux %s, load %s, %s" % (
+        os.cpu_count(), model, mem, os.uname().release, loadavg(),
+        time.strftime("%Y-%m-%d %H:%M %Z"))
+
+
+def tmpdir():
+    d = tempfile.mkdtemp(prefix="ef-bench-")
+
+    def cleanup():
+        _kill_all()  # before the files go
+        shutil.rmtree(d, True)
+
+    atexit.register(cleanup)
+    return d
+
+
+def fmt(v, nd=1):
+    if isinstance(v, str):
+        return v
+    return ("%%.%df" % nd) % v
