@@ -353,6 +353,45 @@ class Loadgen:
         return j
 
 
+def run_wrk(port, mode, ids, token, tmp, conns=64, threads=2, seconds=15):
+    """wrk with cycle.lua against 127.0.0.1:port; {'rps', 'p50', 'p99' (ms), 'non2xx',
+    'errors', 'requests'}."""
+    idf = os.path.join(tmp, "ids-%s.txt" % mode)
+    with open(idf, "w") as f:
+        f.write("\n".join(ids) + "\n")
+    args = [need("wrk", "wrk"), "-t%d" % threads, "-c%d" % conns, "-d%ds" % seconds,
+            "--latency", "--timeout", "15s", "-s", os.path.join(HERE, "cycle.lua"),
+            "http://127.0.0.1:%d/" % port, "--", idf, mode, token]
+    p = spawn(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = p.communicate(timeout=seconds + 60)[0]
+    r = {"rps": 0.0, "p50": None, "p99": None, "non2xx": 0, "errors": 0, "requests": 0,
+         "raw": out}
+
+    def ms(v, unit):
+        return float(v) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
+
+    for line in out.splitlines():
+        m = re.match(r"\s+(50|99)%\s+([\d.]+)(us|ms|s|m)\s*$", line)
+        if m:
+            r["p" + m.group(1)] = ms(m.group(2), m.group(3))
+        m = re.match(r"Requests/sec:\s+([\d.]+)", line)
+        if m:
+            r["rps"] = float(m.group(1))
+        m = re.match(r"\s+Non-2xx or 3xx responses:\s+(\d+)", line)
+        if m:
+            r["non2xx"] = int(m.group(1))
+        m = re.match(r"\s+Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
+                     line)
+        if m:
+            r["errors"] = sum(int(x) for x in m.groups())
+        m = re.match(r"\s+(\d+) requests in", line)
+        if m:
+            r["requests"] = int(m.group(1))
+    if p.returncode != 0 or r["requests"] == 0:
+        raise SystemExit("bench: wrk failed:\n" + out)
+    return r
+
+
 def devices_label(n):
     return "%gk" % (n / 1000) if n >= 1000 else str(n)
 

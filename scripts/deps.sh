@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # deps.sh -- install every Debian package edgefleet builds, runs and tests with.
+# `--test` adds the test tools, `--bench` what bench/ compares against (not started as services:
+# the benches run the binaries themselves on loopback ports).
 # Idempotent: installs only what is missing, so `make demo` / `make test` stay fast on a second run.
 set -euo pipefail
 
@@ -7,10 +9,13 @@ BUILD_PKGS=(build-essential cmake pkg-config
             libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libjansson-dev libsqlite3-dev
             libcurl4-openssl-dev libssl-dev libcrypt-dev libssh-dev libpq-dev
             libjs-chart.js)
+# bench/: the comparison servers and agents, the HTTP load tool, SQLite for the device-log check
+BENCH_PKGS=(mosquitto mosquitto-clients wrk zabbix-agent prometheus-node-exporter sqlite3 python3)
 TEST_PKGS=(libcmocka-dev python3 python3-websockets python3-bcrypt python3-psutil python3-asyncssh curl openssh-server sqlite3 chromium)
 
 want=("${BUILD_PKGS[@]}")
 [ "${1:-}" = "--test" ] && want+=("${TEST_PKGS[@]}")
+[ "${1:-}" = "--bench" ] && want+=("${BENCH_PKGS[@]}")
 
 missing=()
 for p in "${want[@]}"; do

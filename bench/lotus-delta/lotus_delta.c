@@ -29,24 +29,6 @@ static int count_send(void *ud, const char *json, int full) {
   return 0;
 }
 
-/* The record without the jobs' "time" (it changes at every collection for every running job,
- * and a merge patch replaces a whole job list when one element changes). */
-static json_t *without_times(const json_t *rec) {
-  json_t *r = json_deep_copy(rec);
-  const char *host, *task;
-  json_t *w, *list;
-  json_object_foreach(json_object_get(r, "workerInfo"), host, w) {
-    static const char *const qs[] = {"currentQueue", "pendingQueue"};
-    for (int q = 0; q < 2; q++)
-      json_object_foreach(json_object_get(w, qs[q]), task, list) {
-        size_t i;
-        json_t *j;
-        json_array_foreach(list, i, j) json_object_del(j, "time");
-      }
-  }
-  return r;
-}
-
 static long arg_long(int argc, char **argv, const char *name, long def) {
   for (int i = 2; i + 1 < argc; i++)
     if (strcmp(argv[i], name) == 0) return strtol(argv[i + 1], NULL, 10);
@@ -94,9 +76,6 @@ int main(int argc, char **argv) {
     fprintf(stderr, "lotus-delta: %s\n", err);
     return 1;
   }
-  struct count notime = {0};
-  struct lotus_delta *nt;
-  lotus_delta_new(count_send, &notime, &nt);
   unsigned long long full_bytes = 0, runs = 0, max_full = 0, errors = 0;
   for (long t = interval; t <= seconds; t += interval) {
     snprintf(now, sizeof now, "%lld", t0 + (long long)t * 1000);
@@ -104,9 +83,6 @@ int main(int argc, char **argv) {
     json_t *rec = NULL;
     lotus_collector_run_once(lc, t0 + (long long)t * 1000, &rec);
     if (json_object_get(rec, "error")) errors++;
-    json_t *bare = without_times(rec);
-    lotus_delta_push(nt, bare);
-    json_decref(bare);
     char *text = jdump(rec);
     size_t n = strlen(text);
     full_bytes += n;
@@ -136,11 +112,6 @@ int main(int argc, char **argv) {
          (double)st.patch_bytes * per_hour,
          st.patch_count ? (double)st.patch_bytes / (double)st.patch_count : 0.0);
   printf("%-28s %10llu\n", "collections sending nothing", (unsigned long long)st.unchanged);
-  struct lotus_delta_stats ns;
-  lotus_delta_get_stats(nt, &ns);
-  printf("%-28s %10llu %14.0f %12.0f\n", "patches, jobs without time", notime.n,
-         (double)notime.bytes * per_hour, notime.n ? (double)notime.bytes / (double)notime.n : 0.0);
-  lotus_delta_free(&nt);
   printf("\nlargest record %llu bytes; patches save %.1f%% of the bytes\n", max_full,
          full_bytes ? 100.0 * (1.0 - (double)sent.bytes / (double)full_bytes) : 0.0);
   return 0;

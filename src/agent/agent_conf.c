@@ -31,8 +31,6 @@ const struct cfg_opt agent_opts[] = {
    "time limit of one lotus-miner command or RPC call"},
   {"lotus_sectors", CFG_BOOL, offsetof(struct agent_conf, lotus_sectors), 0, 0, "false",
    "also run `lotus-miner sectors list` (large on big miners)"},
-  {"lotus_job_times", CFG_BOOL, offsetof(struct agent_conf, lotus_job_times), 0, 0, "true",
-   "jobs carry their running time (false: much smaller patches, see docs)"},
   {"lotus_api", CFG_STR, offsetof(struct agent_conf, lotus_api), 0, 0, NULL,
    "rpc: miner API, TOKEN:/ip4/HOST/tcp/PORT/http or http://HOST:PORT [$MINER_API_INFO]"},
   {"lotus_token", CFG_STR, offsetof(struct agent_conf, lotus_token), 0, 0, NULL,

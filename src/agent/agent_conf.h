@@ -34,7 +34,6 @@ struct agent_conf {
   int64_t lotus_interval; /* ms between collections */
   int64_t lotus_timeout;  /* ms one lotus-miner command / one RPC call may take */
   bool lotus_sectors;     /* also run `sectors list` */
-  bool lotus_job_times;   /* jobs carry their running "time" */
   char *lotus_api;        /* rpc: miner API info or URL (default $MINER_API_INFO) */
   char *lotus_token;      /* rpc: miner API token (overrides the one in lotus_api) */
   char *lotus_node_api;   /* rpc: full node API info or URL (default $FULLNODE_API_INFO) */

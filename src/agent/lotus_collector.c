@@ -157,6 +157,7 @@ struct lotus_collector {
   pthread_cond_t cond;
   bool stop;                   /* under mu */
   bool full_wanted;            /* under mu */
+  json_t *starts;              /* job id -> start (ms) given last time, for stable starts */
 };
 
 static void add_error(char *err, size_t cap, const char *fmt, const char *a, const char *b) {
@@ -248,8 +249,16 @@ static json_t *collect_rpc(struct lotus_collector *lc, int64_t now_ms, char *err
                             now_ms);
 }
 
-/* Drop every job's "time" (lotus_no_job_times): job lists then change only when jobs do. */
-static void strip_job_times(json_t *rec) {
+/* A job's elapsed `time` as lotus prints it changes at every collection, and a merge patch
+ * resends a whole job list for one changed element: a 50-worker miner then uploads 6.4 MB an
+ * hour instead of 0.3. So each job carries when it started instead (ms, to the second), the
+ * same value as last time when within JITTER_MS of it (printed times are rounded), and the
+ * server and the dashboard show the elapsed time. Jobs whose start lotus does not know keep the
+ * printed `time`. */
+#define JITTER_MS 2000
+
+static void stamp_job_starts(struct lotus_collector *lc, json_t *rec, int64_t now_ms) {
+  json_t *seen = json_object();
   const char *host, *task;
   json_t *w, *list;
   json_object_foreach(json_object_get(rec, "workerInfo"), host, w) {
@@ -258,16 +267,38 @@ static void strip_job_times(json_t *rec) {
       json_object_foreach(json_object_get(w, qs[q]), task, list) {
         size_t i;
         json_t *j;
-        json_array_foreach(list, i, j) json_object_del(j, "time");
+        json_array_foreach(list, i, j) {
+          json_t *secs = json_object_get(j, "seconds");
+          const char *id = jstr(j, "id");
+          if (!json_is_number(secs) || !id || !*id) {
+            json_object_del(j, "seconds");
+            continue;
+          }
+          /* Ids alone repeat (queued jobs of old lotus all show 00000000). */
+          char key[256];
+          snprintf(key, sizeof key, "%s/%s/%s/%s", id, jstr(j, "sector") ? jstr(j, "sector") : "",
+                   jstr(j, "worker") ? jstr(j, "worker") : "", task);
+          int64_t start = now_ms - (int64_t)(json_number_value(secs) * 1000.0 + 0.5);
+          start -= ((start % 1000) + 1000) % 1000; /* down to the second, negative too */
+          json_t *prev = json_object_get(lc->starts, key);
+          if (prev && llabs(json_integer_value(prev) - start) <= JITTER_MS)
+            start = json_integer_value(prev);
+          json_object_set_new(seen, key, json_integer(start));
+          json_object_set_new(j, "start", json_integer(start));
+          json_object_del(j, "time");
+          json_object_del(j, "seconds");
+        }
       }
   }
+  json_decref(lc->starts);
+  lc->starts = seen; /* jobs gone from the output are forgotten */
 }
 
 int lotus_collector_run_once(struct lotus_collector *lc, int64_t now_ms, json_t **rec_out) {
   char err[ERROR_MAX] = "";
   json_t *rec = lc->rpc ? collect_rpc(lc, now_ms, err, sizeof err)
                         : collect_cli(lc, now_ms, err, sizeof err);
-  if (lc->conf.no_job_times) strip_job_times(rec);
+  stamp_job_starts(lc, rec, now_ms);
   if (*err) {
     json_object_set_new(rec, "error", json_string(err));
     ef_log(EF_LOG_WARN, "lotus: %s", err);
@@ -413,6 +444,7 @@ void lotus_collector_free(struct lotus_collector **plc) {
     pthread_join(lc->thread, NULL);
   }
   for (size_t i = 0; i < 4; i++) json_decref(lc->parts[i].good);
+  json_decref(lc->starts);
   lotus_delta_free(&lc->delta);
   lotus_rpc_free(&lc->rpc_src);
   pthread_cond_destroy(&lc->cond);

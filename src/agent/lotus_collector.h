@@ -25,7 +25,6 @@ struct lotus_conf {
   int64_t interval_ms;     /* collection period */
   int64_t timeout_ms;      /* time limit of one command / one HTTP call */
   bool sectors;            /* also run `sectors list` (cli; can be huge) */
-  bool no_job_times;       /* leave the jobs' "time" out (it changes at every collection) */
   const char *api;         /* rpc: miner API, "TOKEN:/ip4/H/tcp/P/http" or http://H:P; NULL =
                               $MINER_API_INFO */
   const char *token;       /* rpc: overrides the token of `api` */

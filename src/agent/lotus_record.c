@@ -339,6 +339,8 @@ static void add_job(json_t *wi, const json_t *job) {
     json_object_set_new(j, *k, json_string(v ? v : ""));
   }
   json_object_set_new(j, "task", json_string(task));
+  json_t *secs = json_object_get(job, "seconds"); /* elapsed, for the collector's job start */
+  if (json_is_number(secs)) json_object_set_new(j, "seconds", json_real(json_number_value(secs)));
   if (!host || !*host) json_object_set_new(j, "hostName", json_string(jstr(w, "hostName")));
   json_array_append_new(list, j);
   add_task_type(w, task);

@@ -137,7 +137,7 @@ static int lotus_setup(const struct agent_conf *conf, ef_client *client,
   struct lotus_conf lc = {
     .source = rpc ? "rpc" : "cli", .miner_path = conf->lotus_miner,
     .interval_ms = conf->lotus_interval, .timeout_ms = conf->lotus_timeout,
-    .sectors = conf->lotus_sectors, .no_job_times = !conf->lotus_job_times, .api = conf->lotus_api, .token = conf->lotus_token,
+    .sectors = conf->lotus_sectors, .api = conf->lotus_api, .token = conf->lotus_token,
     .node_api = conf->lotus_node_api, .node_token = conf->lotus_node_token};
   int rc = lotus_collector_new(&lc, send_miner, client, out, err, errlen);
   if (rc != 0) return rc;

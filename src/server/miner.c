@@ -212,8 +212,42 @@ static void join_worker(struct server *srv, const char *host, json_t *w) {
   json_decref(st);
 }
 
+/* Elapsed ms as Go prints a duration, to the second: "1h2m3s", "4m0s", "12s". */
+static void go_duration(int64_t ms, char *out, size_t len) {
+  int64_t s = ms > 0 ? ms / 1000 : 0;
+  if (s >= 3600)
+    snprintf(out, len, "%lldh%lldm%llds", (long long)(s / 3600), (long long)(s / 60 % 60),
+             (long long)(s % 60));
+  else if (s >= 60)
+    snprintf(out, len, "%lldm%llds", (long long)(s / 60), (long long)(s % 60));
+  else
+    snprintf(out, len, "%llds", (long long)s);
+}
+
+/* Jobs arrive with their `start` (ms) rather than lotus' elapsed `time`, which would change at
+ * every collection; the API shape shows `time` again, as of now. */
+static void add_job_times(json_t *worker, int64_t now) {
+  static const char *const queues[] = {"currentQueue", "pendingQueue"};
+  for (int q = 0; q < 2; q++) {
+    const char *task;
+    json_t *list;
+    json_object_foreach(jobj(worker, queues[q]), task, list) {
+      size_t i;
+      json_t *job;
+      json_array_foreach(list, i, job) {
+        json_t *start = json_object_get(job, "start");
+        if (!json_is_integer(start) || json_object_get(job, "time")) continue;
+        char buf[32];
+        go_duration(now - json_integer_value(start), buf, sizeof buf);
+        json_object_set_new(job, "time", json_string(buf));
+      }
+    }
+  }
+}
+
 /* The record joined with worker hardware. `as_array`: the seed's minerInfo response shape
- * (workerInfo an array); otherwise the subscription shape (keyed by host). Caller owns it. */
+ * (workerInfo an array, job times as of now); otherwise the subscription shape (keyed by
+ * host, jobs with their start only, so that pushes carry only real changes). Caller owns it. */
 static json_t *render(struct server *srv, const struct miner *m, bool as_array) {
   json_t *out = json_deep_copy(m->record);
   json_t *workers = as_array ? json_array() : json_object();
@@ -223,8 +257,12 @@ static json_t *render(struct server *srv, const struct miner *m, bool as_array) 
     json_t *jw = json_deep_copy(w);
     if (!jstr(jw, "hostName")) json_object_set_new(jw, "hostName", json_string(host));
     join_worker(srv, host, jw);
-    if (as_array) json_array_append_new(workers, jw);
-    else json_object_set_new(workers, host, jw);
+    if (as_array) {
+      add_job_times(jw, ef_now_ms());
+      json_array_append_new(workers, jw);
+    } else {
+      json_object_set_new(workers, host, jw);
+    }
   }
   json_object_set_new(out, "workerInfo", workers);
   char idbuf[EF_ID_STRLEN];

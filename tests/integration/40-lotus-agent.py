@@ -132,8 +132,11 @@ def record_changes_and_patches(srv):
         check(pc1["enabled"] is True and "PC1" in pc1["taskType"], pc1)
         jobs = [j for w in m["workers"].values() for q in ("currentQueue", "pendingQueue")
                 for lst in w[q].values() for j in lst]
+        # SPEC §3's job fields; `start` is what the agent sends (stable), `time` the server
+        # renders from it, as lotus prints elapsed times.
         check(jobs and all(set(j) == {"id", "sector", "worker", "hostName", "task", "state",
-                                      "time"} for j in jobs), jobs)
+                                      "time", "start"} for j in jobs), jobs)
+        check(all(re.fullmatch(r"(\d+h)?(\d+m)?\d+s", j["time"]) for j in jobs), jobs)
         running = [j for w in m["workers"].values() for lst in w["currentQueue"].values()
                    for j in lst]
         check(running and all(j["state"] == "running" for j in running), running)

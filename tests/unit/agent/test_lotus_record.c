@@ -138,7 +138,9 @@ static void record_from_fixtures(void **st) {
   assert_string_equal(jstr(json_array_get(l, 0), "id"), "77388209");
   assert_string_equal(jstr(json_array_get(l, 0), "sector"), "1215");
   assert_string_equal(jstr(json_array_get(l, 0), "time"), "3h41m7.2s");
-  assert_null(json_object_get(json_array_get(l, 0), "seconds"));
+  /* the elapsed seconds, from which the collector stamps the job's start */
+  assert_float_equal(json_number_value(json_object_get(json_array_get(l, 0), "seconds")),
+                     13267.2, 1e-6);
   assert_string_equal(jstr(pc1, "taskState"), "running");
   assert_int_equal(json_object_size(jobj(pc1, "pendingQueue")), 0);
   assert_int_equal(iget(jobj(pc1, "cpu"), "total"), 128);
@@ -418,16 +420,31 @@ static void cli_source(void **st) {
   json_decref(patch);
   lotus_collector_free(&lc);
 
-  /* lotus_job_times = false: the same jobs without their running time */
-  conf.no_job_times = true;
+  /* Jobs carry a stable start instead of lotus' ever-changing elapsed time: collected again
+   * 10 s later (the output unchanged, so the printed time is 10 s short), the start is the
+   * same and nothing is uploaded. */
   assert_int_equal(lotus_collector_new(&conf, capture, &s, &lc, err, sizeof err), 0);
-  lotus_collector_run_once(lc, 7000, &rec);
+  int64_t t = 1790000000000LL;
+  lotus_collector_run_once(lc, t, &rec);
   json_t *j0 = json_array_get(queue(worker(rec, "pc1-01"), "currentQueue", "PC1"), 0);
   assert_string_equal(jstr(j0, "id"), "77388209");
   assert_null(json_object_get(j0, "time"));
+  assert_null(json_object_get(j0, "seconds"));
+  json_int_t start = json_integer_value(json_object_get(j0, "start"));
+  assert_true(start > 0 && start <= t && start % 1000 == 0);
+  json_decref(rec);
+  n = s.n;
+  lotus_collector_run_once(lc, t + 1500, &rec); /* within the jitter: same start, no upload */
+  j0 = json_array_get(queue(worker(rec, "pc1-01"), "currentQueue", "PC1"), 0);
+  assert_int_equal(json_integer_value(json_object_get(j0, "start")), start);
+  assert_int_equal(s.n, n);
+  json_decref(rec);
+  lotus_collector_run_once(lc, t + 60000, &rec); /* the same printed time a minute later: a
+                                                    new start (lotus restarted the job) */
+  j0 = json_array_get(queue(worker(rec, "pc1-01"), "currentQueue", "PC1"), 0);
+  assert_int_equal(json_integer_value(json_object_get(j0, "start")), start + 60000);
   json_decref(rec);
   lotus_collector_free(&lc);
-  conf.no_job_times = false;
 
   /* a missing program */
   conf.miner_path = "/nonexistent/lotus-miner";

@@ -276,12 +276,15 @@ function workerCard(host, w) {
   const jobTable = jobs.length ? h('table.jobs',
     h('thead', h('tr', h('th', 'Queue'), h('th', 'Task'), h('th', 'Sector'), h('th', 'Job'), h('th', 'State'), h('th.num', 'Elapsed'))),
     h('tbody', jobs.map((j) => {
-      const base = parseGoDuration(j.time);
+      // Jobs carry their start (ms); lotus' printed elapsed time only when the start is unknown.
+      const base = typeof j.start === 'number' ? Math.max(0, (now - j.start) / 1000) : parseGoDuration(j.time);
       return h('tr', { class: j.kind, dataset: { job: j.id || '', task: j.queueTask, queue: j.kind } },
         h('td', j.kind), h('td', h('span.chip.task', j.task)), h('td', j.sector ?? '—'),
         h('td.mono', String(j.id || '—').slice(0, 8)), h('td', badge(j.state || j.kind, stateKind(j.state))),
         base == null ? h('td.num', j.time || '—')
-          : h('td.num.mono', { dataset: { base: String(base), at: String(now) }, title: `lotus: ${j.time}` }, fmtDuration(base)));
+          : h('td.num.mono', { dataset: { base: String(base), at: String(now) },
+            title: typeof j.start === 'number' ? `started ${new Date(j.start).toLocaleString()}` : `lotus: ${j.time}` },
+            fmtDuration(base)));
     }))) : h('p.muted.small', 'No jobs.');
 
   return h('article.card.worker', { dataset: { host }, class: stateKind(w.netState) === 'ok' ? '' : 'off' },

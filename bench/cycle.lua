@@ -1,0 +1,32 @@
+-- cycle.lua -- wrk script of bench/orders and bench/api: every request goes to the next device
+-- id of a file (one id a line), each wrk thread starting at its own offset so that concurrent
+-- requests hit different devices.
+-- args: IDS_FILE MODE TOKEN   MODE: order | query | status
+local ids, mode, token, i = {}, nil, nil, 0
+local base = "/service/devices_manage/"
+local nthreads, counter = 0, 0
+
+function setup(thread)
+  thread:set("tid", counter)
+  counter = counter + 1
+  nthreads = counter
+end
+
+function init(args)
+  for line in io.lines(args[1]) do ids[#ids + 1] = line end
+  mode, token = args[2], args[3]
+  i = (tid or 0) * 7919 % #ids
+  wrk.headers["Authorization"] = "Bearer " .. token
+end
+
+function request()
+  i = i % #ids + 1
+  local id = ids[i]
+  if mode == "order" then
+    return wrk.format("POST", base .. "give_order", {["Content-Type"] = "application/json"},
+                      '{"device_id":"' .. id .. '","order":"bench","params":{"n":' .. i .. '}}')
+  elseif mode == "status" then
+    return wrk.format("GET", base .. "device_statusInfo_query/" .. id)
+  end
+  return wrk.format("GET", base .. "device_query/" .. id)
+end
