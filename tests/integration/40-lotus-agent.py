@@ -153,8 +153,18 @@ def record_changes_and_patches(srv):
                    what="pc2-01 disabled in the record")
         print("change visible after %.2fs" % (time.monotonic() - t0))
 
+        # And back: a second change, a second patch.
+        def enable(st):
+            for w in st["workers"]:
+                if w["host"] == "pc2-01":
+                    w["disabled"] = False
+        agent.edit_state(enable)
+        wait_until(lambda: miner(srv)["workers"]["pc2-01"]["enabled"] is True, 3,
+                   what="pc2-01 enabled again")
+
         # One full upload (plus one more for the server's report_full_info after login), then
-        # only patches, each much smaller than the whole record.
+        # only patches, each much smaller than the whole record; a collection that finds
+        # nothing new sends nothing (running jobs' elapsed times are not changes).
         wait_until(lambda: sum(1 for k, _ in agent.uploads() if k == "patch") >= 2, 5,
                    what="two patches")
         ups = agent.uploads()
