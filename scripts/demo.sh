@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # demo.sh -- a local edgefleet: edgefleetd on SQLite in ./var, one demo device registered, and a
-# local edgefleet-agent logged in as that device. Ctrl-C stops both.
+# local edgefleet-agent logged in as that device. The agent also runs the lotus collector on
+# tools/fake-lotus-miner, a simulated miner whose jobs advance (60x real time), so the dashboard
+# has a live miner to show. Ctrl-C stops both.
 set -euo pipefail
 BUILD=${1:-build}
 PORT=${EF_DEMO_PORT:-9090}
@@ -25,8 +27,10 @@ curl -s -o /dev/null -X POST "$API/device_add" -H "Authorization: Bearer $TOKEN"
   -H 'Content-Type: application/json' \
   -d "{\"device_name\":\"demo device\",\"device_type\":\"demo\",\"hardware\":{\"sn\":\"$SN\",\"model\":\"$MODEL\"},\"password\":\"$PASSWORD\"}"
 
+FAKE_LOTUS_STATE="$VAR/fake-lotus-miner.json" FAKE_LOTUS_SPEED=60 \
 "$BUILD/src/agent/edgefleet-agent" --config edgefleet-agent.conf --server "ws://127.0.0.1:$PORT/ws" \
   --sn "$SN" --model "$MODEL" --password "$PASSWORD" --data-dir "$VAR/agent" \
+  --lotus-miner "$BUILD/tools/fake-lotus-miner/fake-lotus-miner" --lotus-interval 2s \
   2>>"$VAR/agent.log" &
 AGENT=$!
 
@@ -41,6 +45,7 @@ cat <<EOT
 
   edgefleet is running.
     dashboard  http://127.0.0.1:$PORT/        (sign in with the admin API token)
+    live miner http://127.0.0.1:$PORT/#/miner/f01234   (fake-lotus-miner, jobs advance 60x)
     server log $VAR/edgefleetd.log
     admin API token  $TOKEN
     demo device      $ID  (sn $SN), agent log: $VAR/agent.log
@@ -51,6 +56,7 @@ cat <<EOT
     curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
          -d '{"device_id":"$ID","order":"say","params":{"text":"hello"}}' $API/give_order
     curl -s -H "Authorization: Bearer $TOKEN" $API/device_log_query/$ID
+    curl -s -H "Authorization: Bearer $TOKEN" $API/miner_query/f01234
 
   Ctrl-C stops the server and the agent.
 EOT
