@@ -265,6 +265,47 @@ class Server:
 # REST
 
 
+def agent_binary():
+    return os.path.join(build_dir(), "src", "agent", "edgefleet-agent")
+
+
+class AgentProcess:
+    """A real edgefleet-agent connected to `srv`: `args` come after --server; stderr goes to
+    DIR/agent.stderr (`log()`, `tail()`); `stop()` sends SIGTERM and returns the exit code
+    (kill -9 and a failure when it does not exit in time). DIR is a fresh temp dir unless given."""
+
+    def __init__(self, srv, args, env=None, dir=None):
+        self.dir = dir or tempfile.mkdtemp(prefix="ef-agent-", dir=srv.dir)
+        os.makedirs(self.dir, exist_ok=True)
+        self.stderr_path = os.path.join(self.dir, "agent.stderr")
+        self._err = open(self.stderr_path, "wb")
+        cmd = [agent_binary(), "--server", "ws://127.0.0.1:%d/ws" % srv.port] + list(args)
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._err,
+                                     stderr=self._err, env=dict(os.environ, **(env or {})))
+        _live_procs.add(self.proc)
+
+    def log(self):
+        with open(self.stderr_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def tail(self, lines=40):
+        return "\n".join(self.log().splitlines()[-lines:])
+
+    def stop(self, timeout=15.0):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("edgefleet-agent did not stop within %.0fs of SIGTERM"
+                                     % timeout)
+        _live_procs.discard(self.proc)
+        self._err.close()
+        return self.proc.returncode
+
+
 class Api:
     """Blocking REST client; every call returns (http_status, parsed_json_or_text)."""
 

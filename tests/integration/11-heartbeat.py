@@ -5,7 +5,7 @@ A silent device: Unknown at ~0.6 s, misses at ~1.0 s and ~1.4 s, then offline an
 import asyncio
 import time
 
-from efharness import PONG, Closed, Suite, check, await_until
+from efharness import PONG, Suite, check, await_until
 
 T = Suite("11-heartbeat", heartbeat_tolerance="600ms", heartbeat_tolerance_miss="400ms",
           login_timeout="2s")

@@ -3,7 +3,6 @@
 seed's exact frame is acknowledged, the API returns the latest upload with device_id and
 dev_state, offline / unknown devices are 404, a malformed upload gets an error reply and the
 connection stays usable."""
-import asyncio
 
 from efharness import Suite, check, await_until
 

@@ -2,30 +2,23 @@
 """20-rest.py -- the northbound REST API of a real edgefleetd: every device, group and relation
 route, every error code (400, 401, 404, 405, 409, 413), and that a password hash never leaves.
 
-Starts $EF_BUILD/src/server/edgefleetd on 127.0.0.1:0 with a temporary data dir, waits for its
-"ready port=N" line, talks to it with urllib, and stops it with SIGTERM (exit code 0 expected),
-also when a check fails. Standard library, plus python3-bcrypt to check stored hashes and
+Starts edgefleetd through the shared harness (tests/helpers/efharness.py: a temporary data dir,
+"ready port=N", SIGTERM with exit code 0 expected), talks to it with urllib. Standard library, plus python3-bcrypt to check stored hashes and
 python3-websockets for one device that logs in (its log, token and deletion).
 """
 import asyncio
 import json
 import os
-import re
-import signal
 import sqlite3
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
 
+import efharness  # first: it re-runs under Debian's python3 when needed
 import bcrypt
 import websockets
 
-BUILD = os.environ.get("EF_BUILD", os.path.join(os.path.dirname(__file__), "../../build"))
-DAEMON = os.path.join(BUILD, "src/server/edgefleetd")
 BASE = "/service/devices_manage/"
 
 checks = 0
@@ -39,49 +32,20 @@ def check(cond, what):
         raise AssertionError(what)
 
 
-class Server:
+class Server(efharness.Server):
+    """The shared harness' edgefleetd (tests/helpers/efharness.py) plus this file's request
+    helpers: bcrypt cost 4 and a 64k body limit (for the 413 checks)."""
+
     def __init__(self):
-        self.dir = tempfile.TemporaryDirectory(prefix="ef-rest-")
-        self.log = []
-        self.proc = subprocess.Popen(
-            [DAEMON, "--listen", "127.0.0.1:0", "--data-dir", self.dir.name,
-             "--bcrypt-cost", "4", "--max-body", "64k"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            text=True)
-        ready = threading.Event()
-        self.port = None
-
-        def drain():
-            for line in self.proc.stderr:
-                self.log.append(line)
-                m = re.search(r"ready port=(\d+)", line)
-                if m and not ready.is_set():
-                    self.port = int(m.group(1))
-                    ready.set()
-            ready.set()
-
-        threading.Thread(target=drain, daemon=True).start()
-        if not ready.wait(15) or self.port is None:
-            self.stop(check_rc=False)
-            raise RuntimeError("edgefleetd did not become ready:\n" + "".join(self.log))
-        with open(os.path.join(self.dir.name, "admin.token")) as f:
-            self.token = f.read().strip()
-        self.db = os.path.join(self.dir.name, "edgefleet.db")
+        super().__init__(bcrypt_cost=4, max_body="64k")
+        self.start()
+        self.db = os.path.join(self.data_dir, "edgefleet.db")
 
     def stop(self, check_rc=True):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                if check_rc:
-                    raise AssertionError("edgefleetd did not stop within 15 s of SIGTERM")
-        rc = self.proc.returncode
-        if check_rc and rc != 0:
-            raise AssertionError("edgefleetd exited with %r\n%s" % (rc, "".join(self.log[-30:])))
-        return rc
+        if check_rc:
+            super().stop()
+        else:
+            self.kill()
 
     def call(self, method, path, body=None, token="admin", ctype="application/json", raw=None):
         """(status, decoded JSON or None, text). body is JSON-encoded; raw is sent as is."""
@@ -501,9 +465,6 @@ def test_live_device(srv):
 
 
 def main():
-    if not os.access(DAEMON, os.X_OK):
-        print("no daemon at %s (set EF_BUILD)" % DAEMON)
-        return 1
     srv = Server()
     hashes = []
     try:
@@ -522,8 +483,8 @@ def main():
                 check(h[7:] not in text, "a stored hash in a response")
             check('"token_hash"' not in text and '"password":"$' not in text, "secret member")
     except BaseException:
+        sys.stderr.write("--- edgefleetd log ---\n" + srv.tail(40) + "\n")
         srv.stop(check_rc=False)
-        sys.stderr.write("--- edgefleetd log ---\n" + "".join(srv.log[-40:]))
         raise
     srv.stop()
     print("20-rest: %d checks passed" % checks)

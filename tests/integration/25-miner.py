@@ -4,7 +4,6 @@ acknowledged and served by miner_query / miner_query_all in the seed's minerInfo
 patches change only what they name (null deletes a worker or a job list), worker hardware is
 joined from the worker host's own status upload with its online state as netState, records
 survive a server restart, and a patch the server has no base for makes it ask for a full one."""
-import asyncio
 
 from efharness import Suite, check, await_until
 

@@ -11,7 +11,7 @@ import time
 
 import websockets
 
-from efharness import Suite, check, await_until
+from efharness import Suite, check
 
 T = Suite("26-front", front_push_interval="100ms", heartbeat_tolerance="10s", log_flush="20ms",
           heartbeat_tolerance_miss="5s")
@@ -239,7 +239,7 @@ async def connection_limit(srv):
             check(r["code"] == 0 and "too many" in r["message"], r)
             await asyncio.wait_for(c.ws.wait_closed(), 2)
         await asyncio.sleep(0.1)
-        async with Front(srv) as d:  # a place is free again after one leaves
+        async with Front(srv):  # a place is free again after one leaves
             await a.ws.close()
             await asyncio.sleep(0.1)
     async with Front(srv) as e:

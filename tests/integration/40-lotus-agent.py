@@ -10,23 +10,21 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
 
-from efharness import Suite, check, wait_until, build_dir, _live_procs
+from efharness import AgentProcess, Suite, check, wait_until, build_dir
 
 # Short heartbeat timings: a device that stops answering is Unknown after 1.5 s, offline after 3.
 T = Suite("40-lotus-agent", heartbeat_tolerance="1500ms", heartbeat_tolerance_miss="1s",
           log_flush="20ms")
 
 FAKE = os.path.join(build_dir(), "tools", "fake-lotus-miner", "fake-lotus-miner")
-AGENT = os.path.join(build_dir(), "src", "agent", "edgefleet-agent")
 MINER = "f0998877"
 
 
-class Agent:
+class Agent(AgentProcess):
     """edgefleet-agent with the lotus collector on a fake lotus-miner whose failure mode is
     read from DIR/mode at every run (so a test can switch it while the agent runs)."""
 
@@ -43,16 +41,12 @@ class Agent:
         subprocess.run([FAKE, "--reset", "--workers", "3", "--seed", "7", "--miner", MINER,
                         "info"], env=self.env, check=True, stdout=subprocess.DEVNULL)
         self.did = srv.add_device("SN-LOTUS", "miner", "pw")
-        self.stderr_path = os.path.join(self.dir, "agent.stderr")
-        args = [AGENT, "--server", "ws://127.0.0.1:%d/ws" % srv.port, "--device-id", self.did,
-                "--password", "pw", "--data-dir", self.dir, "--log-level", "debug",
-                "--ping-interval", "500ms", "--pong-timeout", "500ms", "--status-interval", "2s",
-                "--lotus-miner", self.wrapper, "--lotus-interval", interval,
-                "--lotus-timeout", timeout]
-        self._err = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._err,
-                                     stderr=self._err, env=self.env)
-        _live_procs.add(self.proc)
+        super().__init__(srv, ["--device-id", self.did, "--password", "pw", "--data-dir", self.dir,
+                               "--log-level", "debug", "--ping-interval", "500ms",
+                               "--pong-timeout", "500ms", "--status-interval", "2s",
+                               "--lotus-miner", self.wrapper, "--lotus-interval", interval,
+                               "--lotus-timeout", timeout],
+                         env={"FAKE_LOTUS_STATE": self.state}, dir=self.dir)
 
     def set_mode(self, mode):
         with open(self.mode + ".tmp", "w") as f:
@@ -70,29 +64,15 @@ class Agent:
                 json.dump(st, f)
             os.rename(self.state + ".tmp", self.state)
 
-    def log(self):
-        with open(self.stderr_path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
     def uploads(self):
         """[(kind, bytes)] from the agent's debug line per upload."""
         return [(m.group(1), int(m.group(2)))
                 for m in re.finditer(r"lotus: upload (full|patch) (\d+) bytes", self.log())]
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise AssertionError("agent did not stop within 15 s of SIGTERM")
-        _live_procs.discard(self.proc)
-        self._err.close()
-        code = self.proc.returncode
+        code = super().stop()
         if code != 0:
-            print("---- agent stderr ----\n" + "\n".join(self.log().splitlines()[-40:]))
+            print("---- agent stderr ----\n" + self.tail())
         check(code == 0, "agent exit status", code)
         shutil.rmtree(self.dir, ignore_errors=True)
 

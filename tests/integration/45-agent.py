@@ -5,50 +5,34 @@ custom orders from its config file (params substituted, output returned), an unk
 a timed-out order, restart (the same process re-executes and logs in again with its session
 token), a server restart (the agent reconnects by itself), and SIGTERM (exit 0, offline)."""
 import os
-import signal
 import subprocess
 import time
 
-from efharness import Suite, check, wait_until, build_dir
+from efharness import AgentProcess, Suite, agent_binary, check, wait_until
 
 T = Suite("45-agent", heartbeat_tolerance="3s", heartbeat_tolerance_miss="2s",
           order_timeout="3s", log_flush="20ms")
 
-AGENT = os.path.join(build_dir(), "src", "agent", "edgefleet-agent")
 
 
-class Agent:
+class Agent(AgentProcess):
+    """The agent as a device with three custom orders and short timings."""
+
     def __init__(self, srv, sn, password="pw", extra=()):
-        self.dir = os.path.join(srv.dir, "agent-" + sn)
-        os.makedirs(self.dir, exist_ok=True)
-        conf = os.path.join(self.dir, "agent.conf")
+        d = os.path.join(srv.dir, "agent-" + sn)
+        os.makedirs(d, exist_ok=True)
+        conf = os.path.join(d, "agent.conf")
         with open(conf, "w") as f:
             f.write("order.say = /bin/echo said {text}\n"
                     "order.nap = /bin/sleep {seconds}\n"
                     "order.fail = /bin/sh -c \"echo broken >&2; exit 3\"\n")
-        self.args = [AGENT, "--config", conf, "--server", "ws://127.0.0.1:%d/ws" % srv.port,
-                     "--sn", sn, "--model", "agent", "--password", password,
-                     "--data-dir", self.dir, "--ping-interval", "500ms", "--pong-timeout", "500ms",
-                     "--status-interval", "1s", "--reconnect-interval", "300ms",
-                     "--reconnect-jitter", "200ms", "--max-retries", "0", "--restart-wait", "1s",
-                     "--order-timeout", "1s"] + list(extra)
-        self.log = open(os.path.join(self.dir, "stderr"), "wb")
-        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=self.log,
-                                     stderr=self.log)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                return self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                raise
-        return self.proc.returncode
-
-    def tail(self):
-        with open(os.path.join(self.dir, "stderr"), "rb") as f:
-            return f.read().decode(errors="replace")[-3000:]
+        super().__init__(srv, ["--config", conf, "--sn", sn, "--model", "agent",
+                               "--password", password, "--data-dir", d,
+                               "--ping-interval", "500ms", "--pong-timeout", "500ms",
+                               "--status-interval", "1s", "--reconnect-interval", "300ms",
+                               "--reconnect-jitter", "200ms", "--max-retries", "0",
+                               "--restart-wait", "1s", "--order-timeout", "1s"] + list(extra),
+                         dir=d)
 
 
 def online(srv, did):
@@ -131,7 +115,7 @@ def wrong_password_and_bad_config(srv):
         check(srv.dev_state(did) == "offline")
     finally:
         ag.stop()
-    p = subprocess.run([AGENT, "--server", "ws://127.0.0.1:1/ws", "--sn", "x", "--model", "y",
+    p = subprocess.run([agent_binary(), "--server", "ws://127.0.0.1:1/ws", "--sn", "x", "--model", "y",
                         "--password", "p", "--ping-interval", "never"],
                        capture_output=True, text=True, timeout=10)
     check(p.returncode == 2 and "ping_interval" in p.stderr, p.returncode, p.stderr)

@@ -1,8 +1,7 @@
 #!/usr/bin/env python3
 """50-loadgen.py -- edgefleet-loadgen against a real edgefleetd.
 
-Starts $EF_BUILD/src/server/edgefleetd on 127.0.0.1:0 (temporary data dir, bcrypt cost 4), waits
-for its "ready port=N" line and reads DIR/admin.token, then runs
+Starts edgefleetd through the shared harness (tests/helpers/efharness.py; bcrypt cost 4), then runs
 $EF_BUILD/tools/loadgen/edgefleet-loadgen:
 
 * bad command lines (a non-loopback server, missing or bad options, an unreadable token file, a
@@ -24,6 +23,8 @@ Finally the server is stopped with SIGTERM and must exit 0. Standard library onl
 """
 import json
 import os
+
+import efharness  # first: it re-runs under Debian's python3 when needed
 import re
 import shutil
 import signal
@@ -36,8 +37,7 @@ import time
 import urllib.error
 import urllib.request
 
-BUILD = os.environ.get("EF_BUILD", os.path.join(os.path.dirname(__file__), "../../build"))
-DAEMON = os.path.join(BUILD, "src/server/edgefleetd")
+BUILD = efharness.build_dir()
 LOADGEN = os.path.join(BUILD, "tools/loadgen/edgefleet-loadgen")
 BASE = "/service/devices_manage/"
 SUMMARY = re.compile(r"^devices=(\d+) connected=(\d+) messages=(\d+) p50_ms=([\d.]+) "
@@ -54,34 +54,14 @@ def check(cond, what):
         raise AssertionError(what)
 
 
-class Server:
-    def __init__(self, tmp):
-        self.data = os.path.join(tmp, "data")
-        self.log = []
-        self.proc = subprocess.Popen(
-            [DAEMON, "--listen", "127.0.0.1:0", "--data-dir", self.data, "--bcrypt-cost", "4",
-             "--log-status-uploads", "false"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            text=True)
-        ready = threading.Event()
-        self.port = None
+class Server(efharness.Server):
+    """The shared harness' edgefleetd (bcrypt cost 4, no status-upload log rows) plus `call`."""
 
-        def drain():
-            for line in self.proc.stderr:
-                self.log.append(line)
-                m = re.search(r"ready port=(\d+)", line)
-                if m and not ready.is_set():
-                    self.port = int(m.group(1))
-                    ready.set()
-            ready.set()
-
-        threading.Thread(target=drain, daemon=True).start()
-        if not ready.wait(15) or self.port is None:
-            self.proc.kill()
-            raise AssertionError("edgefleetd not ready:\n" + "".join(self.log[-30:]))
-        self.token_file = os.path.join(self.data, "admin.token")
-        with open(self.token_file) as f:
-            self.token = f.read().strip()
+    def __init__(self):
+        super().__init__(bcrypt_cost=4, log_status_uploads="false")
+        self.start()
+        self.data = self.data_dir
+        self.token_file = os.path.join(self.data_dir, "admin.token")
 
     def call(self, method, name, body=None):
         data = json.dumps(body).encode() if body is not None else None
@@ -97,18 +77,11 @@ class Server:
             return e.code, json.loads(e.read() or b"{}")
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise AssertionError("edgefleetd did not stop within 15 s of SIGTERM")
+        try:
+            super().stop()
+        except AssertionError:
+            pass
         return self.proc.returncode
-
-    def tail(self):
-        return "".join(self.log[-40:])
 
 
 def loadgen(*args, timeout=60):
@@ -401,26 +374,24 @@ def test_mqtt(srv):
 
 
 def main():
-    for b in (DAEMON, LOADGEN):
-        if not os.path.exists(b):
-            raise SystemExit("missing %s (build it first)" % b)
+    if not os.path.exists(LOADGEN):
+        raise SystemExit("missing %s (build it first)" % LOADGEN)
     failed = 0
-    with tempfile.TemporaryDirectory(prefix="ef-loadgen-") as tmp:
-        srv = Server(tmp)
-        try:
-            for test in (test_bad_input, test_run, test_storm_and_sigint, test_mqtt):
-                try:
-                    test(srv)
-                    print("ok   %s" % test.__name__)
-                except AssertionError as e:
-                    failed += 1
-                    print("FAIL %s: %s" % (test.__name__, e))
-                    print("---- edgefleetd stderr (tail) ----\n" + srv.tail())
-        finally:
-            rc = srv.stop()
-        if rc != 0:
-            failed += 1
-            print("FAIL edgefleetd exited %s after SIGTERM:\n%s" % (rc, srv.tail()))
+    srv = Server()
+    try:
+        for test in (test_bad_input, test_run, test_storm_and_sigint, test_mqtt):
+            try:
+                test(srv)
+                print("ok   %s" % test.__name__)
+            except AssertionError as e:
+                failed += 1
+                print("FAIL %s: %s" % (test.__name__, e))
+                print("---- edgefleetd stderr (tail) ----\n" + srv.tail())
+    finally:
+        rc = srv.stop()
+    if rc != 0:
+        failed += 1
+        print("FAIL edgefleetd exited %s after SIGTERM:\n%s" % (rc, srv.tail()))
     print("%d checks, %d failed tests" % (checks, failed))
     sys.exit(1 if failed else 0)
 

@@ -9,7 +9,6 @@ server restart show their error states and recover. No console errors or excepti
 Screenshots (1280x800) go to $EF_SCREENSHOTS (docs/screenshots/ when making the committed ones),
 else to <build>/screenshots/."""
 import asyncio
-import copy
 import json
 import os
 import socket
@@ -17,7 +16,7 @@ import struct
 import threading
 import time
 
-from efharness import Suite, check, source_dir, build_dir, add_group, add_relation, wait_until
+from efharness import AgentProcess, Suite, check, source_dir, build_dir, add_group, add_relation, wait_until
 import websockets
 
 from cdp import Chromium
@@ -433,7 +432,6 @@ def dashboard(srv):
         feeder.close()
 
 
-AGENT = os.path.join(build_dir(), "src", "agent", "edgefleet-agent")
 FAKE = os.path.join(build_dir(), "tools", "fake-lotus-miner", "fake-lotus-miner")
 
 
@@ -449,19 +447,14 @@ def fake_miner_live(srv):
     """The demo's path, end to end: the real edgefleet-agent runs tools/fake-lotus-miner (a
     simulated miner whose jobs advance, 600x real time here) every second; the dashboard's
     miner page shows its workers and jobs, and the jobs change on screen without a reload."""
-    import subprocess
     base = "http://127.0.0.1:%d" % srv.port
     srv.add_device("SN-FAKE", "lotus", "pw")
     adir = os.path.join(srv.dir, "agent")
-    os.makedirs(adir, exist_ok=True)
-    env = dict(os.environ, FAKE_LOTUS_STATE=os.path.join(adir, "fake-lotus.json"),
-               FAKE_LOTUS_SPEED="600")
-    log = open(os.path.join(adir, "stderr"), "wb")
-    agent = subprocess.Popen([AGENT, "--server", "ws://127.0.0.1:%d/ws" % srv.port,
-                              "--sn", "SN-FAKE", "--model", "lotus", "--password", "pw",
-                              "--data-dir", adir, "--lotus-miner", FAKE, "--lotus-interval", "1s",
-                              "--status-interval", "2s"],
-                             env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    agent = AgentProcess(srv, ["--sn", "SN-FAKE", "--model", "lotus", "--password", "pw",
+                               "--data-dir", adir, "--lotus-miner", FAKE, "--lotus-interval", "1s",
+                               "--status-interval", "2s"],
+                         env={"FAKE_LOTUS_STATE": os.path.join(adir, "fake-lotus.json"),
+                              "FAKE_LOTUS_SPEED": "600"}, dir=adir)
     browser = Chromium(width=1280, height=800)
     try:
         wait_until(lambda: srv.api.get("miner_query", "f01234")[0] == 200, 15,
@@ -488,9 +481,7 @@ def fake_miner_live(srv):
         shot(page, "miner-live.png")
     finally:
         browser.stop()
-        agent.terminate()
-        agent.wait(10)
-        log.close()
+        agent.stop()
 
 
 if __name__ == "__main__":
