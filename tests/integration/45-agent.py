@@ -90,7 +90,7 @@ def agent_end_to_end(srv):
         srv.stop()
         srv.start(same_port=True)
         wait_until(lambda: online(srv, did), 10, what="agent back after a server restart")
-        check(logins() > before)
+        wait_until(lambda: logins() > before, 5, what="its login in the device log (written behind)")
         st, r = order(srv, did, "say", {"text": "again"})
         check(st == 200 and "said again" in r["data"]["message"], st, r)
 
