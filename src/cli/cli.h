@@ -77,7 +77,9 @@ int cli_out(struct cli *c, json_t *data, void (*show)(json_t *data));
 /* An array of objects as an aligned table, one row per element (cols ends with a NULL title). */
 void out_table(const json_t *arr, const struct col *cols);
 /* An object as aligned "key  value" lines, nested members flattened ("hardware.sn"). */
-void out_kv(const json_t *obj);
+void out_kv(json_t *obj);
+/* For answers without data ({}): prints "ok". */
+void out_ok(json_t *data);
 /* The member at a dotted path, or NULL. */
 const json_t *out_path(const json_t *obj, const char *path);
 /* One value as display text: strings as they are (control characters blanked), null or absent

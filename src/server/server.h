@@ -47,7 +47,8 @@ struct server_config {
   int64_t send_queue_max;    /* bytes: queued output per connection before it is dropped */
   int64_t log_flush;         /* ms: device-log write-behind period */
   int64_t log_retention;     /* ms: device logs older than this are pruned (0 = keep) */
-  bool log_status_uploads;   /* write a device_logs row per status upload */
+  bool log_status_uploads;   /* write device_logs rows for status uploads ... */
+  int64_t log_status_every;  /* ms: ... at most one per device per this (0: every upload) */
   int64_t front_max;         /* dashboard connections at most */
   int64_t front_push;        /* ms between subscription pushes */
   int64_t front_queue_max;   /* bytes queued to a dashboard before it is dropped */
@@ -98,6 +99,7 @@ struct dsess {
   char *status;              /* the latest upload_status_info message, as received */
   uint32_t status_len;
   int64_t status_time;       /* ms since epoch */
+  int64_t status_logged;     /* status_time of the last upload written to the device log */
   struct order *order;       /* in flight, or NULL */
   char *close_reason;        /* for the device log */
 };

@@ -387,8 +387,14 @@ static void handle_status(struct dsess *s, json_t *m, const char *msg, size_t le
   s->status_len = (uint32_t)len;
   s->status_time = ef_now_ms();
   ws_device_send(s, STATUS_ACK, sizeof STATUS_ACK - 1);
-  if (s->srv->cfg.log_status_uploads)
+  /* The first upload of a session is logged, then one per log_status_every: a fleet's log
+   * shows that devices report without a row per upload (19.5k devices: 4.7 M rows an hour). */
+  const struct server_config *cfg = &s->srv->cfg;
+  if (cfg->log_status_uploads &&
+      (!s->status_logged || s->status_time - s->status_logged >= cfg->log_status_every)) {
+    s->status_logged = s->status_time;
     devlog_add(s->srv->devlog, s->device_id, "status_upload", NULL, "success");
+  }
 }
 
 void ws_device_message(struct dsess *s, const char *msg, size_t len) {

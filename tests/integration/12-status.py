@@ -4,6 +4,8 @@ seed's exact frame is acknowledged, the API returns the latest upload with devic
 dev_state, offline / unknown devices are 404, a malformed upload gets an error reply and the
 connection stays usable."""
 
+import asyncio
+
 from efharness import Suite, check, await_until
 
 T = Suite("12-status", heartbeat_tolerance="5s", heartbeat_tolerance_miss="3s")
@@ -125,15 +127,23 @@ async def status_before_login_is_refused(srv):
     check(srv.api.get("device_statusInfo_query", did)[0] == 404)
 
 
-@T.test
+@T.test(log_status_every="1s")
 async def status_upload_logged(srv):
+    """The first upload of a session is logged, then at most one per log_status_every."""
     did = srv.add_device("SN-S7", "M", "pw")
+    rows = lambda: sum(1 for l in srv.logs(did) if l["event"] == "status_upload")  # noqa: E731
     async with srv.connect() as dev:
         await dev.login(device_id=did, password="pw")
+        for _ in range(5):  # five uploads within a second: one row
+            await dev.send_json(seed_status(did))
+            check(await dev.recv_json(2) == ACK)
+        await await_until(lambda: rows() == 1, 2, what="one status_upload row")
+        await asyncio.sleep(1.1)
         await dev.send_json(seed_status(did))
         check(await dev.recv_json(2) == ACK)
-        await await_until(lambda: any(l["event"] == "status_upload" for l in srv.logs(did)), 2,
-                          what="a status_upload row")
+        await await_until(lambda: rows() == 2, 2, what="a second row after log_status_every")
+        await asyncio.sleep(0.2)
+        check(rows() == 2, rows())
 
 
 if __name__ == "__main__":
