@@ -163,6 +163,10 @@ int cli_get(struct cli *c, json_t **data, const char *route, ...) {
 }
 
 int cli_send(struct cli *c, json_t **data, const char *method, const char *route, json_t *body) {
+  if (!body) { /* json_pack() refused an argument */
+    fprintf(stderr, "edgefleetctl: cannot build the request body\n");
+    return CLI_USAGE;
+  }
   CURL *h = curl_easy_init();
   if (!h) {
     json_decref(body);

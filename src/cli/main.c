@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cfg.h"
 #include "cli.h"
@@ -29,10 +30,10 @@ static const struct cfg_opt global_opts[] = {
   OPT("token", CFG_STR, token, 0, 0, NULL,
       "API token [--token-file, $EDGEFLEET_TOKEN, else " DEFAULT_TOKEN_FILE "]"),
   OPT("token_file", CFG_STR, token_file, 0, 0, NULL, "file holding the API token"),
-  OPT("json", CFG_BOOL, json, 0, 0, "false", "print the server's data as JSON"),
-  OPT("verbose", CFG_BOOL, verbose, 0, 0, "false",
+  OPT("json", CFG_BOOL, json, 0, 0, NULL, "print the server's data as JSON"),
+  OPT("verbose", CFG_BOOL, verbose, 0, 0, NULL,
       "(-v) say which server and token are used, and each request"),
-  OPT("help", CFG_BOOL, help, 0, 0, "false", "(-h) usage, of a command when one is given"),
+  OPT("help", CFG_BOOL, help, 0, 0, NULL, "(-h) usage, of a command when one is given"),
   OPT("connect_timeout", CFG_MS, connect_timeout, 1, 3600000, "5s", "time to connect"),
   OPT("timeout", CFG_MS, timeout, 1, 86400000, "30s", "time for a whole request"),
   {NULL, 0, 0, 0, 0, NULL, NULL},
@@ -94,7 +95,7 @@ static const struct cli_cmd commands[] = {
   {"miner", "show", "MINER_ID", 1, 1, "", cli_miner_show, "one miner's record"},
   {"token", "add", "--kind read|admin [--name N]", 0, 0, "kind! name", cli_token_add,
    "make an API token; prints it (shown only this once)"},
-  {"help", NULL, "[COMMAND]", 0, 2, "", cmd_help, "this help, or a command's"},
+  {"help", NULL, "[GROUP [COMMAND]]", 0, 2, "", cmd_help, "this help, or a command's"},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 
@@ -198,6 +199,12 @@ static int split_args(int argc, char **argv, struct pending *opts, int *nopts, c
   bool ended = false;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
+    json_t *utf8 = json_string(a); /* every argument may end up in a JSON body */
+    if (!utf8) {
+      fprintf(stderr, "edgefleetctl: argument %d is not UTF-8 text\n", i);
+      return CLI_USAGE;
+    }
+    json_decref(utf8);
     if (ended || a[0] != '-' || !a[1] || is_number(a)) {
       pos[(*npos)++] = argv[i];
       continue;
@@ -220,7 +227,7 @@ static int split_args(int argc, char **argv, struct pending *opts, int *nopts, c
       if (*k == '-') *k = '_';
     if (strcmp(p->key, "v") == 0) strcpy(p->key, "verbose");
     if (strcmp(p->key, "h") == 0) strcpy(p->key, "help");
-    bool global;
+    bool global = false;
     p->row = find_opt(p->key, &global);
     if (!p->row) {
       fprintf(stderr, "edgefleetctl: unknown option '%s'; see edgefleetctl help\n", a);
@@ -283,7 +290,7 @@ static int parse(struct cli *c, int argc, char **argv) {
   }
 
   for (int i = 0; i < nopts; i++) {
-    bool global, required;
+    bool global = false, required;
     find_opt(opts[i].key, &global);
     if (global) continue;
     if (!takes(c->cmd, opts[i].key, &required)) {
@@ -331,6 +338,8 @@ static int resolve_server(struct cli *c) {
     ef_free(c->o.server);
     c->o.server = url;
   }
+  if (strncasecmp(c->o.server, "http://", 7) != 0 && strncasecmp(c->o.server, "https://", 8) != 0)
+    return cli_usage_error(c, "bad server address '%s': http:// or https:// only", c->o.server);
   c->base = ef_asprintf("%s/service/devices_manage/", c->o.server);
   if (c->o.verbose) fprintf(stderr, "edgefleetctl: server %s (from %s)\n", c->o.server, from);
   return CLI_OK;
