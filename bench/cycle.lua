@@ -16,14 +16,16 @@ function init(args)
   for line in io.lines(args[1]) do ids[#ids + 1] = line end
   mode, token = args[2], args[3]
   i = (tid or 0) * 7919 % #ids
+  -- wrk.format() uses wrk.headers only when given no headers: put every header here
   wrk.headers["Authorization"] = "Bearer " .. token
+  if mode == "order" then wrk.headers["Content-Type"] = "application/json" end
 end
 
 function request()
   i = i % #ids + 1
   local id = ids[i]
   if mode == "order" then
-    return wrk.format("POST", base .. "give_order", {["Content-Type"] = "application/json"},
+    return wrk.format("POST", base .. "give_order", nil,
                       '{"device_id":"' .. id .. '","order":"bench","params":{"n":' .. i .. '}}')
   elseif mode == "status" then
     return wrk.format("GET", base .. "device_statusInfo_query/" .. id)

@@ -37,6 +37,8 @@ static const struct cfg_opt server_opts[] = {
   OPT("bcrypt_cost", CFG_INT, bcrypt_cost, 4, 31, "12", "bcrypt cost of new password hashes"),
   OPT("bcrypt_jobs", CFG_INT, bcrypt_jobs, 0, 64, "0",
       "password checks at once; the rest wait (0: CPUs - 1, at least 1)"),
+  OPT("bcrypt_queue_max", CFG_INT, bcrypt_queue_max, 1, 10000000, "10000",
+      "password logins waiting at most; more are refused (busy)"),
   OPT("rx_buffer", CFG_SIZE, rx_buffer, 128, 1 << 20, "512", "receive buffer per connection"),
   OPT("max_message", CFG_SIZE, max_message, 1024, 64 << 20, "64k", "largest WebSocket message"),
   OPT("max_body", CFG_SIZE, max_body, 1024, 1LL << 30, "16m", "largest REST request body"),

@@ -41,6 +41,7 @@ struct server_config {
   int64_t token_ttl;         /* ms: session token lifetime */
   int64_t bcrypt_cost;
   int64_t bcrypt_jobs;       /* password checks at once (0: one less than the CPUs, at least 1) */
+  int64_t bcrypt_queue_max;  /* password logins waiting at most; more are refused */
   int64_t rx_buffer;         /* bytes: per-connection receive buffer */
   int64_t max_message;       /* bytes: largest WebSocket message */
   int64_t max_body;          /* bytes: largest REST body */
@@ -76,6 +77,7 @@ struct server {
   uint64_t n_sessions;       /* open device connections, logged in or not */
   struct login *bcrypt_head, *bcrypt_tail; /* logins waiting for a password check */
   int bcrypt_active;         /* password checks running on the uv thread pool */
+  int64_t bcrypt_waiting;    /* logins in the queue */
 };
 
 /* ===== ws_device.c -- southbound WebSocket: login, heartbeat, status, orders ===== */

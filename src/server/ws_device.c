@@ -73,7 +73,7 @@ static void set_state(struct dsess *s, enum dev_state st, const char *why) {
 }
 
 /* The device's session is over: it leaves the map, its order fails, it is logged offline.
- * Runs once, when the server closes (sess_drop) or when the peer has gone (ws_device_close). */
+ * Runs once, when the server closes (ws_device_drop) or the peer has gone (ws_device_close). */
 static void sess_end(struct dsess *s, const char *why) {
   struct server *srv = s->srv;
   if (!s->close_reason) s->close_reason = ef_strdup(why);
@@ -98,7 +98,6 @@ static void login_fail(struct dsess *s, const char *msg) {
   send_json(s, json_pack("{s:s, s:s}", "status", "fail", "message", msg));
   ws_device_drop(s, 1008, "login failed");
 }
-
 
 /* ----- heartbeat ----- */
 
@@ -240,6 +239,7 @@ static void bcrypt_pump(struct server *srv) {
     struct login *l = srv->bcrypt_head;
     srv->bcrypt_head = l->next;
     if (!srv->bcrypt_head) srv->bcrypt_tail = NULL;
+    srv->bcrypt_waiting--;
     struct dsess *s = l->s;
     if (s->phase != PH_AUTH || !s->conn) {
       sess_unref(s);
@@ -257,6 +257,15 @@ static void bcrypt_pump(struct server *srv) {
 }
 
 static void bcrypt_enqueue(struct server *srv, struct login *l) {
+  if (srv->bcrypt_waiting >= srv->cfg.bcrypt_queue_max) {
+    /* A flood of password logins must not grow memory without bound; the device retries. */
+    struct dsess *s = l->s;
+    s->refs--;
+    login_fail(s, "server busy, try again later");
+    login_free(l);
+    return;
+  }
+  srv->bcrypt_waiting++;
   l->next = NULL;
   if (srv->bcrypt_tail) srv->bcrypt_tail->next = l;
   else srv->bcrypt_head = l;
@@ -490,6 +499,7 @@ void ws_device_close_all(struct server *srv) {
     login_free(l);
   }
   srv->bcrypt_tail = NULL;
+  srv->bcrypt_waiting = 0;
   uint64_t id;
   void *v;
   for (size_t it = 0; u64map_next(&srv->devices, &it, &id, &v);) {

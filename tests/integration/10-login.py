@@ -344,6 +344,33 @@ async def password_storm_does_not_stall_others(srv):
             await d.__aexit__(None, None, None)
 
 
+@T.test(bcrypt_cost=12, bcrypt_jobs=1, bcrypt_queue_max=3)
+async def password_flood_is_bounded(srv):
+    """More password logins than bcrypt_queue_max waiting: the surplus is refused at once
+    ("server busy"), the queued ones still log in, and token logins never wait in line."""
+    ids = batch_devices(srv, "FL", 8)
+    tok_id = srv.add_device("SN-TOK", "M", "pw")
+    async with srv.connect() as t:
+        r = await t.login(device_id=tok_id, password="pw", timeout=15)
+        token = r["data"]["token"]
+    devs = [srv.connect() for _ in ids]
+    for d in devs:
+        await d.__aenter__()
+    replies = asyncio.gather(*(d.login(device_id=i, password="pw", expect=None, timeout=30)
+                               for d, i in zip(devs, ids)))
+    await asyncio.sleep(0.2)
+    async with srv.connect() as t:  # a token login while the queue is full: no wait
+        t0 = time.monotonic()
+        await t.login(device_id=tok_id, token=token, password=None)
+        check(time.monotonic() - t0 < 0.5, "token login waited behind bcrypt")
+    got = [r["status"] for r in await replies]
+    busy = [r for r in got if r == "fail"]
+    print("8 password logins, 1 hashing + 3 queued: %s" % got)
+    check(got.count("success") >= 4 and len(busy) >= 1, got)
+    for d in devs:
+        await d.__aexit__(None, None, None)
+
+
 @T.test(bcrypt_cost=12, bcrypt_jobs=1)
 async def shutdown_with_queued_logins(srv):
     """SIGTERM while password logins wait for bcrypt: a clean exit 0, nothing leaked (the
