@@ -128,6 +128,22 @@ def free_port():
     return port
 
 
+def free_port_in(lo, hi):
+    """A free loopback port in [lo, hi] (zabbix_agentd takes only 1024..32767)."""
+    import random
+    for _ in range(200):
+        port = random.randint(lo, hi)
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
+    raise SystemExit("bench: no free port in %d..%d" % (lo, hi))
+
+
 def wait_port(port, timeout=15):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
