@@ -66,6 +66,10 @@ void ef_client_free(ef_client **c);
  *   log_rotate           1d     rotate the operation log at this age
  *   log_keep             3      rotated files kept (older ones are deleted)
  *   sftp_host, sftp_port [22], sftp_user, sftp_password   target of the upload_log order
+ *   sftp_key             private key file (OpenSSH format, no passphrase), tried before the
+ *                        password
+ *   sftp_known_hosts     known_hosts file the server's key must match; unset = any key accepted
+ *   sftp_timeout         8s     limit for the whole upload (connect, login, transfer)
  *   max_message          1m     largest message accepted from the server
  */
 int ef_client_set(ef_client *c, const char *key, const char *value);

@@ -27,9 +27,10 @@ struct oplog;
 /* ===== options.c -- the option table behind ef_client_set() ===== */
 struct edge_conf {
   char *server, *device_id, *device_sn, *device_model, *password, *data_dir, *log_file;
-  char *sftp_host, *sftp_user, *sftp_password;
+  char *sftp_host, *sftp_user, *sftp_password, *sftp_key, *sftp_known_hosts;
   int64_t ping_interval, pong_timeout, status_interval, max_failures, reconnect_interval,
-      reconnect_jitter, max_retries, restart_wait, log_rotate, log_keep, sftp_port, max_message;
+      reconnect_jitter, max_retries, restart_wait, log_rotate, log_keep, sftp_port, max_message,
+      sftp_timeout;
 };
 int options_defaults(struct edge_conf *conf);
 /* key may use '-' for '_'. 0, EF_ENOENT, or EF_ECONFIG with err set. */
@@ -174,8 +175,9 @@ void miner_flush(ef_client *c);  /* loop thread: send what is queued, when logge
 void miner_free_all(ef_client *c);
 
 /* ===== sftp.c ===== */
-/* Upload local_path to remote_path over SFTP; 0 or EF_E* with msg set. Blocking. */
-int sftp_upload(const char *host, int port, const char *user, const char *password,
-                const char *local_path, const char *remote_path, char *msg, size_t msg_len);
+/* Upload local_path to remote_path over SFTP with conf's sftp_* options (borrowed); 0 or EF_E*
+ * with msg set. Blocking, at most conf->sftp_timeout in all. */
+int sftp_upload(const struct edge_conf *conf, const char *local_path, const char *remote_path,
+                char *msg, size_t msg_len);
 
 #endif

@@ -66,8 +66,7 @@ static void run_job(ef_client *c, struct order_job *j) {
   if (j->kind == JOB_UPLOAD_LOG) {
     char detail[sizeof j->msg - 64];
     char *local = ef_asprintf("%s/%s", c->conf.data_dir, c->conf.log_file);
-    int rc = sftp_upload(c->conf.sftp_host, (int)c->conf.sftp_port, c->conf.sftp_user,
-                         c->conf.sftp_password, local, j->remote_file, detail, sizeof detail);
+    int rc = sftp_upload(&c->conf, local, j->remote_file, detail, sizeof detail);
     ef_free(local);
     j->status = rc == 0 ? 0 : 1;
     snprintf(j->msg, sizeof j->msg, "%s (%s)",
