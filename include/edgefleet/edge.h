@@ -73,6 +73,9 @@ void ef_client_free(ef_client **c);
  *   max_message          1m     largest message accepted from the server
  */
 int ef_client_set(ef_client *c, const char *key, const char *value);
+/* The i-th option (0, 1, ...): its name, default (NULL: none) and a one-line description, for a
+ * program's --help. Static strings. EF_ENOENT past the last one. */
+int ef_client_option(size_t i, const char **name, const char **def, const char **help);
 /* Read "key = value" lines from a file into ef_client_set(); EF_ECONFIG with a message through
  * the log callback on the first bad line. */
 int ef_client_load_config(ef_client *c, const char *path);

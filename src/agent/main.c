@@ -26,33 +26,6 @@
 #define EXIT_GAVE_UP 1
 #define EXIT_CONFIG 2
 
-/* The library's options, as edge.h documents them: only for --help (ef_client_set checks them). */
-static const struct cfg_opt lib_opts[] = {
-  {"server", CFG_STR, 0, 0, 0, NULL, "ws://host:port/path of the server's device endpoint"},
-  {"device_id", CFG_STR, 0, 0, 0, NULL, "log in by device id ..."},
-  {"device_sn", CFG_STR, 0, 0, 0, NULL, "... or by serial number (--sn) ..."},
-  {"device_model", CFG_STR, 0, 0, 0, NULL, "... and model (--model)"},
-  {"password", CFG_STR, 0, 0, 0, NULL, "device password (fallback when no session token)"},
-  {"data_dir", CFG_STR, 0, 0, 0, ".", "session token and operation log directory"},
-  {"ping_interval", CFG_MS, 0, 0, 0, "5s", "heartbeat period"},
-  {"pong_timeout", CFG_MS, 0, 0, 0, "3s", "wait for a pong or status ack"},
-  {"status_interval", CFG_MS, 0, 0, 0, "15s", "status upload period"},
-  {"max_failures", CFG_INT, 0, 0, 0, "3", "consecutive failures that drop the connection"},
-  {"reconnect_interval", CFG_MS, 0, 0, 0, "10s", "wait before reconnecting"},
-  {"reconnect_jitter", CFG_MS, 0, 0, 0, "5s", "plus a random wait up to this"},
-  {"max_retries", CFG_INT, 0, 0, 0, "5", "reconnect attempts after a drop, 0 = forever"},
-  {"restart_wait", CFG_MS, 0, 0, 0, "3s", "re-exec after this long without restart_confirm"},
-  {"log_file", CFG_STR, 0, 0, 0, "device.log", "operation log name inside data_dir"},
-  {"log_rotate", CFG_MS, 0, 0, 0, "1d", "rotate the operation log at this age"},
-  {"log_keep", CFG_INT, 0, 0, 0, "3", "rotated operation logs kept"},
-  {"sftp_host", CFG_STR, 0, 0, 0, NULL, "upload_log target host"},
-  {"sftp_port", CFG_INT, 0, 0, 0, "22", "upload_log target port"},
-  {"sftp_user", CFG_STR, 0, 0, 0, NULL, "upload_log user"},
-  {"sftp_password", CFG_STR, 0, 0, 0, NULL, "upload_log password"},
-  {"max_message", CFG_SIZE, 0, 0, 0, "1m", "largest message accepted from the server"},
-  {NULL, CFG_STR, 0, 0, 0, NULL, NULL},
-};
-
 /* What the setter needs, and what it saw (to check the required options). */
 struct setup {
   struct agent_conf *conf;
@@ -76,7 +49,9 @@ static void usage(FILE *out) {
           "Every option is also a config file line \"name = value\"; the command line wins.\n"
           "Durations take ms/s/m/h/d, sizes k/m/g.\n\n"
           "Connection (libedgefleet):\n");
-  cfg_table_usage(lib_opts, out);
+  const char *name, *def, *help;
+  for (size_t i = 0; ef_client_option(i, &name, &def, &help) == 0; i++)
+    cfg_usage_line(out, name, def, help);
   fprintf(out, "\nAgent:\n");
   fprintf(out, "  %-28s %s\n", "--config", "read options from this file first");
   cfg_table_usage(agent_opts, out);

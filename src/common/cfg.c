@@ -137,15 +137,16 @@ void cfg_table_free(const struct cfg_opt *opts, void *conf) {
     }
 }
 
+void cfg_usage_line(FILE *out, const char *name, const char *def, const char *help) {
+  char flag[64];
+  snprintf(flag, sizeof flag, "--%s", name);
+  for (char *p = flag + 2; *p; p++)
+    if (*p == '_') *p = '-';
+  fprintf(out, "  %-28s %s%s%s%s\n", flag, help, def ? " [" : "", def ? def : "", def ? "]" : "");
+}
+
 void cfg_table_usage(const struct cfg_opt *opts, FILE *out) {
-  for (const struct cfg_opt *o = opts; o->name; o++) {
-    char flag[64];
-    snprintf(flag, sizeof flag, "--%s", o->name);
-    for (char *p = flag + 2; *p; p++)
-      if (*p == '_') *p = '-';
-    fprintf(out, "  %-28s %s%s%s%s\n", flag, o->help, o->def ? " [" : "", o->def ? o->def : "",
-            o->def ? "]" : "");
-  }
+  for (const struct cfg_opt *o = opts; o->name; o++) cfg_usage_line(out, o->name, o->def, o->help);
 }
 
 int cfg_parse_file(const char *path, cfg_set_fn set, void *ud, char *err, size_t errlen) {

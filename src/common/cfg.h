@@ -48,6 +48,8 @@ int cfg_table_set(const struct cfg_opt *opts, void *conf, const char *key, const
                   char *err, size_t errlen);
 void cfg_table_free(const struct cfg_opt *opts, void *conf);
 void cfg_table_usage(const struct cfg_opt *opts, FILE *out);
+/* One --help line: "  --name-with-dashes   help [default]". */
+void cfg_usage_line(FILE *out, const char *name, const char *def, const char *help);
 
 /* Value parsers, exposed for tests and callers with their own fields. */
 int cfg_parse_duration_ms(const char *s, int64_t *out);

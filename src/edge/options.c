@@ -14,23 +14,26 @@
 #define DAY_MS (86400LL * 1000)
 
 static const struct cfg_opt opts[] = {
-    {"server", CFG_STR, F(server), 0, 0, NULL, "ws://host:port/path of the server"},
-    {"device_id", CFG_STR, F(device_id), 0, 0, NULL, "login by id"},
-    {"device_sn", CFG_STR, F(device_sn), 0, 0, NULL, "login by serial number (+ model)"},
-    {"device_model", CFG_STR, F(device_model), 0, 0, NULL, "device model for sn login"},
-    {"password", CFG_STR, F(password), 0, 0, NULL, "device password"},
+    {"server", CFG_STR, F(server), 0, 0, NULL, "ws://host:port/path of the server's device endpoint"},
+    {"device_id", CFG_STR, F(device_id), 0, 0, NULL, "log in by device id ..."},
+    {"device_sn", CFG_STR, F(device_sn), 0, 0, NULL, "... or by serial number (--sn) ..."},
+    {"device_model", CFG_STR, F(device_model), 0, 0, NULL, "... and model (--model)"},
+    {"password", CFG_STR, F(password), 0, 0, NULL, "device password (fallback when no session token)"},
     {"data_dir", CFG_STR, F(data_dir), 0, 0, ".", "session token and operation log directory"},
     {"ping_interval", CFG_MS, F(ping_interval), 10, DAY_MS, "5s", "heartbeat period"},
-    {"pong_timeout", CFG_MS, F(pong_timeout), 10, DAY_MS, "3s", "wait for a pong / status ack"},
+    {"pong_timeout", CFG_MS, F(pong_timeout), 10, DAY_MS, "3s", "wait for a pong or status ack"},
     {"status_interval", CFG_MS, F(status_interval), 10, DAY_MS, "15s", "status upload period"},
-    {"max_failures", CFG_INT, F(max_failures), 1, 1000, "3", "misses that drop the connection"},
-    {"reconnect_interval", CFG_MS, F(reconnect_interval), 0, DAY_MS, "10s", "reconnect wait"},
-    {"reconnect_jitter", CFG_MS, F(reconnect_jitter), 0, DAY_MS, "5s", "random extra wait"},
-    {"max_retries", CFG_INT, F(max_retries), 0, 1000000, "5", "failed reconnects, 0 = forever"},
-    {"restart_wait", CFG_MS, F(restart_wait), 0, DAY_MS, "3s", "restart without confirm after"},
-    {"log_file", CFG_STR, F(log_file), 0, 0, "device.log", "operation log name in data_dir"},
-    {"log_rotate", CFG_MS, F(log_rotate), 1000, 3650 * DAY_MS, "1d", "operation log rotation"},
-    {"log_keep", CFG_INT, F(log_keep), 0, 10000, "3", "rotated logs kept, 0 = all"},
+    {"max_failures", CFG_INT, F(max_failures), 1, 1000, "3",
+     "consecutive failures that drop the connection"},
+    {"reconnect_interval", CFG_MS, F(reconnect_interval), 0, DAY_MS, "10s", "wait before reconnecting"},
+    {"reconnect_jitter", CFG_MS, F(reconnect_jitter), 0, DAY_MS, "5s", "plus a random wait up to this"},
+    {"max_retries", CFG_INT, F(max_retries), 0, 1000000, "5",
+     "reconnect attempts after a drop, 0 = forever"},
+    {"restart_wait", CFG_MS, F(restart_wait), 0, DAY_MS, "3s",
+     "re-exec after this long without restart_confirm"},
+    {"log_file", CFG_STR, F(log_file), 0, 0, "device.log", "operation log name inside data_dir"},
+    {"log_rotate", CFG_MS, F(log_rotate), 1000, 3650 * DAY_MS, "1d", "rotate the operation log at this age"},
+    {"log_keep", CFG_INT, F(log_keep), 0, 10000, "3", "rotated operation logs kept, 0 = all"},
     {"sftp_host", CFG_STR, F(sftp_host), 0, 0, NULL, "upload_log target host"},
     {"sftp_port", CFG_INT, F(sftp_port), 1, 65535, "22", "upload_log target port"},
     {"sftp_user", CFG_STR, F(sftp_user), 0, 0, NULL, "upload_log user"},
@@ -40,7 +43,7 @@ static const struct cfg_opt opts[] = {
      "upload_log known_hosts file; unset = any host key"},
     {"sftp_timeout", CFG_MS, F(sftp_timeout), 100, DAY_MS, "8s", "whole upload_log transfer limit"},
     {"max_message", CFG_SIZE, F(max_message), 1024, 256LL * 1024 * 1024, "1m",
-     "largest message accepted"},
+     "largest message accepted from the server"},
     {NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -50,6 +53,14 @@ int options_defaults(struct edge_conf *conf) {
 }
 
 void options_free(struct edge_conf *conf) { cfg_table_free(opts, conf); }
+
+int ef_client_option(size_t i, const char **name, const char **def, const char **help) {
+  if (i >= sizeof opts / sizeof *opts - 1) return EF_ENOENT;
+  if (name) *name = opts[i].name;
+  if (def) *def = opts[i].def;
+  if (help) *help = opts[i].help;
+  return 0;
+}
 
 int options_parse_url(const char *url, struct edge_url *out, char *err, size_t errlen) {
   memset(out, 0, sizeof *out);

@@ -161,10 +161,8 @@ void orders_flush_results(ef_client *c) {
     list = j->next;
     bool ok = j->status == 0;
     if (j->conn_gen == c->conn_gen && c->state == CONN_ONLINE) {
-      /* the original sends the short message; the detail goes to the operation log */
-      char *paren = j->kind == JOB_UPLOAD_LOG ? strstr(j->msg, " (") : NULL;
+      /* upload_log answers with the original's message, its reason in parentheses */
       client_oplog(c, ok ? 2 : 0, "order %s: %s: %s", j->order, ok ? "success" : "fail", j->msg);
-      if (paren) *paren = '\0';
       send_result(c, ok, j->msg, j->order_id);
     } else {
       client_oplog(c, 1, "order %s finished (%s) after its connection closed; result dropped",

@@ -5,8 +5,8 @@ its own host key, authorized key and config in a temp dir.
 
 Success: the agent authenticates with its private key (sftp_key), checks the server's key against
 sftp_known_hosts, and `remote_dir/<device_id>.log` holds its operation log. Failures come back
-as HTTP 502 with the device's message (the original's "fail to upload log."; the library keeps
-the reason for its operation log, where the test reads it): a key the server does not know
+as HTTP 502 with the device's message, the original's "fail to upload log." followed by the
+reason in parentheses (also in the agent's operation log): a key the server does not know
 (authentication failed), a known_hosts file with another key, a key of another type or no entry
 for the host (host key mismatch), a stopped sshd (connect failed, at once), a server that accepts
 TCP and never speaks (connect failed within sftp_timeout, well before the server's order
@@ -223,10 +223,12 @@ def oplog(ag):
 
 
 def check_failed(st, r, ag, *needles):
-    """The order failed: HTTP 502 with the device's message, which is the original's short
-    "fail to upload log." (the library sends no more, as the original did), and the reason,
-    with every needle, in the agent's operation log as "order upload_log: fail: ... (reason)"."""
-    check(st == 502 and isinstance(r, dict) and r.get("message") == "fail to upload log.", st, r)
+    """The order failed: HTTP 502 with the device's message, the original's "fail to upload
+    log." and the reason with every needle in parentheses; the same line is in the agent's
+    operation log as "order upload_log: fail: ... (reason)"."""
+    check(st == 502 and isinstance(r, dict) and
+          r.get("message", "").startswith("fail to upload log. (") and
+          all(n in r["message"] for n in needles), st, r)
 
     def reason():
         for line in oplog(ag).splitlines():

@@ -111,12 +111,34 @@ static void test_url(void **state) {
   assert_non_null(strstr(err, "wss:// is not supported"));
 }
 
+/* Every option the library lists for --help is one ef_client_set() accepts, once each. */
+static void test_option_list(void **state) {
+  (void)state;
+  ef_client *c;
+  assert_int_equal(ef_client_new(&c), 0);
+  const char *name, *def, *help, *seen[64];
+  size_t n = 0;
+  for (; ef_client_option(n, &name, &def, &help) == 0; n++) {
+    assert_true(n < 64);
+    assert_non_null(name);
+    assert_non_null(help);
+    for (size_t k = 0; k < n; k++) assert_string_not_equal(seen[k], name);
+    seen[n] = name;
+    if (def) assert_int_equal(ef_client_set(c, name, def), 0);
+  }
+  assert_true(n >= 25);
+  assert_int_equal(ef_client_option(n, &name, &def, &help), EF_ENOENT);
+  assert_int_equal(ef_client_option(0, NULL, NULL, NULL), 0);
+  ef_client_free(&c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_defaults),
       cmocka_unit_test(test_set),
       cmocka_unit_test(test_config_file),
       cmocka_unit_test(test_url),
+      cmocka_unit_test(test_option_list),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
