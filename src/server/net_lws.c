@@ -8,8 +8,14 @@
  * - Sends are written straight away when the socket is not choked; otherwise they queue, the
  *   peer stops being read (rx flow control) until the queue drains, and a queue over
  *   send_queue_max drops the peer. lws 4.1.6 would otherwise buffer without bound.
- * - The fd table is sized below RLIMIT_NOFILE so lws stops accepting before accept() fails
- *   with EMFILE (4.1.6 spins and floods the log on EMFILE).
+ * - lws sizes its fd table (direct-indexed) from the soft RLIMIT_NOFILE when the context is
+ *   made: it is made with the soft limit 64 below the hard one and the limit is raised again
+ *   after, so lws stops accepting while accept() still has headroom (4.1.6 spins and floods the
+ *   log on EMFILE). Not fd_limit_per_thread: that turns lws' fd lookup into a linear scan of the
+ *   whole table on every socket event (measured: a third of the CPU at 19.5k devices).
+ * - No lws "validity" timers: with its default policy lws keeps a 300 s ping timer for every
+ *   WebSocket in one sorted list, so each new connection walks all the others (a reconnect
+ *   storm was O(N^2): 23 s at 19.5k). The protocol has its own heartbeat.
  */
 #include <errno.h>
 #include <libwebsockets.h>
@@ -509,16 +515,17 @@ static void lws_to_ef_log(int level, const char *line) {
   ef_log(level == LLL_ERR ? EF_LOG_ERROR : EF_LOG_WARN, "lws: %.*s", (int)len, line);
 }
 
-static unsigned raise_fd_limit(void) {
+#define FD_HEADROOM 64 /* fds lws leaves to accept(), the database, logs */
+
+/* Set the soft open-file limit (bounded by the hard one and lws' 10M sanity cap). */
+static rlim_t set_fd_limit(rlim_t want) {
   struct rlimit rl;
   if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
-  rlim_t want = rl.rlim_max;
-  if (want == RLIM_INFINITY || want > 1000000) want = 1000000; /* lws distrusts > 10M */
-  if (rl.rlim_cur < want) {
-    rl.rlim_cur = want;
-    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) getrlimit(RLIMIT_NOFILE, &rl);
-  }
-  return (unsigned)rl.rlim_cur;
+  if (want > rl.rlim_max) want = rl.rlim_max;
+  if (want > 1000000) want = 1000000;
+  rl.rlim_cur = want;
+  if (setrlimit(RLIMIT_NOFILE, &rl) != 0) getrlimit(RLIMIT_NOFILE, &rl);
+  return rl.rlim_cur;
 }
 
 /* Can host:port be bound? Checked before lws is involved: lws 4.1.6 on a foreign loop leaves
@@ -561,17 +568,19 @@ int net_start(uv_loop_t *loop, const struct net_config *cfg, const struct net_ha
     .tx_packet_size = 65536,
   };
 
+  static const lws_retry_bo_t no_validity_pings; /* all zero: see DESIGN */
   struct lws_context_creation_info info;
   memset(&info, 0, sizeof info);
   void *loops[1] = {loop};
-  unsigned fdlim = raise_fd_limit();
+  rlim_t fdlim = set_fd_limit(RLIM_INFINITY);
+  if (fdlim > 2 * FD_HEADROOM) set_fd_limit(fdlim - FD_HEADROOM); /* lws sizes from this */
   info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DISABLE_IPV6;
   info.foreign_loops = loops;
   info.port = cfg->port;
   info.iface = cfg->host;
   info.protocols = n->protocols;
   info.user = n;
-  info.fd_limit_per_thread = fdlim > 128 ? fdlim - 64 : fdlim;
+  info.retry_and_idle_policy = &no_validity_pings;
   info.timeout_secs = 10;
   info.keepalive_timeout = 30;
   if (cfg->static_dir) {
@@ -594,6 +603,7 @@ int net_start(uv_loop_t *loop, const struct net_config *cfg, const struct net_ha
 
   /* On failure the loop has lws' leftovers on it: the caller must not run it again. */
   n->ctx = lws_create_context(&info);
+  set_fd_limit(fdlim); /* the headroom, for everything that is not lws */
   n->vh = n->ctx ? lws_get_vhost_by_name(n->ctx, "default") : NULL;
   n->port = n->vh ? lws_get_vhost_listen_port(n->vh) : -1;
   if (n->port <= 0) {
