@@ -8,11 +8,13 @@
  * WalletBalance (miner, worker, control balances), StateMinerAvailableBalance and StateReadState
  * (PreCommit deposits, initial pledge, vesting). attoFIL integers are formatted as lotus' CLI
  * does (ef_lotus_fil_short) and kept exact in "…Atto".
+ *
+ * libcurl is loaded on the first collection (curl_lazy.h), not by the dynamic linker at start:
+ * when it cannot be, every collection fails with that reason in err (the record's "error").
  */
 #define _DEFAULT_SOURCE /* timegm */
 #include "lotus_rpc.h"
 
-#include <curl/curl.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -22,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "curl_lazy.h"
 #include "edgefleet/error.h"
 #include "jsonutil.h"
 #include "lotus_record.h"
@@ -33,6 +36,7 @@
 #define BODY_MAX (16u << 20)
 
 struct lotus_rpc {
+  const struct lazy_curl *cu; /* set with curl on the first collection */
   CURL *curl;
   char miner_url[URL_MAX], miner_token[TOKEN_MAX];
   char node_url[URL_MAX], node_token[TOKEN_MAX];
@@ -122,16 +126,6 @@ int lotus_rpc_new(const char *miner_api, const char *miner_token, const char *no
       goto fail;
     r->node = true;
   }
-  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-    snprintf(err, errlen, "lotus rpc: cannot initialise libcurl");
-    goto fail;
-  }
-  r->curl = curl_easy_init();
-  if (!r->curl) {
-    snprintf(err, errlen, "lotus rpc: cannot initialise libcurl");
-    curl_global_cleanup();
-    goto fail;
-  }
   *out = r;
   return 0;
 
@@ -140,10 +134,31 @@ fail:
   return EF_ECONFIG;
 }
 
+/* Load libcurl and make the handle on first use. false with err set when that fails. */
+static bool ready(struct lotus_rpc *r, char *err, size_t errlen) {
+  if (r->curl) return true;
+  const struct lazy_curl *cu = lazy_curl(err, errlen);
+  if (!cu) return false;
+  if (cu->curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    snprintf(err, errlen, "lotus rpc: cannot initialise libcurl");
+    return false;
+  }
+  r->curl = cu->curl_easy_init();
+  if (!r->curl) {
+    snprintf(err, errlen, "lotus rpc: cannot initialise libcurl");
+    cu->curl_global_cleanup();
+    return false;
+  }
+  r->cu = cu;
+  return true;
+}
+
 void lotus_rpc_free(struct lotus_rpc **r) {
   if (!r || !*r) return;
-  curl_easy_cleanup((*r)->curl);
-  curl_global_cleanup();
+  if ((*r)->curl) {
+    (*r)->cu->curl_easy_cleanup((*r)->curl);
+    (*r)->cu->curl_global_cleanup();
+  }
   ef_free(*r);
   *r = NULL;
 }
@@ -181,33 +196,34 @@ static int call(struct lotus_rpc *r, bool node, const char *method, json_t *para
   json_decref(req);
   char auth[TOKEN_MAX + 32];
   const char *token = node ? r->node_token : r->miner_token;
-  struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+  const struct lazy_curl *cu = r->cu;
+  struct curl_slist *hdrs = cu->curl_slist_append(NULL, "Content-Type: application/json");
   if (*token) {
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-    hdrs = curl_slist_append(hdrs, auth);
+    hdrs = cu->curl_slist_append(hdrs, auth);
   }
   struct body b = {0};
   CURL *c = r->curl;
-  curl_easy_reset(c);
-  curl_easy_setopt(c, CURLOPT_URL, node ? r->node_url : r->miner_url);
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)r->timeout_ms);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)r->timeout_ms);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-  CURLcode cc = curl_easy_perform(c);
+  cu->curl_easy_reset(c);
+  cu->curl_easy_setopt(c, CURLOPT_URL, node ? r->node_url : r->miner_url);
+  cu->curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+  cu->curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
+  cu->curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)r->timeout_ms);
+  cu->curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)r->timeout_ms);
+  cu->curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  cu->curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  cu->curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+  cu->curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+  CURLcode cc = cu->curl_easy_perform(c);
   long status = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  curl_slist_free_all(hdrs);
+  cu->curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  cu->curl_slist_free_all(hdrs);
   ef_free(text);
 
   char why[300] = "";
   json_t *resp = NULL;
   if (b.too_big) snprintf(why, sizeof why, "answer larger than %u bytes", BODY_MAX);
-  else if (cc != CURLE_OK) snprintf(why, sizeof why, "%s", curl_easy_strerror(cc));
+  else if (cc != CURLE_OK) snprintf(why, sizeof why, "%s", cu->curl_easy_strerror(cc));
   else if (!(resp = jparse_object(b.p ? b.p : "", b.len)))
     snprintf(why, sizeof why, "HTTP %ld, not a JSON-RPC answer", status);
   else if (jobj(resp, "error"))
@@ -495,6 +511,7 @@ int lotus_rpc_collect(struct lotus_rpc *r, int64_t now_ms, json_t **info, json_t
                       json_t **jobs, char *err, size_t errlen) {
   *info = *workers = *jobs = NULL;
   if (errlen) err[0] = '\0';
+  if (!ready(r, err, errlen)) return EF_EIO;
   json_t *res;
   if (call(r, false, "Filecoin.ActorAddress", json_array(), &res, err, errlen) != 0) return EF_EIO;
   const char *miner = json_string_value(res);

@@ -48,6 +48,7 @@ static void shutdown_server(struct server *srv) {
   ws_device_close_all(srv);
   net_stop(srv->net);
   srv->net = NULL;
+  ws_device_stop(srv);
   front_stop(srv);
   devlog_stop(&srv->devlog);
   miner_stop(srv);
@@ -131,6 +132,7 @@ int main(int argc, char **argv) {
   }
   st = NULL; /* the worker owns it now */
   devlog_start(&srv, &srv.devlog);
+  ws_device_start(&srv);
   miner_start(&srv);
   front_start(&srv);
 
@@ -149,6 +151,7 @@ int main(int argc, char **argv) {
       config_free(&srv.cfg);
       return 1;
     }
+    ws_device_stop(&srv);
     front_stop(&srv);
     devlog_stop(&srv.devlog);
     miner_stop(&srv);

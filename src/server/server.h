@@ -20,6 +20,7 @@
 #include "net.h"
 #include "store.h"
 #include "u64map.h"
+#include "wheel.h"
 #include "worker.h"
 
 /* ===== config.c -- options (edgefleetd.conf and flags share one table) ===== */
@@ -66,6 +67,7 @@ struct server {
   struct net *net;
   struct worker *worker;
   struct u64map devices;     /* device_id -> struct dsess *, logged-in devices only */
+  struct wheel wheel;        /* every device connection's deadline (ws_device.c) */
   struct auth *auth;
   struct devlog *devlog;
   struct miners *miners;     /* miner records (miner.c) */
@@ -92,7 +94,7 @@ struct dsess {
   struct server *srv;
   struct net_conn *conn;     /* NULL once closed */
   uint64_t device_id;        /* 0 until logged in */
-  uv_timer_t timer;          /* login deadline, then heartbeat deadline */
+  struct wheel_node deadline; /* login deadline, then heartbeat deadline (srv->wheel) */
   int64_t window_start;      /* uv_now() of the last message or the last miss */
   uint8_t phase;             /* enum in ws_device.c */
   uint8_t state;             /* enum dev_state */
@@ -106,6 +108,11 @@ struct dsess {
   char *close_reason;        /* for the device log */
 };
 
+/* Start/stop the deadlines of device connections (the timing wheel). */
+void ws_device_start(struct server *srv);
+void ws_device_stop(struct server *srv);
+/* A connection's deadline came (the wheel's callback). */
+void ws_device_deadline(struct wheel_node *n, void *ud);
 void *ws_device_open(struct server *srv, struct net_conn *conn);
 void ws_device_message(struct dsess *s, const char *msg, size_t len);
 void ws_device_close(struct dsess *s);

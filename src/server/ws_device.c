@@ -7,9 +7,10 @@
  * Logged-in sessions are found by id in srv->devices.
  *
  * Heartbeat (SPEC §2, server side) costs no timer work per message: a message only records
- * uv_now() in window_start. The session's one timer fires at the end of the window; it re-arms
- * for the remainder when a message came meanwhile, or counts a miss (Unknown) and opens a
- * shorter window; at hb_max_misses the connection is closed and the device marked offline.
+ * uv_now() in window_start. The session's one deadline (a node of the server's timing wheel,
+ * wheel.h) comes at the end of the window; it moves on by the remainder when a message came
+ * meanwhile, or counts a miss (Unknown) and opens a shorter window; at hb_max_misses the
+ * connection is closed and the device marked offline.
  *
  * Async work (database lookup, bcrypt) holds a reference on the session, so a device that
  * disconnects mid-login is freed only when its last job has come back.
@@ -49,7 +50,6 @@ static void sess_unref(struct dsess *s) {
   }
 }
 
-static void timer_closed(uv_handle_t *h) { sess_unref(h->data); }
 
 struct dsess *ws_device_find(struct server *srv, uint64_t device_id) {
   return u64map_get(&srv->devices, device_id);
@@ -105,8 +105,13 @@ static int64_t tolerance(const struct dsess *s) {
   return s->misses ? s->srv->cfg.hb_tolerance_miss : s->srv->cfg.hb_tolerance;
 }
 
-static void on_timer(uv_timer_t *t) {
-  struct dsess *s = t->data;
+static void arm(struct dsess *s, int64_t in_ms) {
+  wheel_add(&s->srv->wheel, &s->deadline, (int64_t)uv_now(s->srv->loop) + in_ms);
+}
+
+void ws_device_deadline(struct wheel_node *n, void *ud) {
+  (void)ud;
+  struct dsess *s = container_of(n, struct dsess, deadline);
   struct server *srv = s->srv;
   if (s->phase != PH_READY) { /* login deadline */
     if (s->phase == PH_LOGIN) login_fail(s, "TimeOut.");
@@ -115,7 +120,7 @@ static void on_timer(uv_timer_t *t) {
   int64_t now = (int64_t)uv_now(srv->loop);
   int64_t left = s->window_start + tolerance(s) - now;
   if (left > 0) {
-    uv_timer_start(&s->timer, on_timer, (uint64_t)left, 0);
+    arm(s, left);
     return;
   }
   s->misses++;
@@ -128,7 +133,7 @@ static void on_timer(uv_timer_t *t) {
     return;
   }
   set_state(s, DEV_UNKNOWN, "heartbeat missed");
-  uv_timer_start(&s->timer, on_timer, (uint64_t)tolerance(s), 0);
+  arm(s, tolerance(s));
 }
 
 /* ----- login ----- */
@@ -222,7 +227,7 @@ static void login_ok(struct login *l, bool issue_token) {
   set_state(s, DEV_ONLINE, "login");
   devlog_add(srv->devlog, s->device_id, "login", net_conn_peer(s->conn), "success");
   ef_log(EF_LOG_DEBUG, "device %s logged in from %s", idbuf, net_conn_peer(s->conn));
-  uv_timer_start(&s->timer, on_timer, (uint64_t)srv->cfg.hb_tolerance, 0);
+  arm(s, srv->cfg.hb_tolerance);
 }
 
 static void bcrypt_work(uv_work_t *w) {
@@ -450,15 +455,29 @@ void ws_device_message(struct dsess *s, const char *msg, size_t len) {
 
 /* ----- open / close ----- */
 
+void ws_device_start(struct server *srv) {
+  /* Slots fine enough for the shortest deadline (tests run windows of a few hundred ms), and
+   * enough of them to span the longest; longer ones are re-filed (wheel.h). */
+  const struct server_config *c = &srv->cfg;
+  int64_t shortest = c->login_timeout < c->hb_tolerance_miss ? c->login_timeout : c->hb_tolerance_miss;
+  int64_t longest = c->login_timeout > c->hb_tolerance ? c->login_timeout : c->hb_tolerance;
+  int64_t slot = shortest / 8;
+  if (slot < 5) slot = 5;
+  if (slot > 100) slot = 100;
+  size_t nslots = (size_t)(longest / slot + 2);
+  if (nslots > 4096) nslots = 4096;
+  wheel_init(&srv->wheel, srv->loop, slot, nslots, ws_device_deadline, srv);
+}
+
+void ws_device_stop(struct server *srv) { wheel_stop(&srv->wheel); }
+
 void *ws_device_open(struct server *srv, struct net_conn *conn) {
   if (srv->stopping) return NULL;
   struct dsess *s = ef_calloc(1, sizeof *s);
   s->srv = srv;
   s->conn = conn;
-  s->refs = 1; /* released by the timer's close callback */
-  uv_timer_init(srv->loop, &s->timer);
-  s->timer.data = s;
-  uv_timer_start(&s->timer, on_timer, (uint64_t)srv->cfg.login_timeout, 0);
+  s->refs = 1; /* released when the connection closes */
+  arm(s, srv->cfg.login_timeout);
   srv->n_sessions++;
   return s;
 }
@@ -467,8 +486,8 @@ void ws_device_close(struct dsess *s) {
   s->conn = NULL;
   s->srv->n_sessions--;
   if (s->phase != PH_CLOSED) sess_end(s, "connection closed");
-  uv_timer_stop(&s->timer);
-  uv_close((uv_handle_t *)&s->timer, timer_closed);
+  wheel_del(&s->deadline);
+  sess_unref(s);
 }
 
 static void overlay_one(struct server *srv, json_t *d) {
