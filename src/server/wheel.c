@@ -31,8 +31,9 @@ void wheel_add(struct wheel *w, struct wheel_node *n, int64_t due) {
 static void on_tick(uv_timer_t *t) {
   struct wheel *w = t->data;
   int64_t now = (int64_t)uv_now(t->loop);
-  /* Every slot whose time has come, in order: a busy loop may have skipped ticks. */
-  while (w->done_until <= now) {
+  /* Every slot that has wholly passed, in order (a busy loop may have skipped ticks): its
+   * deadlines are all due, so none fires early and none more than a slot late. */
+  while (w->done_until + w->slot_ms <= now) {
     struct wheel_node *head = &w->slots[(size_t)(w->done_until / w->slot_ms) % w->nslots];
     w->done_until += w->slot_ms;
     /* Detach the slot first: callbacks may add nodes, to this very slot too. */
