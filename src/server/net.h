@@ -11,7 +11,7 @@
  *    dashboards); the value it returns is the connection's user pointer.
  *  - on_message(user, conn, msg, len) once per complete text message (fragments reassembled,
  *    at most max_message bytes; a larger one closes the connection with 1009). msg is
- *    NUL-terminated and valid only during the call.
+ *    valid only during the call and NOT NUL-terminated (it may point into lws' buffer).
  *  - on_close(user, conn) exactly once, whoever closed; conn is invalid after it returns. After
  *    net_close() it comes only once the close frame is out (or 2 s later): a server that
  *    closes a peer ends its own state for that peer at once and treats on_close as the release.

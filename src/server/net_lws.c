@@ -217,13 +217,8 @@ static int ws_receive(struct net_conn *c, const char *in, size_t len) {
     send_close(c->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
     return -1;
   }
-  if (last && !c->rx) {
-    /* The common case: the whole message in one read; copied only to NUL-terminate it. */
-    char *m = ef_malloc(len + 1);
-    memcpy(m, in, len);
-    m[len] = '\0';
-    n->h.on_message(c->user, c, m, len);
-    ef_free(m);
+  if (last && !c->rx) { /* the common case: the whole message in one read, used in place */
+    n->h.on_message(c->user, c, in, len);
     return 0;
   }
   c->rx = ef_realloc(c->rx, c->rx_len + len + 1);

@@ -406,7 +406,8 @@ static void handle_status(struct dsess *s, json_t *m, const char *msg, size_t le
     ef_free(s->status);
     s->status = ef_malloc(len + 1);
   }
-  memcpy(s->status, msg, len + 1);
+  memcpy(s->status, msg, len);
+  s->status[len] = '\0';
   s->status_len = (uint32_t)len;
   s->status_time = ef_now_ms();
   ws_device_send(s, STATUS_ACK, sizeof STATUS_ACK - 1);
