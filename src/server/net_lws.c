@@ -8,11 +8,15 @@
  * - Sends are written straight away when the socket is not choked; otherwise they queue, the
  *   peer stops being read (rx flow control) until the queue drains, and a queue over
  *   send_queue_max drops the peer. lws 4.1.6 would otherwise buffer without bound.
- * - lws sizes its fd table (direct-indexed) from the soft RLIMIT_NOFILE when the context is
- *   made: it is made with the soft limit 64 below the hard one and the limit is raised again
- *   after, so lws stops accepting while accept() still has headroom (4.1.6 spins and floods the
- *   log on EMFILE). Not fd_limit_per_thread: that turns lws' fd lookup into a linear scan of the
- *   whole table on every socket event (measured: a third of the CPU at 19.5k devices).
+ * - The listening socket is ours: connections are accepted here and handed to lws
+ *   (lws_adopt_socket_vhost), at most HANDSHAKE_MAX of them at a time between accept and the
+ *   end of their handshake. lws files every accepted connection's handshake timeout in one
+ *   sorted list, walked on each insert; unbounded, a reconnect storm of N devices cost O(N^2)
+ *   (12.8 s at 19.5k even without validity timers). Accepting here also ends lws 4.1.6's EMFILE
+ *   spin: on EMFILE accepting pauses 100 ms.
+ * - lws sizes its direct-indexed fd table from the soft RLIMIT_NOFILE, raised to the hard limit
+ *   first. Not fd_limit_per_thread: that turns lws' fd lookup into a linear scan of the whole
+ *   table on every socket event (measured: a third of the CPU at 19.5k devices).
  * - No lws "validity" timers: with its default policy lws keeps a 300 s ping timer for every
  *   WebSocket in one sorted list, so each new connection walks all the others (a reconnect
  *   storm was O(N^2): 23 s at 19.5k). The protocol has its own heartbeat.
@@ -88,9 +92,18 @@ struct net {
   unsigned char *scratch;   /* LWS_PRE + message, for direct writes */
   size_t scratch_cap;
   int port;
+  int listen_fd;            /* ours, not lws': see accept_some() */
+  uv_poll_t listen_poll;
+  uv_timer_t retry;         /* accept paused after EMFILE */
+  bool polling;
+  int handshaking;          /* adopted connections not yet upgraded or serving a request */
   struct lws_protocols protocols[2];
   struct lws_http_mount mounts[3];
 };
+
+/* Connections in their handshake are marked with this as lws' opaque user data. */
+static char handshake_tag;
+#define HANDSHAKE_MAX 256
 
 /* ----- WebSocket ----- */
 
@@ -420,6 +433,8 @@ static void http_closed(struct pss *pss) {
 
 /* ----- the lws callback ----- */
 
+static void handshake_done(struct net *n, struct lws *wsi);
+
 static int route_ws(struct lws *wsi) {
   char uri[64];
   if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0) return 0;
@@ -439,6 +454,7 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
     break;
 
   case LWS_CALLBACK_ESTABLISHED: {
+    handshake_done(n, wsi);
     struct net_conn *c = &pss->u.conn;
     memset(pss, 0, sizeof *pss);
     pss->type = PSS_WS;
@@ -467,7 +483,12 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
     if (pss && pss->type == PSS_WS) ws_closed(&pss->u.conn);
     break;
 
+  case LWS_CALLBACK_FILTER_HTTP_CONNECTION: /* headers in: a request, REST or a file */
+    handshake_done(n, wsi);
+    break;
+
   case LWS_CALLBACK_HTTP:
+    handshake_done(n, wsi);
     if (pss->type == PSS_HTTP && pss->u.req) http_closed(pss); /* pipelined leftovers */
     return http_begin(n, pss, wsi);
 
@@ -492,6 +513,7 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 
   case LWS_CALLBACK_WSI_DESTROY:
+    if (n) handshake_done(n, wsi);
     if (pss && pss->type == PSS_HTTP) http_closed(pss);
     if (pss && pss->type == PSS_WS) ws_closed(&pss->u.conn);
     break;
@@ -510,46 +532,96 @@ static void lws_to_ef_log(int level, const char *line) {
   ef_log(level == LLL_ERR ? EF_LOG_ERROR : EF_LOG_WARN, "lws: %.*s", (int)len, line);
 }
 
-#define FD_HEADROOM 64 /* fds lws leaves to accept(), the database, logs */
-
-/* Set the soft open-file limit (bounded by the hard one and lws' 10M sanity cap). */
-static rlim_t set_fd_limit(rlim_t want) {
+/* Raise the soft open-file limit to the hard one (capped: lws distrusts more than 10M). */
+static void raise_fd_limit(void) {
   struct rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
-  if (want > rl.rlim_max) want = rl.rlim_max;
-  if (want > 1000000) want = 1000000;
-  rl.rlim_cur = want;
-  if (setrlimit(RLIMIT_NOFILE, &rl) != 0) getrlimit(RLIMIT_NOFILE, &rl);
-  return rl.rlim_cur;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  rl.rlim_cur = rl.rlim_max > 1000000 ? 1000000 : rl.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &rl);
 }
 
-/* Can host:port be bound? Checked before lws is involved: lws 4.1.6 on a foreign loop leaves
- * its handles on that loop when creating the context fails, and the loop is then unusable. */
-static int check_bind(const char *host, int port) {
+/* The listening socket, bound before lws is involved: lws 4.1.6 on a foreign loop leaves its
+ * handles on that loop when creating the context fails, and the loop is then unusable. */
+static int listen_on(const char *host, int port, int *fd_out, int *port_out) {
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
   if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
     ef_log(EF_LOG_ERROR, "net: '%s' is not an IPv4 address (e.g. 127.0.0.1 or 0.0.0.0)", host);
     return EF_ECONFIG;
   }
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return EF_ESYS;
-  int one = 1, rc = 0;
+  int one = 1;
+  socklen_t len = sizeof sa;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-    ef_log(EF_LOG_ERROR, "net: cannot bind %s:%d: %s", host, port, strerror(errno));
-    rc = EF_ESYS;
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 4096) != 0 ||
+      getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+    ef_log(EF_LOG_ERROR, "net: cannot listen on %s:%d: %s", host, port, strerror(errno));
+    close(fd);
+    return EF_ESYS;
   }
-  close(fd);
-  return rc;
+  *fd_out = fd;
+  *port_out = ntohs(sa.sin_port);
+  return 0;
+}
+
+static void on_acceptable(uv_poll_t *p, int status, int events);
+
+static void set_polling(struct net *n, bool on) {
+  if (on == n->polling || n->listen_fd < 0) return;
+  n->polling = on;
+  if (on) uv_poll_start(&n->listen_poll, UV_READABLE, on_acceptable);
+  else uv_poll_stop(&n->listen_poll);
+}
+
+static void on_retry(uv_timer_t *t) {
+  struct net *n = t->data;
+  set_polling(n, n->handshaking < HANDSHAKE_MAX);
+}
+
+/* Accept while fewer than HANDSHAKE_MAX connections are in their handshake. */
+static void accept_some(struct net *n) {
+  while (n->handshaking < HANDSHAKE_MAX) {
+    int fd = accept4(n->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE) { /* out of fds: pause instead of spinning */
+        ef_log(EF_LOG_WARN, "net: out of file descriptors, not accepting for 100 ms");
+        set_polling(n, false);
+        uv_timer_start(&n->retry, on_retry, 100, 0);
+      } else if (errno == EINTR || errno == ECONNABORTED) {
+        continue;
+      }
+      return;
+    }
+    struct lws *wsi = lws_adopt_socket_vhost(n->vh, fd); /* on failure lws closes fd */
+    if (!wsi) continue;
+    lws_set_opaque_user_data(wsi, &handshake_tag);
+    n->handshaking++;
+  }
+  set_polling(n, false); /* handshake_done() starts it again */
+}
+
+static void on_acceptable(uv_poll_t *p, int status, int events) {
+  (void)events;
+  if (status == 0) accept_some(p->data);
+}
+
+/* The connection is past its handshake (upgraded, serving a request) or gone. */
+static void handshake_done(struct net *n, struct lws *wsi) {
+  if (lws_get_opaque_user_data(wsi) != &handshake_tag) return;
+  lws_set_opaque_user_data(wsi, NULL);
+  n->handshaking--;
+  if (!uv_is_active((uv_handle_t *)&n->retry)) set_polling(n, true);
 }
 
 int net_start(uv_loop_t *loop, const struct net_config *cfg, const struct net_handlers *h,
               struct net **out) {
-  int rc = check_bind(cfg->host, cfg->port);
+  int lfd, port;
+  int rc = listen_on(cfg->host, cfg->port, &lfd, &port);
   if (rc != 0) return rc;
   struct net *n = ef_calloc(1, sizeof *n);
   n->cfg = *cfg;
   n->h = *h;
+  n->listen_fd = -1;
 
   lws_set_log_level(LLL_ERR | LLL_WARN, lws_to_ef_log);
 
@@ -567,12 +639,10 @@ int net_start(uv_loop_t *loop, const struct net_config *cfg, const struct net_ha
   struct lws_context_creation_info info;
   memset(&info, 0, sizeof info);
   void *loops[1] = {loop};
-  rlim_t fdlim = set_fd_limit(RLIM_INFINITY);
-  if (fdlim > 2 * FD_HEADROOM) set_fd_limit(fdlim - FD_HEADROOM); /* lws sizes from this */
+  raise_fd_limit(); /* lws sizes its fd table from it */
   info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DISABLE_IPV6;
   info.foreign_loops = loops;
-  info.port = cfg->port;
-  info.iface = cfg->host;
+  info.port = CONTEXT_PORT_NO_LISTEN_SERVER; /* we listen: accept_some() */
   info.protocols = n->protocols;
   info.user = n;
   info.retry_and_idle_policy = &no_validity_pings;
@@ -598,22 +668,42 @@ int net_start(uv_loop_t *loop, const struct net_config *cfg, const struct net_ha
 
   /* On failure the loop has lws' leftovers on it: the caller must not run it again. */
   n->ctx = lws_create_context(&info);
-  set_fd_limit(fdlim); /* the headroom, for everything that is not lws */
   n->vh = n->ctx ? lws_get_vhost_by_name(n->ctx, "default") : NULL;
-  n->port = n->vh ? lws_get_vhost_listen_port(n->vh) : -1;
-  if (n->port <= 0) {
+  if (!n->vh) {
+    close(lfd);
     ef_free(n);
     return EF_EIO;
   }
+  n->listen_fd = lfd;
+  n->port = port;
+  uv_poll_init(loop, &n->listen_poll, lfd);
+  n->listen_poll.data = n;
+  uv_timer_init(loop, &n->retry);
+  n->retry.data = n;
+  set_polling(n, true);
   *out = n;
   return 0;
 }
 
 int net_port(const struct net *n) { return n->port; }
 
-void net_stop(struct net *n) {
-  if (!n) return;
-  lws_context_destroy(n->ctx); /* closes every wsi: CLOSED callbacks run from here */
+static void net_free(uv_handle_t *h) {
+  struct net *n = h->data;
   ef_free(n->scratch);
   ef_free(n);
+}
+
+static void listen_closed(uv_handle_t *h) {
+  struct net *n = h->data;
+  uv_close((uv_handle_t *)&n->retry, net_free);
+}
+
+void net_stop(struct net *n) {
+  if (!n) return;
+  set_polling(n, false);
+  close(n->listen_fd);
+  n->listen_fd = -1;
+  lws_context_destroy(n->ctx); /* closes every wsi: CLOSED callbacks run from here */
+  n->ctx = NULL;
+  uv_close((uv_handle_t *)&n->listen_poll, listen_closed);
 }
