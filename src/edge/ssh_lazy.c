@@ -3,48 +3,32 @@
  */
 #include "ssh_lazy.h"
 
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+
+#include "lazylib.h"
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static struct lazy_ssh table;
 static const struct lazy_ssh *loaded; /* &table once every symbol is found */
-static char why[512];                 /* the reason when not */
+static char why[512];                  /* the reason when not */
 
-static const char *dl_why(void) {
-  const char *e = dlerror();
-  return e ? e : "unknown dynamic loader error";
-}
+#define NAME_(name) #name,
+static const char *const names[] = {LAZY_SSH_FUNCS(NAME_)};
+#undef NAME_
 
 static void load(void) {
-  const char *so = getenv("EF_LAZY_SSH_SONAME"); /* test hook, see ssh_lazy.h */
-  if (!so || !*so) so = LAZY_SSH_SONAME;
-  void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
-  if (!h) {
-    snprintf(why, sizeof why, "upload_log needs libssh (%s): %s", so, dl_why());
+  void *syms[sizeof names / sizeof *names];
+  if (lazylib_open(LAZY_SSH_SONAME, "EF_LAZY_SSH_SONAME", "upload_log needs libssh", names,
+                   sizeof names / sizeof *names, syms, why, sizeof why) != 0)
     return;
-  }
-  struct lazy_ssh t;
-  void *sym;
+  size_t i = 0;
   /* memcpy: ISO C has no object-to-function pointer conversion; POSIX guarantees the layout. */
-#define LOAD(name)                                                                      \
-  dlerror();                                                                            \
-  if (!(sym = dlsym(h, #name))) {                                                       \
-    snprintf(why, sizeof why, "upload_log needs libssh (%s): %s", so, dl_why());       \
-    goto fail_sym;                                                                      \
-  }                                                                                     \
-  memcpy(&t.name, &sym, sizeof t.name);
-  LAZY_SSH_FUNCS(LOAD)
-#undef LOAD
-  table = t;
+#define COPY_(name) memcpy(&table.name, &syms[i++], sizeof table.name);
+  LAZY_SSH_FUNCS(COPY_)
+#undef COPY_
   loaded = &table;
-  return;
-
-fail_sym:
-  dlclose(h); /* nothing refers to it */
 }
 
 const struct lazy_ssh *lazy_ssh(char *err, size_t errlen) {
