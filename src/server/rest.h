@@ -87,6 +87,8 @@ uint64_t rest_body_id(struct rest_call *c, const char *key);
 /* A loop stage for routes answering device JSON (an object or an array): the live dev_state
  * from memory replaces the stored one. */
 int rest_live_state(struct rest_call *c);
+/* A loop stage for routes that add, change or delete devices: dashboards refetch their lists. */
+int rest_devices_changed(struct rest_call *c);
 
 /* The route tables, one per resource file. Each ends with a row whose name is NULL. */
 extern const struct rest_route rest_device_routes[];   /* rest_device.c */

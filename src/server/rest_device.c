@@ -339,7 +339,7 @@ static int delete_loop(struct rest_call *c) {
   if (c->etype || !c->priv) return REST_NEXT;
   struct dsess *s = ws_device_find(c->srv, *(uint64_t *)c->priv);
   if (s) ws_device_drop(s, 1008, "device deleted");
-  return REST_NEXT;
+  return rest_devices_changed(c);
 }
 
 /* ===== device_log_query/<device_id>[/<before_ms>] ===== */
@@ -478,16 +478,16 @@ static int groups_delete_db(struct rest_call *c, struct store *st) {
 
 const struct rest_route rest_device_routes[] = {
     /* methods        name                    args admin pool         db            loop */
-    {"POST",          "device_add",           0, 1, add_pool,    add_db,           NULL},
-    {"POST",          "device_add_batch",     0, 1, batch_pool,  batch_db,         NULL},
+    {"POST",          "device_add",           0, 1, add_pool,    add_db,           rest_devices_changed},
+    {"POST",          "device_add_batch",     0, 1, batch_pool,  batch_db,         rest_devices_changed},
     {"GET",           "device_query",         1, 0, NULL,        query_db,         rest_live_state},
     {"GET",           "device_query_all",     0, 0, NULL,        query_all_db,     rest_live_state},
-    {"PUT POST",      "device_update",        0, 1, update_pool, update_db,        NULL},
+    {"PUT POST",      "device_update",        0, 1, update_pool, update_db,        rest_devices_changed},
     {"DELETE POST",   "device_delete",        0, 1, NULL,        delete_db,        delete_loop},
     {"GET",           "device_log_query",     1, 0, NULL,        log_db,           NULL},
     {"GET",           "device_log_query",     2, 0, NULL,        log_db,           NULL},
     {"GET",           "device_groups_query",  1, 0, NULL,        groups_query_db,  NULL},
-    {"PUT",           "device_groups_update", 0, 1, NULL,        groups_update_db, NULL},
-    {"DELETE",        "device_groups_delete", 0, 1, NULL,        groups_delete_db, NULL},
+    {"PUT",           "device_groups_update", 0, 1, NULL,        groups_update_db, rest_devices_changed},
+    {"DELETE",        "device_groups_delete", 0, 1, NULL,        groups_delete_db, rest_devices_changed},
     {NULL, NULL, 0, 0, NULL, NULL, NULL},
 };

@@ -7,6 +7,11 @@
 #include "mem.h"
 #include "rest.h"
 
+int rest_devices_changed(struct rest_call *c) {
+  if (!c->etype) front_devices_changed(c->srv);
+  return REST_NEXT;
+}
+
 int rest_live_state(struct rest_call *c) {
   if (c->data) ws_device_overlay_state(c->srv, c->data);
   return REST_NEXT;

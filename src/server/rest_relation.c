@@ -76,7 +76,7 @@ static int delete_db(struct rest_call *c, struct store *st) {
 const struct rest_route rest_relation_routes[] = {
     /* methods  name               args admin pool  db         loop */
     {"GET",     "relation_query",  2, 0, NULL, query_db,  NULL},
-    {"POST",    "relation_add",    0, 1, NULL, add_db,    NULL},
-    {"DELETE",  "relation_delete", 0, 1, NULL, delete_db, NULL},
+    {"POST",    "relation_add",    0, 1, NULL, add_db,    rest_devices_changed},
+    {"DELETE",  "relation_delete", 0, 1, NULL, delete_db, rest_devices_changed},
     {NULL, NULL, 0, 0, NULL, NULL, NULL},
 };

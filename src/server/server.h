@@ -160,6 +160,9 @@ void *front_open(struct server *srv, struct net_conn *conn);
 void front_message(void *fs, const char *msg, size_t len);
 void front_close(void *fs);
 void front_stop(struct server *srv);
+/* A device's state changed / devices were added or removed: for subDeviceList. */
+void front_device_state(struct server *srv, uint64_t device_id, enum dev_state st);
+void front_devices_changed(struct server *srv);
 
 /* ===== order.c -- orders to devices: one in flight per device, correlated by order_id ===== */
 /* Called exactly once: ok true when the device reported success; message is the device's

@@ -70,6 +70,7 @@ static void set_state(struct dsess *s, enum dev_state st, const char *why) {
   if (s->state == st) return;
   s->state = (uint8_t)st;
   devlog_state(s->srv->devlog, s->device_id, st, why);
+  front_device_state(s->srv, s->device_id, st);
 }
 
 /* The device's session is over: it leaves the map, its order fails, it is logged offline.

@@ -11,6 +11,7 @@
  * A dashboard that cannot keep up is dropped by the net layer (front_queue_max), so it cannot
  * slow anyone else; it resubscribes and refetches.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "crypto.h"
@@ -32,6 +33,8 @@ struct fsess {
   int refs;                /* 1 while open + database requests in flight */
   json_t *miners;          /* minerId -> true */
   json_t *devices;         /* device id string -> status_time last pushed (0: none, -1: gone) */
+  bool sub_miner_list;     /* subMinerList */
+  bool sub_device_list;    /* subDeviceList */
 };
 
 struct front {
@@ -39,6 +42,9 @@ struct front {
   struct fsess **arr;      /* open sessions */
   size_t n, cap;
   json_t *pushed;          /* minerId -> the view last pushed to its subscribers */
+  json_t *list_pushed;     /* minerId -> summary, as last pushed to subMinerList */
+  json_t *dev_changes;     /* device id -> {"dev_state"} since the last tick, for subDeviceList */
+  bool devices_changed;    /* a device was added, changed or deleted: lists refetch */
   uv_timer_t tick;
 };
 
@@ -69,6 +75,21 @@ static void reply(struct fsess *fs, const char *msg_id, bool ok, const char *mes
 
 static void push(struct fsess *fs, const char *event, json_t *body) {
   send_json(fs, json_pack("{s:s, s:s, s:o}", "code", "1", "message", event, "body", body));
+}
+
+/* The miner summaries keyed by minerId (what subMinerList patches). */
+static json_t *summaries_by_id(struct server *srv) {
+  json_t *arr = miner_summaries(srv), *obj = json_object(), *m;
+  size_t i;
+  json_array_foreach(arr, i, m) json_object_set(obj, jstr(m, "minerId"), m);
+  json_decref(arr);
+  return obj;
+}
+
+static bool anyone(struct front *fr, size_t flag_offset) {
+  for (size_t i = 0; i < fr->n; i++)
+    if (fr->arr[i]->authed && *(bool *)((char *)fr->arr[i] + flag_offset)) return true;
+  return false;
 }
 
 /* ----- requests answered from the database ----- */
@@ -262,9 +283,30 @@ static void handle_event(struct fsess *fs, const char *ev, json_t *body, const c
       reply(fs, msg_id, true, "success",
             st ? st : json_pack("{s:s, s:s}", "device_id", idbuf, "dev_state", "offline"));
     }
+  } else if (strcmp(ev, "subMinerList") == 0 || strcmp(ev, "unsubMinerList") == 0) {
+    fs->sub_miner_list = sub;
+    json_t *now = sub ? summaries_by_id(srv) : NULL;
+    /* As for subMinerInfo: the first subscriber's view is the base of the next push. */
+    if (now && !fs->fr->list_pushed) fs->fr->list_pushed = json_deep_copy(now);
+    reply(fs, msg_id, true, "success", now);
+  } else if (strcmp(ev, "subDeviceList") == 0 || strcmp(ev, "unsubDeviceList") == 0) {
+    fs->sub_device_list = sub;
+    reply(fs, msg_id, true, "success", NULL);
   } else {
     reply(fs, msg_id, false, "unknown event", NULL);
   }
+}
+
+void front_device_state(struct server *srv, uint64_t device_id, enum dev_state st) {
+  struct front *fr = srv->front;
+  if (!fr || !anyone(fr, offsetof(struct fsess, sub_device_list))) return;
+  char idbuf[EF_ID_STRLEN];
+  json_object_set_new(fr->dev_changes, id_format(device_id, idbuf),
+                      json_pack("{s:s}", "dev_state", dev_state_name(st)));
+}
+
+void front_devices_changed(struct server *srv) {
+  if (srv->front) srv->front->devices_changed = true;
 }
 
 void front_message(void *p, const char *msg, size_t len) {
@@ -335,6 +377,32 @@ static void push_devices(struct fsess *fs) {
   }
 }
 
+/* subMinerList: one diff of the summaries per tick; subDeviceList: the state changes gathered
+ * since the last tick (and a refetch hint when devices were added or removed). */
+static void push_lists(struct front *fr) {
+  if (anyone(fr, offsetof(struct fsess, sub_miner_list))) {
+    json_t *now = summaries_by_id(fr->srv);
+    json_t *patch = fr->list_pushed ? mergepatch_diff(fr->list_pushed, now) : NULL;
+    json_decref(fr->list_pushed);
+    fr->list_pushed = now;
+    for (size_t i = 0; patch && i < fr->n; i++)
+      if (fr->arr[i]->authed && fr->arr[i]->sub_miner_list)
+        push(fr->arr[i], "subMinerList", json_incref(patch));
+    json_decref(patch);
+  } else if (fr->list_pushed) {
+    json_decref(fr->list_pushed);
+    fr->list_pushed = NULL;
+  }
+  if (fr->devices_changed) json_object_set_new(fr->dev_changes, "_refresh", json_true());
+  fr->devices_changed = false;
+  if (json_object_size(fr->dev_changes)) {
+    for (size_t i = 0; i < fr->n; i++)
+      if (fr->arr[i]->authed && fr->arr[i]->sub_device_list)
+        push(fr->arr[i], "subDeviceList", json_deep_copy(fr->dev_changes));
+    json_object_clear(fr->dev_changes);
+  }
+}
+
 static void on_tick(uv_timer_t *t) {
   struct front *fr = t->data;
   int64_t now = (int64_t)uv_now(fr->srv->loop);
@@ -347,6 +415,7 @@ static void on_tick(uv_timer_t *t) {
     }
   }
   push_miners(fr);
+  push_lists(fr);
   for (size_t i = 0; i < fr->n; i++)
     if (fr->arr[i]->authed) push_devices(fr->arr[i]);
 }
@@ -393,6 +462,7 @@ int front_start(struct server *srv) {
   struct front *fr = ef_calloc(1, sizeof *fr);
   fr->srv = srv;
   fr->pushed = json_object();
+  fr->dev_changes = json_object();
   uv_timer_init(srv->loop, &fr->tick);
   fr->tick.data = fr;
   uv_timer_start(&fr->tick, on_tick, (uint64_t)srv->cfg.front_push, (uint64_t)srv->cfg.front_push);
@@ -404,6 +474,8 @@ static void front_free(uv_handle_t *h) {
   struct front *fr = h->data;
   ef_free(fr->arr);
   json_decref(fr->pushed);
+  json_decref(fr->list_pushed);
+  json_decref(fr->dev_changes);
   ef_free(fr);
 }
 

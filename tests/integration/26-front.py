@@ -229,6 +229,37 @@ async def device_status_pushes(srv):
         check(p["body"] == {"device_id": did, "dev_state": "offline"}, p)
 
 
+@T.test
+async def list_subscriptions(srv):
+    """subMinerList: the summaries keyed by minerId, then merge patches of what changed;
+    subDeviceList: device state changes, and a _refresh hint when devices are added."""
+    dev = await miner_feed(srv)
+    async with Front(srv) as f:
+        await f.login(srv.token)
+        r = await f.call(event="subMinerList", body={})
+        check(r["code"] == 1 and r["data"]["f01234"]["minerBalance"] == "244.058 mFIL", r)
+        check((await f.call(event="subDeviceList", body={}))["code"] == 1)
+        await patch(dev, {"minerBalance": "7 FIL"})
+        p = await f.push()
+        while p["message"] != "subMinerList":
+            p = await f.push()
+        check(p["body"]["f01234"]["minerBalance"] == "7 FIL", p)
+        check("workerInfo" not in p["body"]["f01234"], p)  # summaries, not records
+        did = srv.add_device("SN-LIST", "M", "pw")  # added: the lists refetch
+        p = await f.push()
+        while p["message"] != "subDeviceList":
+            p = await f.push()
+        check(p["body"].get("_refresh") is True, p)
+        async with srv.connect() as d:  # a state change
+            await d.login(device_id=did, password="pw")
+            p = await f.push()
+            while p["message"] != "subDeviceList" or did not in p["body"]:
+                p = await f.push()
+            check(p["body"][did] == {"dev_state": "online"}, p)
+        check((await f.call(event="unsubMinerList", body={}))["code"] == 1)
+    await dev.__aexit__(None, None, None)
+
+
 @T.test(front_max_connections=2)
 async def connection_limit(srv):
     async with Front(srv) as a, Front(srv) as b:

@@ -1,12 +1,12 @@
-// devices.js -- the device list (deviceList) and one device: live status (subDeviceStatus),
-// orders (REST give_order) and its event log (deviceLog).
+// devices.js -- the device list (deviceList, kept live by subDeviceList: state changes, and a
+// hint to fetch it again when devices are added or removed) and one device: live status
+// (subDeviceStatus), orders (REST give_order) and its event log (deviceLog).
 
 import { h, fill, kv, badge, setText } from '../dom.js';
 import { mergePatch } from '../mergepatch.js';
 import { rest } from '../api.js';
 import { fmtAgo, fmtBytes, fmtDuration, fmtMiB, fmtNum, fmtPercent, fmtTemp, fmtTime, stateKind } from '../format.js';
 
-const LIST_REFRESH_MS = 10000;
 const LOG_LIMIT = 50;
 const KNOWN_SECTIONS = new Set(['device_id', 'dev_state', 'status_time', 'CPU_info', 'Memory_info', 'Disk_info',
   'load_avg', 'cpu_usage_percent', 'cpu_temperature', 'memory', 'host_name', 'uptime_s', 'net_io', 'disk_io']);
@@ -15,7 +15,6 @@ export function mount(root, { front, token, params }) {
   let devices = [];
   let selected = null;
   let detail = null;
-  let timer = null;
   let destroyed = false;
 
   const filter = h('input.filter#device-filter', { type: 'search', placeholder: 'Filter by name, id, sn, group…',
@@ -29,7 +28,6 @@ export function mount(root, { front, token, params }) {
     h('div.devices-layout', h('aside.panel.device-list', filter, h('div.scroll', list)), detailBox));
 
   async function loadList() {
-    clearTimeout(timer);
     try {
       const d = await front.request('deviceList', {});
       if (destroyed) return;
@@ -39,8 +37,18 @@ export function mount(root, { front, token, params }) {
     } catch (e) {
       if (!destroyed && front.state === 'ready') fill(listBody, h('tr', h('td.error', { colspan: 3 }, e.message)));
     }
-    if (!destroyed && front.state === 'ready') timer = setTimeout(loadList, LIST_REFRESH_MS);
   }
+
+  const listSub = front.subscribe('subDeviceList', {}, {
+    onData: () => loadList(), // after every (re)subscription: the whole list once
+    onPush: (p) => {
+      if (destroyed) return;
+      if (p._refresh) { loadList(); return; }
+      let changed = false;
+      for (const d of devices) if (p[d.device_id]) { Object.assign(d, p[d.device_id]); changed = true; }
+      if (changed) { renderList(); if (detail) detail.listUpdated(); }
+    },
+  });
 
   function renderList() {
     const q = filter.value.trim().toLowerCase();
@@ -82,12 +90,11 @@ export function mount(root, { front, token, params }) {
     });
   }
 
-  loadList();
   select(params[0]);
   return {
     navigate(p) { select(p[0]); },
     refresh() { loadList(); if (detail) detail.refresh(); },
-    destroy() { destroyed = true; clearTimeout(timer); if (detail) detail.destroy(); },
+    destroy() { destroyed = true; listSub.close(); if (detail) detail.destroy(); },
   };
 }
 

@@ -1,9 +1,11 @@
-// overview.js -- the miners overview: one card per miner (minerList) and a fleet summary (deviceList).
+// overview.js -- the miners overview: one card per miner and a fleet summary. Live without
+// polling: subMinerList pushes merge patches of the miner summaries, subDeviceList the devices'
+// state changes (and a hint to fetch the list again when devices are added or removed).
 
 import { h, fill, kv, badge } from '../dom.js';
 import { fmtAgo, fmtBytes, fmtTime } from '../format.js';
+import { mergePatch } from '../mergepatch.js';
 
-const REFRESH_MS = 5000;
 const STALE_MS = 5 * 60 * 1000;
 
 export function mount(root, { front }) {
@@ -13,26 +15,47 @@ export function mount(root, { front }) {
   fill(root,
     h('div.page-head', h('h1', 'Miners'), summary, h('span.spacer'), status),
     grid);
-  let timer = null;
   let destroyed = false;
+  let miners = {};   // minerId -> summary, patched by subMinerList pushes
+  let devices = null;
 
-  async function load() {
-    clearTimeout(timer);
-    try {
-      const [miners, devices] = await Promise.all([
-        front.request('minerList', {}),
-        front.request('deviceList', {}).catch(() => null),
-      ]);
-      if (destroyed) return;
-      render(Array.isArray(miners) ? miners : []);
+  const stamp = () => { status.textContent = `updated ${fmtTime(Date.now()).slice(11)}`; };
+  const minerSub = front.subscribe('subMinerList', {}, {
+    onData: (d) => { if (destroyed) return; miners = d && typeof d === 'object' ? d : {}; render(Object.values(miners)); stamp(); },
+    onPush: (p) => { if (destroyed) return; miners = mergePatch(miners, p) || {}; render(Object.values(miners)); stamp(); },
+    onError: (msg) => { if (!destroyed) fill(grid, h('p.error', `Cannot list the miners: ${msg}`)); },
+  });
+  const deviceSub = front.subscribe('subDeviceList', {}, {
+    onData: () => loadDevices(),
+    onPush: (p) => {
+      if (destroyed || !devices) return;
+      if (p._refresh) { loadDevices(); return; }
+      for (const d of devices) if (p[d.device_id]) Object.assign(d, p[d.device_id]);
       renderFleet(devices);
-      status.textContent = `updated ${fmtTime(Date.now()).slice(11)}`;
-    } catch (e) {
+    },
+  });
+
+  async function loadDevices() {
+    try {
+      const d = await front.request('deviceList', {});
       if (destroyed) return;
-      status.textContent = '';
-      if (front.state === 'ready') fill(grid, h('p.error', `Cannot list the miners: ${e.message}`));
+      devices = Array.isArray(d) ? d : [];
+      renderFleet(devices);
+    } catch (e) { /* the summary stays as it was */ }
+  }
+
+  async function load() { // a manual refresh: the whole lists again
+    try {
+      const m = await front.request('minerList', {});
+      if (destroyed) return;
+      miners = {};
+      for (const x of Array.isArray(m) ? m : []) miners[x.minerId] = x;
+      render(Object.values(miners));
+      stamp();
+    } catch (e) {
+      if (!destroyed && front.state === 'ready') fill(grid, h('p.error', `Cannot list the miners: ${e.message}`));
     }
-    if (!destroyed && front.state === 'ready') timer = setTimeout(load, REFRESH_MS);
+    loadDevices();
   }
 
   function render(miners) {
@@ -56,10 +79,9 @@ export function mount(root, { front }) {
       badge(`${n.offline} offline`, n.offline ? 'bad' : ''));
   }
 
-  load();
   return {
     refresh: load,
-    destroy() { destroyed = true; clearTimeout(timer); },
+    destroy() { destroyed = true; minerSub.close(); deviceSub.close(); },
   };
 }
 
