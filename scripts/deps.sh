@@ -8,7 +8,7 @@ set -euo pipefail
 BUILD_PKGS=(build-essential cmake pkg-config
             libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libjansson-dev libsqlite3-dev
             libcurl4-openssl-dev libssl-dev libcrypt-dev libssh-dev libpq-dev
-            libjs-chart.js)
+            libjs-chart.js curl)
 # bench/: the comparison servers and agents, the HTTP load tool, SQLite for the device-log check
 BENCH_PKGS=(mosquitto mosquitto-clients wrk zabbix-agent prometheus-node-exporter sqlite3 python3)
 TEST_PKGS=(libcmocka-dev python3 python3-websockets python3-bcrypt python3-psutil python3-asyncssh curl openssh-server sqlite3 chromium mosquitto)
