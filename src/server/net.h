@@ -78,7 +78,6 @@ void net_close(struct net_conn *c, int status, const char *reason);
 /* Peer address as text ("127.0.0.5"), for logs. */
 const char *net_conn_peer(struct net_conn *c);
 enum net_ws_kind net_conn_kind(const struct net_conn *c);
-void net_conn_set_user(struct net_conn *c, void *user);
 /* Lower this connection's queued-output limit (default send_queue_max). */
 void net_conn_set_queue_max(struct net_conn *c, size_t bytes);
 

@@ -167,7 +167,6 @@ void net_close(struct net_conn *c, int status, const char *reason) {
 
 const char *net_conn_peer(struct net_conn *c) { return c->peer; }
 enum net_ws_kind net_conn_kind(const struct net_conn *c) { return (enum net_ws_kind)c->kind; }
-void net_conn_set_user(struct net_conn *c, void *user) { c->user = user; }
 void net_conn_set_queue_max(struct net_conn *c, size_t bytes) { c->q_max = bytes; }
 
 /* lws 4.1.6 frames a close for lws_write() protocol 4 ("LWS_WRITE_CLOSE is handled by

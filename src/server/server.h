@@ -73,7 +73,6 @@ struct server {
   struct miners *miners;     /* miner records (miner.c) */
   struct front *front;       /* dashboard connections (ws_front.c) */
   json_t *hosts;             /* host name -> device_id of the agent on that host */
-  uv_timer_t cron;           /* housekeeping: log pruning */
   uv_signal_t sigint, sigterm;
   bool stopping;
   uint64_t n_sessions;       /* open device connections, logged in or not */

@@ -93,8 +93,6 @@ void worker_submit(struct worker *w, struct worker_job *job) {
   pthread_mutex_unlock(&w->lock);
 }
 
-size_t worker_pending(const struct worker *w) { return w->pending; }
-
 static void free_worker(uv_handle_t *h) { ef_free(h->data); }
 
 void worker_stop(struct worker **wp) {

@@ -26,8 +26,6 @@ struct worker;
 /* Start the thread; it owns `st` from now on and closes it in worker_stop(). */
 int worker_start(uv_loop_t *loop, struct store *st, struct worker **out);
 void worker_submit(struct worker *w, struct worker_job *job);
-/* Jobs submitted and not yet done, for back-pressure decisions and stats. */
-size_t worker_pending(const struct worker *w);
 /* Finish every submitted job (their done() callbacks run inside this call), stop the thread,
  * close the store and the async handle. The loop must be run once more to release the handle. */
 void worker_stop(struct worker **w);
