@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "forkrun.h"
 #include "curl_lazy.h"
 #include "edgefleet/error.h"
 #include "lotus_rpc.h"
@@ -47,44 +48,27 @@ struct child_report {
 };
 
 /* In a child with EF_LAZY_CURL_SONAME=so: two lazy_curl() calls and one RPC collection. */
+static void child(const void *arg, void *out) {
+  struct child_report *r = out; /* zeroed by forkrun */
+  setenv("EF_LAZY_CURL_SONAME", arg, 1);
+  r->first_null = lazy_curl(r->first, sizeof r->first) == NULL;
+  r->second_null = lazy_curl(r->second, sizeof r->second) == NULL;
+  r->same_text = strcmp(r->first, r->second) == 0;
+  char tiny[8];
+  (void)lazy_curl(tiny, sizeof tiny); /* truncated, terminated */
+  (void)lazy_curl(NULL, 0);
+  if (strlen(tiny) != sizeof tiny - 1) r->same_text = 0;
+  struct lotus_rpc *rpc = NULL;
+  json_t *info, *workers, *jobs;
+  r->rpc_rc = lotus_rpc_new("http://127.0.0.1:1", NULL, NULL, NULL, 500, &rpc, r->rpc_err,
+                            sizeof r->rpc_err);
+  if (r->rpc_rc == 0)
+    r->rpc_rc = lotus_rpc_collect(rpc, 0, &info, &workers, &jobs, r->rpc_err, sizeof r->rpc_err);
+  lotus_rpc_free(&rpc);
+}
+
 static void run_child(const char *so, struct child_report *rep) {
-  int fds[2];
-  assert_int_equal(pipe(fds), 0);
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    struct child_report r;
-    memset(&r, 0, sizeof r);
-    setenv("EF_LAZY_CURL_SONAME", so, 1);
-    r.first_null = lazy_curl(r.first, sizeof r.first) == NULL;
-    r.second_null = lazy_curl(r.second, sizeof r.second) == NULL;
-    r.same_text = strcmp(r.first, r.second) == 0;
-    char tiny[8];
-    (void)lazy_curl(tiny, sizeof tiny); /* truncated, terminated */
-    (void)lazy_curl(NULL, 0);
-    if (strlen(tiny) != sizeof tiny - 1) r.same_text = 0;
-    struct lotus_rpc *rpc = NULL;
-    json_t *info, *workers, *jobs;
-    r.rpc_rc = lotus_rpc_new("http://127.0.0.1:1", NULL, NULL, NULL, 500, &rpc, r.rpc_err,
-                             sizeof r.rpc_err);
-    if (r.rpc_rc == 0)
-      r.rpc_rc = lotus_rpc_collect(rpc, 0, &info, &workers, &jobs, r.rpc_err, sizeof r.rpc_err);
-    lotus_rpc_free(&rpc);
-    ssize_t n = write(fds[1], &r, sizeof r);
-    _exit(n == (ssize_t)sizeof r ? 0 : 1);
-  }
-  close(fds[1]);
-  size_t got = 0;
-  while (got < sizeof *rep) {
-    ssize_t n = read(fds[0], (char *)rep + got, sizeof *rep - got);
-    if (n <= 0) break;
-    got += (size_t)n;
-  }
-  close(fds[0]);
-  int status;
-  assert_int_equal(waitpid(pid, &status, 0), pid);
-  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  assert_int_equal(got, sizeof *rep);
+  forkrun(child, so, rep, sizeof *rep);
 }
 
 static void missing_library(void **state) {

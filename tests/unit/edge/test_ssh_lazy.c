@@ -18,6 +18,7 @@
 
 #include "edge_internal.h"
 #include "edgefleet/error.h"
+#include "forkrun.h"
 #include "ssh_lazy.h"
 
 static bool mapped(const char *so) {
@@ -50,45 +51,28 @@ struct child_report {
 };
 
 /* In a child with EF_LAZY_SSH_SONAME=so: two lazy_ssh() calls and one upload. */
+static void child(const void *arg, void *out) {
+  struct child_report *r = out; /* zeroed by forkrun */
+  setenv("EF_LAZY_SSH_SONAME", arg, 1);
+  r->first_null = lazy_ssh(r->first, sizeof r->first) == NULL;
+  r->second_null = lazy_ssh(r->second, sizeof r->second) == NULL;
+  r->same_text = strcmp(r->first, r->second) == 0;
+  char tiny[8];
+  (void)lazy_ssh(tiny, sizeof tiny); /* truncated, terminated */
+  (void)lazy_ssh(NULL, 0);
+  if (strlen(tiny) != sizeof tiny - 1) r->same_text = 0;
+  struct edge_conf conf;
+  memset(&conf, 0, sizeof conf);
+  conf.sftp_host = "127.0.0.1";
+  conf.sftp_user = "nobody";
+  conf.sftp_port = 1;
+  conf.sftp_timeout = 500;
+  r->upload_rc = sftp_upload(&conf, "/nonexistent/ef-test.log", "/tmp/x.log", r->upload_msg,
+                             sizeof r->upload_msg);
+}
+
 static void run_child(const char *so, struct child_report *rep) {
-  int fds[2];
-  assert_int_equal(pipe(fds), 0);
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    struct child_report r;
-    memset(&r, 0, sizeof r);
-    setenv("EF_LAZY_SSH_SONAME", so, 1);
-    r.first_null = lazy_ssh(r.first, sizeof r.first) == NULL;
-    r.second_null = lazy_ssh(r.second, sizeof r.second) == NULL;
-    r.same_text = strcmp(r.first, r.second) == 0;
-    char tiny[8];
-    (void)lazy_ssh(tiny, sizeof tiny); /* truncated, terminated */
-    (void)lazy_ssh(NULL, 0);
-    if (strlen(tiny) != sizeof tiny - 1) r.same_text = 0;
-    struct edge_conf conf;
-    memset(&conf, 0, sizeof conf);
-    conf.sftp_host = "127.0.0.1";
-    conf.sftp_user = "nobody";
-    conf.sftp_port = 1;
-    conf.sftp_timeout = 500;
-    r.upload_rc = sftp_upload(&conf, "/nonexistent/ef-test.log", "/tmp/x.log", r.upload_msg,
-                              sizeof r.upload_msg);
-    ssize_t n = write(fds[1], &r, sizeof r);
-    _exit(n == (ssize_t)sizeof r ? 0 : 1);
-  }
-  close(fds[1]);
-  size_t got = 0;
-  while (got < sizeof *rep) {
-    ssize_t n = read(fds[0], (char *)rep + got, sizeof *rep - got);
-    if (n <= 0) break;
-    got += (size_t)n;
-  }
-  close(fds[0]);
-  int status;
-  assert_int_equal(waitpid(pid, &status, 0), pid);
-  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  assert_int_equal(got, sizeof *rep);
+  forkrun(child, so, rep, sizeof *rep);
 }
 
 static void missing_library(void **state) {
