@@ -27,11 +27,11 @@ static const struct cfg_opt server_opts[] = {
       "remote_dir sent with upload_log orders"),
   OPT("node_id", CFG_INT, node_id, 0, 1023, "0", "snowflake node number of this server"),
   OPT("login_timeout", CFG_MS, login_timeout, 10, DAY_MS, "5s", "login must arrive within"),
-  OPT("heartbeat_tolerance", CFG_MS, hb_tolerance, 10, DAY_MS, "7.5s",
+  OPT("heartbeat_tolerance", CFG_MS, heartbeat_tolerance, 10, DAY_MS, "7.5s",
       "silence allowed while a device has no misses"),
-  OPT("heartbeat_tolerance_miss", CFG_MS, hb_tolerance_miss, 10, DAY_MS, "5.5s",
+  OPT("heartbeat_tolerance_miss", CFG_MS, heartbeat_tolerance_miss, 10, DAY_MS, "5.5s",
       "silence allowed after a miss"),
-  OPT("heartbeat_max_misses", CFG_INT, hb_max_misses, 1, 100, "3", "misses that drop a device"),
+  OPT("heartbeat_max_misses", CFG_INT, heartbeat_max_misses, 1, 100, "3", "misses that drop a device"),
   OPT("order_timeout", CFG_MS, order_timeout, 10, DAY_MS, "10s", "wait for an order's result"),
   OPT("token_ttl", CFG_MS, token_ttl, 1000, 3650 * DAY_MS, "30d", "device session token lifetime"),
   OPT("bcrypt_cost", CFG_INT, bcrypt_cost, 4, 31, "12", "bcrypt cost of new password hashes"),
@@ -51,9 +51,9 @@ static const struct cfg_opt server_opts[] = {
       "write device log rows for status uploads"),
   OPT("log_status_every", CFG_MS, log_status_every, 0, DAY_MS, "10m",
       "at most one status-upload row per device per this (0: every upload)"),
-  OPT("front_max_connections", CFG_INT, front_max, 1, 100000, "256",
+  OPT("front_max_connections", CFG_INT, front_max_connections, 1, 100000, "256",
       "dashboard (/front) connections at most"),
-  OPT("front_push_interval", CFG_MS, front_push, 10, 60000, "1s",
+  OPT("front_push_interval", CFG_MS, front_push_interval, 10, 60000, "1s",
       "period of subscription pushes to dashboards"),
   OPT("front_queue_max", CFG_SIZE, front_queue_max, 4096, 1LL << 30, "256k",
       "output queued to a dashboard before it is dropped"),
@@ -76,7 +76,7 @@ int config_init(struct server_config *cfg, int argc, char **argv, char *err, siz
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     cfg->bcrypt_jobs = cpus > 1 ? cpus - 1 : 1;
   }
-  if (cfg->hb_tolerance_miss > cfg->hb_tolerance) {
+  if (cfg->heartbeat_tolerance_miss > cfg->heartbeat_tolerance) {
     snprintf(err, errlen, "heartbeat_tolerance_miss must not exceed heartbeat_tolerance");
     return EF_ECONFIG;
   }

@@ -35,9 +35,9 @@ struct server_config {
   char *upload_log_dir;      /* remote_dir sent with upload_log orders */
   int64_t node_id;           /* snowflake node number */
   int64_t login_timeout;     /* ms: first message must arrive within */
-  int64_t hb_tolerance;      /* ms: silence allowed while a device's miss count is 0 */
-  int64_t hb_tolerance_miss; /* ms: ... while it is above 0 */
-  int64_t hb_max_misses;     /* misses that close the connection */
+  int64_t heartbeat_tolerance;      /* ms: silence allowed while a device's miss count is 0 */
+  int64_t heartbeat_tolerance_miss; /* ms: ... while it is above 0 */
+  int64_t heartbeat_max_misses;     /* misses that close the connection */
   int64_t order_timeout;     /* ms: wait for an order's result */
   int64_t token_ttl;         /* ms: session token lifetime */
   int64_t bcrypt_cost;
@@ -51,8 +51,8 @@ struct server_config {
   int64_t log_retention;     /* ms: device logs older than this are pruned (0 = keep) */
   bool log_status_uploads;   /* write device_logs rows for status uploads ... */
   int64_t log_status_every;  /* ms: ... at most one per device per this (0: every upload) */
-  int64_t front_max;         /* dashboard connections at most */
-  int64_t front_push;        /* ms between subscription pushes */
+  int64_t front_max_connections;         /* dashboard connections at most */
+  int64_t front_push_interval;        /* ms between subscription pushes */
   int64_t front_queue_max;   /* bytes queued to a dashboard before it is dropped */
 };
 

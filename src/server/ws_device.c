@@ -9,7 +9,7 @@
  * Heartbeat (SPEC §2, server side) costs no timer work per message: a message only records
  * uv_now() in window_start. The session's one deadline (a node of the server's timing wheel,
  * wheel.h) comes at the end of the window; it moves on by the remainder when a message came
- * meanwhile, or counts a miss (Unknown) and opens a shorter window; at hb_max_misses the
+ * meanwhile, or counts a miss (Unknown) and opens a shorter window; at heartbeat_max_misses the
  * connection is closed and the device marked offline.
  *
  * Async work (database lookup, bcrypt) holds a reference on the session, so a device that
@@ -103,7 +103,7 @@ static void login_fail(struct dsess *s, const char *msg) {
 /* ----- heartbeat ----- */
 
 static int64_t tolerance(const struct dsess *s) {
-  return s->misses ? s->srv->cfg.hb_tolerance_miss : s->srv->cfg.hb_tolerance;
+  return s->misses ? s->srv->cfg.heartbeat_tolerance_miss : s->srv->cfg.heartbeat_tolerance;
 }
 
 static void arm(struct dsess *s, int64_t in_ms) {
@@ -127,7 +127,7 @@ void ws_device_deadline(struct wheel_node *n, void *ud) {
   s->misses++;
   s->window_start = now;
   devlog_add(srv->devlog, s->device_id, "heartbeat_loss", NULL, "fail");
-  if (s->misses >= srv->cfg.hb_max_misses) {
+  if (s->misses >= srv->cfg.heartbeat_max_misses) {
     ef_log(EF_LOG_INFO, "device %llu: %u heartbeats missed, closing",
            (unsigned long long)s->device_id, s->misses);
     ws_device_drop(s, 1000, "heartbeat lost");
@@ -228,7 +228,7 @@ static void login_ok(struct login *l, bool issue_token) {
   set_state(s, DEV_ONLINE, "login");
   devlog_add(srv->devlog, s->device_id, "login", net_conn_peer(s->conn), "success");
   ef_log(EF_LOG_DEBUG, "device %s logged in from %s", idbuf, net_conn_peer(s->conn));
-  arm(s, srv->cfg.hb_tolerance);
+  arm(s, srv->cfg.heartbeat_tolerance);
 }
 
 static void bcrypt_work(uv_work_t *w) {
@@ -461,8 +461,8 @@ void ws_device_start(struct server *srv) {
   /* Slots fine enough for the shortest deadline (tests run windows of a few hundred ms), and
    * enough of them to span the longest; longer ones are re-filed (wheel.h). */
   const struct server_config *c = &srv->cfg;
-  int64_t shortest = c->login_timeout < c->hb_tolerance_miss ? c->login_timeout : c->hb_tolerance_miss;
-  int64_t longest = c->login_timeout > c->hb_tolerance ? c->login_timeout : c->hb_tolerance;
+  int64_t shortest = c->login_timeout < c->heartbeat_tolerance_miss ? c->login_timeout : c->heartbeat_tolerance_miss;
+  int64_t longest = c->login_timeout > c->heartbeat_tolerance ? c->login_timeout : c->heartbeat_tolerance;
   int64_t slot = shortest / 8;
   if (slot < 5) slot = 5;
   if (slot > 100) slot = 100;

@@ -438,7 +438,7 @@ void *front_open(struct server *srv, struct net_conn *conn) {
     fr->arr = ef_realloc(fr->arr, fr->cap * sizeof *fr->arr);
   }
   fr->arr[fr->n++] = fs;
-  if ((int64_t)fr->n > srv->cfg.front_max) {
+  if ((int64_t)fr->n > srv->cfg.front_max_connections) {
     reply(fs, NULL, false, "too many front-end connections", NULL);
     net_close(conn, 1013, "try again later");
     fs->dropping = true;
@@ -465,7 +465,7 @@ int front_start(struct server *srv) {
   fr->dev_changes = json_object();
   uv_timer_init(srv->loop, &fr->tick);
   fr->tick.data = fr;
-  uv_timer_start(&fr->tick, on_tick, (uint64_t)srv->cfg.front_push, (uint64_t)srv->cfg.front_push);
+  uv_timer_start(&fr->tick, on_tick, (uint64_t)srv->cfg.front_push_interval, (uint64_t)srv->cfg.front_push_interval);
   srv->front = fr;
   return 0;
 }
