@@ -27,6 +27,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -577,6 +578,17 @@ static void on_retry(uv_timer_t *t) {
   set_polling(n, n->handshaking < HANDSHAKE_MAX);
 }
 
+/* What lws 4.1.6 does to the sockets it accepts itself (lws_plat_set_socket_options), done for
+ * ours: non-blocking and close-on-exec come from accept4(); TCP_NODELAY must be set here, or
+ * Nagle's algorithm meets the client's delayed ACK and every response after the first on a
+ * keep-alive connection waits ~40 ms. lws adds SO_KEEPALIVE only when a vhost sets ka_time,
+ * which ours does not (devices have heartbeats, HTTP connections a deadline). */
+static void tune_accepted(int fd) {
+  int one = 1;
+  if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
+    ef_log(EF_LOG_WARN, "net: TCP_NODELAY: %s", strerror(errno));
+}
+
 /* Accept while fewer than HANDSHAKE_MAX connections are in their handshake. */
 static void accept_some(struct net *n) {
   while (n->handshaking < HANDSHAKE_MAX) {
@@ -591,6 +603,7 @@ static void accept_some(struct net *n) {
       }
       return;
     }
+    tune_accepted(fd);
     struct lws *wsi = lws_adopt_socket_vhost(n->vh, fd); /* on failure lws closes fd */
     if (!wsi) continue;
     lws_set_opaque_user_data(wsi, &handshake_tag);
