@@ -1,5 +1,5 @@
 /* devlog.c -- write-behind of what devices cause in the database: device_logs rows and
- * devices.dev_state changes.
+ * devices.dev_state changes. State changes arrive as events of the live registry (live.h).
  *
  * The loop appends to an in-memory batch (no I/O); every log_flush ms, or at once when the batch
  * reaches BATCH_MAX rows, the batch moves to the database thread as one write_batch (one
@@ -106,6 +106,17 @@ static void on_timer(uv_timer_t *t) {
   }
 }
 
+static void devlog_state(struct devlog *dl, uint64_t device_id, enum dev_state st,
+                         const char *why);
+
+/* A live registry event: the state change, and the login or disconnect row around it. */
+static void on_live(void *ud, const struct live_change *c) {
+  struct devlog *dl = ud;
+  if (c->event == LIVE_LOGOUT) devlog_add(dl, c->device_id, "disconnect", c->why, NULL);
+  devlog_state(dl, c->device_id, c->state, c->why);
+  if (c->event == LIVE_LOGIN) devlog_add(dl, c->device_id, "login", c->peer, "success");
+}
+
 int devlog_start(struct server *srv, struct devlog **out) {
   struct devlog *dl = ef_calloc(1, sizeof *dl);
   dl->srv = srv;
@@ -114,6 +125,7 @@ int devlog_start(struct server *srv, struct devlog **out) {
   uv_timer_init(srv->loop, &dl->timer);
   dl->timer.data = dl;
   uv_timer_start(&dl->timer, on_timer, (uint64_t)srv->cfg.log_flush, (uint64_t)srv->cfg.log_flush);
+  live_listen(srv->live, on_live, dl);
   *out = dl;
   return 0;
 }
@@ -131,7 +143,7 @@ void devlog_add(struct devlog *dl, uint64_t device_id, const char *event, const 
   if (b->nlogs + b->nstates >= BATCH_MAX) flush(dl);
 }
 
-void devlog_state(struct devlog *dl, uint64_t device_id, enum dev_state st, const char *why) {
+static void devlog_state(struct devlog *dl, uint64_t device_id, enum dev_state st, const char *why) {
   struct batch *b = dl->cur;
   if (b->nstates == b->cap_states) {
     b->cap_states = b->cap_states ? b->cap_states * 2 : 64;

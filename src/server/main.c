@@ -18,6 +18,7 @@
 #include "id.h"
 #include "log.h"
 #include "mem.h"
+#include "login.h"
 #include "rest.h"
 #include "server.h"
 
@@ -45,7 +46,8 @@ static void shutdown_server(struct server *srv) {
          (unsigned long long)srv->n_sessions);
   uv_close((uv_handle_t *)&srv->sigint, NULL);
   uv_close((uv_handle_t *)&srv->sigterm, NULL);
-  ws_device_close_all(srv);
+  live_note_all(srv->live, "server shutdown");
+  logins_stop(srv->logins);
   net_stop(srv->net);
   srv->net = NULL;
   ws_device_stop(srv);
@@ -125,12 +127,15 @@ int main(int argc, char **argv) {
 
   uv_loop_init(&loop);
   srv.loop = &loop;
-  u64map_init(&srv.devices);
+  srv.live = live_new();
   if (worker_start(&loop, st, &srv.worker) != 0) {
     ef_log(EF_LOG_ERROR, "cannot start the database thread");
     goto out_auth;
   }
   st = NULL; /* the worker owns it now */
+  srv.logins = logins_new(&srv);
+  /* Live listeners in this order: orders fail before the device log writes the disconnect. */
+  order_start(&srv);
   devlog_start(&srv, &srv.devlog);
   ws_device_start(&srv);
   miner_start(&srv);
@@ -172,7 +177,9 @@ int main(int argc, char **argv) {
 
 out_auth:
   if (uv_loop_close(&loop) != 0) ef_log(EF_LOG_WARN, "loop closed with handles still open");
-  u64map_free(&srv.devices);
+  order_free(&srv);
+  logins_free(&srv.logins);
+  live_free(&srv.live);
   auth_free(&srv.auth);
 out_store:
   store_close(&st);

@@ -337,8 +337,7 @@ static int delete_db(struct rest_call *c, struct store *st) {
 /* A deleted device must not stay logged in: close its live session, if any. */
 static int delete_loop(struct rest_call *c) {
   if (c->etype || !c->priv) return REST_NEXT;
-  struct dsess *s = ws_device_find(c->srv, *(uint64_t *)c->priv);
-  if (s) ws_device_drop(s, 1008, "device deleted");
+  live_drop(c->srv->live, *(uint64_t *)c->priv, 1008, "device deleted");
   return rest_devices_changed(c);
 }
 

@@ -6,6 +6,7 @@
 #include "jsonutil.h"
 #include "mem.h"
 #include "rest.h"
+#include "wire.h"
 
 int rest_devices_changed(struct rest_call *c) {
   if (!c->etype) front_devices_changed(c->srv);
@@ -13,7 +14,7 @@ int rest_devices_changed(struct rest_call *c) {
 }
 
 int rest_live_state(struct rest_call *c) {
-  if (c->data) ws_device_overlay_state(c->srv, c->data);
+  if (c->data) live_overlay_state(c->srv->live, c->data);
   return REST_NEXT;
 }
 
@@ -22,10 +23,9 @@ int rest_live_state(struct rest_call *c) {
 static int status_loop(struct rest_call *c) {
   uint64_t id = rest_arg_id(c, 0, "device_id");
   if (!id) return REST_NEXT;
-  struct dsess *s = ws_device_find(c->srv, id);
-  if (!s || !s->status)
-    return rest_fail(c, 404, REST_DEVICEOP, "wrong device_id OR offline device.");
-  return rest_ok(c, ws_device_status(s));
+  if (live_status_time(c->srv->live, id) <= 0)
+    return rest_fail(c, 404, REST_DEVICEOP, WIRE_MSG_NO_STATUS);
+  return rest_ok(c, live_status(c->srv->live, id));
 }
 
 /* ----- give_order {device_id, order, params?} ----- */
@@ -169,11 +169,11 @@ static int group_loop(struct rest_call *c) {
 
 /* ----- miners ----- */
 
-static int miner_all_loop(struct rest_call *c) { return rest_ok(c, miner_list(c->srv)); }
+static int miner_all_loop(struct rest_call *c) { return rest_ok(c, join_miner_list(c->srv)); }
 
 static int miner_one_loop(struct rest_call *c) {
-  json_t *m = miner_get(c->srv, c->args[0]);
-  if (!m) return rest_fail(c, 404, REST_GENERAL, "Miner NOT FOUND.");
+  json_t *m = join_miner(c->srv, c->args[0]);
+  if (!m) return rest_fail(c, 404, REST_GENERAL, WIRE_MSG_MINER_NOT_FOUND);
   return rest_ok(c, m);
 }
 

@@ -4,10 +4,10 @@
  * DESIGN
  * One libuv loop owned by main.c carries everything: libwebsockets (net_lws.c) for the device
  * WebSocket, the REST API and later the dashboard; timers for heartbeats and orders; wakeups
- * from the database thread (worker.c) and the uv thread pool (bcrypt). Each connected device
- * is a `struct dsess` found through one hash map by id (live.c); no code path scans all devices
- * per message. Persistent writes caused by devices (log lines, state changes) are batched and
- * written behind by devlog.c on a short timer.
+ * from the database thread (worker.c) and the uv thread pool (bcrypt). Connected devices are
+ * found through one hash map by id (live.c); no code path scans all devices per message.
+ * Persistent writes caused by devices (log lines, state changes) are batched and written behind
+ * by devlog.c on a short timer. docs/architecture.md draws the modules and who calls whom.
  */
 #ifndef EF_SERVER_H
 #define EF_SERVER_H
@@ -17,9 +17,9 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "live.h"
 #include "net.h"
 #include "store.h"
-#include "u64map.h"
 #include "wheel.h"
 #include "worker.h"
 
@@ -66,92 +66,74 @@ struct server {
   uv_loop_t *loop;
   struct net *net;
   struct worker *worker;
-  struct u64map devices;     /* device_id -> struct dsess *, logged-in devices only */
+  struct live *live;         /* connected devices (live.h) */
   struct wheel wheel;        /* every device connection's deadline (ws_device.c) */
+  struct logins *logins;     /* the login pipeline (login.h) */
   struct auth *auth;
   struct devlog *devlog;
+  struct orders *orders;     /* orders in flight (order.c) */
   struct miners *miners;     /* miner records (miner.c) */
   struct front *front;       /* dashboard connections (ws_front.c) */
-  json_t *hosts;             /* host name -> device_id of the agent on that host */
   uv_signal_t sigint, sigterm;
   bool stopping;
   uint64_t n_sessions;       /* open device connections, logged in or not */
-  struct login *bcrypt_head, *bcrypt_tail; /* logins waiting for a password check */
-  int bcrypt_active;         /* password checks running on the uv thread pool */
-  int64_t bcrypt_waiting;    /* logins in the queue */
 };
 
-/* ===== ws_device.c -- southbound WebSocket: login, heartbeat, status, orders ===== */
-enum dev_state { DEV_OFFLINE = 0, DEV_ONLINE, DEV_UNKNOWN };
-const char *dev_state_name(enum dev_state s);
-
-struct order;
-struct login;
-
-/* One device connection. Created on upgrade, freed after close once no async job holds it. */
-struct dsess {
+/* ===== southbound messages: rows {type, handler} exported by the module owning each type ===== */
+struct ws_msg {
   struct server *srv;
-  struct net_conn *conn;     /* NULL once closed */
-  uint64_t device_id;        /* 0 until logged in */
-  struct wheel_node deadline; /* login deadline, then heartbeat deadline (srv->wheel) */
-  int64_t window_start;      /* uv_now() of the last message or the last miss */
-  uint8_t phase;             /* enum in ws_device.c */
-  uint8_t state;             /* enum dev_state */
-  uint8_t misses;
-  uint8_t refs;              /* async jobs in flight + 1 while open */
-  char *status;              /* the latest upload_status_info message, as received */
-  uint32_t status_len;
-  int64_t status_time;       /* ms since epoch */
-  int64_t status_logged;     /* status_time of the last upload written to the device log */
-  struct order *order;       /* in flight, or NULL */
-  char *close_reason;        /* for the device log */
+  struct dsess *s;           /* the sender's session (live.h: live_sess_*) */
+  uint64_t device_id;        /* the sender */
+  json_t *root;              /* the parsed message (borrowed) */
+  const char *raw;           /* the message as received (not NUL-terminated) */
+  size_t len;
 };
 
+struct ws_route {
+  const char *type;          /* the message's "type" (wire.h) */
+  void (*handle)(const struct ws_msg *m);
+};
+
+extern const struct ws_route status_ws_routes[]; /* status.c: upload_status_info */
+extern const struct ws_route order_ws_routes[];  /* order.c: upload_instruction_result */
+extern const struct ws_route miner_ws_routes[];  /* miner.c: upload_miner_info */
+
+/* ===== ws_device.c -- southbound WebSocket: framing, heartbeat, dispatch ===== */
 /* Start/stop the deadlines of device connections (the timing wheel). */
 void ws_device_start(struct server *srv);
 void ws_device_stop(struct server *srv);
-/* A connection's deadline came (the wheel's callback). */
-void ws_device_deadline(struct wheel_node *n, void *ud);
+/* The net layer's events of a /ws connection; open returns the connection's user pointer. */
 void *ws_device_open(struct server *srv, struct net_conn *conn);
-void ws_device_message(struct dsess *s, const char *msg, size_t len);
-void ws_device_close(struct dsess *s);
-/* The `data` object of the session's latest status upload (new reference), or NULL. */
-json_t *ws_device_status_data(const struct dsess *s);
-/* That status as the API shows it: data + device_id, dev_state, status_time (new reference;
- * {} + those when nothing was uploaded yet). */
-json_t *ws_device_status(const struct dsess *s);
-/* The logged-in session of a device, or NULL. */
-struct dsess *ws_device_find(struct server *srv, uint64_t device_id);
-/* The server closes a device's connection (status, reason for the device log): the session
- * ends at once (offline, its order fails), the socket once the close frame is out. */
-void ws_device_drop(struct dsess *s, int status, const char *why);
-/* Send a text message to a session; closes it on overflow. 0 or EF_E*. */
-int ws_device_send(struct dsess *s, const char *msg, size_t len);
-/* Server shutdown: note the reason on every session before the net layer closes them. */
-void ws_device_close_all(struct server *srv);
-/* Set "dev_state" of a device JSON object, or of each in an array, from memory: the connected
- * session's state, else "offline" (the stored state lags by up to log_flush). */
-void ws_device_overlay_state(struct server *srv, json_t *devices);
-/* Tell the device its message was not understood: {"type":"error",...,"data":{"message"}}. */
-void ws_device_error(struct dsess *s, const char *message);
+void ws_device_message(void *user, const char *msg, size_t len);
+void ws_device_close(void *user);
 
-/* ===== miner.c -- miner records: uploads (full or merge patch), join, write-behind ===== */
+/* ===== miner.c -- miner records: uploads (full or merge patch), write-behind ===== */
 struct miners;
 /* Load the stored records (blocking: start-up, before the worker owns the store). */
 int miner_init(struct server *srv, struct store *st, char *err, size_t errlen);
 void miner_start(struct server *srv);         /* the write-behind timer */
 void miner_stop(struct server *srv);          /* write what is dirty; free after the loop */
-/* An upload_miner_info message (borrowed) from session s. */
-void miner_upload(struct server *srv, struct dsess *s, json_t *msg);
-/* A status upload named its host: map host name -> device for the worker join. */
-void miner_host_seen(struct server *srv, const char *host, uint64_t device_id);
+/* A record as stored in memory (borrowed: valid until the loop next runs a miner upload). */
+struct miner_info {
+  const char *id;
+  const json_t *record;      /* workerInfo keyed by host name; NULL until a full upload */
+  uint64_t device_id;        /* the reporting device */
+  int64_t updated;           /* ms since the epoch */
+};
+/* The miner with a record, by id. */
+bool miner_lookup(const struct miners *ms, const char *id, struct miner_info *out);
+/* The i-th miner (record may be NULL); false past the last. */
+bool miner_at(const struct miners *ms, size_t i, struct miner_info *out);
+
+/* ===== join.c -- miner records joined with their workers' live hardware ===== */
 /* The record in the seed's minerInfo shape, joined with worker hardware; NULL if unknown. */
-json_t *miner_get(struct server *srv, const char *miner_id);
-json_t *miner_list(struct server *srv);
+json_t *join_miner(struct server *srv, const char *miner_id);
+json_t *join_miner_list(struct server *srv);
 /* The record as subscriptions see it: workerInfo keyed by host name, joined; NULL if unknown. */
-json_t *miner_view(struct server *srv, const char *miner_id);
-/* One line per miner for overviews: balances, power, sector counts, workers, alarms. */
-json_t *miner_summaries(struct server *srv);
+json_t *join_miner_view(struct server *srv, const char *miner_id);
+/* One line per miner for overviews: balances, power, sector counts, workers, alarms
+ * ({type, severity, message} items, docs/frontend.md). */
+json_t *join_summaries(struct server *srv);
 
 /* ===== ws_front.c -- dashboards (/front): requests, subscriptions, pushes ===== */
 int front_start(struct server *srv);
@@ -159,31 +141,27 @@ void *front_open(struct server *srv, struct net_conn *conn);
 void front_message(void *fs, const char *msg, size_t len);
 void front_close(void *fs);
 void front_stop(struct server *srv);
-/* A device's state changed / devices were added or removed: for subDeviceList. */
-void front_device_state(struct server *srv, uint64_t device_id, enum dev_state st);
+/* Devices were added, changed or removed: subDeviceList subscribers refetch. */
 void front_devices_changed(struct server *srv);
 
 /* ===== order.c -- orders to devices: one in flight per device, correlated by order_id ===== */
 /* Called exactly once: ok true when the device reported success; message is the device's
  * (or the server's reason: offline, busy, timeout, disconnected). */
 typedef void (*order_cb)(void *ud, bool ok, int http_status, const char *message);
+void order_start(struct server *srv);
+void order_free(struct server *srv);
 /* Send order `type` with `params` (borrowed; may be NULL) to a device. Returns 0 and calls cb
  * later, or returns EF_ENOENT/EF_EOFFLINE/EF_EBUSY without calling cb (message in *why). */
 int order_give(struct server *srv, uint64_t device_id, const char *type, json_t *params,
                order_cb cb, void *ud, const char **why);
-/* The device's reply (upload_instruction_result) for session s. */
-void order_result(struct dsess *s, json_t *msg);
-/* The session is closing: fail its order. */
-void order_abort(struct dsess *s, const char *why);
 
 /* ===== devlog.c -- write-behind of device logs and state changes ===== */
 struct devlog;
+/* Start the writer; it listens to srv->live for state changes. */
 int devlog_start(struct server *srv, struct devlog **out);
 /* Queue a device_logs row; strings are copied. */
 void devlog_add(struct devlog *dl, uint64_t device_id, const char *event, const char *detail,
                 const char *result);
-/* Queue a devices.dev_state change (and its log row). */
-void devlog_state(struct devlog *dl, uint64_t device_id, enum dev_state st, const char *why);
 /* Write everything queued now and stop the timer. */
 void devlog_stop(struct devlog **dl);
 

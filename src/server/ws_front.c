@@ -4,12 +4,16 @@
  *
  * DESIGN
  * Pushes are computed once per miner, not per subscriber: every front_push_interval the joined
- * view of each subscribed miner (miner_view) is diffed against the view pushed last time, and
+ * view of each subscribed miner (join_miner_view) is diffed against the view pushed last time, and
  * the merge patch, when there is one, goes to each of its subscribers. A new subscriber gets the
  * current view whole in its subscription response, so it never depends on an earlier push.
  * Device-status subscriptions push a device's new upload, at most once per tick.
  * A dashboard that cannot keep up is dropped by the net layer (front_queue_max), so it cannot
  * slow anyone else; it resubscribes and refetches.
+ *
+ * Requests ("uri") and subscriptions ("event") are rows of two tables; a request answered from
+ * the database names its work function, run on the database thread. Device state changes come
+ * from the live registry as events (a listener), gathered per tick for subDeviceList.
  */
 #include <stddef.h>
 #include <string.h>
@@ -23,6 +27,7 @@
 #include "mem.h"
 #include "mergepatch.h"
 #include "server.h"
+#include "wire.h"
 
 struct fsess {
   struct front *fr;
@@ -65,7 +70,8 @@ static void send_json(struct fsess *fs, json_t *v) {
   ef_free(txt);
 }
 
-/* {"code":1|0,"message","msgId","data"}; steals data. */
+/* {"code":1|0,"message","msgId","data"}; steals data. `code` is an integer in replies and pushes
+ * alike. */
 static void reply(struct fsess *fs, const char *msg_id, bool ok, const char *message, json_t *data) {
   json_t *r = json_pack("{s:i, s:s, s:s?}", "code", ok ? 1 : 0, "message", message, "msgId",
                         msg_id);
@@ -74,12 +80,12 @@ static void reply(struct fsess *fs, const char *msg_id, bool ok, const char *mes
 }
 
 static void push(struct fsess *fs, const char *event, json_t *body) {
-  send_json(fs, json_pack("{s:s, s:s, s:o}", "code", "1", "message", event, "body", body));
+  send_json(fs, json_pack("{s:i, s:s, s:o}", "code", 1, "message", event, "body", body));
 }
 
 /* The miner summaries keyed by minerId (what subMinerList patches). */
 static json_t *summaries_by_id(struct server *srv) {
-  json_t *arr = miner_summaries(srv), *obj = json_object(), *m;
+  json_t *arr = join_summaries(srv), *obj = json_object(), *m;
   size_t i;
   json_array_foreach(arr, i, m) json_object_set(obj, jstr(m, "minerId"), m);
   json_decref(arr);
@@ -94,11 +100,15 @@ static bool anyone(struct front *fr, size_t flag_offset) {
 
 /* ----- requests answered from the database ----- */
 
+struct dbreq;
+typedef void (*dbreq_fn)(struct store *st, struct dbreq *q);
+
 struct dbreq {
   struct worker_job job;
   struct fsess *fs;
   char *msg_id;
-  char *uri;
+  dbreq_fn work;           /* on the database thread */
+  bool overlay;            /* data is a device list: overlay the live state on the loop */
   uint64_t device_id;
   size_t limit;
   json_t *data;            /* result, built on the database thread */
@@ -141,28 +151,27 @@ out:
   store_groups_free(groups, ng);
 }
 
-static void db_work(struct store *st, struct worker_job *job) {
-  struct dbreq *q = container_of(job, struct dbreq, job);
-  if (strcmp(q->uri, "deviceList") == 0) {
-    device_list_work(st, q);
-    return;
-  }
-  struct store_log *logs = NULL; /* deviceLog */
+static void device_log_work(struct store *st, struct dbreq *q) {
+  struct store_log *logs = NULL;
   size_t n = 0;
   struct store_device d = {0};
   int rc = st->ops->device_get(st, q->device_id, &d);
   store_device_clear(&d);
   if (rc == 0) rc = st->ops->log_query(st, q->device_id, 0, q->limit, &logs, &n);
-  if (rc == EF_ENOENT) snprintf(q->err, sizeof q->err, "Device NOT FOUND.");
+  if (rc == EF_ENOENT) snprintf(q->err, sizeof q->err, WIRE_MSG_NOT_FOUND);
   else if (rc) snprintf(q->err, sizeof q->err, "database error");
   else q->data = logs_to_json(logs, n);
   store_logs_free(logs, n);
 }
 
+static void db_work(struct store *st, struct worker_job *job) {
+  struct dbreq *q = container_of(job, struct dbreq, job);
+  q->work(st, q);
+}
+
 static void db_done(struct worker_job *job) {
   struct dbreq *q = container_of(job, struct dbreq, job);
-  if (q->data && strcmp(q->uri, "deviceList") == 0)
-    ws_device_overlay_state(q->fs->fr->srv, q->data);
+  if (q->data && q->overlay) live_overlay_state(q->fs->fr->srv->live, q->data);
   if (q->fs->conn) {
     if (q->err[0]) reply(q->fs, q->msg_id, false, q->err, NULL);
     else reply(q->fs, q->msg_id, true, "success", q->data), q->data = NULL;
@@ -170,16 +179,16 @@ static void db_done(struct worker_job *job) {
   if (q->data) json_decref(q->data);
   fsess_unref(q->fs);
   ef_free(q->msg_id);
-  ef_free(q->uri);
   ef_free(q);
 }
 
-static void db_request(struct fsess *fs, const char *msg_id, const char *uri, uint64_t id,
-                       size_t limit) {
+static void db_request(struct fsess *fs, const char *msg_id, dbreq_fn work, bool overlay,
+                       uint64_t id, size_t limit) {
   struct dbreq *q = ef_calloc(1, sizeof *q);
   q->fs = fs;
   q->msg_id = ef_strdup(msg_id);
-  q->uri = ef_strdup(uri);
+  q->work = work;
+  q->overlay = overlay;
   q->device_id = id;
   q->limit = limit;
   q->job.work = db_work;
@@ -189,12 +198,6 @@ static void db_request(struct fsess *fs, const char *msg_id, const char *uri, ui
 }
 
 /* ----- the live parts ----- */
-
-/* The device's status as device_statusInfo_query shows it, or NULL when not connected. */
-static json_t *device_status(struct server *srv, uint64_t id) {
-  struct dsess *s = ws_device_find(srv, id);
-  return s ? ws_device_status(s) : NULL;
-}
 
 static uint64_t body_id(json_t *body, const char *key) {
   uint64_t id = 0;
@@ -220,89 +223,144 @@ static void handle_login(struct fsess *fs, json_t *m, const char *msg_id) {
         json_pack("{s:s}", "kind", k == AUTH_ADMIN ? "admin" : "read"));
 }
 
-static void handle_request(struct fsess *fs, const char *uri, json_t *body, const char *msg_id) {
-  struct server *srv = fs->fr->srv;
-  if (strcmp(uri, "minerInfo") == 0) {
-    const char *id = jstr(body, "minerId");
-    json_t *v = id ? miner_get(srv, id) : NULL;
-    if (v) reply(fs, msg_id, true, "success", v);
-    else reply(fs, msg_id, false, id ? "Miner NOT FOUND." : "body.minerId required", NULL);
-  } else if (strcmp(uri, "minerList") == 0) {
-    reply(fs, msg_id, true, "success", miner_summaries(srv));
-  } else if (strcmp(uri, "deviceList") == 0) {
-    db_request(fs, msg_id, uri, 0, 0);
-  } else if (strcmp(uri, "deviceStatus") == 0) {
-    uint64_t id = body_id(body, "device_id");
-    json_t *st = id ? device_status(srv, id) : NULL;
-    if (st) reply(fs, msg_id, true, "success", st);
-    else reply(fs, msg_id, false, id ? "wrong device_id OR offline device." : "body.device_id required", NULL);
-  } else if (strcmp(uri, "deviceLog") == 0) {
-    uint64_t id = body_id(body, "device_id");
-    json_int_t limit = json_integer_value(json_object_get(body, "limit"));
-    if (!id) reply(fs, msg_id, false, "body.device_id required", NULL);
-    else db_request(fs, msg_id, uri, id, limit > 0 && limit <= 1000 ? (size_t)limit : 100);
+/* ----- requests: {"uri", "body", "msgId"} ----- */
+
+static void req_miner_info(struct fsess *fs, json_t *body, const char *msg_id) {
+  const char *id = jstr(body, "minerId");
+  json_t *v = id ? join_miner(fs->fr->srv, id) : NULL;
+  if (v) reply(fs, msg_id, true, "success", v);
+  else reply(fs, msg_id, false, id ? WIRE_MSG_MINER_NOT_FOUND : "body.minerId required", NULL);
+}
+
+static void req_miner_list(struct fsess *fs, json_t *body, const char *msg_id) {
+  (void)body;
+  reply(fs, msg_id, true, "success", join_summaries(fs->fr->srv));
+}
+
+static void req_device_list(struct fsess *fs, json_t *body, const char *msg_id) {
+  (void)body;
+  db_request(fs, msg_id, device_list_work, true, 0, 0);
+}
+
+static void req_device_status(struct fsess *fs, json_t *body, const char *msg_id) {
+  uint64_t id = body_id(body, "device_id");
+  json_t *st = id ? live_status(fs->fr->srv->live, id) : NULL;
+  if (st) reply(fs, msg_id, true, "success", st);
+  else reply(fs, msg_id, false, id ? WIRE_MSG_NO_STATUS : "body.device_id required", NULL);
+}
+
+static void req_device_log(struct fsess *fs, json_t *body, const char *msg_id) {
+  uint64_t id = body_id(body, "device_id");
+  json_int_t limit = json_integer_value(json_object_get(body, "limit"));
+  if (!id) reply(fs, msg_id, false, "body.device_id required", NULL);
+  else db_request(fs, msg_id, device_log_work, false, id,
+                  limit > 0 && limit <= 1000 ? (size_t)limit : 100);
+}
+
+static const struct front_request {
+  const char *uri;
+  void (*handle)(struct fsess *fs, json_t *body, const char *msg_id);
+} requests[] = {
+  {"minerInfo", req_miner_info},
+  {"minerList", req_miner_list},
+  {"deviceList", req_device_list},
+  {"deviceStatus", req_device_status},
+  {"deviceLog", req_device_log},
+};
+
+/* ----- subscriptions: {"event", "body", "msgId"}; sub* and unsub* share a handler ----- */
+
+static void ev_miner_info(struct fsess *fs, json_t *body, const char *msg_id, bool sub) {
+  const char *id = jstr(body, "minerId");
+  json_t *v = id && sub ? join_miner_view(fs->fr->srv, id) : NULL;
+  if (!id) {
+    reply(fs, msg_id, false, "body.minerId required", NULL);
+  } else if (!sub) {
+    json_object_del(fs->miners, id);
+    reply(fs, msg_id, true, "success", NULL);
+  } else if (!v) {
+    reply(fs, msg_id, false, WIRE_MSG_MINER_NOT_FOUND, NULL);
   } else {
-    reply(fs, msg_id, false, "unknown uri", NULL);
+    json_object_set_new(fs->miners, id, json_true());
+    /* The first subscriber's view is the base of the next push; later subscribers may get a
+     * change twice (harmless: applying a merge patch again changes nothing). */
+    if (!json_object_get(fs->fr->pushed, id))
+      json_object_set_new(fs->fr->pushed, id, json_deep_copy(v));
+    reply(fs, msg_id, true, "success", v);
   }
+}
+
+static void ev_device_status(struct fsess *fs, json_t *body, const char *msg_id, bool sub) {
+  struct live *l = fs->fr->srv->live;
+  uint64_t id = body_id(body, "device_id");
+  char idbuf[EF_ID_STRLEN];
+  id_format(id, idbuf);
+  if (!id) {
+    reply(fs, msg_id, false, "body.device_id required", NULL);
+  } else if (!sub) {
+    json_object_del(fs->devices, idbuf);
+    reply(fs, msg_id, true, "success", NULL);
+  } else {
+    json_t *st = live_status(l, id);
+    json_object_set_new(fs->devices, idbuf, json_integer(live_status_time(l, id)));
+    reply(fs, msg_id, true, "success",
+          st ? st : json_pack("{s:s, s:s}", "device_id", idbuf, "dev_state",
+                              dev_state_name(live_state(l, id))));
+  }
+}
+
+static void ev_miner_list(struct fsess *fs, json_t *body, const char *msg_id, bool sub) {
+  (void)body;
+  fs->sub_miner_list = sub;
+  json_t *now = sub ? summaries_by_id(fs->fr->srv) : NULL;
+  /* As for subMinerInfo: the first subscriber's view is the base of the next push. */
+  if (now && !fs->fr->list_pushed) fs->fr->list_pushed = json_deep_copy(now);
+  reply(fs, msg_id, true, "success", now);
+}
+
+static void ev_device_list(struct fsess *fs, json_t *body, const char *msg_id, bool sub) {
+  (void)body;
+  fs->sub_device_list = sub;
+  reply(fs, msg_id, true, "success", NULL);
+}
+
+static const struct front_event {
+  const char *name; /* without the sub/unsub prefix */
+  void (*handle)(struct fsess *fs, json_t *body, const char *msg_id, bool sub);
+} events[] = {
+  {"MinerInfo", ev_miner_info},
+  {"DeviceStatus", ev_device_status},
+  {"MinerList", ev_miner_list},
+  {"DeviceList", ev_device_list},
+};
+
+static void handle_request(struct fsess *fs, const char *uri, json_t *body, const char *msg_id) {
+  for (size_t i = 0; i < sizeof requests / sizeof *requests; i++)
+    if (strcmp(uri, requests[i].uri) == 0) {
+      requests[i].handle(fs, body, msg_id);
+      return;
+    }
+  reply(fs, msg_id, false, "unknown uri", NULL);
 }
 
 static void handle_event(struct fsess *fs, const char *ev, json_t *body, const char *msg_id) {
-  struct server *srv = fs->fr->srv;
   bool sub = strncmp(ev, "sub", 3) == 0;
-  if (strcmp(ev, "subMinerInfo") == 0 || strcmp(ev, "unsubMinerInfo") == 0) {
-    const char *id = jstr(body, "minerId");
-    json_t *v = id && sub ? miner_view(srv, id) : NULL;
-    if (!id) {
-      reply(fs, msg_id, false, "body.minerId required", NULL);
-    } else if (!sub) {
-      json_object_del(fs->miners, id);
-      reply(fs, msg_id, true, "success", NULL);
-    } else if (!v) {
-      reply(fs, msg_id, false, "Miner NOT FOUND.", NULL);
-    } else {
-      json_object_set_new(fs->miners, id, json_true());
-      /* The first subscriber's view is the base of the next push; later subscribers may get a
-       * change twice (harmless: applying a merge patch again changes nothing). */
-      if (!json_object_get(fs->fr->pushed, id))
-        json_object_set_new(fs->fr->pushed, id, json_deep_copy(v));
-      reply(fs, msg_id, true, "success", v);
+  const char *name = sub ? ev + 3 : strncmp(ev, "unsub", 5) == 0 ? ev + 5 : NULL;
+  for (size_t i = 0; name && i < sizeof events / sizeof *events; i++)
+    if (strcmp(name, events[i].name) == 0) {
+      events[i].handle(fs, body, msg_id, sub);
+      return;
     }
-  } else if (strcmp(ev, "subDeviceStatus") == 0 || strcmp(ev, "unsubDeviceStatus") == 0) {
-    uint64_t id = body_id(body, "device_id");
-    char idbuf[EF_ID_STRLEN];
-    id_format(id, idbuf);
-    if (!id) {
-      reply(fs, msg_id, false, "body.device_id required", NULL);
-    } else if (!sub) {
-      json_object_del(fs->devices, idbuf);
-      reply(fs, msg_id, true, "success", NULL);
-    } else {
-      json_t *st = device_status(srv, id);
-      struct dsess *s = ws_device_find(srv, id);
-      json_object_set_new(fs->devices, idbuf, json_integer(s ? s->status_time : -1));
-      reply(fs, msg_id, true, "success",
-            st ? st : json_pack("{s:s, s:s}", "device_id", idbuf, "dev_state", "offline"));
-    }
-  } else if (strcmp(ev, "subMinerList") == 0 || strcmp(ev, "unsubMinerList") == 0) {
-    fs->sub_miner_list = sub;
-    json_t *now = sub ? summaries_by_id(srv) : NULL;
-    /* As for subMinerInfo: the first subscriber's view is the base of the next push. */
-    if (now && !fs->fr->list_pushed) fs->fr->list_pushed = json_deep_copy(now);
-    reply(fs, msg_id, true, "success", now);
-  } else if (strcmp(ev, "subDeviceList") == 0 || strcmp(ev, "unsubDeviceList") == 0) {
-    fs->sub_device_list = sub;
-    reply(fs, msg_id, true, "success", NULL);
-  } else {
-    reply(fs, msg_id, false, "unknown event", NULL);
-  }
+  reply(fs, msg_id, false, "unknown event", NULL);
 }
 
-void front_device_state(struct server *srv, uint64_t device_id, enum dev_state st) {
-  struct front *fr = srv->front;
-  if (!fr || !anyone(fr, offsetof(struct fsess, sub_device_list))) return;
+/* A device's state changed (a live listener): gathered for subDeviceList's next push. */
+static void on_live(void *ud, const struct live_change *c) {
+  struct front *fr = ud;
+  if (!anyone(fr, offsetof(struct fsess, sub_device_list))) return;
   char idbuf[EF_ID_STRLEN];
-  json_object_set_new(fr->dev_changes, id_format(device_id, idbuf),
-                      json_pack("{s:s}", "dev_state", dev_state_name(st)));
+  json_object_set_new(fr->dev_changes, id_format(c->device_id, idbuf),
+                      json_pack("{s:s}", "dev_state", dev_state_name(c->state)));
 }
 
 void front_devices_changed(struct server *srv) {
@@ -342,7 +400,7 @@ static void push_miners(struct front *fr) {
   json_object_foreach_safe(fr->pushed, tmp, id, v) /* forget what nobody watches */
     if (!json_object_get(wanted, id)) json_object_del(fr->pushed, id);
   json_object_foreach(wanted, id, v) {
-    json_t *view = miner_view(fr->srv, id);
+    json_t *view = join_miner_view(fr->srv, id);
     if (!view) continue;
     json_t *last = json_object_get(fr->pushed, id);
     json_t *patch = last ? mergepatch_diff(last, view) : json_deep_copy(view);
@@ -363,16 +421,19 @@ static void push_devices(struct fsess *fs) {
   json_object_foreach(fs->devices, key, v) {
     uint64_t id = 0;
     id_parse(key, &id);
-    struct dsess *s = ws_device_find(fs->fr->srv, id);
+    struct live *l = fs->fr->srv->live;
+    int64_t time = live_status_time(l, id);
     json_int_t last = json_integer_value(v);
-    if (!s) {
+    if (time < 0) {
       if (last != -1) {
-        push(fs, "subDeviceStatus", json_pack("{s:s, s:s}", "device_id", key, "dev_state", "offline"));
+        push(fs, "subDeviceStatus", json_pack("{s:s, s:s}", "device_id", key, "dev_state",
+                                              WIRE_STATE_OFFLINE));
         json_integer_set(v, -1);
       }
-    } else if (s->status_time > last) {
-      push(fs, "subDeviceStatus", device_status(fs->fr->srv, id));
-      json_integer_set(v, s->status_time);
+    } else if (time > last) {
+      json_t *st = live_status(l, id);
+      if (st) push(fs, "subDeviceStatus", st);
+      json_integer_set(v, time);
     }
   }
 }
@@ -465,8 +526,10 @@ int front_start(struct server *srv) {
   fr->dev_changes = json_object();
   uv_timer_init(srv->loop, &fr->tick);
   fr->tick.data = fr;
-  uv_timer_start(&fr->tick, on_tick, (uint64_t)srv->cfg.front_push_interval, (uint64_t)srv->cfg.front_push_interval);
+  uv_timer_start(&fr->tick, on_tick, (uint64_t)srv->cfg.front_push_interval,
+                 (uint64_t)srv->cfg.front_push_interval);
   srv->front = fr;
+  live_listen(srv->live, on_live, fr);
   return 0;
 }
 

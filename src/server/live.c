@@ -1,0 +1,240 @@
+/* live.c -- the registry of connected devices (live.h): sessions by device id, each one's state
+ * and latest status, host names, and the listeners told of every change. */
+#include "live.h"
+
+#include <string.h>
+
+#include "dsess.h"
+#include "edgefleet/error.h"
+#include "id.h"
+#include "jsonutil.h"
+#include "mem.h"
+#include "u64map.h"
+
+#define LISTENERS_MAX 8
+
+struct live {
+  struct u64map devices;   /* device_id -> struct dsess *, logged-in sessions only */
+  json_t *hosts;           /* host name -> device_id of the agent on that host */
+  struct {
+    live_listener fn;
+    void *ud;
+  } listeners[LISTENERS_MAX];
+  int nlisteners;
+};
+
+struct live *live_new(void) {
+  struct live *l = ef_calloc(1, sizeof *l);
+  u64map_init(&l->devices);
+  l->hosts = json_object();
+  return l;
+}
+
+void live_free(struct live **lp) {
+  struct live *l = *lp;
+  if (!l) return;
+  u64map_free(&l->devices);
+  json_decref(l->hosts);
+  ef_free(l);
+  *lp = NULL;
+}
+
+void live_listen(struct live *l, live_listener fn, void *ud) {
+  if (l->nlisteners == LISTENERS_MAX) abort(); /* a start-up wiring error, not a runtime one */
+  l->listeners[l->nlisteners].fn = fn;
+  l->listeners[l->nlisteners].ud = ud;
+  l->nlisteners++;
+}
+
+static void emit(struct live *l, const struct live_change *c) {
+  for (int i = 0; i < l->nlisteners; i++) l->listeners[i].fn(l->listeners[i].ud, c);
+}
+
+/* ----- lookups ----- */
+
+static struct dsess *find(const struct live *l, uint64_t id) {
+  return id ? u64map_get(&l->devices, id) : NULL;
+}
+
+enum live_where live_find(const struct live *l, uint64_t device_id, struct dsess **s) {
+  struct dsess *d = find(l, device_id);
+  if (s) *s = d;
+  return d ? LIVE_LOCAL : LIVE_ABSENT;
+}
+
+enum dev_state live_state(const struct live *l, uint64_t device_id) {
+  struct dsess *d = find(l, device_id);
+  return d ? (enum dev_state)d->state : DEV_OFFLINE;
+}
+
+static json_t *status_data(const struct dsess *d) {
+  if (!d || !d->status) return NULL;
+  json_t *m = jparse_object(d->status, d->status_len);
+  json_t *data = json_incref(jobj(m, "data"));
+  json_decref(m);
+  return data;
+}
+
+json_t *live_status_data(const struct live *l, uint64_t device_id) {
+  return status_data(find(l, device_id));
+}
+
+json_t *live_status(const struct live *l, uint64_t device_id) {
+  struct dsess *d = find(l, device_id);
+  if (!d) return NULL;
+  json_t *st = status_data(d);
+  if (!st) st = json_object();
+  char idbuf[EF_ID_STRLEN];
+  json_object_set_new(st, "device_id", json_string(id_format(device_id, idbuf)));
+  json_object_set_new(st, "dev_state", json_string(dev_state_name(d->state)));
+  json_object_set_new(st, "status_time", json_integer(d->status_time));
+  return st;
+}
+
+int64_t live_status_time(const struct live *l, uint64_t device_id) {
+  struct dsess *d = find(l, device_id);
+  return d ? d->status_time : -1;
+}
+
+uint64_t live_host_device(const struct live *l, const char *host) {
+  json_t *v = json_object_get(l->hosts, host);
+  return v ? (uint64_t)json_integer_value(v) : 0;
+}
+
+static void overlay_one(const struct live *l, json_t *d) {
+  uint64_t id = 0;
+  if (!id_parse(jstr(d, "device_id"), &id)) return;
+  json_object_set_new(d, "dev_state", json_string(dev_state_name(live_state(l, id))));
+}
+
+void live_overlay_state(const struct live *l, json_t *devices) {
+  size_t i;
+  json_t *d;
+  if (json_is_object(devices)) overlay_one(l, devices);
+  else json_array_foreach(devices, i, d) overlay_one(l, d);
+}
+
+size_t live_count(const struct live *l) { return l->devices.len; }
+
+/* ----- acting on a device ----- */
+
+int live_send(struct live *l, uint64_t device_id, const char *msg, size_t len) {
+  struct dsess *d = find(l, device_id);
+  return d ? live_sess_send(d, msg, len) : EF_ENOENT;
+}
+
+void live_drop(struct live *l, uint64_t device_id, int status, const char *why) {
+  struct dsess *d = find(l, device_id);
+  if (d) live_sess_drop(d, status, why);
+}
+
+/* ----- a session: handlers ----- */
+
+uint64_t live_sess_device(const struct dsess *s) { return s->device_id; }
+enum dev_state live_sess_state(const struct dsess *s) { return (enum dev_state)s->state; }
+const char *live_sess_peer(const struct dsess *s) { return s->conn ? net_conn_peer(s->conn) : "?"; }
+
+int live_sess_send(struct dsess *s, const char *msg, size_t len) {
+  if (!s->conn || s->phase == PH_CLOSED) return EF_ECLOSED;
+  return net_send(s->conn, msg, len);
+}
+
+void live_sess_send_json(struct dsess *s, json_t *v) {
+  char *txt = jdump_decref(v);
+  live_sess_send(s, txt, strlen(txt));
+  ef_free(txt);
+}
+
+void live_sess_error(struct dsess *s, const char *message) {
+  live_sess_send_json(s, json_pack("{s:s, s:{}, s:{s:s}}", "type", WIRE_ERROR, "Headers", "data",
+                                   "message", message));
+}
+
+void live_sess_set_status(struct dsess *s, const char *raw, size_t len, int64_t time) {
+  if (!s->status || s->status_len < len) {
+    ef_free(s->status);
+    s->status = ef_malloc(len + 1);
+  }
+  memcpy(s->status, raw, len);
+  s->status[len] = '\0';
+  s->status_len = (uint32_t)len;
+  s->status_time = time;
+}
+
+void live_sess_set_host(struct dsess *s, const char *host) {
+  json_t *v = json_object_get(s->live->hosts, host);
+  if (!v || (uint64_t)json_integer_value(v) != s->device_id)
+    json_object_set_new(s->live->hosts, host, json_integer((json_int_t)s->device_id));
+}
+
+int64_t live_sess_status_logged(const struct dsess *s) { return s->status_logged; }
+void live_sess_set_status_logged(struct dsess *s, int64_t time) { s->status_logged = time; }
+
+/* ----- a session: its owner (dsess.h) ----- */
+
+struct dsess *live_sess_new(struct live *l, struct server *srv, struct net_conn *conn) {
+  struct dsess *s = ef_calloc(1, sizeof *s);
+  s->live = l;
+  s->srv = srv;
+  s->conn = conn;
+  return s;
+}
+
+void live_sess_free(struct dsess *s) {
+  ef_free(s->status);
+  ef_free(s->close_reason);
+  ef_free(s);
+}
+
+void live_sess_login(struct dsess *s, uint64_t device_id) {
+  struct live *l = s->live;
+  s->device_id = device_id;
+  struct dsess *old = u64map_put(&l->devices, device_id, s);
+  bool replaced = old && old != s;
+  if (replaced) {
+    /* A device that logs in again before its old connection timed out: the new one wins, and
+     * the old one's close changes no state. */
+    old->device_id = 0;
+    old->phase = PH_CLOSED;
+    if (old->conn) net_close(old->conn, 1000, "replaced by a new login");
+  }
+  s->phase = PH_READY;
+  s->misses = 0;
+  s->state = DEV_ONLINE;
+  emit(l, &(struct live_change){.event = LIVE_LOGIN, .device_id = device_id, .state = DEV_ONLINE,
+                                .why = "login", .peer = live_sess_peer(s), .replaced = replaced});
+}
+
+void live_sess_set_state(struct dsess *s, enum dev_state st, const char *why) {
+  if (s->state == st || s->phase != PH_READY) return;
+  s->state = (uint8_t)st;
+  emit(s->live, &(struct live_change){.event = LIVE_STATE, .device_id = s->device_id,
+                                      .state = st, .why = why});
+}
+
+void live_sess_end(struct dsess *s, const char *why) {
+  if (s->phase == PH_CLOSED) return;
+  if (!s->close_reason) s->close_reason = ef_strdup(why);
+  s->phase = PH_CLOSED;
+  if (s->device_id && find(s->live, s->device_id) == s) {
+    u64map_del(&s->live->devices, s->device_id);
+    s->state = DEV_OFFLINE;
+    emit(s->live, &(struct live_change){.event = LIVE_LOGOUT, .device_id = s->device_id,
+                                        .state = DEV_OFFLINE, .why = s->close_reason});
+  }
+}
+
+void live_sess_drop(struct dsess *s, int status, const char *why) {
+  if (!s->conn || s->phase == PH_CLOSED) return;
+  live_sess_end(s, why);
+  net_close(s->conn, status, why);
+}
+
+void live_note_all(struct live *l, const char *why) {
+  uint64_t id;
+  void *v;
+  for (size_t it = 0; u64map_next(&l->devices, &it, &id, &v);) {
+    struct dsess *s = v;
+    if (!s->close_reason) s->close_reason = ef_strdup(why);
+  }
+}

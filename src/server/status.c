@@ -1,0 +1,35 @@
+/* status.c -- the status upload (upload_status_info, docs/protocol.md#status): kept as received
+ * in the device's live session, acknowledged, and noted in the device log now and then.
+ *
+ * The message is kept as received (no re-serialisation on the hot path); reads parse it. The
+ * first upload of a session is logged, then one per log_status_every: a fleet's log shows that
+ * devices report without a row per upload (19.5k devices: 4.7 M rows an hour).
+ */
+#include "clock.h"
+#include "jsonutil.h"
+#include "server.h"
+#include "wire.h"
+
+static void handle_status(const struct ws_msg *m) {
+  json_t *data = jobj(m->root, "data");
+  if (!data) {
+    live_sess_error(m->s, "upload_status_info needs a data object");
+    return;
+  }
+  const char *host = jstr(data, "host_name");
+  if (host && *host) live_sess_set_host(m->s, host);
+  int64_t now = ef_now_ms();
+  live_sess_set_status(m->s, m->raw, m->len, now);
+  live_sess_send(m->s, WIRE_STATUS_ACK_FRAME, sizeof WIRE_STATUS_ACK_FRAME - 1);
+  const struct server_config *cfg = &m->srv->cfg;
+  int64_t logged = live_sess_status_logged(m->s);
+  if (cfg->log_status_uploads && (!logged || now - logged >= cfg->log_status_every)) {
+    live_sess_set_status_logged(m->s, now);
+    devlog_add(m->srv->devlog, m->device_id, "status_upload", NULL, "success");
+  }
+}
+
+const struct ws_route status_ws_routes[] = {
+  {WIRE_UPLOAD_STATUS, handle_status},
+  {NULL, NULL},
+};
