@@ -225,12 +225,13 @@ def loadavg():
 
 class Edgefleetd:
     """A fresh edgefleetd on 127.0.0.1:<free port> with its own data dir (bcrypt cost 4 so
-    provisioning and first logins are cheap; every other option the default unless given)."""
+    provisioning and first logins are cheap; every other option the default unless given).
+    `program`: another edgefleetd binary (a baseline build to compare with)."""
 
-    def __init__(self, tmp, extra=()):
+    def __init__(self, tmp, extra=(), program=None):
         self.data = os.path.join(tmp, "data-%d" % int(time.time() * 1000))
         self.lines = []
-        args = [edgefleetd(), "--listen", "127.0.0.1:0", "--data-dir", self.data,
+        args = [program or edgefleetd(), "--listen", "127.0.0.1:0", "--data-dir", self.data,
                 "--bcrypt-cost", "4"] + list(extra)
         self.proc = spawn(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.pid = self.proc.pid
