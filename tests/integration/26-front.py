@@ -20,6 +20,13 @@ JOB = {"id": "7e19a74f", "sector": "1", "worker": "a555f37e", "hostName": "worke
        "task": "PC1", "state": "running", "time": "1m0s"}
 
 
+def int_code(m):
+    """Replies and pushes carry `code` as a JSON integer, 1 or 0 (never the string "1")."""
+    c = m.get("code")
+    check(type(c) is int and c in (0, 1), "code is not the integer 1 or 0:", m)
+    return m
+
+
 def record():
     return {"minerId": "f01234", "minerBalance": "244.058 mFIL", "totalSectors": 7,
             "errorSectors": 1, "sectorStates": {"Proving": 5},
@@ -60,7 +67,7 @@ class Front:
         while True:
             r = await self.recv()
             if r.get("msgId") == str(self.n):
-                return r
+                return int_code(r)
 
     async def login(self, token):
         r = await self.call(uri="login", body={"token": token})
@@ -71,7 +78,7 @@ class Front:
         while True:
             r = await self.recv(timeout)
             if "msgId" not in r:
-                return r
+                return int_code(r)
 
 
 async def miner_feed(srv):
@@ -188,7 +195,7 @@ async def miner_pushes(srv):
         await patch(dev, {"workerInfo": {"worker01": {"currentQueue": {
             "PC1": [dict(JOB, time="2m0s")]}}}})
         p = await f.push()
-        check(p["code"] == "1" and p["message"] == "subMinerInfo", p)
+        check(p["code"] == 1 and p["message"] == "subMinerInfo", p)
         b = p["body"]
         check(b["minerId"] == "f01234", b)
         check(set(b) <= {"minerId", "workerInfo", "updatedTime"}, b)
