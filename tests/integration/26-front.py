@@ -154,7 +154,13 @@ async def requests(srv):
         r = await f.call(uri="minerList", body={})
         m = r["data"][0]
         check(m["minerId"] == "f01234" and m["workers"] == 1 and m["workersOnline"] == 1, m)
-        check(any("error sectors" in a for a in m["alarms"]), m)
+        # alarms: structured items computed by the server (docs/frontend.md#alarms)
+        check(all(isinstance(a, dict) and {"type", "severity", "message"} <= set(a) and
+                  a["severity"] in ("warning", "critical") and
+                  isinstance(a["message"], str) and a["message"] for a in m["alarms"]), m)
+        check({"type": "error_sectors", "severity": "warning"} in
+              [{"type": a["type"], "severity": a["severity"]} for a in m["alarms"]], m)
+        check(not [a for a in m["alarms"] if a["type"] in ("workers_offline", "stale", "miner_error")], m)
         r = await f.call(uri="deviceList", body={})
         check(r["code"] == 1 and r["data"][0]["device_id"] == dev.device_id, r)
         check(r["data"][0]["groups"] == ["rack-1"] and r["data"][0]["dev_state"] == "online", r)
