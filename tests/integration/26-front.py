@@ -23,7 +23,8 @@ JOB = {"id": "7e19a74f", "sector": "1", "worker": "a555f37e", "hostName": "worke
 def int_code(m):
     """Replies and pushes carry `code` as a JSON integer, 1 or 0 (never the string "1")."""
     c = m.get("code")
-    check(type(c) is int and c in (0, 1), "code is not the integer 1 or 0:", m)
+    check(type(c) is int and c in (0, 1), "code is not the integer 1 or 0: %r (message %r, msgId %r)"
+          % (c, m.get("message"), m.get("msgId")))
     return m
 
 
