@@ -21,9 +21,15 @@
 #define WIRE_MINER_ACK "send_minerInfo_response"    /* server → device */
 #define WIRE_ERROR "error"                          /* server → device: not understood */
 
+/* ----- result status: the "status" member of login replies and upload_instruction_result ----- */
+#define WIRE_STATUS_SUCCESS "success"
+#define WIRE_STATUS_FAIL "fail"
+
 /* ----- fixed frames ----- */
+/* A message whose Headers are empty, up to its data: the data's JSON text and "}" follow. */
+#define WIRE_FRAME_HEAD(type) "{\"type\":\"" type "\",\"Headers\":{},\"data\":"
 /* A message whose Headers are empty and whose data is the JSON text `data`. */
-#define WIRE_FRAME(type, data) "{\"type\":\"" type "\",\"Headers\":{},\"data\":" data "}"
+#define WIRE_FRAME(type, data) WIRE_FRAME_HEAD(type) data "}"
 
 #define WIRE_PING_FRAME WIRE_FRAME(WIRE_PING_PONG, "\"ping\"")
 /* The ping as Python's json.dumps writes it (the original controller): ", " and ": ". */
@@ -39,6 +45,13 @@
 #define WIRE_ORDER_UPLOAD_LOG "upload_log"
 /* A device's first answer to restart; the server answers WIRE_RESTART_CONFIRM_FRAME. */
 #define WIRE_RESTART_WAIT "wait Server Confirm"
+/* The original device's result messages (Headers.message), kept verbatim: the server passes
+ * them on to REST callers and scripts match them. */
+#define WIRE_RESULT_NOT_IN_CONFIG "order not in config"     /* no handler for that order */
+#define WIRE_RESULT_EXEC_OK "successfully exec order."     /* a custom order, no message of its own */
+#define WIRE_RESULT_EXEC_FAIL "fail to exec order."
+#define WIRE_RESULT_UPLOAD_OK "successfully upload log."   /* upload_log (reason in parentheses) */
+#define WIRE_RESULT_UPLOAD_FAIL "fail to upload log."
 
 /* ----- device states, as stored and shown (docs/protocol.md#states) ----- */
 #define WIRE_STATE_ONLINE "online"

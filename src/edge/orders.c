@@ -16,12 +16,14 @@
 #include "mem.h"
 #include "oplog.h"
 #include "proto.h"
+#include "wire.h"
 
-#define MSG_NOT_IN_CONFIG "order not in config"
+/* libedgefleet's own result message (the original device has none for it); the rest are wire.h's. */
+#define MSG_NO_ORDER_TYPE "missing order_type"
 
 int ef_client_on_order(ef_client *c, const char *name, ef_order_cb cb, void *ud) {
   if (!c || !name || !*name || !cb) return EF_EINVAL;
-  if (strcmp(name, "restart") == 0 || strcmp(name, "upload_log") == 0) return EF_EINVAL;
+  if (strcmp(name, WIRE_ORDER_RESTART) == 0 || strcmp(name, WIRE_ORDER_UPLOAD_LOG) == 0) return EF_EINVAL;
   if (c->running) return EF_EBUSY;
   for (size_t i = 0; i < c->n_handlers; i++)
     if (strcmp(c->handlers[i].name, name) == 0) {
@@ -70,20 +72,20 @@ static void run_job(ef_client *c, struct order_job *j) {
     ef_free(local);
     j->status = rc == 0 ? 0 : 1;
     snprintf(j->msg, sizeof j->msg, "%s (%s)",
-             rc == 0 ? "successfully upload log." : "fail to upload log.", detail);
+             rc == 0 ? WIRE_RESULT_UPLOAD_OK : WIRE_RESULT_UPLOAD_FAIL, detail);
     return;
   }
   const struct order_handler *h = find_handler(c, j->order); /* the table is frozen while running */
   if (!h) {
     j->status = 1;
-    snprintf(j->msg, sizeof j->msg, MSG_NOT_IN_CONFIG);
+    snprintf(j->msg, sizeof j->msg, WIRE_RESULT_NOT_IN_CONFIG);
     return;
   }
   int rc = h->cb(h->ud, j->order, j->params, j->msg, sizeof j->msg);
   j->msg[sizeof j->msg - 1] = '\0';
   j->status = rc == 0 ? 0 : 1;
   if (!j->msg[0])
-    snprintf(j->msg, sizeof j->msg, "%s", rc == 0 ? "successfully exec order." : "fail to exec order.");
+    snprintf(j->msg, sizeof j->msg, "%s", rc == 0 ? WIRE_RESULT_EXEC_OK : WIRE_RESULT_EXEC_FAIL);
 }
 
 static void *worker_main(void *arg) {
@@ -201,35 +203,35 @@ void orders_on_restart_confirm(ef_client *c) {
 void orders_on_give(ef_client *c, const struct proto_msg *m) {
   if (!m->order_type || !*m->order_type) {
     client_oplog(c, 1, "order without Headers.order_type");
-    send_result(c, false, "missing order_type", m->order_id);
+    send_result(c, false, MSG_NO_ORDER_TYPE, m->order_id);
     return;
   }
   const char *type = m->order_type;
   client_oplog(c, 2, "receive order %s", type);
-  if (strcmp(type, "restart") == 0) {
+  if (strcmp(type, WIRE_ORDER_RESTART) == 0) {
     if (c->restart_armed || c->restart_exec) return;
     client_oplog(c, 2, "request Server Restart Confirm.");
-    send_result(c, true, "wait Server Confirm", m->order_id);
+    send_result(c, true, WIRE_RESTART_WAIT, m->order_id);
     c->restart_armed = true;
     uv_timer_start(&c->t_restart, on_restart_timer, (uint64_t)c->conf.restart_wait, 0);
     return;
   }
-  if (strcmp(type, "upload_log") != 0 && !find_handler(c, type)) {
-    client_oplog(c, 1, "order %s: fail: " MSG_NOT_IN_CONFIG, type);
-    send_result(c, false, MSG_NOT_IN_CONFIG, m->order_id);
+  if (strcmp(type, WIRE_ORDER_UPLOAD_LOG) != 0 && !find_handler(c, type)) {
+    client_oplog(c, 1, "order %s: fail: " WIRE_RESULT_NOT_IN_CONFIG, type);
+    send_result(c, false, WIRE_RESULT_NOT_IN_CONFIG, m->order_id);
     return;
   }
   struct order_job *j = ef_calloc(1, sizeof *j);
   j->order = ef_strdup(type);
   j->params = ef_strdup(m->params ? m->params : "{}");
   j->order_id = m->order_id ? json_deep_copy(m->order_id) : NULL;
-  if (strcmp(type, "upload_log") == 0) {
+  if (strcmp(type, WIRE_ORDER_UPLOAD_LOG) == 0) {
     const char *id = m->order_device && *m->order_device ? m->order_device
                      : c->confirmed_id                   ? c->confirmed_id
                                                          : c->conf.device_id;
     if (!m->remote_dir || !*m->remote_dir || !id) {
-      client_oplog(c, 1, "order upload_log: fail: no remote_dir");
-      send_result(c, false, "fail to upload log.", m->order_id);
+      client_oplog(c, 1, "order " WIRE_ORDER_UPLOAD_LOG ": fail: no remote_dir");
+      send_result(c, false, WIRE_RESULT_UPLOAD_FAIL, m->order_id);
       job_free(j);
       return;
     }

@@ -7,6 +7,7 @@
 #include "edgefleet/error.h"
 #include "jsonutil.h"
 #include "mem.h"
+#include "wire.h"
 
 char *proto_login(const char *device_id, const char *device_sn, const char *device_model,
                   const char *password, const char *token) {
@@ -29,7 +30,7 @@ char *proto_login(const char *device_id, const char *device_sn, const char *devi
 }
 
 char *proto_ping(void) {
-  return ef_strdup("{\"type\":\"ping_pong\",\"Headers\":{},\"data\":\"ping\"}");
+  return ef_strdup(WIRE_PING_FRAME);
 }
 
 char *proto_status(const char *device_id, const json_t *sections, const json_t *extra) {
@@ -37,23 +38,23 @@ char *proto_status(const char *device_id, const json_t *sections, const json_t *
   if (json_is_object(extra)) json_object_update(data, (json_t *)extra);
   if (json_is_object(sections)) json_object_update(data, (json_t *)sections);
   json_object_set_new(data, "device_id", json_string(device_id ? device_id : ""));
-  json_object_set_new(data, "dev_state", json_string("online"));
-  json_t *o = json_pack("{s:s, s:{}, s:o}", "type", "upload_status_info", "Headers", "data", data);
+  json_object_set_new(data, "dev_state", json_string(WIRE_STATE_ONLINE));
+  json_t *o = json_pack("{s:s, s:{}, s:o}", "type", WIRE_UPLOAD_STATUS, "Headers", "data", data);
   return jdump_decref(o);
 }
 
 char *proto_result(bool success, const char *message, const json_t *order_id) {
   json_t *h = json_pack("{s:s}", "message", message ? message : "");
   if (order_id) json_object_set_new(h, "order_id", json_deep_copy(order_id));
-  json_t *o = json_pack("{s:s, s:s, s:o, s:{}}", "type", "upload_instruction_result", "status",
-                        success ? "success" : "fail", "Headers", h, "data");
+  json_t *o = json_pack("{s:s, s:s, s:o, s:{}}", "type", WIRE_UPLOAD_RESULT, "status",
+                        success ? WIRE_STATUS_SUCCESS : WIRE_STATUS_FAIL, "Headers", h, "data");
   return jdump_decref(o);
 }
 
 char *proto_miner(const char *data_json, bool full) {
   json_t *data = data_json ? jparse_object(data_json, strlen(data_json)) : NULL;
   if (!data) return NULL;
-  json_t *o = json_pack("{s:s, s:{s:b}, s:o}", "type", "upload_miner_info", "Headers", "full",
+  json_t *o = json_pack("{s:s, s:{s:b}, s:o}", "type", WIRE_UPLOAD_MINER, "Headers", "full",
                         full, "data", data);
   return jdump_decref(o);
 }
@@ -76,12 +77,12 @@ static const struct {
   const char *name;
   enum proto_type type;
 } types[] = {
-    {"ping_pong", PROTO_PONG},
-    {"send_statusInfo_response", PROTO_STATUS_ACK},
-    {"give_order", PROTO_GIVE_ORDER},
-    {"restart_confirm", PROTO_RESTART_CONFIRM},
-    {"report_full_info", PROTO_REPORT_FULL},
-    {"send_minerInfo_response", PROTO_MINER_ACK},
+    {WIRE_PING_PONG, PROTO_PONG},
+    {WIRE_STATUS_ACK, PROTO_STATUS_ACK},
+    {WIRE_GIVE_ORDER, PROTO_GIVE_ORDER},
+    {WIRE_RESTART_CONFIRM, PROTO_RESTART_CONFIRM},
+    {WIRE_REPORT_FULL, PROTO_REPORT_FULL},
+    {WIRE_MINER_ACK, PROTO_MINER_ACK},
 };
 
 int proto_parse(const char *text, size_t len, struct proto_msg *out) {
@@ -95,7 +96,7 @@ int proto_parse(const char *text, size_t len, struct proto_msg *out) {
     const char *status = jstr(root, "status");
     if (status) {
       out->type = PROTO_LOGIN_REPLY;
-      out->success = strcmp(status, "success") == 0;
+      out->success = strcmp(status, WIRE_STATUS_SUCCESS) == 0;
       out->message = jstr(root, "message");
       json_t *data = jobj(root, "data");
       if (data) {

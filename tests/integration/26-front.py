@@ -20,6 +20,14 @@ JOB = {"id": "7e19a74f", "sector": "1", "worker": "a555f37e", "hostName": "worke
        "task": "PC1", "state": "running", "time": "1m0s"}
 
 
+def int_code(m):
+    """Replies and pushes carry `code` as a JSON integer, 1 or 0 (never the string "1")."""
+    c = m.get("code")
+    check(type(c) is int and c in (0, 1), "code is not the integer 1 or 0: %r (message %r, msgId %r)"
+          % (c, m.get("message"), m.get("msgId")))
+    return m
+
+
 def record():
     return {"minerId": "f01234", "minerBalance": "244.058 mFIL", "totalSectors": 7,
             "errorSectors": 1, "sectorStates": {"Proving": 5},
@@ -60,7 +68,7 @@ class Front:
         while True:
             r = await self.recv()
             if r.get("msgId") == str(self.n):
-                return r
+                return int_code(r)
 
     async def login(self, token):
         r = await self.call(uri="login", body={"token": token})
@@ -71,7 +79,7 @@ class Front:
         while True:
             r = await self.recv(timeout)
             if "msgId" not in r:
-                return r
+                return int_code(r)
 
 
 async def miner_feed(srv):
@@ -147,7 +155,13 @@ async def requests(srv):
         r = await f.call(uri="minerList", body={})
         m = r["data"][0]
         check(m["minerId"] == "f01234" and m["workers"] == 1 and m["workersOnline"] == 1, m)
-        check(any("error sectors" in a for a in m["alarms"]), m)
+        # alarms: structured items computed by the server (docs/frontend.md#alarms)
+        check(all(isinstance(a, dict) and {"type", "severity", "message"} <= set(a) and
+                  a["severity"] in ("warning", "critical") and
+                  isinstance(a["message"], str) and a["message"] for a in m["alarms"]), m)
+        check({"type": "error_sectors", "severity": "warning"} in
+              [{"type": a["type"], "severity": a["severity"]} for a in m["alarms"]], m)
+        check(not [a for a in m["alarms"] if a["type"] in ("workers_offline", "stale", "miner_error")], m)
         r = await f.call(uri="deviceList", body={})
         check(r["code"] == 1 and r["data"][0]["device_id"] == dev.device_id, r)
         check(r["data"][0]["groups"] == ["rack-1"] and r["data"][0]["dev_state"] == "online", r)
@@ -188,7 +202,7 @@ async def miner_pushes(srv):
         await patch(dev, {"workerInfo": {"worker01": {"currentQueue": {
             "PC1": [dict(JOB, time="2m0s")]}}}})
         p = await f.push()
-        check(p["code"] == "1" and p["message"] == "subMinerInfo", p)
+        check(p["code"] == 1 and p["message"] == "subMinerInfo", p)
         b = p["body"]
         check(b["minerId"] == "f01234", b)
         check(set(b) <= {"minerId", "workerInfo", "updatedTime"}, b)

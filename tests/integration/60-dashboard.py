@@ -2,9 +2,10 @@
 """60-dashboard.py -- the web dashboard end to end: edgefleetd serves web/ (--static-dir) and
 Chart.js at /vendor/, raw devices feed a miner record and status uploads over /ws, and headless
 Chromium (driven over the DevTools protocol, tests/helpers/cdp.py) signs in, reads the miners
-overview, watches a miner page change with pushed merge patches without reloading, gives an
-order from the devices page and reads the device log; a wrong token, an unknown miner and a
-server restart show their error states and recover. No console errors or exceptions allowed.
+overview (the server's alarm items shown as served, a critical one pushed and cleared), watches
+a miner page change with pushed merge patches without reloading, gives an order from the
+devices page and reads the device log; a wrong token, an unknown miner and a server restart
+show their error states and recover. No console errors or exceptions allowed.
 
 Screenshots (1280x800) go to $EF_SCREENSHOTS (docs/screenshots/ when making the committed ones),
 else to <build>/screenshots/."""
@@ -207,6 +208,55 @@ def shot(page, name):
     print("screenshot:", path)
 
 
+def front_request(port, token, uri, body=None):
+    """One request on /front as the dashboard makes it (sign in, ask); the reply."""
+    async def go():
+        async with websockets.connect("ws://127.0.0.1:%d/front" % port, ping_interval=None,
+                                      close_timeout=2, max_size=1 << 24) as ws:
+            await ws.send(json.dumps({"uri": "login", "body": {"token": token}, "msgId": "1"}))
+            r = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            check(r.get("code") == 1, "front sign-in", r)
+            await ws.send(json.dumps({"uri": uri, "body": body or {}, "msgId": "2"}))
+            while True:
+                r = json.loads(await asyncio.wait_for(ws.recv(), 5))
+                if r.get("msgId") == "2":
+                    return r
+    return asyncio.run(go())
+
+
+def server_alarms(srv, miner):
+    """The miner's alarm items as the server computes them (minerList): [[type, severity, message]]."""
+    r = front_request(srv.port, srv.token, "minerList")
+    check(r["code"] == 1, r)
+    for m in r["data"]:
+        if m["minerId"] == miner:
+            check(all(isinstance(a, dict) for a in m["alarms"]), "alarms are not items", m)
+            return [[a["type"], a["severity"], a["message"]] for a in m["alarms"]]
+    raise AssertionError("%s not in minerList %r" % (miner, r))
+
+
+def card_alarms(page, miner):
+    """The alarm items shown on the miner's overview card: [[type, severity, text, class]]."""
+    return page.evaluate("Array.from(document.querySelectorAll(%s)).map(li => "
+                         "[li.dataset.alarm, li.dataset.severity, li.textContent, li.className])"
+                         % js("[data-miner=\"%s\"] li[data-alarm]" % miner))
+
+
+def shown_as_served(page, srv, miner):
+    """When the card shows exactly the server's items, each as its message with its severity's
+    class: {"items": [[type, severity], ...]}; else None."""
+    served = server_alarms(srv, miner)
+    shown = card_alarms(page, miner)
+    if [x[:3] for x in shown] != served or any(x[3] != "sev-" + x[1] for x in shown):
+        return None
+    return {"items": [x[:2] for x in served]}
+
+
+def card_has_class(page, miner, cls):
+    return page.evaluate("document.querySelector(%s).classList.contains(%s)"
+                         % (js("[data-miner=\"%s\"]" % miner), js(cls)))
+
+
 def no_problems(page, allowed=()):
     bad = [p for p in page.problems() if not any(a in p for a in allowed)]
     check(not bad, "browser console problems:\n  " + "\n  ".join(bad))
@@ -286,17 +336,42 @@ def dashboard(srv):
         sign_in(page, srv.token)
         page.wait_for("!!document.querySelector('[data-miner=\"f01234\"]')", what="the miner card")
         card = text_of(page, "[data-miner=\"f01234\"]")
-        for want in ("244.058 mFIL", "39.522 FIL", "1.5 PiB", "2 error sectors", "1 of 3 workers offline",
-                     "PreCommit1"):
+        for want in ("244.058 mFIL", "39.522 FIL", "1.5 PiB", "2 / 3 online", "PreCommit1"):
             check(want in card, "overview card lacks", want, card)
+        # Alarms are the server's items, shown as they come (severity as the colour, message as
+        # the text), none derived in the page: 2 error sectors and worker03 offline, warnings.
+        items = wait_until(lambda: shown_as_served(page, srv, "f01234"), 5, interval=0.2,
+                           what="the server's alarm items on the card")["items"]
+        check(sorted(items) == [["error_sectors", "warning"], ["workers_offline", "warning"]], items)
+        check(card_has_class(page, "f01234", "sev-warning"), "the card is not marked with its worst severity")
         page.wait_for("!!document.querySelector('[data-miner=\"f05678\"]')", what="the second miner")
         check("1 / 1 online" in text_of(page, "[data-miner=\"f05678\"]"), text_of(page, "[data-miner=\"f05678\"]"))
+        check(server_alarms(srv, "f05678") == [] and card_alarms(page, "f05678") == [],
+              "f05678 has alarms", card_alarms(page, "f05678"))
         page.wait_for("document.querySelector('.fleet-summary') && "
                       "document.querySelector('.fleet-summary').textContent.includes('5 devices')",
                       what="the fleet summary")
         check(page.evaluate("sessionStorage.getItem('edgefleet.token')") == srv.token)
         shot(page, "overview.png")
         marker = page.evaluate("window.efLoadMarker")
+
+        # The collector reports an error: pushed to the card as a critical miner_error item whose
+        # message is the record's error; cleared, the item goes away. No reload.
+        refused = "lotus-miner: connection refused"
+        feeder.send("miner2", upload({"minerId": "f05678", "error": refused}, False))
+
+        def error_item_shown():
+            r = shown_as_served(page, srv, "f05678")
+            return r if r and ["miner_error", "critical"] in r["items"] else None
+        items = wait_until(error_item_shown, 5, interval=0.2, what="the miner_error item")["items"]
+        check(items == [["miner_error", "critical"]], items)
+        check(card_alarms(page, "f05678")[0][2] == refused, card_alarms(page, "f05678"))
+        check(card_has_class(page, "f05678", "sev-critical"), "the card is not marked critical")
+        feeder.send("miner2", upload({"minerId": "f05678", "error": None}, False))
+        page.wait_for("!document.querySelector('[data-miner=\"f05678\"] li[data-alarm]') && "
+                      "!document.querySelector('[data-miner=\"f05678\"]').classList.contains('alarm')",
+                      what="the miner_error item gone")
+        check(page.evaluate("window.efLoadMarker") == marker, "the page was reloaded")
 
         # --- the miner page ---
         page.evaluate("document.querySelector('[data-miner=\"f01234\"]').click()")

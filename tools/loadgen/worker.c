@@ -48,6 +48,7 @@
 #include "log.h"
 #include "mem.h"
 #include "mqttframe.h"
+#include "wire.h"
 #include "wsframe.h"
 
 #define INF INT64_MAX
@@ -111,9 +112,8 @@ static void on_signal(int sig) {
   stop_flag = 1;
 }
 
-static const char PONG[] = "{\"type\":\"ping_pong\",\"Headers\":{},\"data\":\"pong\"}";
-static const char ACK[] = "{\"type\":\"send_statusInfo_response\",\"Headers\":{},\"data\":{}}";
-static const char PING[] = "{\"type\":\"ping_pong\",\"Headers\":{},\"data\":\"ping\"}";
+/* The message of every order result but restart's: the load generator runs no order. */
+#define ORDER_DONE "success"
 
 static uint64_t rnd(struct worker *w) { /* xorshift64*: timing jitter and masks, not secrets */
   w->rng ^= w->rng >> 12;
@@ -405,7 +405,7 @@ static int send_ping(struct worker *w, struct dev *d, int64_t now) {
     w->st.messages++;
     return send_raw(w, d, pkt, mqtt_pingreq(pkt), now);
   }
-  return send_text(w, d, PING, sizeof PING - 1, now);
+  return send_text(w, d, WIRE_PING_FRAME, sizeof WIRE_PING_FRAME - 1, now);
 }
 
 #define U(x) ((unsigned long long)(x))
@@ -416,12 +416,12 @@ static int send_status(struct worker *w, struct dev *d, int64_t now) {
   long long idx = (long long)(w->first + (d - w->devs));
   uint64_t r = rnd(w);
   int n = snprintf(w->msg, w->msg_cap,
-      "{\"type\":\"upload_status_info\",\"Headers\":{},\"data\":{\"device_id\":\"%s\","
+      WIRE_FRAME_HEAD(WIRE_UPLOAD_STATUS) "{\"device_id\":\"%s\","
       "\"CPU_info\":{\"user_cpu_time\":%llu,\"system_cpu_time\":%llu,\"idle_cpu_time\":%llu,"
       "\"io_wait_cpu_time\":%llu},"
       "\"Memory_info\":{\"total_memory_mb\":16384,\"free_memory_mb\":%llu,\"buff_cache_mb\":%llu},"
       "\"Disk_info\":{\"root_total_size_mb\":491520,\"root_used_size_mb\":%llu,"
-      "\"root_used_percent\":%.1f},\"dev_state\":\"online\",\"host_name\":\"lg-%lld\","
+      "\"root_used_percent\":%.1f},\"dev_state\":\"" WIRE_STATE_ONLINE "\",\"host_name\":\"lg-%lld\","
       "\"uptime_s\":%lld,\"load_avg\":[%.2f,%.2f,%.2f],\"cpu_temperature\":%.1f,"
       "\"software_version\":\"loadgen-1\"",
       d->device_id ? d->device_id : "", U(1000000 + (r & 0xffff)), U(300000 + (r >> 16 & 0xfff)),
@@ -485,11 +485,11 @@ static void answer_order(struct worker *w, struct dev *d, json_t *m, int64_t now
   json_t *hdr = jobj(m, "Headers");
   const char *type = hdr ? jstr(hdr, "order_type") : NULL;
   const char *oid = hdr ? jstr(hdr, "order_id") : NULL;
-  bool restart = type && strcmp(type, "restart") == 0;
-  json_t *h = json_pack("{s:s}", "message", restart ? "wait Server Confirm" : "success");
+  bool restart = type && strcmp(type, WIRE_ORDER_RESTART) == 0;
+  json_t *h = json_pack("{s:s}", "message", restart ? WIRE_RESTART_WAIT : ORDER_DONE);
   if (oid) json_object_set_new(h, "order_id", json_string(oid));
-  json_t *reply = json_pack("{s:s, s:s, s:o, s:{s:s}}", "type", "upload_instruction_result",
-                            "status", "success", "Headers", h, "data", "device_id",
+  json_t *reply = json_pack("{s:s, s:s, s:o, s:{s:s}}", "type", WIRE_UPLOAD_RESULT,
+                            "status", WIRE_STATUS_SUCCESS, "Headers", h, "data", "device_id",
                             d->device_id ? d->device_id : "");
   char *txt = jdump_decref(reply);
   w->st.orders++;
@@ -504,7 +504,7 @@ static void login_reply(struct worker *w, struct dev *d, const char *txt, size_t
   const char *status = m ? jstr(m, "status") : NULL;
   json_t *data = m ? jobj(m, "data") : NULL;
   const char *id = data ? jstr(data, "device_id") : NULL;
-  if (!status || strcmp(status, "success") != 0 || !id) {
+  if (!status || strcmp(status, WIRE_STATUS_SUCCESS) != 0 || !id) {
     const char *why = m && jstr(m, "message") ? jstr(m, "message") : "unexpected login reply";
     w->st.login_fails++;
     log_fail(w, d, "login refused", why);
@@ -552,11 +552,11 @@ static void dev_message(struct worker *w, struct dev *d, const char *txt, size_t
     return;
   }
   if (d->state != D_READY) return;
-  if (n == sizeof PONG - 1 && !memcmp(txt, PONG, n)) { /* the common cases, without parsing */
+  if (n == sizeof WIRE_PONG_FRAME - 1 && !memcmp(txt, WIRE_PONG_FRAME, n)) { /* the common cases, unparsed */
     got_reply(w, d, &d->ping_sent, now);
     return;
   }
-  if (n == sizeof ACK - 1 && !memcmp(txt, ACK, n)) {
+  if (n == sizeof WIRE_STATUS_ACK_FRAME - 1 && !memcmp(txt, WIRE_STATUS_ACK_FRAME, n)) {
     got_reply(w, d, &d->status_sent, now);
     return;
   }
@@ -564,13 +564,13 @@ static void dev_message(struct worker *w, struct dev *d, const char *txt, size_t
   const char *type = m ? jstr(m, "type") : NULL;
   if (!type) {
     log_fail(w, d, "server message", "not a JSON object with a type");
-  } else if (!strcmp(type, "ping_pong")) {
+  } else if (!strcmp(type, WIRE_PING_PONG)) {
     got_reply(w, d, &d->ping_sent, now);
-  } else if (!strcmp(type, "send_statusInfo_response")) {
+  } else if (!strcmp(type, WIRE_STATUS_ACK)) {
     got_reply(w, d, &d->status_sent, now);
-  } else if (!strcmp(type, "give_order")) {
+  } else if (!strcmp(type, WIRE_GIVE_ORDER)) {
     answer_order(w, d, m, now);
-  } else if (!strcmp(type, "error")) {
+  } else if (!strcmp(type, WIRE_ERROR)) {
     json_t *data = jobj(m, "data");
     log_fail(w, d, "server error", data && jstr(data, "message") ? jstr(data, "message") : "?");
   } /* restart_confirm, report_full_info, anything else: nothing to do */

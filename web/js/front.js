@@ -54,7 +54,7 @@ export class Front extends EventTarget {
     let signedIn = false;
     ws.onopen = () => {
       this.send({ uri: 'login', body: { token: this.token }, msgId: this.nextId() }, (m) => {
-        if (m.code === 1 || m.code === '1') {
+        if (m.code === 1) {
           signedIn = true;
           this.attempt = 0;
           this.kind = m.data && m.data.kind;
@@ -130,7 +130,7 @@ export class Front extends EventTarget {
       p.onReply(m);
       return;
     }
-    if (m && m.msgId == null && (m.code === 0 || m.code === '0') && typeof m.message === 'string') {
+    if (m && m.msgId == null && m.code === 0 && typeof m.message === 'string') {
       this.lastError = m.message; // said before closing, e.g. "too many front-end connections"
       return;
     }
@@ -146,7 +146,7 @@ export class Front extends EventTarget {
     return new Promise((resolve, reject) => {
       try {
         this.send({ uri, body, msgId: this.nextId() }, (m) => {
-          if (m.code === 1 || m.code === '1') resolve(m.data);
+          if (m.code === 1) resolve(m.data);
           else reject(new FrontError(m.message || 'request failed'));
         });
       } catch (e) {
@@ -182,7 +182,7 @@ export class Front extends EventTarget {
     try {
       this.send({ event: s.event, body: s.body, msgId: this.nextId() }, (m) => {
         if (!this.subs.has(s)) return;
-        if (m.code === 1 || m.code === '1') s.onData && s.onData(m.data);
+        if (m.code === 1) s.onData && s.onData(m.data);
         else if (!m.transport) s.onError && s.onError(m.message || 'subscription refused');
       });
     } catch (e) { /* not connected: sent again on the next sign-in */ }

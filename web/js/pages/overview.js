@@ -6,7 +6,7 @@ import { h, fill, kv, badge } from '../dom.js';
 import { fmtAgo, fmtBytes, fmtTime } from '../format.js';
 import { mergePatch } from '../mergepatch.js';
 
-const STALE_MS = 5 * 60 * 1000;
+const SEVERITIES = ['critical', 'warning']; // worst first; each is a CSS class (sev-…)
 
 export function mount(root, { front }) {
   const summary = h('div.fleet-summary');
@@ -85,34 +85,45 @@ export function mount(root, { front }) {
   };
 }
 
-// Alarms as the server gives them (strings or {type,message} objects), plus what the numbers say.
+// The miner's alarms exactly as the server computed them (docs/frontend.md#alarms): items
+// {type, severity, message}. The page derives none of its own and never reads the message, which
+// is only shown; anything not shaped like an item is skipped.
 export function alarmsOf(m) {
-  const out = [];
-  for (const a of Array.isArray(m.alarms) ? m.alarms : []) {
-    out.push(typeof a === 'string' ? a : (a && (a.message || a.type)) || JSON.stringify(a));
-  }
-  const have = (word) => out.some((a) => a.toLowerCase().includes(word));
-  if (Number(m.errorSectors) > 0 && !have('sector')) out.push(`${m.errorSectors} error sectors`);
-  if (Number(m.workers) > Number(m.workersOnline) && !have('offline')) {
-    out.push(`${m.workers - m.workersOnline} workers offline`);
-  }
-  if (typeof m.updatedTime === 'number' && Date.now() - m.updatedTime > STALE_MS && !have('stale') && !have('update')) {
-    out.push(`stale data (${fmtAgo(m.updatedTime)})`);
-  }
-  return out;
+  return (Array.isArray(m.alarms) ? m.alarms : [])
+    .filter((a) => a && typeof a === 'object' && typeof a.type === 'string')
+    .map((a) => ({ type: a.type, severity: String(a.severity ?? ''),
+      message: typeof a.message === 'string' && a.message ? a.message : a.type }));
+}
+
+// The CSS class of a severity: sev-critical or sev-warning (an unknown one looks like a warning).
+function sevClass(severity) {
+  return `sev-${SEVERITIES.includes(severity) ? severity : 'warning'}`;
+}
+
+// The worst severity among the alarms, or null when there are none.
+function worst(alarms) {
+  if (!alarms.length) return null;
+  return alarms.some((a) => a.severity === 'critical') ? 'critical' : 'warning';
+}
+
+function alarmList(alarms) {
+  return h('ul.alarms', alarms.map((a) => h('li', { class: sevClass(a.severity), title: a.severity || null,
+    dataset: { alarm: a.type, severity: a.severity } }, a.message)));
 }
 
 function size(v) { return typeof v === 'number' ? fmtBytes(v) : v; }
 
 function card(m) {
   const alarms = alarmsOf(m);
+  const level = worst(alarms);
   const states = m.sectorStates && typeof m.sectorStates === 'object' ? Object.entries(m.sectorStates) : [];
   states.sort((a, b) => b[1] - a[1]);
   const workers = m.workers == null ? '—' : `${m.workersOnline ?? '?'} / ${m.workers} online`;
   return h('a.card.miner-card', { href: `#/miner/${encodeURIComponent(m.minerId)}`,
-    class: alarms.length ? 'alarm' : '', dataset: { miner: m.minerId } },
+    class: level ? `alarm ${sevClass(level)}` : '', dataset: { miner: m.minerId } },
   h('div.card-head', h('h2', m.minerId),
-    alarms.length ? badge(`${alarms.length} alarm${alarms.length > 1 ? 's' : ''}`, 'bad') : badge('ok', 'ok')),
+    level ? badge(`${alarms.length} alarm${alarms.length > 1 ? 's' : ''}`, level === 'critical' ? 'bad' : 'warn')
+      : badge('ok', 'ok')),
   kv([
     ['Miner balance', m.minerBalance],
     ['Worker balance', m.workerBalance],
@@ -124,5 +135,5 @@ function card(m) {
     ['Updated', fmtAgo(m.updatedTime)],
   ]),
   states.length ? h('div.chips', states.map(([s, n]) => h('span.chip', `${s} `, h('b', n)))) : null,
-  alarms.length ? h('ul.alarms', alarms.map((a) => h('li', a))) : null);
+  alarms.length ? alarmList(alarms) : null);
 }
