@@ -112,7 +112,7 @@ static void handle_result(const struct ws_msg *m) {
   }
   const char *status = jstr(m->root, "status");
   const char *message = hdr ? jstr(hdr, "message") : NULL;
-  bool ok = status && strcmp(status, "success") == 0;
+  bool ok = status && strcmp(status, WIRE_STATUS_SUCCESS) == 0;
   if (ok && strcmp(o->type, WIRE_ORDER_RESTART) == 0 && message &&
       strcmp(message, WIRE_RESTART_WAIT) == 0) {
     live_sess_send(m->s, WIRE_RESTART_CONFIRM_FRAME, sizeof WIRE_RESTART_CONFIRM_FRAME - 1);

@@ -81,7 +81,7 @@ static void dispatch(struct dsess *s, const char *msg, size_t len) {
 static void login_fail(struct dsess *s, uint64_t device_id, const char *msg) {
   ef_log(EF_LOG_INFO, "device %s: login failed: %s", live_sess_peer(s), msg);
   if (device_id) devlog_add(s->srv->devlog, device_id, "login", msg, "fail");
-  live_sess_send_json(s, json_pack("{s:s, s:s}", "status", "fail", "message", msg));
+  live_sess_send_json(s, json_pack("{s:s, s:s}", "status", WIRE_STATUS_FAIL, "message", msg));
   live_sess_drop(s, 1008, "login failed");
 }
 
@@ -103,7 +103,7 @@ static void login_done(void *ud, const struct login_result *r) {
     json_object_set_new(data, "token", json_string(r->token));
     json_object_set_new(data, "token_expires", json_integer(r->token_expires));
   }
-  live_sess_send_json(s, json_pack("{s:s, s:o}", "status", "success", "data", data));
+  live_sess_send_json(s, json_pack("{s:s, s:o}", "status", WIRE_STATUS_SUCCESS, "data", data));
   /* A miner's agent answers with its whole record; other devices ignore it. */
   live_sess_send(s, WIRE_REPORT_FULL_FRAME, sizeof WIRE_REPORT_FULL_FRAME - 1);
   s->window_start = (int64_t)uv_now(srv->loop);
