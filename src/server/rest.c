@@ -1,15 +1,12 @@
-/* rest.c -- the northbound REST API's router and stage pipeline (see rest.h). */
+/* rest.c -- the northbound REST API's router and stage pipeline (see rest.h): matches a request
+ * to a route row, answers 404/405/401/403/400 before any stage, then runs the row's stages. The
+ * call object and its answers are rest_call.c's, which routes use too. */
 #include "rest.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "device_json.h"
-#include "edgefleet/error.h"
-#include "id.h"
 #include "jsonutil.h"
-#include "log.h"
 #include "mem.h"
 
 static const struct rest_route *const route_tables[] = {
@@ -20,92 +17,6 @@ static const struct rest_route *const route_tables[] = {
 enum stage { ST_POOL, ST_DB, ST_LOOP, ST_END };
 
 static void run_from(struct rest_call *c, enum stage st);
-
-/* ----- answers ----- */
-
-static void respond_json(struct net_req *req, int status, json_t *v) {
-  char *s = jdump_decref(v);
-  net_req_respond(req, status, s, strlen(s));
-  ef_free(s);
-}
-
-static void respond_fail(struct net_req *req, int status, const char *type, const char *msg) {
-  respond_json(req, status,
-               json_pack("{s:s, s:s, s:s}", "status", "fail", "type", type, "message", msg));
-}
-
-int rest_fail(struct rest_call *c, int http, const char *type, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  char *msg = NULL;
-  if (vasprintf(&msg, fmt, ap) < 0) msg = NULL;
-  va_end(ap);
-  ef_free(c->emsg);
-  c->emsg = msg ? msg : ef_strdup("error");
-  c->etype = type;
-  c->status = http;
-  return REST_NEXT;
-}
-
-int rest_ok(struct rest_call *c, json_t *data) {
-  if (c->data) json_decref(c->data);
-  c->data = data;
-  return REST_NEXT;
-}
-
-int rest_store_fail(struct rest_call *c, int err, const char *type, const char *what,
-                    struct store *st) {
-  switch (err) {
-  case EF_ENOENT: return rest_fail(c, 404, type, "%s NOT FOUND.", what);
-  case EF_EEXIST: return rest_fail(c, 409, type, "%s already exists.", what);
-  case EF_EINVAL: return rest_fail(c, 400, type, "invalid %s.", what);
-  default:
-    ef_log(EF_LOG_ERROR, "rest: %s: store error: %s", c->route->name,
-           st ? store_errmsg(st) : ef_strerror(err));
-    return rest_fail(c, 500, REST_DATABASE,
-                     "Maybe JSON parameter type incorrect(please check) or DataBase Inner Error");
-  }
-}
-
-uint64_t rest_arg_id(struct rest_call *c, int i, const char *what) {
-  uint64_t id = 0;
-  if (i < REST_MAX_ARGS && c->args[i] && id_parse(c->args[i], &id)) return id;
-  rest_fail(c, 400, REST_GENERAL, "%s must be a numeric id", what);
-  return 0;
-}
-
-uint64_t rest_body_id(struct rest_call *c, const char *key) {
-  json_t *v = c->body ? json_object_get(c->body, key) : NULL;
-  uint64_t id = 0;
-  if (!id_from_json(v, &id)) {
-    id = 0;
-    if (!v) rest_fail(c, 400, REST_GENERAL, "Missing required parameters! (%s)", key);
-    else rest_fail(c, 400, REST_GENERAL, "%s must be a numeric id (string or integer)", key);
-  }
-  return id;
-}
-
-/* ----- the call's life ----- */
-
-static void call_free(struct rest_call *c) {
-  for (int i = 0; i < REST_MAX_ARGS; i++) ef_free((char *)c->args[i]);
-  if (c->body) json_decref(c->body);
-  if (c->data) json_decref(c->data);
-  if (c->priv && c->priv_free) c->priv_free(c->priv);
-  ef_free(c->emsg);
-  ef_free(c);
-}
-
-void rest_finish(struct rest_call *c) {
-  if (c->etype) {
-    respond_fail(c->req, c->status, c->etype, c->emsg);
-  } else {
-    json_t *data = c->data ? c->data : json_object();
-    c->data = NULL;
-    respond_json(c->req, c->status, json_pack("{s:s, s:o}", "status", "success", "data", data));
-  }
-  call_free(c);
-}
 
 static void pool_work(uv_work_t *w) {
   struct rest_call *c = container_of(w, struct rest_call, pool_req);
@@ -174,7 +85,7 @@ void rest_request(struct server *srv, struct net_req *req) {
   const char *path = net_req_path(req);
   size_t base = strlen(REST_BASE);
   if (strncmp(path, REST_BASE, base) != 0) {
-    respond_fail(req, 404, REST_GENERAL, "no such resource");
+    rest_respond_fail(req, 404, REST_GENERAL, "no such resource");
     return;
   }
   const char *name = path + base;
@@ -193,29 +104,29 @@ void rest_request(struct server *srv, struct net_req *req) {
   }
   const struct rest_route *r = find_route(name, nlen, nargs);
   if (!r) {
-    respond_fail(req, 404, REST_GENERAL, "no such API");
+    rest_respond_fail(req, 404, REST_GENERAL, "no such API");
     return;
   }
   if (nargs != r->nargs) {
     char msg[128];
     snprintf(msg, sizeof msg, "%s takes %d path argument%s", r->name, r->nargs,
              r->nargs == 1 ? "" : "s");
-    respond_fail(req, 404, REST_GENERAL, msg);
+    rest_respond_fail(req, 404, REST_GENERAL, msg);
     return;
   }
   if (!method_allowed(r->methods, net_req_method(req))) {
     char msg[128];
     snprintf(msg, sizeof msg, "%s accepts %s", r->name, r->methods);
-    respond_fail(req, 405, REST_GENERAL, msg);
+    rest_respond_fail(req, 405, REST_GENERAL, msg);
     return;
   }
   enum auth_kind who = auth_check(srv->auth, net_req_header(req, "authorization"));
   if (who == AUTH_NONE) {
-    respond_fail(req, 401, REST_GENERAL, "missing or invalid API token (Authorization: Bearer …)");
+    rest_respond_fail(req, 401, REST_GENERAL, "missing or invalid API token (Authorization: Bearer …)");
     return;
   }
   if (r->admin && who != AUTH_ADMIN) {
-    respond_fail(req, 403, REST_GENERAL, "this API needs an admin token");
+    rest_respond_fail(req, 403, REST_GENERAL, "this API needs an admin token");
     return;
   }
 
@@ -223,12 +134,12 @@ void rest_request(struct server *srv, struct net_req *req) {
   if (strcmp(net_req_method(req), "GET") != 0) {
     const char *ct = net_req_header(req, "content-type");
     if (!ct || strncmp(ct, "application/json", 16) != 0) {
-      respond_fail(req, 400, REST_GENERAL, "Content-Type must be application/json");
+      rest_respond_fail(req, 400, REST_GENERAL, "Content-Type must be application/json");
       return;
     }
     body = jparse_object(net_req_body(req), net_req_body_len(req));
     if (!body) {
-      respond_fail(req, 400, REST_GENERAL, "please provide legal json!");
+      rest_respond_fail(req, 400, REST_GENERAL, "please provide legal json!");
       return;
     }
   }

@@ -74,6 +74,8 @@ int rest_fail(struct rest_call *c, int http, const char *type, const char *fmt, 
     __attribute__((format(printf, 4, 5)));
 /* Set the success data (steals the reference; NULL means {}). Returns REST_NEXT. */
 int rest_ok(struct rest_call *c, json_t *data);
+/* Answer a request that never became a call (the router's refusals): the failure JSON. */
+void rest_respond_fail(struct net_req *req, int status, const char *type, const char *msg);
 /* Finish a call whose loop stage returned REST_LATER: answer and free it. */
 void rest_finish(struct rest_call *c);
 /* Map a store error to the failure answer: ENOENT → 404 "<what> NOT FOUND.", EEXIST → 409

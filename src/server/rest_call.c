@@ -1,0 +1,100 @@
+/* rest_call.c -- a REST call's result and answer (rest.h): what route stages set (rest_ok,
+ * rest_fail, rest_store_fail), argument parsing, and the one answer that ends the call. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "device_json.h"
+#include "edgefleet/error.h"
+#include "id.h"
+#include "jsonutil.h"
+#include "log.h"
+#include "mem.h"
+#include "rest.h"
+
+/* ----- answers ----- */
+
+static void respond_json(struct net_req *req, int status, json_t *v) {
+  char *s = jdump_decref(v);
+  net_req_respond(req, status, s, strlen(s));
+  ef_free(s);
+}
+
+void rest_respond_fail(struct net_req *req, int status, const char *type, const char *msg) {
+  respond_json(req, status,
+               json_pack("{s:s, s:s, s:s}", "status", "fail", "type", type, "message", msg));
+}
+
+int rest_fail(struct rest_call *c, int http, const char *type, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *msg = NULL;
+  if (vasprintf(&msg, fmt, ap) < 0) msg = NULL;
+  va_end(ap);
+  ef_free(c->emsg);
+  c->emsg = msg ? msg : ef_strdup("error");
+  c->etype = type;
+  c->status = http;
+  return REST_NEXT;
+}
+
+int rest_ok(struct rest_call *c, json_t *data) {
+  if (c->data) json_decref(c->data);
+  c->data = data;
+  return REST_NEXT;
+}
+
+int rest_store_fail(struct rest_call *c, int err, const char *type, const char *what,
+                    struct store *st) {
+  switch (err) {
+  case EF_ENOENT: return rest_fail(c, 404, type, "%s NOT FOUND.", what);
+  case EF_EEXIST: return rest_fail(c, 409, type, "%s already exists.", what);
+  case EF_EINVAL: return rest_fail(c, 400, type, "invalid %s.", what);
+  default:
+    ef_log(EF_LOG_ERROR, "rest: %s: store error: %s", c->route->name,
+           st ? store_errmsg(st) : ef_strerror(err));
+    return rest_fail(c, 500, REST_DATABASE,
+                     "Maybe JSON parameter type incorrect(please check) or DataBase Inner Error");
+  }
+}
+
+uint64_t rest_arg_id(struct rest_call *c, int i, const char *what) {
+  uint64_t id = 0;
+  if (i < REST_MAX_ARGS && c->args[i] && id_parse(c->args[i], &id)) return id;
+  rest_fail(c, 400, REST_GENERAL, "%s must be a numeric id", what);
+  return 0;
+}
+
+uint64_t rest_body_id(struct rest_call *c, const char *key) {
+  json_t *v = c->body ? json_object_get(c->body, key) : NULL;
+  uint64_t id = 0;
+  if (!id_from_json(v, &id)) {
+    id = 0;
+    if (!v) rest_fail(c, 400, REST_GENERAL, "Missing required parameters! (%s)", key);
+    else rest_fail(c, 400, REST_GENERAL, "%s must be a numeric id (string or integer)", key);
+  }
+  return id;
+}
+
+/* ----- the call's life ----- */
+
+static void call_free(struct rest_call *c) {
+  for (int i = 0; i < REST_MAX_ARGS; i++) ef_free((char *)c->args[i]);
+  if (c->body) json_decref(c->body);
+  if (c->data) json_decref(c->data);
+  if (c->priv && c->priv_free) c->priv_free(c->priv);
+  ef_free(c->emsg);
+  ef_free(c);
+}
+
+void rest_finish(struct rest_call *c) {
+  if (c->etype) {
+    rest_respond_fail(c->req, c->status, c->etype, c->emsg);
+  } else {
+    json_t *data = c->data ? c->data : json_object();
+    c->data = NULL;
+    respond_json(c->req, c->status, json_pack("{s:s, s:o}", "status", "success", "data", data));
+  }
+  call_free(c);
+}
+
