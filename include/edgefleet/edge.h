@@ -13,7 +13,7 @@
  *   ef_client_run(c);               // blocks until ef_client_stop() or the retry limit
  *   ef_client_free(&c);
  *
- * What the library does (SPEC §2): connect, log in (session token first, password fallback; the
+ * What it does (docs/protocol.md): connect, log in (session token first, password fallback; the
  * token is kept in data_dir), heartbeat, status upload every status_interval, reconnect every
  * reconnect_interval plus random jitter up to max_retries (0 = forever), execute `restart` (re-exec
  * of this process after the server's confirm or 3 s) and `upload_log` (SFTP) itself, dispatch
@@ -112,7 +112,7 @@ int ef_client_run(ef_client *c);
 /* Ask a running client to close its connection and return from ef_client_run(). */
 void ef_client_stop(ef_client *c);
 
-/* Queue a miner record upload (SPEC §2 "Miner data"): `json` is the upload's data object;
+/* Queue a miner record upload (docs/protocol.md#miner-data): `json` is the upload's data object;
  * full != 0 sends Headers.full = true. Copied; sent when connected and logged in, the newest
  * pending one replaces an older unsent patch only when it is full. Thread-safe. */
 int ef_client_send_miner(ef_client *c, const char *json, int full);

@@ -1,6 +1,6 @@
 /* lotus_collector.h -- the lotus miner collector: runs `lotus-miner` (or asks its JSON-RPC API)
  * on its own thread every lotus_interval, builds the miner record (lotus_record.h) and uploads
- * it as a full record, then as RFC 7386 merge patches of what changed (SPEC §2 "Miner data").
+ * it as a full record, then as RFC 7386 merge patches of changes (docs/protocol.md#miner-data).
  *
  * Threads: lotus_collector_start() starts the collector's thread; everything that may block
  * (child processes with a time limit, HTTP calls with a timeout) happens there, never on the

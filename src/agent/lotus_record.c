@@ -1,4 +1,4 @@
-/* lotus_record.c -- parsed lotus-miner outputs -> the miner record of SPEC §3 (lotus_record.h).
+/* lotus_record.c -- parsed lotus-miner outputs -> docs/protocol.md#miner-records (lotus_record.h).
  *
  * DESIGN
  * The record is a flat object of miner fields plus `workerInfo`, an object keyed by host name

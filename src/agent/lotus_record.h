@@ -1,4 +1,4 @@
-/* lotus_record.h -- the miner record of SPEC §3, built from what the lotus parsers (or the
+/* lotus_record.h -- the miner record (docs/protocol.md#miner-records) from what the parsers (or the
  * JSON-RPC source) produced: pure functions, no I/O, no global state, safe from any thread.
  *
  * Inputs are the parser shapes of docs/lotus.md: `info` the object of ef_lotus_parse_info(),

@@ -38,7 +38,7 @@ int sysinfo_disk_read(const char *path, struct sysinfo_disk *out);
 void sysinfo_disk_compute(uint64_t f_blocks, uint64_t f_bfree, uint64_t f_bavail,
                           uint64_t f_frsize, struct sysinfo_disk *out);
 
-/* The wire sections (SPEC §2 status upload), new objects owned by the caller:
+/* The wire sections (docs/protocol.md#status), new objects owned by the caller:
  *   CPU_info    {user_cpu_time, system_cpu_time, idle_cpu_time, io_wait_cpu_time}  (float s)
  *   Memory_info {total_memory_mb, free_memory_mb, buff_cache_mb}                   (integer MB)
  *   Disk_info   {root_total_size_mb, root_used_size_mb, root_used_percent}         (MB, float %) */

@@ -1,4 +1,4 @@
-/* heartbeat.c -- ping/pong and status upload with their shared failure count (SPEC §2).
+/* heartbeat.c -- ping/pong and status upload, one failure count (docs/protocol.md#heartbeat).
  *
  * Ping: ping_interval after the previous ping that was answered, or after the last status upload
  * when that is later (a status stands in for a ping). A pong not back within pong_timeout is a

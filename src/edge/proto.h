@@ -1,4 +1,4 @@
-/* proto.h -- the southbound messages the device builds and parses (SPEC §2), pure functions.
+/* proto.h -- southbound messages the device builds and parses (docs/protocol.md), pure functions.
  * Built messages are new ef_malloc'd strings (caller frees with ef_free). */
 #ifndef EF_EDGE_PROTO_H
 #define EF_EDGE_PROTO_H

@@ -149,7 +149,7 @@ struct store_ops {
   int (*token_add)(struct store *st, const struct store_token *t);
   int (*token_list)(struct store *st, struct store_token **out, size_t *n);
 
-  /* Miner records (SPEC §3), written behind from memory: upsert every row in one transaction;
+  /* Miner records (docs/protocol.md#miner-records), written behind: upserted in one transaction;
    * a worker row with record NULL is deleted. */
   int (*miner_write)(struct store *st, const struct store_miner *rows, size_t n);
   /* Every miner row, then every worker row (start-up load). */

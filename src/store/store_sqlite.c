@@ -41,7 +41,7 @@
 #define DEV_COLDEF_(col, parent, key) #col " TEXT,\n"
 
 static const char *const migrations[] = {
-    /* 1: the initial schema (SPEC §6). */
+    /* 1: the initial schema (docs/store.md#schema-version-1). */
     "CREATE TABLE devices (\n"
     "device_id INTEGER PRIMARY KEY,\n"
     STORE_DEVICE_FIELDS(DEV_COLDEF_)
@@ -78,7 +78,7 @@ static const char *const migrations[] = {
     "kind TEXT NOT NULL,\n"
     "token_hash TEXT NOT NULL UNIQUE,\n"
     "created_time INTEGER NOT NULL DEFAULT 0);\n",
-    /* 2: miner and worker records (SPEC §3), as JSON documents. */
+    /* 2: miner and worker records (docs/protocol.md#miner-records), as JSON documents. */
     "CREATE TABLE miner_info (\n"
     "miner_id TEXT PRIMARY KEY,\n"
     "device_id INTEGER NOT NULL DEFAULT 0,\n"

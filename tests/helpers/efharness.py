@@ -388,7 +388,8 @@ class Closed(Exception):
 
 
 # Frames the server sends on its own that most tests do not care about: recv_json skips them
-# unless the Device's `ignore` set is changed (report_full_info follows every login, SPEC §2).
+# unless the Device's `ignore` set is changed (report_full_info follows every login,
+# docs/protocol.md#miner-data).
 IGNORED_TYPES = frozenset({"report_full_info"})
 
 

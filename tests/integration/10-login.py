@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""10-login.py -- southbound login (SPEC §2 "Login") against a real edgefleetd: by id, by sn+model,
+"""10-login.py -- login (docs/protocol.md#login) against a real edgefleetd: by id, by sn+model,
 every refusal (then close), the login deadline, session tokens, a second login of the same
 device, and what device_query / device_log_query show about it."""
 import asyncio
@@ -43,7 +43,7 @@ async def login_by_id(srv):
 
 @T.test
 async def report_full_info_after_login(srv):
-    """SPEC §2 (miner data): the server asks for a full report right after a login; devices
+    """docs/protocol.md#miner-data: the server asks for a full report right after a login; devices
     that are not miners ignore it."""
     did = srv.add_device("SN-L1b", "M1", "pw")
     async with srv.connect(ignore=()) as dev:

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""12-status.py -- status upload (SPEC §2 "Status upload") and device_statusInfo_query: the
-seed's exact frame is acknowledged, the API returns the latest upload with device_id and
+"""12-status.py -- status upload (docs/protocol.md#status) and device_statusInfo_query: the
+original controller's frame is acknowledged, the API returns the latest upload with device_id and
 dev_state, offline / unknown devices are 404, a malformed upload gets an error reply and the
 connection stays usable."""
 
@@ -14,8 +14,8 @@ ACK = {"type": "send_statusInfo_response", "Headers": {}, "data": {}}
 
 
 def seed_status(did, user=1234.5, free=512):
-    """The frame of the seed's controller (004 §3.6.4 uploadStatusInfo), plus device_id/dev_state
-    as SPEC §2 shows it."""
+    """The original controller's frame (seed_controller/ uploadStatusInfo), plus device_id/dev_state
+    as docs/protocol.md#status shows it."""
     return {"type": "upload_status_info", "Headers": {}, "data": {
         "device_id": did,
         "CPU_info": {"user_cpu_time": user, "system_cpu_time": 321.25, "idle_cpu_time": 99999.5,

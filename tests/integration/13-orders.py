@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""13-orders.py -- orders (SPEC §2 "Orders") end to end: give_order through the REST API, the
+"""13-orders.py -- orders (docs/protocol.md#orders) end to end: give_order through the REST API, the
 give_order frame a device receives, success / failure / timeout / busy / offline / unknown,
 devices that do not echo order_id, late results, the restart handshake, a disconnect while an
 order is in flight, and group_give_order."""

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""25-miner.py -- miner records on the server (SPEC §2 "Miner data", §3): a full upload is
-acknowledged and served by miner_query / miner_query_all in the seed's minerInfo shape, merge
+"""25-miner.py -- miner records on the server (docs/protocol.md#miner-data): a full upload is
+acknowledged and served by miner_query / miner_query_all in the original minerInfo shape, merge
 patches change only what they name (null deletes a worker or a job list), worker hardware is
 joined from the worker host's own status upload with its online state as netState, records
 survive a server restart, and a patch the server has no base for makes it ask for a full one."""
@@ -152,7 +152,7 @@ async def patch_without_base_asks_for_full(srv):
     dev = await miner_device(srv)
     dev.ignore = set()  # this test wants to see report_full_info
     full = {"type": "report_full_info", "Headers": {}, "data": {}}
-    check(await dev.recv_json(2) == full)  # sent after every login (SPEC §2)
+    check(await dev.recv_json(2) == full)  # sent after every login (docs/protocol.md#miner-data)
     await dev.send_json(upload({"minerId": "f0777", "minerBalance": "1 FIL"}, False))
     check(await dev.recv_json(2) == ACK)
     check(await dev.recv_json(2) == full)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""26-front.py -- the dashboards' WebSocket /front (docs/frontend.md, SPEC §4): sign-in with an
+"""26-front.py -- the dashboards' WebSocket /front (docs/frontend.md): sign-in with an
 API token (admin or read), every request uri, subMinerInfo pushes that carry only the changed
 fields as a merge patch (workerInfo keyed by host name) and nothing when nothing changed,
 subDeviceStatus, bad messages, the connection limit, and a slow subscriber that is dropped

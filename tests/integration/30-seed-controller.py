@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""30-seed-controller.py -- compatibility with the original device controller (seed 004 §3.6.4,
-copied into seed_controller/controller/): it must log in, heartbeat, upload status and execute
-orders against edgefleetd unchanged (SPEC §2). Real timings: the controller has fixed 5 s pings
+"""30-seed-controller.py -- compatibility with the original device controller (its Python code,
+kept verbatim in seed_controller/controller/): it must log in, heartbeat, upload status and execute
+orders against edgefleetd unchanged (docs/protocol.md). Real timings: the controller has 5 s pings
 and 15 s status uploads, so the server runs with its default 7.5 s / 5.5 s heartbeat tolerance.
 
 Flow: register SN123/ModelB -> start test_start_1.py (Debian's python3) -> online -> status with
@@ -96,7 +96,7 @@ def seed_controller(srv):
                 isinstance(data[sec].get(k), (int, float)) for k in keys), sec, data)
         check(data["device_id"] == did and data["dev_state"] == "online", data)
 
-        # a custom order, as the seed's README gives it
+        # a custom order, as seed_controller/test_start_1.py defines it
         st, r = srv.api.post("give_order", {"device_id": did, "order": "test_order",
                                             "params": {"SomethingToPrint": "hi"}})
         check(st == 200 and r["status"] == "success", "test_order:", st, r)

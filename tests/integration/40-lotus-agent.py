@@ -112,8 +112,8 @@ def record_changes_and_patches(srv):
         check(pc1["enabled"] is True and "PC1" in pc1["taskType"], pc1)
         jobs = [j for w in m["workers"].values() for q in ("currentQueue", "pendingQueue")
                 for lst in w[q].values() for j in lst]
-        # SPEC §3's job fields; `start` is what the agent sends (stable), `time` the server
-        # renders from it, as lotus prints elapsed times.
+        # the job fields of docs/protocol.md#miner-records; `start` is what the agent sends
+        # (stable), `time` the server renders from it, as lotus prints elapsed times.
         check(jobs and all(set(j) == {"id", "sector", "worker", "hostName", "task", "state",
                                       "time", "start"} for j in jobs), jobs)
         check(all(re.fullmatch(r"(\d+h)?(\d+m)?\d+s", j["time"]) for j in jobs), jobs)

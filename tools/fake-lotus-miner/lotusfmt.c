@@ -1,5 +1,5 @@
 /* lotusfmt.c -- lotus' value formatting and table layouts (see lotusfmt.h). The rules come from
- * /work/shared/fixtures/lotus/FORMATS.md §2, §4 and §6; numbers use C's %g, which matches Go's
+ * docs/lotus.md (unit formats, `jobs`, `sectors`); numbers use C's %g, which matches Go's
  * %g for the precisions lotus uses (trailing zeros trimmed, "e+03" exponents). */
 #include "lotusfmt.h"
 

@@ -1,5 +1,5 @@
 /* print.c -- the four lotus-miner outputs of fake-lotus-miner, laid out as miner/v1.36.1 does
- * (cli/miner/info.go, sealing.go, sectors.go; see /work/shared/fixtures/lotus/FORMATS.md). */
+ * (cli/miner/info.go, sealing.go, sectors.go; see docs/lotus.md). */
 #include "print.h"
 
 #include <math.h>

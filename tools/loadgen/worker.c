@@ -12,7 +12,7 @@
  * The deadlines live in one binary min-heap indexed by device, so re-arming is O(log n) and the
  * loop sleeps in epoll_wait until the earliest one.
  *
- * The device side of SPEC §2: log in (sn+model+password first, then device_id+token like the
+ * The device side of docs/protocol.md: log in (sn+model+password first, then device_id+token as the
  * library, falling back to the password if the token is refused), ping `ping_us` after the last
  * successful exchange (a status upload stands in), a status upload every `status_us` with a
  * random phase, a miss when a pong/ack takes longer than `miss_us` (then send again at once; at
@@ -410,7 +410,7 @@ static int send_ping(struct worker *w, struct dev *d, int64_t now) {
 
 #define U(x) ((unsigned long long)(x))
 
-/* A ~status_bytes upload shaped like the agent's: the seed's sections plus extra fields. */
+/* A ~status_bytes upload shaped like the agent's: the three base sections plus extra fields. */
 static int send_status(struct worker *w, struct dev *d, int64_t now) {
   const struct lg_config *c = w->cfg;
   long long idx = (long long)(w->first + (d - w->devs));

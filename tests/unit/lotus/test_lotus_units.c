@@ -61,7 +61,7 @@ static void short_is(const char *atto, const char *want) {
 
 static void test_fil_short(void **state) {
   (void)state;
-  short_is("244058000000000000", "244.058 mFIL");       /* seed 000 */
+  short_is("244058000000000000", "244.058 mFIL");       /* docs/protocol.md#miner-records */
   short_is("221871000000000000", "221.871 mFIL");
   short_is("39522000000000000000", "39.522 FIL");
   short_is("0", "0");
@@ -103,7 +103,7 @@ static void test_fil_string(void **state) {
       {"150000000000000000000", "150 FIL"},
       {"1", "0.000000000000000001 FIL"},
       {"-2500000000000000000", "-2.5 FIL"},
-      {"500000000", "0.0000000005 FIL"}, /* seed 002: types.FIL(500000000) */
+      {"500000000", "0.0000000005 FIL"}, /* docs/lotus.md: types.FIL(500000000) */
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     assert_int_equal(ef_lotus_fil_string(cases[i].atto, out, sizeof out), 0);

@@ -15,7 +15,7 @@
 
 #include "lotus_units.h"
 
-/* `lotus-miner info` -> the miner-record fields it shows (SPEC §3), "sectorStates", ... */
+/* `lotus-miner info` -> the miner-record fields it shows, "sectorStates", ... (docs/lotus.md) */
 json_t *ef_lotus_parse_info(const char *buf, size_t len);
 /* `lotus-miner sealing jobs` -> {"jobs":[{id, sector, worker, hostName, task, state, time,
  * seconds?}]} in printed order. */

@@ -1,5 +1,5 @@
 /* parse_info.c -- `lotus-miner info` (and v0.4 `lotus-storage-miner info`) -> the miner-record
- * fields it shows (SPEC §3): id, sector size, balances, power, sector counts by state, ...
+ * fields it shows (docs/protocol.md#miner-records): id, sector size, balances, power, sectors, ...
  *
  * DESIGN: line by line, never by position (every section may be missing, reordered or cut).
  * A line is "Key: value"; the key picks a row of `rules` below. A few keys mean different
@@ -7,7 +7,7 @@
  * power line vs a sector state), so the parser keeps the current block. FIL amounts are kept as
  * printed during the walk and expanded to attoFIL at the end, once the era is known: v1.2.2+
  * prints FIL.Short() (rounded to 3 decimals), older releases the exact FIL.String().
- * Formats per release: FORMATS.md §3.
+ * Formats per release: docs/lotus.md#info.
  */
 #include <stdio.h>
 #include <string.h>

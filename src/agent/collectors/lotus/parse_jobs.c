@@ -4,7 +4,7 @@
  * rows are sliced by position (this keeps the empty Hostname cell of ret-wait rows in
  * v1.1.3-pre1). A row that does not line up (a pasted, re-spaced table) is split on blanks
  * instead. Eras: 6 columns without State (v0.5.0-v0.5.4, every job "running"), then 7 columns;
- * ids decimal / 12 hex / 8 hex; see FORMATS.md §4.
+ * ids decimal / 12 hex / 8 hex; see docs/lotus.md#jobs.
  */
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /* parse_sectors.c -- `lotus-miner sectors list` -> {"sectors":[{"id","state",...}]}.
  *
- * Two formats (FORMATS.md §6): v0.4-v0.8 print one "N: State  key: value ..." line per sector
+ * Two formats (docs/lotus.md#sectors): v0.4-v0.8 print a "N: State  key: value ..." line per sector
  * (tabwriter), v0.9+ a lib/tablewriter table whose header names the columns (ID State OnChain
  * Active Expiration [SealTime] [Events] Deals [DealWeight] [VerifiedPower] [Pledge]); cells may
  * hold single blanks ("4123456 (in 1 year 21 weeks)"), so rows are sliced at the header's

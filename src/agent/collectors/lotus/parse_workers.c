@@ -4,7 +4,7 @@
  * A worker is a "Worker <id>, host <name>[ (disabled)]" line followed by indented "KEY: ..."
  * lines. The bars are never read (they are wider than 64 columns when over-committed, and hold
  * colour codes on a TTY): only the figures after the closing ']' are. Formats per era in
- * FORMATS.md §5: "N core(s)" (<= v0.10) vs "N/M core(s)", numeric vs uuid ids, the GPU summary
+ * docs/lotus.md#workers: "N core(s)" (<= v0.10) vs "N/M core(s)", numeric vs uuid ids, GPU summary
  * line (v1.13.2+), TASK lines (v1.17+, only the last entry in v1.17.0-v1.19.x). Unknown keys
  * ("GMEM:" of private patches) are kept under "extra".
  */

@@ -37,7 +37,7 @@ def wait_time_from(timestamp, interval):
     return max(0.0, interval - (time.time() - timestamp))
 
 
-# completed for the test: not in the seed: login as SPEC §2 describes it (id when known, else sn + model; the password)
+# completed for the test: not in the seed: login as in docs/protocol.md#login (id when known, else sn + model; the password)
 async def Login(ws):
     if config.device_id:
         loginInfo = {"device_id": config.device_id, "password": config.device_password}
