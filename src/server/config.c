@@ -1,5 +1,5 @@
 /* config.c -- edgefleetd's options: one table feeds defaults, edgefleetd.conf, flags and --help.
- * Every SPEC timing is a row here, so tests and deployments can change it. */
+ * Each timing of docs/protocol.md#timings is a row here: tests and deployments can change it. */
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>

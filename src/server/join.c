@@ -82,7 +82,7 @@ static void add_job_times(json_t *worker, int64_t now) {
   }
 }
 
-/* The record joined with worker hardware. `as_array`: the seed's minerInfo response shape
+/* The record joined with worker hardware. `as_array`: docs/protocol.md's minerInfo read shape
  * (workerInfo an array, job times as of now); otherwise the subscription shape (keyed by
  * host, jobs with their start only, so that pushes carry only real changes). Caller owns it. */
 static json_t *render(const struct live *l, const struct miner_info *m, bool as_array) {

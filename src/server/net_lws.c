@@ -1,6 +1,6 @@
 /* net_lws.c -- net.h on libwebsockets 4.1.6, on the server's own libuv loop (foreign loop).
  *
- * DESIGN (see ../shared/notes/networking.md for the measurements behind each choice)
+ * DESIGN (see docs/networking.md for the measurements behind each choice)
  * - One protocol serves both HTTP and WebSocket: lws binds upgrades without a subprotocol to
  *   protocols[0], and we route by path ourselves in FILTER_PROTOCOL_CONNECTION.
  * - The per-connection state lives in lws' per-session data (no extra allocation per device):

@@ -14,7 +14,7 @@
  * stage that waits for something (an order's result) returns REST_LATER and calls
  * rest_finish(c) when done; every other stage returns REST_NEXT.
  *
- * Response shapes (SPEC §5): 200 {"status":"success","data":…};
+ * Response shapes (docs/protocol.md#rest-errors, docs/api.md): 200 {"status":"success","data":…};
  * errors {"status":"fail","type":"GENERAL_ERROR|DEVICEOP_ERROR|…","message":"…"}.
  */
 #ifndef EF_REST_H

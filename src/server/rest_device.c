@@ -95,7 +95,7 @@ static int add_db(struct rest_call *c, struct store *st) {
   if (c->etype || !d) return REST_NEXT;
   int rc = st->ops->device_add(st, d);
   if (rc) return rest_store_fail(c, rc, REST_DEVICEOP, "Device", st);
-  /* As the seed: the caller gets the plain password back (it chose it). */
+  /* As the original API: the caller gets the plain password back (it chose it; docs/api.md). */
   json_t *data = json_object();
   json_object_set_new(data, "device_id", id_to_json(d->device_id));
   json_object_set(data, "password", json_object_get(c->body, "password"));

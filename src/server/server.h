@@ -126,7 +126,7 @@ bool miner_lookup(const struct miners *ms, const char *id, struct miner_info *ou
 bool miner_at(const struct miners *ms, size_t i, struct miner_info *out);
 
 /* ===== join.c -- miner records joined with their workers' live hardware ===== */
-/* The record in the seed's minerInfo shape, joined with worker hardware; NULL if unknown. */
+/* docs/protocol.md#miner-records' read shape, joined with worker hardware; NULL if unknown. */
 json_t *join_miner(struct server *srv, const char *miner_id);
 json_t *join_miner_list(struct server *srv);
 /* The record as subscriptions see it: workerInfo keyed by host name, joined; NULL if unknown. */
