@@ -23,6 +23,8 @@
  */
 #include <errno.h>
 #include <libwebsockets.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <stdbool.h>
 #include <string.h>
 #include <arpa/inet.h>
@@ -30,6 +32,7 @@
 #include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "edgefleet/error.h"
@@ -99,7 +102,8 @@ struct net {
   bool polling;
   int handshaking;          /* adopted connections not yet upgraded or serving a request */
   struct lws_protocols protocols[2];
-  struct lws_http_mount mounts[3];
+  char *static_root;        /* realpath of static_dir, or NULL: no dashboard */
+  char *vendor_root;        /* realpath of vendor_dir, with static_root */
 };
 
 /* Connections in their handshake are marked with this as lws' opaque user data. */
@@ -314,13 +318,76 @@ static void dispatch(struct net *n, struct net_req *r) {
   n->h.on_request(n->h.ud, r);
 }
 
-static void http_answer_now(struct net_req *r, int status, const char *msg) {
+/* The net layer answers by itself; `close`: the rest of the connection's bytes cannot be
+ * trusted (a body not read, a malformed request) and it is closed after the answer. */
+static void http_answer(struct net_req *r, int status, const char *msg, bool close) {
   char body[256];
   int n = snprintf(body, sizeof body, "{\"status\":\"fail\",\"type\":\"GENERAL_ERROR\",\"message\":\"%s\"}", msg);
   r->discard = true;
-  r->close_after = true;
+  r->close_after = close;
   r->dispatched = true;
   net_req_respond(r, status, body, (size_t)n);
+}
+
+static void http_answer_now(struct net_req *r, int status, const char *msg) {
+  http_answer(r, status, msg, true);
+}
+
+/* ----- dashboard files ----- */
+
+static const struct { const char *ext, *type; } mime_types[] = {
+  {".html", "text/html"}, {".js", "application/javascript"},
+  {".mjs", "application/javascript"}, {".css", "text/css"}, {".json", "application/json"},
+  {".map", "application/json"}, {".svg", "image/svg+xml"}, {".png", "image/png"},
+  {".ico", "image/x-icon"}, {".txt", "text/plain"}, {".woff2", "font/woff2"},
+};
+
+static const char *mime_type(const char *file) {
+  const char *dot = strrchr(file, '.');
+  for (size_t i = 0; dot && i < sizeof mime_types / sizeof *mime_types; i++)
+    if (strcmp(dot, mime_types[i].ext) == 0) return mime_types[i].type;
+  return "application/octet-stream";
+}
+
+/* The regular file that `path` names under the dashboard root (or, for /vendor/..., the
+ * libraries' root), every symlink resolved: false when it is missing or resolves outside its
+ * root (a symlink or a ".." out of the tree). */
+static bool static_file(const struct net *n, const char *path, char *out) {
+  const char *root = n->static_root, *rel = path;
+  if (n->vendor_root && strncmp(path, "/vendor/", 8) == 0) {
+    root = n->vendor_root;
+    rel = path + 7;
+  }
+  if (!root || rel[0] != '/' || strstr(rel, "/..")) return false;
+  char want[PATH_MAX];
+  size_t rl = strlen(rel);
+  int k = snprintf(want, sizeof want, "%s%s%s", root, rel, rel[rl - 1] == '/' ? "index.html" : "");
+  if (k < 0 || (size_t)k >= sizeof want || !realpath(want, out)) return false;
+  size_t rootlen = strlen(root);
+  struct stat st;
+  return strncmp(out, root, rootlen) == 0 && out[rootlen] == '/' && stat(out, &st) == 0 &&
+         S_ISREG(st.st_mode);
+}
+
+/* A GET outside /service/ when the dashboard is served: the file, or a 404 on a connection that
+ * stays open. lws sends the file and reports LWS_CALLBACK_HTTP_FILE_COMPLETION. */
+static int serve_static(struct net_req *r, struct lws *wsi) {
+  char file[PATH_MAX];
+  if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
+    http_answer(r, 405, "files are read with GET", false);
+    return 0;
+  }
+  if (!static_file(r->net, r->path, file)) {
+    http_answer(r, 404, "no such file", false);
+    return 0;
+  }
+  struct pss *pss = lws_wsi_user(wsi);
+  pss->type = PSS_NONE;
+  pss->u.req = NULL;
+  req_free(r);
+  int rc = lws_serve_http_file(wsi, file, mime_type(file), NULL, 0);
+  if (rc < 0 || (rc > 0 && lws_http_transaction_completed(wsi))) return -1;
+  return 0;
 }
 
 static int http_begin(struct net *n, struct pss *pss, struct lws *wsi) {
@@ -341,6 +408,7 @@ static int http_begin(struct net *n, struct pss *pss, struct lws *wsi) {
     http_answer_now(r, 400, "unsupported method");
     return 0;
   }
+  if (n->static_root && strncmp(r->path, "/service/", 9) != 0) return serve_static(r, wsi);
   r->authorization = hdr_dup(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
   r->content_type = hdr_dup(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
 
@@ -660,29 +728,20 @@ int net_start(uv_loop_t *loop, const struct net_config *cfg, const struct net_ha
   info.retry_and_idle_policy = &no_validity_pings;
   info.timeout_secs = 10;
   info.keepalive_timeout = 30;
-  if (cfg->static_dir) {
-    /* "/" serves the dashboard files, "/vendor/" its libraries; "/service" stays ours. */
-    n->mounts[0] = (struct lws_http_mount){
-      .mount_next = &n->mounts[1], .mountpoint = "/service", .mountpoint_len = 8,
-      .origin = "edgefleet", .origin_protocol = LWSMPRO_CALLBACK,
-    };
-    n->mounts[1] = (struct lws_http_mount){
-      .mount_next = cfg->vendor_dir ? &n->mounts[2] : NULL, .mountpoint = "/",
-      .mountpoint_len = 1, .origin = cfg->static_dir, .def = "index.html",
-      .origin_protocol = LWSMPRO_FILE,
-    };
-    n->mounts[2] = (struct lws_http_mount){
-      .mountpoint = "/vendor", .mountpoint_len = 7, .origin = cfg->vendor_dir,
-      .origin_protocol = LWSMPRO_FILE,
-    };
-    info.mounts = &n->mounts[0];
-  }
+  /* Dashboard files are served by serve_static(), not lws mounts: a mount broke pipelined
+   * requests (two in one read got no answer at all) and followed symlinks out of its root. */
+  if (cfg->static_dir && !(n->static_root = realpath(cfg->static_dir, NULL)))
+    ef_log(EF_LOG_WARN, "net: static_dir %s: %s; no dashboard", cfg->static_dir, strerror(errno));
+  if (cfg->static_dir && cfg->vendor_dir && !(n->vendor_root = realpath(cfg->vendor_dir, NULL)))
+    ef_log(EF_LOG_WARN, "net: vendor_dir %s: %s", cfg->vendor_dir, strerror(errno));
 
   /* On failure the loop has lws' leftovers on it: the caller must not run it again. */
   n->ctx = lws_create_context(&info);
   n->vh = n->ctx ? lws_get_vhost_by_name(n->ctx, "default") : NULL;
   if (!n->vh) {
     close(lfd);
+    free(n->static_root);
+    free(n->vendor_root);
     ef_free(n);
     return EF_EIO;
   }
@@ -701,6 +760,8 @@ int net_port(const struct net *n) { return n->port; }
 
 static void net_free(uv_handle_t *h) {
   struct net *n = h->data;
+  free(n->static_root); /* from realpath() */
+  free(n->vendor_root);
   ef_free(n->scratch);
   ef_free(n);
 }
