@@ -42,6 +42,8 @@ static const struct cfg_opt server_opts[] = {
   OPT("rx_buffer", CFG_SIZE, rx_buffer, 128, 1 << 20, "512", "receive buffer per connection"),
   OPT("max_message", CFG_SIZE, max_message, 1024, 64 << 20, "64k", "largest WebSocket message"),
   OPT("max_body", CFG_SIZE, max_body, 1024, 1LL << 30, "16m", "largest REST request body"),
+  OPT("max_body_total", CFG_SIZE, max_body_total, 1024, 1LL << 40, "64m",
+      "REST request bodies buffered at once, all connections (more: 503)"),
   OPT("send_queue_max", CFG_SIZE, send_queue_max, 4096, 1LL << 30, "1m",
       "queued output per connection before it is dropped"),
   OPT("log_flush", CFG_MS, log_flush, 1, 60000, "200ms", "device-log write-behind period"),

@@ -38,6 +38,7 @@ static void on_close(void *user, struct net_conn *conn) {
 }
 
 static void on_request(void *ud, struct net_req *req) { rest_request(ud, req); }
+static void on_headers(void *ud, struct net_req *req) { rest_headers(ud, req); }
 
 static void shutdown_server(struct server *srv) {
   if (srv->stopping) return;
@@ -144,10 +145,11 @@ int main(int argc, char **argv) {
   struct net_config ncfg = {
     .host = host, .port = port, .rx_buffer = (size_t)cfg->rx_buffer,
     .max_message = (size_t)cfg->max_message, .max_body = (size_t)cfg->max_body,
+    .max_body_total = (size_t)cfg->max_body_total,
     .send_queue_max = (size_t)cfg->send_queue_max, .static_dir = cfg->static_dir,
     .vendor_dir = cfg->vendor_dir,
   };
-  struct net_handlers h = {&srv, on_open, on_message, on_close, on_request};
+  struct net_handlers h = {&srv, on_open, on_message, on_close, on_request, on_headers};
   int nrc = net_start(&loop, &ncfg, &h, &srv.net);
   if (nrc != 0) {
     ef_log(EF_LOG_ERROR, "cannot listen on %s", cfg->listen);

@@ -21,8 +21,11 @@
  *    must not grow server memory).
  *
  * HTTP requests (struct net_req)
+ *  - on_headers(req), for a request with a body, before any of it is read (see below).
  *  - on_request(req) once the whole body has arrived (Content-Length required for a body;
- *    bodies over max_body are answered 413 by the net layer itself).
+ *    bodies over max_body are answered 413 by the net layer itself, a Transfer-Encoding or
+ *    a Content-Length that is not one number 400 and the connection closed, bodies beyond
+ *    max_body_total in flight 503).
  *  - The handler must answer every request exactly once with net_req_respond(), now or later
  *    (after database work or a device's reply). If the client has gone meanwhile, the answer
  *    is dropped and the request freed all the same. The request is invalid after respond.
@@ -46,6 +49,10 @@ struct net_handlers {
   void (*on_message)(void *user, struct net_conn *conn, const char *msg, size_t len);
   void (*on_close)(void *user, struct net_conn *conn);
   void (*on_request)(void *ud, struct net_req *req);
+  /* Optional: a request with a body has its headers, the body is not read yet. The handler
+   * may answer now (net_req_respond): the body is then never read, the connection closes
+   * after the answer, and on_request does not follow. Otherwise on_request follows. */
+  void (*on_headers)(void *ud, struct net_req *req);
 };
 
 struct net_config {
@@ -54,6 +61,7 @@ struct net_config {
   size_t rx_buffer;          /* per-connection receive buffer (bytes) */
   size_t max_message;        /* largest WebSocket message accepted */
   size_t max_body;           /* largest HTTP request body accepted */
+  size_t max_body_total;     /* request body bytes admitted at once, all connections */
   size_t send_queue_max;     /* queued outgoing bytes per connection before it is dropped */
   const char *static_dir;    /* served at "/" (dashboard), or NULL */
   const char *vendor_dir;    /* served at "/vendor/" with static_dir (Debian's libjs-*) */

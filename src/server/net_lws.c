@@ -67,8 +67,10 @@ struct net_req {
   struct net *net;
   char method[8];
   char *path, *authorization, *content_type;
+  char *file;               /* a dashboard file to send instead of a response */
   char *body;
   size_t body_len, body_expect;
+  size_t body_reserved;     /* counted in net.body_bytes until freed */
   bool dispatched;          /* handed to on_request */
   bool discard;             /* answered by the net layer (413/411); ignore the body */
   bool close_after;
@@ -101,6 +103,7 @@ struct net {
   uv_timer_t retry;         /* accept paused after EMFILE */
   bool polling;
   int handshaking;          /* adopted connections not yet upgraded or serving a request */
+  size_t body_bytes;        /* request bodies admitted and not yet freed (max_body_total) */
   struct lws_protocols protocols[2];
   char *static_root;        /* realpath of static_dir, or NULL: no dashboard */
   char *vendor_root;        /* realpath of vendor_dir, with static_root */
@@ -278,7 +281,9 @@ const char *net_req_header(const struct net_req *r, const char *name) {
 }
 
 static void req_free(struct net_req *r) {
+  r->net->body_bytes -= r->body_reserved;
   ef_free(r->path);
+  ef_free(r->file);
   ef_free(r->authorization);
   ef_free(r->content_type);
   ef_free(r->body);
@@ -370,7 +375,7 @@ static bool static_file(const struct net *n, const char *path, char *out) {
 }
 
 /* A GET outside /service/ when the dashboard is served: the file, or a 404 on a connection that
- * stays open. lws sends the file and reports LWS_CALLBACK_HTTP_FILE_COMPLETION. */
+ * stays open. lws sends the file and reports LWS_CALLBACK_HTTP_FILE_COMPLETION when done. */
 static int serve_static(struct net_req *r, struct lws *wsi) {
   char file[PATH_MAX];
   if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
@@ -381,13 +386,28 @@ static int serve_static(struct net_req *r, struct lws *wsi) {
     http_answer(r, 404, "no such file", false);
     return 0;
   }
-  struct pss *pss = lws_wsi_user(wsi);
-  pss->type = PSS_NONE;
-  pss->u.req = NULL;
-  req_free(r);
-  int rc = lws_serve_http_file(wsi, file, mime_type(file), NULL, 0);
-  if (rc < 0 || (rc > 0 && lws_http_transaction_completed(wsi))) return -1;
+  /* Sent from the writeable callback, as REST answers are: lws_serve_http_file() called from
+   * LWS_CALLBACK_HTTP completes small files at once, inside lws' own request processing, and
+   * the next pipelined request was then lost or garbled (lws answered 403). */
+  r->file = ef_strdup(file);
+  r->dispatched = r->responded = true;
+  lws_callback_on_writable(wsi);
   return 0;
+}
+
+/* The body length a request declares: 0 with *len (0 when there is no Content-Length), 1 when it
+ * uses Transfer-Encoding, 2 when Content-Length is not one plain decimal number (lws joins
+ * repeated headers with commas, so "2, 40" is caught here too). */
+static int body_length(struct lws *wsi, long long *len) {
+  *len = 0;
+  if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) return 1;
+  char *cl = hdr_dup(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+  if (!cl) return lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 ? 2 : 0;
+  size_t digits = strspn(cl, "0123456789");
+  int rc = digits == 0 || digits > 15 || cl[digits] ? 2 : 0;
+  if (rc == 0) *len = atoll(cl);
+  ef_free(cl);
+  return rc;
 }
 
 static int http_begin(struct net *n, struct pss *pss, struct lws *wsi) {
@@ -412,24 +432,46 @@ static int http_begin(struct net *n, struct pss *pss, struct lws *wsi) {
   r->authorization = hdr_dup(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
   r->content_type = hdr_dup(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
 
-  char *cl = hdr_dup(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
   bool body_method = strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0 ||
                      strcmp(r->method, "PATCH") == 0;
-  long long len = cl ? atoll(cl) : 0;
-  ef_free(cl);
+  long long len = 0;
+  int framing = body_length(wsi, &len);
+  /* RFC 9112 6.3: a message whose framing is ambiguous is refused and the connection closed,
+   * so no bytes of it can be read as a second request (request smuggling). */
+  if (framing != 0) {
+    http_answer_now(r, 400, framing == 1 ? "Transfer-Encoding is not supported: send Content-Length"
+                                          : "invalid or repeated Content-Length");
+    return 0;
+  }
   if (body_method && !lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH)) {
     http_answer_now(r, 411, "Content-Length required (chunked bodies are not supported)");
     return 0;
   }
-  if (len < 0 || (unsigned long long)len > n->cfg.max_body) {
+  if ((unsigned long long)len > n->cfg.max_body) {
     http_answer_now(r, 413, "request body too large");
     return 0;
   }
-  r->body_expect = (size_t)len;
   /* lws delivers BODY callbacks for any positive length, and an empty BODY + COMPLETION for an
    * explicit zero-length POST; everything else is complete now. */
   bool wait_body = len > 0 || (strcmp(r->method, "POST") == 0 && body_method);
-  if (!wait_body) dispatch(n, r);
+  if (!wait_body) {
+    dispatch(n, r);
+    return 0;
+  }
+  /* Before a byte of the body is read: the server checks route, method and token now, so an
+   * unauthenticated client cannot make it buffer anything. Its answer ends the connection. */
+  if (n->h.on_headers) n->h.on_headers(n->h.ud, r);
+  if (r->responded) {
+    r->discard = r->close_after = r->dispatched = true;
+    return 0;
+  }
+  if (n->body_bytes + (size_t)len > n->cfg.max_body_total) {
+    http_answer_now(r, 503, "server busy: too many request bodies in flight, try again later");
+    return 0;
+  }
+  n->body_bytes += (size_t)len;
+  r->body_reserved = (size_t)len;
+  r->body_expect = (size_t)len;
   return 0;
 }
 
@@ -452,6 +494,13 @@ static void http_body(struct net_req *r, const char *in, size_t len) {
 static int http_writeable(struct pss *pss, struct lws *wsi) {
   struct net_req *r = pss->u.req;
   if (!r || !r->responded) return 0;
+  if (r->file) { /* a dashboard file: lws sends it, LWS_CALLBACK_HTTP_FILE_COMPLETION follows */
+    pss->u.req = NULL;
+    pss->type = PSS_NONE;
+    int rc = lws_serve_http_file(wsi, r->file, mime_type(r->file), NULL, 0);
+    req_free(r);
+    return rc < 0 ? -1 : 0;
+  }
   if (!r->hdr_sent) {
     unsigned char hb[LWS_PRE + 512], *start = hb + LWS_PRE, *p = start, *end = hb + sizeof hb - 1;
     if (lws_add_http_common_headers(wsi, (unsigned)r->status, "application/json", r->resp_len,

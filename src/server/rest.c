@@ -81,62 +81,82 @@ static const struct rest_route *find_route(const char *name, size_t len, int nar
   return first;
 }
 
-void rest_request(struct server *srv, struct net_req *req) {
+/* Everything decided from the request line and headers: the route and its path arguments,
+ * 404/405, the token (401/403), the body's Content-Type (400). NULL once it has answered. */
+struct admitted {
+  const struct rest_route *route;
+  const char *args[REST_MAX_ARGS + 1];
+  size_t arglen[REST_MAX_ARGS + 1];
+  int nargs;
+};
+
+static const struct rest_route *admit(struct server *srv, struct net_req *req,
+                                      struct admitted *a) {
   const char *path = net_req_path(req);
   size_t base = strlen(REST_BASE);
+  memset(a, 0, sizeof *a);
   if (strncmp(path, REST_BASE, base) != 0) {
     rest_respond_fail(req, 404, REST_GENERAL, "no such resource");
-    return;
+    return NULL;
   }
   const char *name = path + base;
   size_t nlen = strcspn(name, "/");
   /* Path arguments: name/<a>/<b>; exactly r->nargs of them, none empty. */
-  const char *args[REST_MAX_ARGS + 1] = {0};
-  size_t arglen[REST_MAX_ARGS + 1] = {0};
-  int nargs = 0;
-  for (const char *p = name + nlen; *p == '/' && nargs <= REST_MAX_ARGS;) {
+  for (const char *p = name + nlen; *p == '/' && a->nargs <= REST_MAX_ARGS;) {
     p++;
     size_t l = strcspn(p, "/");
     if (l == 0 && !p[l]) break; /* a trailing slash */
-    args[nargs] = p;
-    arglen[nargs++] = l;
+    a->args[a->nargs] = p;
+    a->arglen[a->nargs++] = l;
     p += l;
   }
-  const struct rest_route *r = find_route(name, nlen, nargs);
+  const struct rest_route *r = find_route(name, nlen, a->nargs);
+  char msg[128];
   if (!r) {
     rest_respond_fail(req, 404, REST_GENERAL, "no such API");
-    return;
+    return NULL;
   }
-  if (nargs != r->nargs) {
-    char msg[128];
+  if (a->nargs != r->nargs) {
     snprintf(msg, sizeof msg, "%s takes %d path argument%s", r->name, r->nargs,
              r->nargs == 1 ? "" : "s");
     rest_respond_fail(req, 404, REST_GENERAL, msg);
-    return;
+    return NULL;
   }
   if (!method_allowed(r->methods, net_req_method(req))) {
-    char msg[128];
     snprintf(msg, sizeof msg, "%s accepts %s", r->name, r->methods);
     rest_respond_fail(req, 405, REST_GENERAL, msg);
-    return;
+    return NULL;
   }
   enum auth_kind who = auth_check(srv->auth, net_req_header(req, "authorization"));
   if (who == AUTH_NONE) {
     rest_respond_fail(req, 401, REST_GENERAL, "missing or invalid API token (Authorization: Bearer …)");
-    return;
+    return NULL;
   }
   if (r->admin && who != AUTH_ADMIN) {
     rest_respond_fail(req, 403, REST_GENERAL, "this API needs an admin token");
-    return;
+    return NULL;
   }
-
-  json_t *body = NULL;
   if (strcmp(net_req_method(req), "GET") != 0) {
     const char *ct = net_req_header(req, "content-type");
     if (!ct || strncmp(ct, "application/json", 16) != 0) {
       rest_respond_fail(req, 400, REST_GENERAL, "Content-Type must be application/json");
-      return;
+      return NULL;
     }
+  }
+  return a->route = r;
+}
+
+void rest_headers(struct server *srv, struct net_req *req) {
+  struct admitted a;
+  admit(srv, req, &a);
+}
+
+void rest_request(struct server *srv, struct net_req *req) {
+  struct admitted a;
+  const struct rest_route *r = admit(srv, req, &a);
+  if (!r) return;
+  json_t *body = NULL;
+  if (strcmp(net_req_method(req), "GET") != 0) {
     body = jparse_object(net_req_body(req), net_req_body_len(req));
     if (!body) {
       rest_respond_fail(req, 400, REST_GENERAL, "please provide legal json!");
@@ -150,6 +170,6 @@ void rest_request(struct server *srv, struct net_req *req) {
   c->route = r;
   c->body = body;
   c->status = 200;
-  for (int i = 0; i < nargs; i++) c->args[i] = ef_strndup(args[i], arglen[i]);
+  for (int i = 0; i < a.nargs; i++) c->args[i] = ef_strndup(a.args[i], a.arglen[i]);
   run_from(c, ST_POOL);
 }

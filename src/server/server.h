@@ -46,6 +46,7 @@ struct server_config {
   int64_t rx_buffer;         /* bytes: per-connection receive buffer */
   int64_t max_message;       /* bytes: largest WebSocket message */
   int64_t max_body;          /* bytes: largest REST body */
+  int64_t max_body_total;    /* bytes: REST bodies buffered at once, all connections */
   int64_t send_queue_max;    /* bytes: queued output per connection before it is dropped */
   int64_t log_flush;         /* ms: device-log write-behind period */
   int64_t log_retention;     /* ms: device logs older than this are pruned (0 = keep) */
@@ -183,5 +184,8 @@ void auth_free(struct auth **a);
 
 /* ===== rest.c -- northbound REST entry point (routes in rest_*.c) ===== */
 void rest_request(struct server *srv, struct net_req *req);
+/* A request's headers, before its body is read: answers now what can be refused without it
+ * (no such route, method, token, Content-Type), so no body is buffered for it. */
+void rest_headers(struct server *srv, struct net_req *req);
 
 #endif
