@@ -223,20 +223,26 @@ static int ws_writeable(struct net_conn *c) {
   return 0;
 }
 
+/* The peer broke the protocol: the server forgets it now (not after lws' close handshake), the
+ * close frame says why. Returns -1 for lws to close. */
+static int refuse(struct net_conn *c, uint16_t status, const char *why) {
+  ef_log(EF_LOG_INFO, "net: %s %s; closing with %u", c->peer, why, status);
+  ef_free(c->rx);
+  c->rx = NULL;
+  c->rx_len = 0;
+  notify_closed(c);
+  send_close(c->wsi, status);
+  return -1;
+}
+
 static int ws_receive(struct net_conn *c, const char *in, size_t len) {
   struct net *n = c->net;
   if (c->closing || !c->open) return 0;
+  if (lws_frame_is_binary(c->wsi)) /* the protocol is JSON text: 1003, unsupported data */
+    return refuse(c, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "sent a binary frame");
   bool last = lws_is_final_fragment(c->wsi) && lws_remaining_packet_payload(c->wsi) == 0;
-  if (c->rx_len + len > n->cfg.max_message) {
-    ef_log(EF_LOG_WARN, "net: %s sent a message over %zu bytes; closing", c->peer,
-           n->cfg.max_message);
-    ef_free(c->rx);
-    c->rx = NULL;
-    c->rx_len = 0;
-    notify_closed(c); /* the server forgets the peer now, not after lws' close handshake */
-    send_close(c->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
-    return -1;
-  }
+  if (c->rx_len + len > n->cfg.max_message)
+    return refuse(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "sent a message over max_message");
   if (last && !c->rx) { /* the common case: the whole message in one read, used in place */
     n->h.on_message(c->user, c, in, len);
     return 0;
@@ -769,7 +775,10 @@ int net_start(uv_loop_t *loop, const struct net_config *cfg, const struct net_ha
   memset(&info, 0, sizeof info);
   void *loops[1] = {loop};
   raise_fd_limit(); /* lws sizes its fd table from it */
-  info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DISABLE_IPV6;
+  /* VALIDATE_UTF8: a text message that is not UTF-8 closes the connection with 1007 (RFC 6455
+   * 8.1), in lws' parser, before it reaches ws_receive(). */
+  info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DISABLE_IPV6 |
+                 LWS_SERVER_OPTION_VALIDATE_UTF8;
   info.foreign_loops = loops;
   info.port = CONTEXT_PORT_NO_LISTEN_SERVER; /* we listen: accept_some() */
   info.protocols = n->protocols;

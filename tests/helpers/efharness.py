@@ -545,24 +545,28 @@ class RawWs:
             raise ConnectionError("upgrade refused: %s" % head.decode("latin-1"))
 
     @staticmethod
-    def frame(payload, opcode=1, fin=True):
-        """One masked client frame (opcode 1 text, 2 binary, 8 close, 0 continuation)."""
+    def frame(payload, opcode=1, fin=True, mask=True):
+        """One client frame (opcode 1 text, 2 binary, 8 close, 0 continuation), masked as
+        RFC 6455 requires unless mask=False."""
         if isinstance(payload, str):
             payload = payload.encode()
         n = len(payload)
         hdr = bytes([(0x80 if fin else 0) | opcode])
+        m = 0x80 if mask else 0
         if n < 126:
-            hdr += bytes([0x80 | n])
+            hdr += bytes([m | n])
         elif n < 65536:
-            hdr += bytes([0x80 | 126]) + struct.pack("!H", n)
+            hdr += bytes([m | 126]) + struct.pack("!H", n)
         else:
-            hdr += bytes([0x80 | 127]) + struct.pack("!Q", n)
-        mask = os.urandom(4)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        return hdr + mask + masked
+            hdr += bytes([m | 127]) + struct.pack("!Q", n)
+        if not mask:
+            return hdr + payload
+        key = os.urandom(4)
+        masked = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+        return hdr + key + masked
 
-    def send_frame(self, payload, opcode=1, fin=True):
-        self.sock.sendall(self.frame(payload, opcode, fin))
+    def send_frame(self, payload, opcode=1, fin=True, mask=True):
+        self.sock.sendall(self.frame(payload, opcode, fin, mask))
 
     def _need(self, n):
         while len(self.buf) < n:
