@@ -44,6 +44,7 @@ struct miners {
   struct store_miner *rows; /* the write in flight */
   size_t nrows;
   bool busy;
+  bool stopping;            /* miner_stop: what changed during the last write goes after it */
 };
 
 
@@ -73,12 +74,15 @@ static void write_work(struct store *st, struct worker_job *job) {
     ef_log(EF_LOG_ERROR, "miner: writing %zu records failed: %s", ms->nrows, store_errmsg(st));
 }
 
+static void flush(struct miners *ms);
+
 static void write_done(struct worker_job *job) {
   struct miners *ms = container_of(job, struct miners, job);
   store_miners_free(ms->rows, ms->nrows);
   ms->rows = NULL;
   ms->nrows = 0;
   ms->busy = false;
+  if (ms->stopping) flush(ms); /* worker_stop() runs this and the write it submits */
 }
 
 static void add_row(struct miners *ms, size_t *cap, const struct miner *m, const char *host,
@@ -123,12 +127,17 @@ static void on_timer(uv_timer_t *t) { flush(t->data); }
 
 /* ----- uploads ----- */
 
+/* Note what `patch` changes in m's record (before it is applied): the worker hosts it names and
+ * whether any of the miner's own fields change. minerId names the record in every upload (the
+ * agent adds it to each patch) and changes nothing; workerInfo null drops every worker. */
 static void mark_dirty(struct miner *m, const json_t *patch) {
-  json_t *w = jobj(patch, "workerInfo");
+  json_t *w = json_object_get(patch, "workerInfo");
+  json_t *hosts = json_is_object(w) ? w : w ? jobj(m->record, "workerInfo") : NULL;
   const char *host;
   json_t *v;
-  json_object_foreach(w, host, v) json_object_set_new(m->dirty_workers, host, json_true());
-  if (json_object_size(patch) > (size_t)(w ? 1 : 0)) m->dirty = true;
+  json_object_foreach(hosts, host, v) json_object_set_new(m->dirty_workers, host, json_true());
+  size_t own = json_object_size(patch) - (w ? 1 : 0) - (json_object_get(patch, "minerId") ? 1 : 0);
+  if (own) m->dirty = true;
 }
 
 /* upload_miner_info from a miner's agent: a full record or a merge patch. */
@@ -254,7 +263,8 @@ static void miners_free(uv_handle_t *h) {
 void miner_stop(struct server *srv) {
   struct miners *ms = srv->miners;
   if (!ms) return;
-  flush(ms); /* the last write runs before worker_stop() returns */
+  ms->stopping = true;
+  flush(ms); /* the last write runs before worker_stop() returns (or after the one in flight) */
   uv_timer_stop(&ms->timer);
   uv_close((uv_handle_t *)&ms->timer, miners_free);
   srv->miners = NULL;

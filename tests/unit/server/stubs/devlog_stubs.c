@@ -1,0 +1,49 @@
+/* devlog_stubs.c -- devlog_add without a database: rows are kept for the test to read. */
+#include <string.h>
+
+#include "mem.h"
+#include "server.h"
+#include "stubs.h"
+
+static struct stub_devlog_row *rows;
+static size_t nrows, cap;
+
+void devlog_add(struct devlog *dl, uint64_t device_id, const char *event, const char *detail,
+                const char *result) {
+  (void)dl;
+  if (nrows == cap) {
+    cap = cap ? cap * 2 : 32;
+    rows = ef_realloc(rows, cap * sizeof *rows);
+  }
+  rows[nrows++] = (struct stub_devlog_row){.device_id = device_id, .event = ef_strdup(event),
+                                           .detail = ef_strdup(detail),
+                                           .result = ef_strdup(result)};
+}
+
+void stub_devlog_reset(void) {
+  for (size_t i = 0; i < nrows; i++) {
+    ef_free(rows[i].event);
+    ef_free(rows[i].detail);
+    ef_free(rows[i].result);
+  }
+  ef_free(rows);
+  rows = NULL;
+  nrows = cap = 0;
+}
+
+size_t stub_devlog_count(void) { return nrows; }
+
+const struct stub_devlog_row *stub_devlog_row(size_t i) { return i < nrows ? &rows[i] : NULL; }
+
+size_t stub_devlog_count_event(uint64_t device_id, const char *event) {
+  size_t n = 0;
+  for (size_t i = 0; i < nrows; i++)
+    if (strcmp(rows[i].event, event) == 0 && (!device_id || rows[i].device_id == device_id)) n++;
+  return n;
+}
+
+const struct stub_devlog_row *stub_devlog_last(const char *event) {
+  for (size_t i = nrows; i-- > 0;)
+    if (strcmp(rows[i].event, event) == 0) return &rows[i];
+  return NULL;
+}

@@ -1,0 +1,266 @@
+/* test_rest.c -- the REST router and stage pipeline (src/server/rest.c) over test route tables
+ * (stubs/rest_routes_stubs.c) whose stages only count: 404 (path, name, argument count), 405,
+ * 401, 403 and 400 (Content-Type, body) are answered before any stage runs, in that order; a
+ * request that passes runs its stages pool → db → loop and is answered once from their result;
+ * a failing stage skips the later ones; a loop stage may answer later. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "edgefleet/error.h"
+#include "jsonutil.h"
+#include "rest.h"
+#include "stubs.h"
+
+static struct server srv;
+static uv_loop_t loop;
+static struct net_req req;
+
+#define ADMIN "Bearer " STUB_ADMIN_TOKEN
+#define READ "Bearer " STUB_READ_TOKEN
+#define JSON "application/json"
+
+/* Send a request; the answer is in `req` when it came at once. */
+static void request(const char *method, const char *name, const char *auth, const char *ctype,
+                    const char *body) {
+  static char path[256];
+  snprintf(path, sizeof path, "%s%s", name[0] == '/' ? "" : REST_BASE, name);
+  stub_net_req_clear(&req);
+  req = (struct net_req){.method = method, .path = path, .authorization = auth,
+                         .content_type = ctype, .body = body};
+  rest_request(&srv, &req);
+}
+
+/* Run what the request started (thread pool, database thread) until it is answered. */
+static void finish(void) {
+  for (int i = 0; i < 100 && !req.nresponses; i++) {
+    stub_worker_run();
+    if (!req.nresponses) uv_run(&loop, UV_RUN_ONCE);
+  }
+}
+
+static void assert_stages(int pool, int db, int loop_) {
+  assert_int_equal(stub_rest.pool, pool);
+  assert_int_equal(stub_rest.db, db);
+  assert_int_equal(stub_rest.loop, loop_);
+}
+
+/* The answer was `status` with a failure message containing `msg`, and no stage ran. */
+static void assert_refused(int status, const char *msg) {
+  assert_int_equal(req.nresponses, 1);
+  assert_int_equal(req.status, status);
+  json_t *a = stub_net_req_json(&req);
+  assert_string_equal(jstr(a, "status"), "fail");
+  assert_string_equal(jstr(a, "type"), REST_GENERAL);
+  if (!strstr(jstr(a, "message"), msg)) fail_msg("message \"%s\"", jstr(a, "message"));
+  json_decref(a);
+  assert_stages(0, 0, 0);
+  assert_int_equal(stub_worker_submitted(), 0);
+}
+
+static int setup(void **state) {
+  (void)state;
+  memset(&srv, 0, sizeof srv);
+  assert_int_equal(uv_loop_init(&loop), 0);
+  srv.loop = &loop;
+  stub_rest_reset();
+  stub_auth_reset();
+  stub_worker_reset(stub_store());
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&loop), 0);
+  stub_net_req_clear(&req);
+  stub_rest_reset();
+  return 0;
+}
+
+/* ----- refused before any stage ----- */
+
+static void test_404(void **state) {
+  (void)state;
+  request("GET", "/other/device_query/1", ADMIN, NULL, NULL);
+  assert_refused(404, "no such resource");
+  request("GET", "no_such_api", ADMIN, NULL, NULL);
+  assert_refused(404, "no such API");
+  request("GET", "device_query", ADMIN, NULL, NULL); /* needs 1 argument */
+  assert_refused(404, "device_query takes 1 path argument");
+  request("GET", "device_query/1/2", ADMIN, NULL, NULL);
+  assert_refused(404, "takes 1 path argument");
+  request("GET", "device_query/1/2/3", ADMIN, NULL, NULL);
+  assert_refused(404, "takes 1 path argument");
+  request("GET", "device_add/1", ADMIN, NULL, NULL);
+  assert_refused(404, "device_add takes 0 path arguments");
+  request("GET", "device_que", ADMIN, NULL, NULL); /* a prefix of a name is not the name */
+  assert_refused(404, "no such API");
+  /* unknown routes are refused before the token is even looked at */
+  request("GET", "no_such_api", NULL, NULL, NULL);
+  assert_refused(404, "no such API");
+  assert_int_equal(stub_auth_calls(), 0);
+}
+
+static void test_405(void **state) {
+  (void)state;
+  request("GET", "device_add", ADMIN, JSON, "{}");
+  assert_refused(405, "device_add accepts POST");
+  request("DELETE", "group_update", ADMIN, JSON, "{}");
+  assert_refused(405, "group_update accepts PUT POST");
+  request("POS", "device_add", ADMIN, JSON, "{}"); /* a prefix of a method is not the method */
+  assert_refused(405, "accepts POST");
+  request("POST", "device_query/1", NULL, NULL, NULL); /* before authentication */
+  assert_refused(405, "device_query accepts GET");
+  assert_int_equal(stub_auth_calls(), 0);
+}
+
+static void test_401(void **state) {
+  (void)state;
+  request("GET", "device_query/1", NULL, NULL, NULL);
+  assert_refused(401, "missing or invalid API token");
+  request("GET", "device_query/1", "Bearer nope", NULL, NULL);
+  assert_refused(401, "missing or invalid API token");
+  request("GET", "device_query/1", STUB_ADMIN_TOKEN, NULL, NULL); /* no "Bearer " */
+  assert_refused(401, "missing or invalid API token");
+  request("POST", "device_add", NULL, "text/plain", "junk"); /* before the body */
+  assert_refused(401, "missing or invalid API token");
+}
+
+static void test_403(void **state) {
+  (void)state;
+  request("POST", "device_add", READ, JSON, "{}");
+  assert_refused(403, "admin token");
+  request("PUT", "group_update", READ, "text/plain", "junk"); /* before the body */
+  assert_refused(403, "admin token");
+}
+
+static void test_400_body(void **state) {
+  (void)state;
+  request("POST", "device_add", ADMIN, JSON, "not json");
+  assert_refused(400, "please provide legal json!");
+  request("POST", "device_add", ADMIN, JSON, "[1,2]"); /* JSON, not an object */
+  assert_refused(400, "please provide legal json!");
+  request("POST", "device_add", ADMIN, JSON, NULL);
+  assert_refused(400, "please provide legal json!");
+  request("POST", "device_add", ADMIN, NULL, "{}");
+  assert_refused(400, "Content-Type must be application/json");
+  request("POST", "device_add", ADMIN, "text/plain", "{}");
+  assert_refused(400, "Content-Type must be application/json");
+}
+
+/* ----- requests that pass ----- */
+
+static void test_all_stages(void **state) {
+  (void)state;
+  request("POST", "device_add", ADMIN, "application/json; charset=utf-8", "{\"a\":1}");
+  assert_int_equal(req.nresponses, 0); /* on the thread pool */
+  finish();
+  assert_int_equal(req.nresponses, 1);
+  assert_int_equal(req.status, 200);
+  assert_stages(1, 1, 1);
+  assert_string_equal(stub_rest.last_route, "device_add");
+  assert_string_equal(stub_rest.last_body, "{\"a\":1}");
+  json_t *a = stub_net_req_json(&req);
+  assert_string_equal(jstr(a, "status"), "success");
+  assert_string_equal(jstr(jobj(a, "data"), "route"), "device_add");
+  json_decref(a);
+}
+
+static void test_read_token_and_args(void **state) {
+  (void)state;
+  request("GET", "device_query/123", READ, NULL, NULL);
+  assert_int_equal(req.nresponses, 0);
+  assert_int_equal(stub_worker_pending(), 1); /* the db stage */
+  finish();
+  assert_int_equal(req.status, 200);
+  assert_stages(0, 1, 1);
+  assert_string_equal(stub_rest.last_args[0], "123");
+  assert_null(stub_rest.last_body); /* a GET has no body */
+
+  /* one name, one row per argument count */
+  stub_rest_reset();
+  request("GET", "device_log_query/5/77", READ, NULL, NULL);
+  assert_int_equal(req.nresponses, 1); /* a loop stage only: answered at once */
+  assert_int_equal(req.status, 200);
+  assert_stages(0, 0, 1);
+  assert_string_equal(stub_rest.last_args[0], "5");
+  assert_string_equal(stub_rest.last_args[1], "77");
+  request("GET", "device_log_query/5/", READ, NULL, NULL); /* a trailing slash */
+  assert_int_equal(req.status, 200);
+  assert_string_equal(stub_rest.last_args[1], "");
+
+  request("PUT", "group_update", ADMIN, JSON, "{}");
+  assert_int_equal(req.status, 200);
+}
+
+static void test_failed_stage_skips_the_rest(void **state) {
+  (void)state;
+  request("POST", "token_add", ADMIN, JSON, "{}");
+  finish();
+  assert_int_equal(req.nresponses, 1);
+  assert_int_equal(req.status, 409);
+  assert_stages(0, 1, 0);
+  json_t *a = stub_net_req_json(&req);
+  assert_string_equal(jstr(a, "status"), "fail");
+  assert_string_equal(jstr(a, "message"), "thing already exists.");
+  json_decref(a);
+}
+
+static void test_answer_later(void **state) {
+  (void)state;
+  request("POST", "device_order/9", READ, JSON, "{\"order\":\"x\"}");
+  assert_int_equal(req.nresponses, 0);
+  assert_non_null(stub_rest.later);
+  rest_fail(stub_rest.later, 504, REST_DEVICEOP, "order timed out");
+  rest_finish(stub_rest.later);
+  assert_int_equal(req.nresponses, 1);
+  assert_int_equal(req.status, 504);
+  json_t *a = stub_net_req_json(&req);
+  assert_string_equal(jstr(a, "type"), REST_DEVICEOP);
+  json_decref(a);
+}
+
+static void test_store_fail_mapping(void **state) {
+  (void)state;
+  request("POST", "device_order/9", READ, JSON, "{}");
+  struct rest_call *c = stub_rest.later;
+  assert_int_equal(rest_store_fail(c, EF_ENOENT, REST_DEVICEOP, "Device", NULL), REST_NEXT);
+  assert_int_equal(c->status, 404);
+  assert_string_equal(c->emsg, "Device NOT FOUND.");
+  rest_store_fail(c, EF_EEXIST, REST_DEVICEOP, "Device", NULL);
+  assert_int_equal(c->status, 409);
+  rest_store_fail(c, EF_EINVAL, REST_DEVICEOP, "Device", NULL);
+  assert_int_equal(c->status, 400);
+  rest_store_fail(c, EF_EDB, REST_DEVICEOP, "Device", NULL);
+  assert_int_equal(c->status, 500);
+  assert_string_equal(c->etype, REST_DATABASE);
+  assert_int_equal(rest_arg_id(c, 0, "device_id"), 9);
+  assert_int_equal(rest_body_id(c, "device_id"), 0);
+  assert_int_equal(c->status, 400);
+  assert_string_equal(c->emsg, "Missing required parameters! (device_id)");
+  rest_finish(c);
+  assert_int_equal(req.status, 400);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_404, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_405, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_401, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_403, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_400_body, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_all_stages, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_read_token_and_args, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_failed_stage_skips_the_rest, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_answer_later, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_store_fail_mapping, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
