@@ -127,9 +127,10 @@ async def bad_frames_after_login(srv):
         await dev.close()
     # Binary frames, even one carrying a valid ping, are not the protocol: closed with 1003,
     # the device logged offline, and it logs in again.
-    for bad in [b"\x00\xff\xfe binary garbage", b'\x89PNG\r\n\x1a\n' + os.urandom(100),
-                b'{"type":"ping_pong","Headers":{},"data":"ping"}']:
-        did, dev = await logged_in(srv, "SN-B1")
+    for i, bad in enumerate([b"\x00\xff\xfe binary garbage",
+                             b'\x89PNG\r\n\x1a\n' + os.urandom(100),
+                             b'{"type":"ping_pong","Headers":{},"data":"ping"}']):
+        did, dev = await logged_in(srv, "SN-B1-bin%d" % i)
         try:
             await dev.send_raw(bad)
             try:
