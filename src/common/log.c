@@ -25,10 +25,11 @@ int log_set_file(const char *path) {
   return 0;
 }
 
+const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
+
 int log_level_parse(const char *s) {
-  static const char *names[] = {"error", "warn", "info", "debug"};
-  for (int i = 0; i < 4; i++)
-    if (strcasecmp(s, names[i]) == 0) return i;
+  for (int i = 0; log_level_names[i]; i++)
+    if (strcasecmp(s, log_level_names[i]) == 0) return i;
   return -1;
 }
 
