@@ -24,8 +24,6 @@
 #include "mergepatch.h"
 #include "server.h"
 
-#define FLUSH_MS 2000
-
 struct miner {
   char *id;
   json_t *record;          /* whole record, workerInfo keyed by host name; NULL until full */
@@ -289,8 +287,6 @@ json_t *miner_list(struct server *srv) {
   return arr;
 }
 
-#define STALE_MS (5 * 60 * 1000)
-
 json_t *miner_summaries(struct server *srv) {
   static const char *const copied[] = {
     "minerBalance", "workerBalance", "minerAvailable", "pledgeBalance", "rawBytePower",
@@ -325,7 +321,7 @@ json_t *miner_summaries(struct server *srv) {
       json_array_append_new(alarms, json_sprintf("%lld of %lld workers offline",
                                                  (long long)(workers - online),
                                                  (long long)workers));
-    if (now - m->updated > STALE_MS)
+    if (now - m->updated > srv->cfg.miner_stale)
       json_array_append_new(alarms, json_sprintf("no update for %lld min",
                                                  (long long)((now - m->updated) / 60000)));
     if (jstr(m->record, "error"))
@@ -384,7 +380,8 @@ void miner_start(struct server *srv) {
   struct miners *ms = srv->miners;
   uv_timer_init(srv->loop, &ms->timer);
   ms->timer.data = ms;
-  uv_timer_start(&ms->timer, on_timer, FLUSH_MS, FLUSH_MS);
+  uv_timer_start(&ms->timer, on_timer, (uint64_t)srv->cfg.miner_flush,
+                 (uint64_t)srv->cfg.miner_flush);
 }
 
 static void miners_free(uv_handle_t *h) {
