@@ -13,6 +13,7 @@
 
 #include "agent_conf.h"
 #include "edgefleet/error.h"
+#include "log.h"
 #include "mem.h"
 
 struct fx {
@@ -62,7 +63,8 @@ static void defaults(void **state) {
   assert_string_equal(f->conf.proc_root, "/proc");
   assert_string_equal(f->conf.sys_root, "/sys");
   assert_string_equal(f->conf.collectors, "system");
-  assert_string_equal(f->conf.log_level, "info");
+  assert_int_equal(f->conf.log_level, EF_LOG_INFO);
+  assert_int_equal(f->conf.lotus_source, LOTUS_SOURCE_CLI);
   assert_int_equal(f->conf.order_timeout, 8000);
   assert_int_equal(f->conf.n_orders, 0);
 }
@@ -110,6 +112,11 @@ static void bad_values_name_file_and_line(void **state) {
   assert_non_null(strstr(f->err, ":2: order_timeout: 2h is out of range"));
   assert_int_equal(parse(f, "log_level = loud\n"), EF_ECONFIG);
   assert_err(f, 1, "log_level: 'loud' is not one of error, warn, info, debug");
+  assert_int_equal(parse(f, "log_level = Debug\nlotus_source = rpc\n"), 0); /* names: any case */
+  assert_int_equal(f->conf.log_level, EF_LOG_DEBUG);
+  assert_int_equal(f->conf.lotus_source, LOTUS_SOURCE_RPC);
+  assert_int_equal(parse(f, "lotus_source = grpc\n"), EF_ECONFIG);
+  assert_err(f, 1, "lotus_source: 'grpc' is not one of cli, rpc");
   assert_int_equal(parse(f, "proc_root =\n"), EF_ECONFIG);
   assert_err(f, 1, "proc_root: must not be empty");
 }
