@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,12 +25,6 @@ int log_set_file(const char *path) {
 }
 
 const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
-
-int log_level_parse(const char *s) {
-  for (int i = 0; log_level_names[i]; i++)
-    if (strcasecmp(s, log_level_names[i]) == 0) return i;
-  return -1;
-}
 
 void log_vwrite(int level, const char *fmt, va_list ap) {
   static const char tag[] = "EWID";

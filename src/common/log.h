@@ -23,8 +23,6 @@ void log_vwrite(int level, const char *fmt, va_list ap);
 /* "error", "warn", "info", "debug", NULL: index = enum ef_log_level. The names of every
  * log_level option, a CFG_ENUM row that stores this index (cfg.h). */
 extern const char *const log_level_names[];
-/* Parse "error|warn|info|debug"; returns the level or -1. */
-int log_level_parse(const char *s);
 /* Append to `path` instead of stderr; returns 0 or EF_ESYS. */
 int log_set_file(const char *path);
 /* Prefix for every line (e.g. "edgefleetd"); the string must outlive the logger. */
