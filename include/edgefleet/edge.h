@@ -62,6 +62,9 @@ void ef_client_free(ef_client **c);
  *   reconnect_jitter     5s     plus a uniform random wait in [0, jitter]
  *   max_retries          5      reconnect attempts after a drop, 0 = forever
  *   restart_wait         3s     re-exec after this long without a restart_confirm
+ *   connect_timeout      10s    limit for the TCP connect and the WebSocket handshake (counted
+ *                               in whole seconds, rounded up)
+ *   login_timeout        10s    wait for the reply to a login before dropping the connection
  *   log_file             device.log   operation log name inside data_dir
  *   log_rotate           1d     rotate the operation log at this age
  *   log_keep             3      rotated files kept (older ones are deleted)

@@ -10,36 +10,37 @@
 
 #define ORDER_PREFIX "order."
 
+static const char *const lotus_source_names[] = {"cli", "rpc", NULL}; /* enum lotus_source */
+
 const struct cfg_opt agent_opts[] = {
-  {"proc_root", CFG_STR, offsetof(struct agent_conf, proc_root), 0, 0, "/proc",
-   "where the system collector reads /proc"},
-  {"sys_root", CFG_STR, offsetof(struct agent_conf, sys_root), 0, 0, "/sys",
-   "where the system collector reads /sys"},
-  {"collectors", CFG_STR, offsetof(struct agent_conf, collectors), 0, 0, "system",
-   "enabled collectors, comma separated (system)"},
-  {"order_timeout", CFG_MS, offsetof(struct agent_conf, order_timeout), 100, 3600000, "8s",
-   "time limit of a custom order (SIGTERM, SIGKILL 1s later)"},
-  {"log_level", CFG_STR, offsetof(struct agent_conf, log_level), 0, 0, "info",
-   "agent log level: error, warn, info, debug"},
-  {"lotus_miner", CFG_STR, offsetof(struct agent_conf, lotus_miner), 0, 0, NULL,
-   "lotus-miner program: enables the lotus collector (docs/lotus-collector.md)"},
-  {"lotus_source", CFG_STR, offsetof(struct agent_conf, lotus_source), 0, 0, "cli",
-   "lotus collector source: cli (run lotus_miner) or rpc (JSON-RPC API)"},
-  {"lotus_interval", CFG_MS, offsetof(struct agent_conf, lotus_interval), 100, 86400000, "10s",
-   "period of the lotus collector"},
-  {"lotus_timeout", CFG_MS, offsetof(struct agent_conf, lotus_timeout), 100, 600000, "8s",
-   "time limit of one lotus-miner command or RPC call"},
-  {"lotus_sectors", CFG_BOOL, offsetof(struct agent_conf, lotus_sectors), 0, 0, "false",
-   "also run `lotus-miner sectors list` (large on big miners)"},
-  {"lotus_api", CFG_STR, offsetof(struct agent_conf, lotus_api), 0, 0, NULL,
-   "rpc: miner API, TOKEN:/ip4/HOST/tcp/PORT/http or http://HOST:PORT [$MINER_API_INFO]"},
-  {"lotus_token", CFG_STR, offsetof(struct agent_conf, lotus_token), 0, 0, NULL,
-   "rpc: miner API token (overrides the one in lotus_api)"},
-  {"lotus_node_api", CFG_STR, offsetof(struct agent_conf, lotus_node_api), 0, 0, NULL,
-   "rpc: full node API for balances and power [$FULLNODE_API_INFO]"},
-  {"lotus_node_token", CFG_STR, offsetof(struct agent_conf, lotus_node_token), 0, 0, NULL,
-   "rpc: full node API token"},
-  {NULL, CFG_STR, 0, 0, 0, NULL, NULL},
+  CFG_ROW(struct agent_conf, proc_root, CFG_STR, 0, 0, "/proc",
+          "where the system collector reads /proc"),
+  CFG_ROW(struct agent_conf, sys_root, CFG_STR, 0, 0, "/sys",
+          "where the system collector reads /sys"),
+  CFG_ROW(struct agent_conf, collectors, CFG_STR, 0, 0, "system",
+          "enabled collectors, comma separated (system)"),
+  CFG_ROW(struct agent_conf, order_timeout, CFG_MS, 100, 3600000, "8s",
+          "time limit of a custom order (SIGTERM, SIGKILL 1s later)"),
+  CFG_ROW(struct agent_conf, log_level, CFG_ENUM_OF(log_level_names), 0, 0, "info",
+          "agent log level"),
+  CFG_ROW(struct agent_conf, lotus_miner, CFG_STR, 0, 0, NULL,
+          "lotus-miner program: enables the lotus collector (docs/lotus-collector.md)"),
+  CFG_ROW(struct agent_conf, lotus_source, CFG_ENUM_OF(lotus_source_names), 0, 0, "cli",
+          "where the lotus collector reads: lotus_miner's output or the JSON-RPC API"),
+  CFG_ROW(struct agent_conf, lotus_interval, CFG_MS, 100, 86400000, "10s",
+          "period of the lotus collector"),
+  CFG_ROW(struct agent_conf, lotus_timeout, CFG_MS, 100, 600000, "8s",
+          "time limit of one lotus-miner command or RPC call"),
+  CFG_ROW(struct agent_conf, lotus_sectors, CFG_BOOL, 0, 0, "false",
+          "also run `lotus-miner sectors list` (large on big miners)"),
+  CFG_ROW(struct agent_conf, lotus_api, CFG_STR, 0, 0, NULL,
+          "rpc: miner API, TOKEN:/ip4/HOST/tcp/PORT/http or http://HOST:PORT [$MINER_API_INFO]"),
+  CFG_ROW(struct agent_conf, lotus_token, CFG_STR, 0, 0, NULL,
+          "rpc: miner API token (overrides the one in lotus_api)"),
+  CFG_ROW(struct agent_conf, lotus_node_api, CFG_STR, 0, 0, NULL,
+          "rpc: full node API for balances and power [$FULLNODE_API_INFO]"),
+  CFG_ROW(struct agent_conf, lotus_node_token, CFG_STR, 0, 0, NULL, "rpc: full node API token"),
+  CFG_END,
 };
 
 int agent_conf_init(struct agent_conf *conf) {
@@ -101,15 +102,6 @@ int agent_conf_set(struct agent_conf *conf, const char *key, const char *value, 
                    size_t errlen) {
   if (strncmp(key, ORDER_PREFIX, strlen(ORDER_PREFIX)) == 0)
     return set_order(conf, key + strlen(ORDER_PREFIX), value, err, errlen);
-  if (strcmp(key, "log_level") == 0 && log_level_parse(value) < 0) {
-    snprintf(err, errlen, "log_level: '%s' is not one of error, warn, info, debug", value);
-    return EF_ECONFIG;
-  }
-  if (strcmp(key, "lotus_source") == 0 && strcmp(value, "cli") != 0 &&
-      strcmp(value, "rpc") != 0) {
-    snprintf(err, errlen, "lotus_source: '%s' is not cli or rpc", value);
-    return EF_ECONFIG;
-  }
   if ((strcmp(key, "proc_root") == 0 || strcmp(key, "sys_root") == 0) && value[0] == '\0') {
     snprintf(err, errlen, "%s: must not be empty", key);
     return EF_ECONFIG;

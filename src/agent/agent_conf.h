@@ -23,14 +23,18 @@ struct agent_order {
   int64_t timeout_ms; /* copied from order_timeout when the order is registered */
 };
 
+/* lotus_source: where the lotus collector reads (lotus_source_names in agent_conf.c). */
+enum lotus_source { LOTUS_SOURCE_CLI, LOTUS_SOURCE_RPC };
+
+/* Every option's member has the option's name (CFG_ROW in agent_conf.c). */
 struct agent_conf {
   char *proc_root;        /* where /proc is (tests point it at a fixture tree) */
   char *sys_root;         /* where /sys is */
   char *collectors;       /* enabled collectors, comma or space separated */
-  char *log_level;        /* error | warn | info | debug */
+  int64_t log_level;      /* enum ef_log_level (log.h) */
   int64_t order_timeout;  /* ms a custom order may run before SIGTERM */
   char *lotus_miner;      /* lotus-miner program: enables the lotus collector (cli source) */
-  char *lotus_source;     /* cli | rpc */
+  int64_t lotus_source;   /* enum lotus_source */
   int64_t lotus_interval; /* ms between collections */
   int64_t lotus_timeout;  /* ms one lotus-miner command / one RPC call may take */
   bool lotus_sectors;     /* also run `sectors list` */

@@ -107,7 +107,7 @@ static void on_full_request(void *ud) { lotus_collector_request_full(ud); }
 static int lotus_setup(const struct agent_conf *conf, ef_client *client,
                        struct lotus_collector **out, char *err, size_t errlen) {
   *out = NULL;
-  bool rpc = conf->lotus_source && strcmp(conf->lotus_source, "rpc") == 0;
+  bool rpc = conf->lotus_source == LOTUS_SOURCE_RPC;
   if (!rpc && !(conf->lotus_miner && *conf->lotus_miner)) return 0;
   struct lotus_conf lc = {
     .source = rpc ? "rpc" : "cli", .miner_path = conf->lotus_miner,
@@ -174,7 +174,7 @@ int main(int argc, char **argv) {
     snprintf(err, sizeof err, "%s (see --help)", missing);
     goto fail_config;
   }
-  ef_log_threshold = log_level_parse(conf.log_level);
+  ef_log_threshold = (int)conf.log_level; /* checked against log_level_names by the table */
 
   struct collectors *set = NULL;
   struct lotus_collector *lotus = NULL;

@@ -21,35 +21,34 @@
 #define DEFAULT_SERVER "http://127.0.0.1:9090"
 #define DEFAULT_TOKEN_FILE "./var/admin.token"
 
-#define OPT(name, type, field, min, max, def, help) \
-  {name, type, offsetof(struct cli_opts, field), min, max, def, help}
-
 static const struct cfg_opt global_opts[] = {
-  OPT("server", CFG_STR, server, 0, 0, NULL,
-      "edgefleetd's address [$EDGEFLEET_SERVER, else " DEFAULT_SERVER "]"),
-  OPT("token", CFG_STR, token, 0, 0, NULL,
-      "API token [--token-file, $EDGEFLEET_TOKEN, else " DEFAULT_TOKEN_FILE "]"),
-  OPT("token_file", CFG_STR, token_file, 0, 0, NULL, "file holding the API token"),
-  OPT("json", CFG_BOOL, json, 0, 0, NULL, "print the server's data as JSON"),
-  OPT("verbose", CFG_BOOL, verbose, 0, 0, NULL,
-      "(-v) say which server and token are used, and each request"),
-  OPT("help", CFG_BOOL, help, 0, 0, NULL, "(-h) usage, of a command when one is given"),
-  OPT("connect_timeout", CFG_MS, connect_timeout, 1, 3600000, "5s", "time to connect"),
-  OPT("timeout", CFG_MS, timeout, 1, 86400000, "30s", "time for a whole request"),
-  {NULL, 0, 0, 0, 0, NULL, NULL},
+  CFG_ROW(struct cli_opts, server, CFG_STR, 0, 0, NULL,
+          "edgefleetd's address [$EDGEFLEET_SERVER, else " DEFAULT_SERVER "]"),
+  CFG_ROW(struct cli_opts, token, CFG_STR, 0, 0, NULL,
+          "API token [--token-file, $EDGEFLEET_TOKEN, else " DEFAULT_TOKEN_FILE "]"),
+  CFG_ROW(struct cli_opts, token_file, CFG_STR, 0, 0, NULL, "file holding the API token"),
+  CFG_ROW(struct cli_opts, json, CFG_BOOL, 0, 0, NULL, "print the server's data as JSON"),
+  CFG_ROW(struct cli_opts, verbose, CFG_BOOL, 0, 0, NULL,
+          "(-v) say which server and token are used, and each request"),
+  CFG_ROW(struct cli_opts, help, CFG_BOOL, 0, 0, NULL,
+          "(-h) usage, of a command when one is given"),
+  CFG_ROW(struct cli_opts, connect_timeout, CFG_MS, 1, 3600000, "5s", "time to connect"),
+  CFG_ROW(struct cli_opts, timeout, CFG_MS, 1, 86400000, "30s", "time for a whole request"),
+  CFG_END,
 };
 
 static const struct cfg_opt command_opts[] = {
-  OPT("sn", CFG_STR, sn, 0, 0, NULL, "hardware serial number"),
-  OPT("model", CFG_STR, model, 0, 0, NULL, "hardware model"),
-  OPT("password", CFG_STR, password, 0, 0, NULL, "device password"),
-  OPT("name", CFG_STR, name, 0, 0, NULL, "name"),
-  OPT("type", CFG_STR, type, 0, 0, NULL, "device type"),
-  OPT("description", CFG_STR, description, 0, 0, NULL, "description"),
-  OPT("params", CFG_STR, params, 0, 0, NULL, "order parameters, a JSON object"),
-  OPT("kind", CFG_STR, kind, 0, 0, NULL, "token kind: read or admin"),
-  OPT("before", CFG_INT, before, 1, INT64_MAX, NULL, "log rows older than this time (ms)"),
-  {NULL, 0, 0, 0, 0, NULL, NULL},
+  CFG_ROW(struct cli_opts, sn, CFG_STR, 0, 0, NULL, "hardware serial number"),
+  CFG_ROW(struct cli_opts, model, CFG_STR, 0, 0, NULL, "hardware model"),
+  CFG_ROW(struct cli_opts, password, CFG_STR, 0, 0, NULL, "device password"),
+  CFG_ROW(struct cli_opts, name, CFG_STR, 0, 0, NULL, "name"),
+  CFG_ROW(struct cli_opts, type, CFG_STR, 0, 0, NULL, "device type"),
+  CFG_ROW(struct cli_opts, description, CFG_STR, 0, 0, NULL, "description"),
+  CFG_ROW(struct cli_opts, params, CFG_STR, 0, 0, NULL, "order parameters, a JSON object"),
+  CFG_ROW(struct cli_opts, kind, CFG_STR, 0, 0, NULL, "token kind: read or admin"),
+  CFG_ROW(struct cli_opts, before, CFG_INT, 1, INT64_MAX, NULL,
+          "log rows older than this time (ms)"),
+  CFG_END,
 };
 
 static int cmd_help(struct cli *c);

@@ -70,6 +70,23 @@ int cfg_parse_bool(const char *s, bool *out) {
   return EF_EINVAL;
 }
 
+int cfg_parse_enum(const char *const *names, const char *s) {
+  for (int i = 0; names && names[i]; i++)
+    if (strcasecmp(s, names[i]) == 0) return i;
+  return -1;
+}
+
+const char *cfg_enum_list(const char *const *names, char *buf, size_t len) {
+  size_t n = 0;
+  buf[0] = '\0';
+  for (int i = 0; names && names[i] && n < len; i++) {
+    int w = snprintf(buf + n, len - n, "%s%s", i ? ", " : "", names[i]);
+    if (w < 0) break;
+    n += (size_t)w;
+  }
+  return buf;
+}
+
 static int parse_int(const char *s, int64_t *out) {
   char *end;
   errno = 0;
@@ -109,13 +126,24 @@ int cfg_table_set(const struct cfg_opt *opts, void *conf, const char *key, const
       return EF_ECONFIG;
     }
     return 0;
+  case CFG_ENUM: {
+    int i = cfg_parse_enum(o->names, value);
+    if (i < 0) {
+      char list[256];
+      snprintf(err, errlen, "%s: '%s' is not one of %s", key, value,
+               cfg_enum_list(o->names, list, sizeof list));
+      return EF_ECONFIG;
+    }
+    *(int64_t *)field = i;
+    return 0;
+  }
   case CFG_INT: rc = parse_int(value, &v); break;
   case CFG_MS: rc = cfg_parse_duration_ms(value, &v); break;
   case CFG_SIZE: rc = cfg_parse_size(value, &v); break;
   }
   if (rc != 0) {
     static const char *what[] = {"", "an integer", "a duration (e.g. 500ms, 7.5s)",
-                                 "a size (e.g. 64k)", ""};
+                                 "a size (e.g. 64k)", "", ""};
     snprintf(err, errlen, "%s: '%s' is not %s", key, value, what[o->type]);
     return EF_ECONFIG;
   }
@@ -146,7 +174,16 @@ void cfg_usage_line(FILE *out, const char *name, const char *def, const char *he
 }
 
 void cfg_table_usage(const struct cfg_opt *opts, FILE *out) {
-  for (const struct cfg_opt *o = opts; o->name; o++) cfg_usage_line(out, o->name, o->def, o->help);
+  for (const struct cfg_opt *o = opts; o->name; o++) {
+    if (o->type != CFG_ENUM) {
+      cfg_usage_line(out, o->name, o->def, o->help);
+      continue;
+    }
+    /* The accepted names come from the row, so that --help cannot miss one. */
+    char list[256], help[512];
+    snprintf(help, sizeof help, "%s: %s", o->help, cfg_enum_list(o->names, list, sizeof list));
+    cfg_usage_line(out, o->name, o->def, help);
+  }
 }
 
 int cfg_parse_file(const char *path, cfg_set_fn set, void *ud, char *err, size_t errlen) {

@@ -8,8 +8,18 @@
  *   flags:  --heartbeat-tolerance 7.5s        (or --heartbeat-tolerance=7.5s; '-' and '_' equal)
  *
  * Durations (CFG_MS) take ms, s, m, h, d suffixes and default to ms; sizes (CFG_SIZE) take
- * k, m, g (binary) and default to bytes; booleans take true/false/yes/no/on/off/1/0.
- * Errors name the file and line, or the flag, and the accepted range.
+ * k, m, g (binary) and default to bytes; booleans take true/false/yes/no/on/off/1/0; an enum
+ * (CFG_ENUM) takes one of its names (any case) and stores its index.
+ * Errors name the file and line, or the flag, and the accepted range or names.
+ *
+ * A table is written with CFG_ROW, whose field has the option's name, so that the key, the
+ * flag, the struct member and what the docs say are one word and cannot drift apart:
+ *
+ *   static const struct cfg_opt opts[] = {
+ *     CFG_ROW(struct my_conf, heartbeat_tolerance, CFG_MS, 10, DAY_MS, "7.5s", "silence allowed"),
+ *     CFG_ROW(struct my_conf, log_level, CFG_ENUM_OF(log_level_names), 0, 0, "info", "detail"),
+ *     CFG_END,
+ *   };
  */
 #ifndef EF_CFG_H
 #define EF_CFG_H
@@ -19,16 +29,29 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum cfg_type { CFG_STR, CFG_INT, CFG_MS, CFG_SIZE, CFG_BOOL };
+enum cfg_type { CFG_STR, CFG_INT, CFG_MS, CFG_SIZE, CFG_BOOL, CFG_ENUM };
 
 struct cfg_opt {
   const char *name;  /* file key; the flag is --name with '_' shown as '-' */
   enum cfg_type type;
-  size_t offset;     /* offsetof(conf struct, field): char *, int64_t or bool */
-  int64_t min, max;  /* bounds for INT/MS/SIZE (after unit conversion) */
+  size_t offset;     /* offsetof(conf struct, field): char * (STR), bool (BOOL), else int64_t */
+  int64_t min, max;  /* bounds for INT/MS/SIZE (after unit conversion); ENUM: by its names */
   const char *def;   /* default, as it would be written in the file; NULL for none */
   const char *help;
+  const char *const *names; /* ENUM: the accepted values, NULL-terminated; field = the index */
 };
+
+/* One row: option `name` is member `name` of `conf_struct`. `type` is CFG_STR ... CFG_BOOL, or
+ * CFG_ENUM_OF(names) for an enum (min and max are then unused; write 0, 0; a bare CFG_ENUM has
+ * no names and accepts nothing, so its default fails cfg_table_defaults()). Designated
+ * initialisers so that CFG_ENUM_OF can add the names member through the type argument and
+ * every other row leaves it NULL. */
+#define CFG_ROW(conf_struct, name_, type_, min_, max_, def_, help_)                          \
+  {.name = #name_, .type = type_, .offset = offsetof(conf_struct, name_), .min = (min_),     \
+   .max = (max_), .def = (def_), .help = (help_)}
+#define CFG_ENUM_OF(names_) CFG_ENUM, .names = (names_)
+/* The row that ends a table. */
+#define CFG_END {.name = NULL}
 
 /* Receives one key/value; returns 0, EF_ENOENT for an unknown key, or EF_ECONFIG with err set. */
 typedef int (*cfg_set_fn)(void *ud, const char *key, const char *value, char *err, size_t errlen);
@@ -55,5 +78,9 @@ void cfg_usage_line(FILE *out, const char *name, const char *def, const char *he
 int cfg_parse_duration_ms(const char *s, int64_t *out);
 int cfg_parse_size(const char *s, int64_t *out);
 int cfg_parse_bool(const char *s, bool *out);
+/* The index of `s` among `names` (NULL-terminated; case ignored), or -1. */
+int cfg_parse_enum(const char *const *names, const char *s);
+/* "a, b, c": the names of an enum joined for a message; returns buf. */
+const char *cfg_enum_list(const char *const *names, char *buf, size_t len);
 
 #endif

@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,12 +24,7 @@ int log_set_file(const char *path) {
   return 0;
 }
 
-int log_level_parse(const char *s) {
-  static const char *names[] = {"error", "warn", "info", "debug"};
-  for (int i = 0; i < 4; i++)
-    if (strcasecmp(s, names[i]) == 0) return i;
-  return -1;
-}
+const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
 
 void log_vwrite(int level, const char *fmt, va_list ap) {
   static const char tag[] = "EWID";

@@ -20,8 +20,9 @@ extern int ef_log_threshold; /* messages above this level are skipped unformatte
 
 void log_write(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_vwrite(int level, const char *fmt, va_list ap);
-/* Parse "error|warn|info|debug"; returns the level or -1. */
-int log_level_parse(const char *s);
+/* "error", "warn", "info", "debug", NULL: index = enum ef_log_level. The names of every
+ * log_level option, a CFG_ENUM row that stores this index (cfg.h). */
+extern const char *const log_level_names[];
 /* Append to `path` instead of stderr; returns 0 or EF_ESYS. */
 int log_set_file(const char *path);
 /* Prefix for every line (e.g. "edgefleetd"); the string must outlive the logger. */

@@ -23,7 +23,6 @@
 #include "proto.h"
 #include "token.h"
 
-#define LOGIN_TIMEOUT_MS 10000
 #define OUTQ_MAX 1024
 
 static const char *level_names[] = {"ERROR", "WARNING", "INFO", "DEBUG"};
@@ -264,7 +263,7 @@ static void on_reconnect_timer(uv_timer_t *t) {
 
 static void on_login_timeout(uv_timer_t *t) {
   ef_client *c = t->data;
-  client_oplog(c, 0, "no login reply within %d s", LOGIN_TIMEOUT_MS / 1000);
+  client_oplog(c, 0, "no login reply within %lld ms", (long long)c->conf.login_timeout);
   event(c, EF_EV_LOGIN_FAILED, "login timed out");
   client_drop(c, "login timed out");
 }
@@ -290,7 +289,7 @@ static void send_login(ef_client *c) {
   else client_oplog(c, 2, "login with password as %s / %s", c->conf.device_sn, c->conf.device_model);
   client_send_owned(c, msg);
   token_clear(&t);
-  uv_timer_start(&c->t_login, on_login_timeout, LOGIN_TIMEOUT_MS, 0);
+  uv_timer_start(&c->t_login, on_login_timeout, (uint64_t)c->conf.login_timeout, 0);
 }
 
 static void on_login_reply(ef_client *c, const struct proto_msg *m) {
@@ -561,7 +560,8 @@ int ef_client_run(ef_client *c) {
   info.user = c;
   info.gid = -1;
   info.uid = -1;
-  info.timeout_secs = 10;
+  /* lws counts whole seconds: round up, so that 1500ms is not cut to 1 s */
+  info.timeout_secs = (unsigned)((c->conf.connect_timeout + 999) / 1000);
   c->ctx = lws_create_context(&info);
   if (!c->ctx) {
     client_log(c, 0, "cannot create the websocket context (is libwebsockets-evlib-uv installed?)");

@@ -25,12 +25,14 @@ struct lws_context;
 struct oplog;
 
 /* ===== options.c -- the option table behind ef_client_set() ===== */
+/* Every option's member has the option's name (CFG_ROW in options.c). */
 struct edge_conf {
   char *server, *device_id, *device_sn, *device_model, *password, *data_dir, *log_file;
   char *sftp_host, *sftp_user, *sftp_password, *sftp_key, *sftp_known_hosts;
   int64_t ping_interval, pong_timeout, status_interval, max_failures, reconnect_interval,
       reconnect_jitter, max_retries, restart_wait, log_rotate, log_keep, sftp_port, max_message,
       sftp_timeout;
+  int64_t connect_timeout, login_timeout; /* ms */
 };
 int options_defaults(struct edge_conf *conf);
 /* key may use '-' for '_'. 0, EF_ENOENT, or EF_ECONFIG with err set. */

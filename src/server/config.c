@@ -1,5 +1,7 @@
 /* config.c -- edgefleetd's options: one table feeds defaults, edgefleetd.conf, flags and --help.
- * Each timing of docs/protocol.md#timings is a row here: tests and deployments can change it. */
+ * Every timing of the protocol (docs/protocol.md) and of the write-behind and pruning timers is
+ * a row here, so tests and deployments can change it. edgefleetd.conf lists every row
+ * (tests/unit/conf checks it). */
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,59 +9,79 @@
 
 #include "cfg.h"
 #include "edgefleet/error.h"
+#include "log.h"
 #include "mem.h"
 #include "server.h"
 
-#define OPT(name, type, field, min, max, def, help) \
-  {name, type, offsetof(struct server_config, field), min, max, def, help}
 #define DAY_MS (86400LL * 1000)
 
 static const struct cfg_opt server_opts[] = {
-  OPT("listen", CFG_STR, listen, 0, 0, "127.0.0.1:9090", "address:port to serve on (port 0: any free)"),
-  OPT("data_dir", CFG_STR, data_dir, 0, 0, "./var", "directory for the database and admin.token"),
-  OPT("db", CFG_STR, db, 0, 0, NULL, "store URL [sqlite:<data_dir>/edgefleet.db]"),
-  OPT("log_level", CFG_STR, log_level, 0, 0, "info", "error, warn, info or debug"),
-  OPT("log_file", CFG_STR, log_file, 0, 0, NULL, "append the log here instead of stderr"),
-  OPT("static_dir", CFG_STR, static_dir, 0, 0, NULL, "dashboard files served at /"),
-  OPT("vendor_dir", CFG_STR, vendor_dir, 0, 0, "/usr/share/javascript",
-      "JavaScript libraries served at /vendor/ (with static_dir)"),
-  OPT("upload_log_dir", CFG_STR, upload_log_dir, 0, 0, "/var/log/devices_management",
-      "remote_dir sent with upload_log orders"),
-  OPT("node_id", CFG_INT, node_id, 0, 1023, "0", "snowflake node number of this server"),
-  OPT("login_timeout", CFG_MS, login_timeout, 10, DAY_MS, "5s", "login must arrive within"),
-  OPT("heartbeat_tolerance", CFG_MS, heartbeat_tolerance, 10, DAY_MS, "7.5s",
-      "silence allowed while a device has no misses"),
-  OPT("heartbeat_tolerance_miss", CFG_MS, heartbeat_tolerance_miss, 10, DAY_MS, "5.5s",
-      "silence allowed after a miss"),
-  OPT("heartbeat_max_misses", CFG_INT, heartbeat_max_misses, 1, 100, "3", "misses that drop a device"),
-  OPT("order_timeout", CFG_MS, order_timeout, 10, DAY_MS, "10s", "wait for an order's result"),
-  OPT("token_ttl", CFG_MS, token_ttl, 1000, 3650 * DAY_MS, "30d", "device session token lifetime"),
-  OPT("bcrypt_cost", CFG_INT, bcrypt_cost, 4, 31, "12", "bcrypt cost of new password hashes"),
-  OPT("bcrypt_jobs", CFG_INT, bcrypt_jobs, 0, 64, "0",
-      "password checks at once; the rest wait (0: CPUs - 1, at least 1)"),
-  OPT("bcrypt_queue_max", CFG_INT, bcrypt_queue_max, 1, 10000000, "10000",
-      "password logins waiting at most; more are refused (busy)"),
-  OPT("rx_buffer", CFG_SIZE, rx_buffer, 128, 1 << 20, "512", "receive buffer per connection"),
-  OPT("max_message", CFG_SIZE, max_message, 1024, 64 << 20, "64k", "largest WebSocket message"),
-  OPT("max_body", CFG_SIZE, max_body, 1024, 1LL << 30, "16m", "largest REST request body"),
-  OPT("max_body_total", CFG_SIZE, max_body_total, 1024, 1LL << 40, "64m",
-      "REST request bodies buffered at once, all connections (more: 503)"),
-  OPT("send_queue_max", CFG_SIZE, send_queue_max, 4096, 1LL << 30, "1m",
-      "queued output per connection before it is dropped"),
-  OPT("log_flush", CFG_MS, log_flush, 1, 60000, "200ms", "device-log write-behind period"),
-  OPT("log_retention", CFG_MS, log_retention, 0, 3650 * DAY_MS, "30d",
-      "prune device logs older than this (0: keep all)"),
-  OPT("log_status_uploads", CFG_BOOL, log_status_uploads, 0, 0, "true",
-      "write device log rows for status uploads"),
-  OPT("log_status_every", CFG_MS, log_status_every, 0, DAY_MS, "10m",
-      "at most one status-upload row per device per this (0: every upload)"),
-  OPT("front_max_connections", CFG_INT, front_max_connections, 1, 100000, "256",
-      "dashboard (/front) connections at most"),
-  OPT("front_push_interval", CFG_MS, front_push_interval, 10, 60000, "1s",
-      "period of subscription pushes to dashboards"),
-  OPT("front_queue_max", CFG_SIZE, front_queue_max, 4096, 1LL << 30, "256k",
-      "output queued to a dashboard before it is dropped"),
-  {NULL, 0, 0, 0, 0, NULL, NULL},
+  CFG_ROW(struct server_config, listen, CFG_STR, 0, 0, "127.0.0.1:9090",
+          "address:port to serve on (port 0: any free)"),
+  CFG_ROW(struct server_config, data_dir, CFG_STR, 0, 0, "./var",
+          "directory for the database and admin.token"),
+  CFG_ROW(struct server_config, db, CFG_STR, 0, 0, NULL,
+          "store URL [sqlite:<data_dir>/edgefleet.db]"),
+  CFG_ROW(struct server_config, log_level, CFG_ENUM_OF(log_level_names), 0, 0, "info",
+          "log detail"),
+  CFG_ROW(struct server_config, log_file, CFG_STR, 0, 0, NULL,
+          "append the log here instead of stderr"),
+  CFG_ROW(struct server_config, static_dir, CFG_STR, 0, 0, NULL, "dashboard files served at /"),
+  CFG_ROW(struct server_config, vendor_dir, CFG_STR, 0, 0, "/usr/share/javascript",
+          "JavaScript libraries served at /vendor/ (with static_dir)"),
+  CFG_ROW(struct server_config, upload_log_dir, CFG_STR, 0, 0, "/var/log/devices_management",
+          "remote_dir sent with upload_log orders"),
+  CFG_ROW(struct server_config, node_id, CFG_INT, 0, 1023, "0",
+          "snowflake node number of this server"),
+  CFG_ROW(struct server_config, login_timeout, CFG_MS, 10, DAY_MS, "5s",
+          "login must arrive within"),
+  CFG_ROW(struct server_config, heartbeat_tolerance, CFG_MS, 10, DAY_MS, "7.5s",
+          "silence allowed while a device has no misses"),
+  CFG_ROW(struct server_config, heartbeat_tolerance_miss, CFG_MS, 10, DAY_MS, "5.5s",
+          "silence allowed after a miss"),
+  CFG_ROW(struct server_config, heartbeat_max_misses, CFG_INT, 1, 100, "3",
+          "misses that drop a device"),
+  CFG_ROW(struct server_config, order_timeout, CFG_MS, 10, DAY_MS, "10s",
+          "wait for an order's result"),
+  CFG_ROW(struct server_config, token_ttl, CFG_MS, 1000, 3650 * DAY_MS, "30d",
+          "device session token lifetime"),
+  CFG_ROW(struct server_config, bcrypt_cost, CFG_INT, 4, 31, "12",
+          "bcrypt cost of new password hashes"),
+  CFG_ROW(struct server_config, bcrypt_jobs, CFG_INT, 0, 64, "0",
+          "password checks at once; the rest wait (0: CPUs - 1, at least 1)"),
+  CFG_ROW(struct server_config, bcrypt_queue_max, CFG_INT, 1, 10000000, "10000",
+          "password logins waiting at most; more are refused (busy)"),
+  CFG_ROW(struct server_config, rx_buffer, CFG_SIZE, 128, 1 << 20, "512",
+          "receive buffer per connection"),
+  CFG_ROW(struct server_config, max_message, CFG_SIZE, 1024, 64 << 20, "64k",
+          "largest WebSocket message"),
+  CFG_ROW(struct server_config, max_body, CFG_SIZE, 1024, 1LL << 30, "16m",
+          "largest REST request body"),
+  CFG_ROW(struct server_config, max_body_total, CFG_SIZE, 1024, 1LL << 40, "64m",
+          "REST request bodies buffered at once, all connections (more: 503)"),
+  CFG_ROW(struct server_config, send_queue_max, CFG_SIZE, 4096, 1LL << 30, "1m",
+          "queued output per connection before it is dropped"),
+  CFG_ROW(struct server_config, log_flush, CFG_MS, 1, 60000, "200ms",
+          "device-log write-behind period"),
+  CFG_ROW(struct server_config, log_retention, CFG_MS, 0, 3650 * DAY_MS, "30d",
+          "prune device logs older than this (0: keep all)"),
+  CFG_ROW(struct server_config, log_status_uploads, CFG_BOOL, 0, 0, "true",
+          "write device log rows for status uploads"),
+  CFG_ROW(struct server_config, log_status_every, CFG_MS, 0, DAY_MS, "10m",
+          "at most one status-upload row per device per this (0: every upload)"),
+  CFG_ROW(struct server_config, log_prune_every, CFG_MS, 1000, 30 * DAY_MS, "1h",
+          "period of the pruning of device logs older than log_retention"),
+  CFG_ROW(struct server_config, front_max_connections, CFG_INT, 1, 100000, "256",
+          "dashboard (/front) connections at most"),
+  CFG_ROW(struct server_config, front_push_interval, CFG_MS, 10, 60000, "1s",
+          "period of subscription pushes to dashboards"),
+  CFG_ROW(struct server_config, front_queue_max, CFG_SIZE, 4096, 1LL << 30, "256k",
+          "output queued to a dashboard before it is dropped"),
+  CFG_ROW(struct server_config, miner_flush, CFG_MS, 10, 3600 * 1000, "2s",
+          "miner-record write-behind period"),
+  CFG_ROW(struct server_config, miner_stale, CFG_MS, 1000, 30 * DAY_MS, "5m",
+          "a miner without an upload this long gets a 'no update' alarm"),
+  CFG_END,
 };
 
 static int set_opt(void *ud, const char *key, const char *value, char *err, size_t errlen) {
@@ -84,6 +106,8 @@ int config_init(struct server_config *cfg, int argc, char **argv, char *err, siz
   }
   return 0;
 }
+
+const struct cfg_opt *config_opts(void) { return server_opts; }
 
 void config_free(struct server_config *cfg) { cfg_table_free(server_opts, cfg); }
 

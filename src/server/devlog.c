@@ -4,7 +4,7 @@
  * The loop appends to an in-memory batch (no I/O); every log_flush ms, or at once when the batch
  * reaches BATCH_MAX rows, the batch moves to the database thread as one write_batch (one
  * transaction). One batch is in flight at a time; rows that arrive meanwhile wait for the next.
- * A cron prunes rows older than log_retention once an hour.
+ * A cron prunes rows older than log_retention every log_prune_every (1 h).
  */
 #include <string.h>
 
@@ -13,8 +13,9 @@
 #include "mem.h"
 #include "server.h"
 
+/* Not an option: it bounds one transaction and the memory of a burst, not a time, and is only
+ * reached when devices write faster than one batch per log_flush; log_flush is the knob. */
 #define BATCH_MAX 4096
-#define PRUNE_EVERY_MS (3600 * 1000)
 
 struct batch {
   struct worker_job job;
@@ -97,7 +98,7 @@ static void on_timer(uv_timer_t *t) {
   flush(dl);
   int64_t now = ef_mono_ms();
   if (dl->srv->cfg.log_retention > 0 && !dl->prune_busy &&
-      now - dl->last_prune >= PRUNE_EVERY_MS) {
+      now - dl->last_prune >= dl->srv->cfg.log_prune_every) {
     dl->last_prune = now;
     dl->prune_busy = true;
     dl->prune_job.work = prune_work;
@@ -121,7 +122,8 @@ int devlog_start(struct server *srv, struct devlog **out) {
   struct devlog *dl = ef_calloc(1, sizeof *dl);
   dl->srv = srv;
   dl->cur = batch_new(dl);
-  dl->last_prune = ef_mono_ms() - PRUNE_EVERY_MS + 60000; /* first prune a minute after start */
+  /* first prune a minute after start */
+  dl->last_prune = ef_mono_ms() - srv->cfg.log_prune_every + 60000;
   uv_timer_init(srv->loop, &dl->timer);
   dl->timer.data = dl;
   uv_timer_start(&dl->timer, on_timer, (uint64_t)srv->cfg.log_flush, (uint64_t)srv->cfg.log_flush);

@@ -126,8 +126,6 @@ json_t *join_miner_list(struct server *srv) {
   return arr;
 }
 
-#define STALE_MS (5 * 60 * 1000)
-
 static void add_alarm(json_t *alarms, const char *type, const char *severity, json_t *message) {
   json_array_append_new(alarms, json_pack("{s:s, s:s, s:o}", "type", type, "severity", severity,
                                           "message", message));
@@ -135,7 +133,7 @@ static void add_alarm(json_t *alarms, const char *type, const char *severity, js
 
 /* The alarms of a miner, computed here once for every reader (docs/frontend.md#alarms). */
 static json_t *alarms_of(const struct miner_info *m, json_int_t workers, json_int_t online,
-                         int64_t now) {
+                         int64_t now, int64_t stale) {
   json_t *alarms = json_array();
   json_int_t errs = json_integer_value(json_object_get(m->record, "errorSectors"));
   if (errs > 0)
@@ -144,7 +142,7 @@ static json_t *alarms_of(const struct miner_info *m, json_int_t workers, json_in
     add_alarm(alarms, "workers_offline", online == 0 ? "critical" : "warning",
           json_sprintf("%lld of %lld workers offline", (long long)(workers - online),
                        (long long)workers));
-  if (now - m->updated > STALE_MS)
+  if (now - m->updated > stale)
     add_alarm(alarms, "stale", "warning",
           json_sprintf("no update for %lld min", (long long)((now - m->updated) / 60000)));
   if (jstr(m->record, "error"))
@@ -177,7 +175,7 @@ json_t *join_summaries(struct server *srv) {
     }
     json_object_set_new(o, "workers", json_integer(workers));
     json_object_set_new(o, "workersOnline", json_integer(online));
-    json_object_set_new(o, "alarms", alarms_of(&m, workers, online, now));
+    json_object_set_new(o, "alarms", alarms_of(&m, workers, online, now, srv->cfg.miner_stale));
     json_array_append_new(arr, o);
   }
   return arr;

@@ -93,13 +93,12 @@ int main(int argc, char **argv) {
     return 2;
   }
   struct server_config *cfg = &srv.cfg;
-  int lvl = log_level_parse(cfg->log_level);
-  if (lvl < 0 || split_listen(cfg->listen, host, sizeof host, &port) != 0) {
-    fprintf(stderr, "edgefleetd: bad %s\n", lvl < 0 ? "log_level" : "listen (want host:port)");
+  if (split_listen(cfg->listen, host, sizeof host, &port) != 0) {
+    fprintf(stderr, "edgefleetd: bad listen (want host:port)\n");
     rc = 2;
     goto out_cfg;
   }
-  ef_log_threshold = lvl;
+  ef_log_threshold = (int)cfg->log_level; /* checked against log_level_names by config_init */
   if (cfg->log_file && log_set_file(cfg->log_file) != 0) {
     fprintf(stderr, "edgefleetd: cannot open log file %s: %s\n", cfg->log_file, strerror(errno));
     goto out_cfg;

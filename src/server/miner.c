@@ -23,8 +23,6 @@
 #include "server.h"
 #include "wire.h"
 
-#define FLUSH_MS 2000
-
 struct miner {
   char *id;
   json_t *record;          /* whole record, workerInfo keyed by host name; NULL until full */
@@ -243,7 +241,8 @@ void miner_start(struct server *srv) {
   struct miners *ms = srv->miners;
   uv_timer_init(srv->loop, &ms->timer);
   ms->timer.data = ms;
-  uv_timer_start(&ms->timer, on_timer, FLUSH_MS, FLUSH_MS);
+  uv_timer_start(&ms->timer, on_timer, (uint64_t)srv->cfg.miner_flush,
+                 (uint64_t)srv->cfg.miner_flush);
 }
 
 static void miners_free(uv_handle_t *h) {

@@ -28,7 +28,7 @@ struct server_config {
   char *listen;              /* host:port */
   char *data_dir;
   char *db;                  /* store URL; default sqlite:<data_dir>/edgefleet.db */
-  char *log_level;
+  int64_t log_level;         /* enum ef_log_level (log.h) */
   char *log_file;
   char *static_dir;          /* dashboard files; default: none */
   char *vendor_dir;          /* JavaScript libraries served at /vendor/ */
@@ -52,14 +52,21 @@ struct server_config {
   int64_t log_retention;     /* ms: device logs older than this are pruned (0 = keep) */
   bool log_status_uploads;   /* write device_logs rows for status uploads ... */
   int64_t log_status_every;  /* ms: ... at most one per device per this (0: every upload) */
+  int64_t log_prune_every;   /* ms between two prunings of rows older than log_retention */
   int64_t front_max_connections;         /* dashboard connections at most */
   int64_t front_push_interval;        /* ms between subscription pushes */
   int64_t front_queue_max;   /* bytes queued to a dashboard before it is dropped */
+  int64_t miner_flush;       /* ms: miner-record write-behind period */
+  int64_t miner_stale;       /* ms without an upload before a miner gets a "no update" alarm */
 };
+
+struct cfg_opt;
 
 int config_init(struct server_config *cfg, int argc, char **argv, char *err, size_t errlen);
 void config_free(struct server_config *cfg);
 void config_usage(FILE *out);
+/* The option table (cfg.h), ended by a row with a NULL name: for tests of edgefleetd.conf. */
+const struct cfg_opt *config_opts(void);
 
 /* ===== the server ===== */
 struct server {

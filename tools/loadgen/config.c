@@ -17,45 +17,49 @@
 #include "log.h"
 #include "mem.h"
 
-#define OPT(name, type, field, min, max, def, help) \
-  {name, type, offsetof(struct lg_config, field), min, max, def, help}
-
 static const struct cfg_opt lg_opts[] = {
-  OPT("server", CFG_STR, server, 0, 0, NULL,
-      "ws://HOST:PORT/PATH of the server, mqtt://HOST:PORT of a broker (loopback only)"),
-  OPT("protocol", CFG_STR, protocol, 0, 0, "ws",
-      "ws (edgefleetd) or mqtt (an MQTT 3.1.1 broker doing the same work, for comparison)"),
-  OPT("devices", CFG_INT, devices, 1, 1000000, NULL, "number of simulated devices"),
-  OPT("duration", CFG_STR, duration, 0, 0, "60", "run time in seconds (or 500ms, 2m)"),
-  OPT("schedule", CFG_STR, schedule, 0, 0, "real", "real (ping 5 s, status 15 s) or fast (/10)"),
-  OPT("rate_multiplier", CFG_STR, rate_multiplier, 0, 0, NULL,
-      "divide every device interval by this factor (overrides --schedule)"),
-  OPT("provision", CFG_STR, provision, 0, 0, NULL,
-      "API token file: register the devices with device_add_batch first"),
-  OPT("password", CFG_STR, password, 0, 0, "loadgen", "device password"),
-  OPT("sn_prefix", CFG_STR, sn_prefix, 0, 0, "LG-", "device serial number is PREFIX<index>"),
-  OPT("model", CFG_STR, model, 0, 0, "loadgen", "device model"),
-  OPT("first_index", CFG_INT, first_index, 0, 1000000000, "0", "index of the first device"),
-  OPT("procs", CFG_INT, procs, 0, 256, "0", "worker processes [ceil(devices / per_proc)]"),
-  OPT("per_proc", CFG_INT, per_proc, 1, 19000, "15000", "devices per worker when --procs is 0"),
-  OPT("ramp", CFG_STR, ramp, 0, 0, NULL, "spread the first logins over this many seconds "
-      "[devices / 2000]"),
-  OPT("status_bytes", CFG_SIZE, status_bytes, 200, 60000, "600", "size of a status upload"),
-  OPT("ping_interval", CFG_STR, ping_interval, 0, 0, "5", "seconds from an exchange to the ping"),
-  OPT("status_interval", CFG_STR, status_interval, 0, 0, "15", "seconds between status uploads"),
-  OPT("miss_timeout", CFG_STR, miss_timeout, 0, 0, "3",
-      "seconds after which a pong/ack is a miss (not scaled by the schedule)"),
-  OPT("reconnect_delay", CFG_STR, reconnect_delay, 0, 0, "10", "seconds before a reconnect"),
-  OPT("login_timeout", CFG_STR, login_timeout, 0, 0, "30",
-      "seconds to wait for a login reply (not scaled)"),
-  OPT("reconnect_storm", CFG_BOOL, reconnect_storm, 0, 0, "false",
-      "at --storm-at every device drops and reconnects at once"),
-  OPT("storm_at", CFG_STR, storm_at, 0, 0, NULL, "seconds after the start [duration / 2]"),
-  OPT("warmup", CFG_STR, warmup, 0, 0, "0",
-      "seconds after the start before latencies and misses are measured"),
-  OPT("json", CFG_BOOL, json, 0, 0, "false", "also print the summary as one JSON line"),
-  OPT("log_level", CFG_STR, log_level, 0, 0, "info", "error, warn, info or debug"),
-  {NULL, 0, 0, 0, 0, NULL, NULL},
+  CFG_ROW(struct lg_config, server, CFG_STR, 0, 0, NULL,
+          "ws://HOST:PORT/PATH of the server, mqtt://HOST:PORT of a broker (loopback only)"),
+  CFG_ROW(struct lg_config, protocol, CFG_STR, 0, 0, "ws",
+          "ws (edgefleetd) or mqtt (an MQTT 3.1.1 broker doing the same work, for comparison)"),
+  CFG_ROW(struct lg_config, devices, CFG_INT, 1, 1000000, NULL, "number of simulated devices"),
+  CFG_ROW(struct lg_config, duration, CFG_STR, 0, 0, "60", "run time in seconds (or 500ms, 2m)"),
+  CFG_ROW(struct lg_config, schedule, CFG_STR, 0, 0, "real",
+          "real (ping 5 s, status 15 s) or fast (/10)"),
+  CFG_ROW(struct lg_config, rate_multiplier, CFG_STR, 0, 0, NULL,
+          "divide every device interval by this factor (overrides --schedule)"),
+  CFG_ROW(struct lg_config, provision, CFG_STR, 0, 0, NULL,
+          "API token file: register the devices with device_add_batch first"),
+  CFG_ROW(struct lg_config, password, CFG_STR, 0, 0, "loadgen", "device password"),
+  CFG_ROW(struct lg_config, sn_prefix, CFG_STR, 0, 0, "LG-",
+          "device serial number is PREFIX<index>"),
+  CFG_ROW(struct lg_config, model, CFG_STR, 0, 0, "loadgen", "device model"),
+  CFG_ROW(struct lg_config, first_index, CFG_INT, 0, 1000000000, "0", "index of the first device"),
+  CFG_ROW(struct lg_config, procs, CFG_INT, 0, 256, "0",
+          "worker processes [ceil(devices / per_proc)]"),
+  CFG_ROW(struct lg_config, per_proc, CFG_INT, 1, 19000, "15000",
+          "devices per worker when --procs is 0"),
+  CFG_ROW(struct lg_config, ramp, CFG_STR, 0, 0, NULL,
+          "spread the first logins over this many seconds [devices / 2000]"),
+  CFG_ROW(struct lg_config, status_bytes, CFG_SIZE, 200, 60000, "600", "size of a status upload"),
+  CFG_ROW(struct lg_config, ping_interval, CFG_STR, 0, 0, "5",
+          "seconds from an exchange to the ping"),
+  CFG_ROW(struct lg_config, status_interval, CFG_STR, 0, 0, "15", "seconds between status uploads"),
+  CFG_ROW(struct lg_config, miss_timeout, CFG_STR, 0, 0, "3",
+          "seconds after which a pong/ack is a miss (not scaled by the schedule)"),
+  CFG_ROW(struct lg_config, reconnect_delay, CFG_STR, 0, 0, "10", "seconds before a reconnect"),
+  CFG_ROW(struct lg_config, login_timeout, CFG_STR, 0, 0, "30",
+          "seconds to wait for a login reply (not scaled)"),
+  CFG_ROW(struct lg_config, reconnect_storm, CFG_BOOL, 0, 0, "false",
+          "at --storm-at every device drops and reconnects at once"),
+  CFG_ROW(struct lg_config, storm_at, CFG_STR, 0, 0, NULL,
+          "seconds after the start [duration / 2]"),
+  CFG_ROW(struct lg_config, warmup, CFG_STR, 0, 0, "0",
+          "seconds after the start before latencies and misses are measured"),
+  CFG_ROW(struct lg_config, json, CFG_BOOL, 0, 0, "false",
+          "also print the summary as one JSON line"),
+  CFG_ROW(struct lg_config, log_level, CFG_ENUM_OF(log_level_names), 0, 0, "info", "log detail"),
+  CFG_END,
 };
 
 /* Options that may be given without a value (--json means --json true). */
@@ -237,9 +241,7 @@ int config_load(struct lg_config *c, int argc, char **argv) {
     fprintf(stderr, "edgefleet-loadgen: %s (see --help)\n", err);
     return -1;
   }
-  int lvl = log_level_parse(c->log_level);
-  if (lvl < 0) return fail("--log-level %s: use error, warn, info or debug", c->log_level);
-  ef_log_threshold = lvl;
+  ef_log_threshold = (int)c->log_level; /* checked against log_level_names by the table */
   if (!c->devices) return fail("%s", "--devices N is required");
   if (!strcmp(c->protocol, "mqtt")) c->mqtt = true;
   else if (strcmp(c->protocol, "ws") != 0) return fail("--protocol %s: use ws or mqtt", c->protocol);

@@ -43,7 +43,7 @@ struct lg_config {
   char *warmup;             /* requests sent before this (seconds after the start) are not
                                measured: no latency, no miss */
   bool json;
-  char *log_level;
+  int64_t log_level;        /* enum ef_log_level (log.h) */
 
   /* derived by config_load() */
   char host[256];           /* as given in the URL, for the Host header */

