@@ -5,9 +5,9 @@ It runs a real edgefleetd on loopback and talks to it the way devices and API ca
 * `Server(env=None, **options)`: start edgefleetd in a fresh temporary data dir (`--listen 127.0.0.1:0`),
   wait for its `ready port=N` line, read `DIR/admin.token`. Keyword options become flags
   (`login_timeout="500ms"` -> `--login-timeout 500ms`). `stop()` sends SIGTERM and asserts exit
-  code 0 (kill -9 only when it does not exit in time, and that is a failure). Its stderr goes to
-  `DIR/edgefleetd.stderr`; `tail()` returns it. A context manager; an atexit hook kills what a
-  crashed test left behind.
+  code 0 and no sanitizer report in its stderr (kill -9 only when it does not exit in time, and
+  that is a failure). Its stderr goes to `DIR/edgefleetd.stderr`; `tail()` returns it. A context
+  manager; an atexit hook kills what a crashed test left behind.
 * `server.api`: REST client of `/service/devices_manage/`: `api.post("device_add", {...})` and
   `api.get("device_query", device_id)` return `(http_status, json)`; `await api.apost(...)` /
   `await api.aget(...)` run the same call in a thread so that an async test's devices keep
@@ -97,6 +97,18 @@ def _flag(name):
     return "--" + name.replace("_", "-")
 
 
+# The first line of a report by ASan, LSan, TSan or UBSan. A TSan report does not end the process
+# and changes its exit status only at a normal exit, so the output is read as well.
+_SANITIZER_RE = re.compile(
+    r"^.*(?:(?:Address|Leak|Thread|UndefinedBehavior)Sanitizer|runtime error:).*$", re.M)
+
+
+def sanitizer_report(text):
+    """The sanitizer report in a process's output, from its first line on, or None."""
+    m = _SANITIZER_RE.search(text)
+    return text[m.start():] if m else None
+
+
 # ---------------------------------------------------------------------------------------------
 # The server
 
@@ -167,6 +179,9 @@ class Server:
         self._err.close()
         if self.exit_code != 0:
             raise AssertionError("edgefleetd exited with %s:\n%s" % (self.exit_code, self.tail()))
+        report = sanitizer_report(self.tail(0))
+        if report:
+            raise AssertionError("edgefleetd's stderr has a sanitizer report:\n%s" % report[:8000])
         return 0
 
     def kill(self):
@@ -272,7 +287,8 @@ def agent_binary():
 class AgentProcess:
     """A real edgefleet-agent connected to `srv`: `args` come after --server; stderr goes to
     DIR/agent.stderr (`log()`, `tail()`); `stop()` sends SIGTERM and returns the exit code
-    (kill -9 and a failure when it does not exit in time). DIR is a fresh temp dir unless given."""
+    (kill -9 and a failure when it does not exit in time, a failure too when its stderr has a
+    sanitizer report). DIR is a fresh temp dir unless given."""
 
     def __init__(self, srv, args, env=None, dir=None):
         self.dir = dir or tempfile.mkdtemp(prefix="ef-agent-", dir=srv.dir)
@@ -292,6 +308,8 @@ class AgentProcess:
         return "\n".join(self.log().splitlines()[-lines:])
 
     def stop(self, timeout=15.0):
+        if self._err.closed:  # stopped before
+            return self.proc.returncode
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -303,6 +321,10 @@ class AgentProcess:
                                      % timeout)
         _live_procs.discard(self.proc)
         self._err.close()
+        report = sanitizer_report(self.log())
+        if report:
+            raise AssertionError("edgefleet-agent's stderr has a sanitizer report:\n%s"
+                                 % report[:8000])
         return self.proc.returncode
 
 
