@@ -19,7 +19,9 @@ It runs a real edgefleetd on loopback and talks to it the way devices and API ca
   unless `connect(port, ignore=())`.
   `RawWs(port)` is a hand-written blocking client for frames the library will not send.
 * `add_device(api, sn, model, password)` registers a device and returns its id;
-  `wait_until(predicate, timeout)` / `await await_until(...)` poll a condition.
+  `wait_until(predicate, timeout, what=...)` / `await await_until(...)` poll a condition until
+  it holds or fail naming `what` -- the way to wait for something to happen (a log row, a
+  state, a file), never a fixed sleep; `free_port()` is a loopback port nobody listens on.
 * `Suite`: a tiny test runner. Each `@suite.test` (optionally `@suite.test(opt=value)`) gets its
   own fresh Server; sync or async test functions take the server as their one argument. A failing
   test prints its traceback and the tail of the server's stderr. `suite.main()` prints
@@ -95,6 +97,15 @@ def _kill_leftovers():
 
 def _flag(name):
     return "--" + name.replace("_", "-")
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now (bound to port 0, closed
+    again): for a program that must be given its port up front, or an address that refuses
+    connections. A listener of the test's own binds port 0 itself and keeps its socket."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 # The first line of a report by ASan, LSan, TSan or UBSan. A TSan report does not end the process

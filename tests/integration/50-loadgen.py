@@ -261,14 +261,6 @@ def test_storm_and_sigint(srv):
     check(len(body["data"]) == 300, "the second run added devices: %d" % len(body["data"]))
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def mqtt_retained(port, topic_filter, want, timeout=10):
     """Subscribe (MQTT 3.1.1, stdlib socket) and collect retained PUBLISHes: {topic: payload}."""
     def rlen(n):
@@ -326,7 +318,7 @@ def test_mqtt(srv):
     if not os.path.exists(broker):
         print("skip test_mqtt: mosquitto is not installed (scripts/deps.sh --bench)")
         return
-    port = free_port()
+    port = efharness.free_port()
     with tempfile.TemporaryDirectory(prefix="ef-lg-mqtt-") as tmp:
         conf = os.path.join(tmp, "mosquitto.conf")
         with open(conf, "w") as f:

@@ -11,26 +11,18 @@ else to <build>/screenshots/."""
 import asyncio
 import json
 import os
-import socket
 import struct
 import threading
 import time
 
-from efharness import AgentProcess, Suite, check, source_dir, build_dir, add_group, add_relation, wait_until
+from efharness import (AgentProcess, Suite, check, source_dir, build_dir, add_group, add_relation,
+                       free_port, wait_until)
 import websockets
 
 from cdp import Chromium
 
 WEB = os.path.join(source_dir(), "web")
 SHOTS = os.environ.get("EF_SCREENSHOTS") or os.path.join(build_dir(), "screenshots")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 T = Suite("60-dashboard", static_dir=WEB, front_push_interval="200ms",
