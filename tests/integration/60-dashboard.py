@@ -142,7 +142,7 @@ class Feeder:
     async def beat(self, ws):
         try:
             while True:
-                await asyncio.sleep(2)
+                await asyncio.sleep(2)  # a ping every 2 s, as a device does
                 await ws.send(json.dumps({"type": "ping_pong", "Headers": {}, "data": "ping"}))
         except websockets.ConnectionClosed:
             pass
@@ -341,7 +341,7 @@ def dashboard(srv):
             feeder.send("w2", status("worker02", 72.0 - i * 0.8, 30.2 + (i % 2) * 3))
             feeder.send("miner", upload({"minerId": "f01234", "minerBalance": "%.1f mFIL" % (250.5 + i * 4)},
                                         False))
-            time.sleep(0.5)
+            time.sleep(0.5)  # deliberately: points half a second apart on the charts
         page.wait_for("document.querySelector('[data-field=\"minerBalance\"]').textContent === '270.5 mFIL'",
                       what="the last balance")
         page.wait_for("window.efApp.page && document.querySelectorAll('canvas').length === 4", what="charts")
@@ -350,7 +350,9 @@ def dashboard(srv):
         no_problems(page)
         shot(page, "miner.png")
         page.evaluate("window.scrollTo(0, document.getElementById('workers').offsetTop - 110)")
-        time.sleep(0.3)
+        page.wait_for("window.scrollY > 0", what="the page scrolled")
+        # painted at the new position: two animation frames later
+        page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
         shot(page, "miner-workers.png")
         page.evaluate("window.scrollTo(0, 0)")
 
