@@ -367,8 +367,9 @@ def dashboard(srv):
         page.wait_for("!!document.querySelector('#device-status .tile')", what="the device status")
         st_text = text_of(page, "#device-status")
         check("miner01" in st_text and "27.6 %" in st_text, st_text)
-        lst = text_of(page, "#device-list")
-        check("edge-gw-7" in lst and "offline" in lst and "sealing" in lst, lst)
+        lst = page.wait_for("(e => e && e.textContent.includes('edge-gw-7') && e.textContent)"
+                            "(document.getElementById('device-list'))", what="the device list")
+        check("offline" in lst and "sealing" in lst, lst)
         page.evaluate("""(() => {
             const sel = document.getElementById('order-name');
             sel.value = ''; sel.dispatchEvent(new Event('change'));
