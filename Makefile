@@ -1,12 +1,14 @@
 # edgefleet -- the two commands of README.md, and the builds behind them.
 #   make demo   install what is missing, build, run a local server with a demo device
-#   make test   install what is missing, build, run every test (also under ASan+UBSan)
+#   make test   install what is missing, build, run every test (also under ASan+UBSan), and the
+#               tests of the threaded parts under ThreadSanitizer
 
 BUILD      ?= build
 BUILD_SAN  ?= build-san
+BUILD_TSAN ?= build-tsan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps deps-test build build-san demo test test-fast test-san clean
+.PHONY: all deps deps-test build build-san demo test test-fast test-san test-tsan clean
 
 all: build
 
@@ -23,8 +25,9 @@ build: deps
 demo: build
 	scripts/demo.sh $(BUILD)
 
-# The full suite: a normal build, then the same tests under AddressSanitizer + UBSan.
-test: test-fast test-san
+# The full suite: a normal build, then the same tests under AddressSanitizer + UBSan, then the
+# tests labelled tsan (tests/CMakeLists.txt) under ThreadSanitizer.
+test: test-fast test-san test-tsan
 
 test-fast: deps-test
 	cmake -S . -B $(BUILD)-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEF_TESTS=ON >/dev/null
@@ -37,5 +40,24 @@ test-san: deps-test
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(BUILD_SAN) --output-on-failure -j$(JOBS)
 
+# ThreadSanitizer: the tests that run edgefleet's threads (ctest label tsan: the server's
+# database thread and libuv pool, the library's order worker, the agent's lotus collector).
+# TSan's runtime needs the address-space layout it was built for: on kernels with more mmap
+# randomisation (sysctl vm.mmap_rnd_bits above 28) its binaries stop with "FATAL:
+# ThreadSanitizer: unexpected memory mapping". So the tests run with randomisation off
+# (setarch -R, inherited by every process ctest starts) wherever that is permitted; where it is
+# not (some containers), one TSan binary is tried first and the way out is printed.
+TSAN_RUN = $(shell setarch $$(uname -m) -R true 2>/dev/null && echo setarch $$(uname -m) -R)
+TSAN_OPTS = suppressions=$(CURDIR)/tests/tsan.supp second_deadlock_stack=1
+
+test-tsan: deps-test
+	cmake -S . -B $(BUILD_TSAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEF_TESTS=ON -DEF_TSAN=ON >/dev/null
+	cmake --build $(BUILD_TSAN) -j$(JOBS)
+	@$(TSAN_RUN) $(BUILD_TSAN)/src/server/edgefleetd --help >/dev/null 2>$(BUILD_TSAN)/tsan-check.log || \
+	  { cat $(BUILD_TSAN)/tsan-check.log; \
+	    echo "test-tsan: ThreadSanitizer binaries cannot run here (vm.mmap_rnd_bits = $$(sysctl -n vm.mmap_rnd_bits 2>/dev/null), setarch -R $(if $(TSAN_RUN),allowed,not allowed)); try: sudo sysctl vm.mmap_rnd_bits=28"; \
+	    exit 1; }
+	TSAN_OPTIONS="$(TSAN_OPTS)" $(TSAN_RUN) ctest --test-dir $(BUILD_TSAN) -L tsan --output-on-failure -j$(JOBS)
+
 clean:
-	rm -rf $(BUILD) $(BUILD)-test $(BUILD_SAN)
+	rm -rf $(BUILD) $(BUILD)-test $(BUILD_SAN) $(BUILD_TSAN)

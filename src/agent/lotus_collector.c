@@ -157,6 +157,7 @@ struct lotus_collector {
   pthread_cond_t cond;
   bool stop;                   /* under mu */
   bool full_wanted;            /* under mu */
+  struct lotus_delta_stats stats; /* under mu: the delta's counts, copied by the thread */
   json_t *starts;              /* job id -> start (ms) given last time, for stable starts */
 };
 
@@ -346,6 +347,7 @@ static void *thread_main(void *arg) {
       if (next < ef_mono_ms()) next = ef_mono_ms();
     }
     pthread_mutex_lock(&lc->mu);
+    lotus_delta_get_stats(lc->delta, &lc->stats); /* for lotus_collector_get_stats() */
   }
   pthread_mutex_unlock(&lc->mu);
   return NULL;
@@ -430,7 +432,11 @@ void lotus_collector_request_full(struct lotus_collector *lc) {
 }
 
 void lotus_collector_get_stats(struct lotus_collector *lc, struct lotus_delta_stats *st) {
-  lotus_delta_get_stats(lc->delta, st);
+  /* While the thread runs, the delta is its own: read the copy it takes under mu. */
+  pthread_mutex_lock(&lc->mu);
+  if (lc->started) *st = lc->stats;
+  else lotus_delta_get_stats(lc->delta, st);
+  pthread_mutex_unlock(&lc->mu);
 }
 
 void lotus_collector_free(struct lotus_collector **plc) {

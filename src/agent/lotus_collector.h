@@ -74,6 +74,8 @@ void lotus_collector_request_full(struct lotus_collector *lc);
  * the bench. Must not be used while the thread runs. The new record goes to *rec when rec is
  * non-NULL (the caller's reference). Returns lotus_delta_push()'s result. */
 int lotus_collector_run_once(struct lotus_collector *lc, int64_t now_ms, json_t **rec);
+/* The upload counts; thread-safe. While the thread runs: as of its last collection or full
+ * resend. */
 void lotus_collector_get_stats(struct lotus_collector *lc, struct lotus_delta_stats *st);
 /* Stop the thread (waits for a command in progress: at most timeout + 1 s) and free. NULL and
  * *lc == NULL are no-ops. */

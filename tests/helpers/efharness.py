@@ -5,9 +5,9 @@ It runs a real edgefleetd on loopback and talks to it the way devices and API ca
 * `Server(env=None, **options)`: start edgefleetd in a fresh temporary data dir (`--listen 127.0.0.1:0`),
   wait for its `ready port=N` line, read `DIR/admin.token`. Keyword options become flags
   (`login_timeout="500ms"` -> `--login-timeout 500ms`). `stop()` sends SIGTERM and asserts exit
-  code 0 (kill -9 only when it does not exit in time, and that is a failure). Its stderr goes to
-  `DIR/edgefleetd.stderr`; `tail()` returns it. A context manager; an atexit hook kills what a
-  crashed test left behind.
+  code 0 and no sanitizer report in its stderr (kill -9 only when it does not exit in time, and
+  that is a failure). Its stderr goes to `DIR/edgefleetd.stderr`; `tail()` returns it. A context
+  manager; an atexit hook kills what a crashed test left behind.
 * `server.api`: REST client of `/service/devices_manage/`: `api.post("device_add", {...})` and
   `api.get("device_query", device_id)` return `(http_status, json)`; `await api.apost(...)` /
   `await api.aget(...)` run the same call in a thread so that an async test's devices keep
@@ -19,7 +19,9 @@ It runs a real edgefleetd on loopback and talks to it the way devices and API ca
   unless `connect(port, ignore=())`.
   `RawWs(port)` is a hand-written blocking client for frames the library will not send.
 * `add_device(api, sn, model, password)` registers a device and returns its id;
-  `wait_until(predicate, timeout)` / `await await_until(...)` poll a condition.
+  `wait_until(predicate, timeout, what=...)` / `await await_until(...)` poll a condition until
+  it holds or fail naming `what` -- the way to wait for something to happen (a log row, a
+  state, a file), never a fixed sleep; `free_port()` is a loopback port nobody listens on.
 * `Suite`: a tiny test runner. Each `@suite.test` (optionally `@suite.test(opt=value)`) gets its
   own fresh Server; sync or async test functions take the server as their one argument. A failing
   test prints its traceback and the tail of the server's stderr. `suite.main()` prints
@@ -97,6 +99,27 @@ def _flag(name):
     return "--" + name.replace("_", "-")
 
 
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now (bound to port 0, closed
+    again): for a program that must be given its port up front, or an address that refuses
+    connections. A listener of the test's own binds port 0 itself and keeps its socket."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# The first line of a report by ASan, LSan, TSan or UBSan. A TSan report does not end the process
+# and changes its exit status only at a normal exit, so the output is read as well.
+_SANITIZER_RE = re.compile(
+    r"^.*(?:(?:Address|Leak|Thread|UndefinedBehavior)Sanitizer|runtime error:).*$", re.M)
+
+
+def sanitizer_report(text):
+    """The sanitizer report in a process's output, from its first line on, or None."""
+    m = _SANITIZER_RE.search(text)
+    return text[m.start():] if m else None
+
+
 # ---------------------------------------------------------------------------------------------
 # The server
 
@@ -167,6 +190,9 @@ class Server:
         self._err.close()
         if self.exit_code != 0:
             raise AssertionError("edgefleetd exited with %s:\n%s" % (self.exit_code, self.tail()))
+        report = sanitizer_report(self.tail(0))
+        if report:
+            raise AssertionError("edgefleetd's stderr has a sanitizer report:\n%s" % report[:8000])
         return 0
 
     def kill(self):
@@ -272,7 +298,8 @@ def agent_binary():
 class AgentProcess:
     """A real edgefleet-agent connected to `srv`: `args` come after --server; stderr goes to
     DIR/agent.stderr (`log()`, `tail()`); `stop()` sends SIGTERM and returns the exit code
-    (kill -9 and a failure when it does not exit in time). DIR is a fresh temp dir unless given."""
+    (kill -9 and a failure when it does not exit in time, a failure too when its stderr has a
+    sanitizer report). DIR is a fresh temp dir unless given."""
 
     def __init__(self, srv, args, env=None, dir=None):
         self.dir = dir or tempfile.mkdtemp(prefix="ef-agent-", dir=srv.dir)
@@ -292,6 +319,8 @@ class AgentProcess:
         return "\n".join(self.log().splitlines()[-lines:])
 
     def stop(self, timeout=15.0):
+        if self._err.closed:  # stopped before
+            return self.proc.returncode
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -303,6 +332,10 @@ class AgentProcess:
                                      % timeout)
         _live_procs.discard(self.proc)
         self._err.close()
+        report = sanitizer_report(self.log())
+        if report:
+            raise AssertionError("edgefleet-agent's stderr has a sanitizer report:\n%s"
+                                 % report[:8000])
         return self.proc.returncode
 
 

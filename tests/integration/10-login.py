@@ -5,7 +5,7 @@ device, and what device_query / device_log_query show about it."""
 import asyncio
 import time
 
-from efharness import Closed, Suite, check, await_until
+from efharness import Closed, RawWs, Suite, check, await_until
 
 T = Suite("10-login", login_timeout="500ms", heartbeat_tolerance="5s",
           heartbeat_tolerance_miss="3s")
@@ -151,13 +151,25 @@ async def login_timeout(srv):
         check(r == {"status": "fail", "message": "TimeOut."}, "timeout reply", r)
         check(0.35 <= elapsed <= 2.0, "TimeOut after %.2fs with --login-timeout 500ms" % elapsed)
         await dev.wait_closed(3)
-    # a connection that sends half a login (nothing parseable) is timed out just the same
-    async with srv.connect() as dev:
-        await asyncio.sleep(0.2)
-        t0 = time.monotonic()
-        code = await dev.wait_closed(5)
-        check(time.monotonic() - t0 < 2.0, "close took too long")
-        check(code is not None, code)
+    # a connection that sends half a login (the first fragment of its frame: nothing
+    # parseable yet) is timed out just the same
+    def half_login():
+        w = RawWs(srv.port)
+        try:
+            t0 = time.monotonic()
+            w.send_frame('{"device_id": "1", "pass', fin=False)
+            replies = []
+            try:
+                while True:
+                    replies.append(w.recv_json())
+            except Closed as c:
+                return replies, c.code, time.monotonic() - t0
+        finally:
+            w.close()
+    replies, code, elapsed = await asyncio.to_thread(half_login)
+    check(replies == [{"status": "fail", "message": "TimeOut."}], "half a login:", replies)
+    check(0.35 <= elapsed <= 2.0, "half a login closed after %.2fs" % elapsed)
+    check(code is not None, code)
 
 
 @T.test(bcrypt_cost=12)
@@ -168,7 +180,8 @@ async def token_login_is_fast(srv):
         r = await dev.login(device_id=did, password="slow-password")
         pw_time = time.monotonic() - t0
     token = r["data"]["token"]
-    await asyncio.sleep(0.1)  # the token is written behind; a reconnect is never this quick
+    # No wait: the token is written behind, but on the database thread's FIFO ahead of any
+    # later login's lookup, so a reconnect at once must find it.
     times = []
     for _ in range(3):
         async with srv.connect() as dev:
@@ -205,10 +218,9 @@ async def bad_and_expired_token(srv):
     other = srv.add_device("SN-L7b", "M7", "pw7b")
     async with srv.connect() as dev:
         await expect_fail_then_close(dev, {"device_id": other, "token": token})
-    await asyncio.sleep(0.1)
     async with srv.connect() as dev:  # still valid
         await dev.login(device_id=did, password=None, token=token)
-    await asyncio.sleep(1.3)
+    await asyncio.sleep(1.3)  # deliberately: the 1 s token_ttl runs out
     async with srv.connect() as dev:
         r = await expect_fail_then_close(dev, {"device_id": did, "token": token})
         check("token" in r["message"], r)
@@ -227,11 +239,16 @@ async def second_login_replaces_first(srv):
             await second.login(device_id=did, password="pw8")
             await first.wait_closed(3)
             await second.ping()
-            await asyncio.sleep(0.2)  # let the write-behind settle
             check(srv.dev_state(did) == "online", "after the replacement", srv.dev_state(did))
             pong = await second.ping()
             check(pong["data"] == "pong", pong)
-            logs = srv.logs(did)
+            # Rows are written behind in order: once the row of an upload sent now (a
+            # session's first is always logged) is in the log, so is anything the replaced
+            # connection's close logged before it.
+            await second.send_json({"type": "upload_status_info", "Headers": {}, "data": {}})
+            await second.recv_type("send_statusInfo_response")
+            logs = await asyncio.to_thread(srv.wait_logs, did, lambda ls: any(
+                l["event"] == "status_upload" for l in ls), 3, "the status_upload row")
             check(not any(l["event"] == "disconnect" for l in logs),
                   "the replaced connection logged a disconnect of the live device", logs)
         await await_until(lambda: srv.dev_state(did) == "offline", 3,
@@ -264,7 +281,7 @@ async def password_change_revokes_token(srv):
     async with srv.connect() as dev:
         r = await dev.login(device_id=did, password="old-pw")
     token = r["data"]["token"]
-    await asyncio.sleep(0.1)
+    # No wait: the token's write is on the database thread's FIFO ahead of this update.
     st, r = srv.api.request("PUT", "/service/devices_manage/device_update",
                             {"device_id": did, "password": "new-pw"})
     check(st == 200, "device_update", st, r)
@@ -342,7 +359,7 @@ async def password_storm_does_not_stall_others(srv):
             p0 = time.monotonic()
             await w.ping(2)
             worst = max(worst, time.monotonic() - p0)
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.02)  # a ping every 20 ms while the storm lasts
         await storm
         took = time.monotonic() - t0
         print("30 password logins (cost 10, 1 at a time): %.2fs; worst ping %.1f ms"
@@ -364,14 +381,17 @@ async def password_flood_is_bounded(srv):
     devs = [srv.connect() for _ in ids]
     for d in devs:
         await d.__aenter__()
-    replies = asyncio.gather(*(d.login(device_id=i, password="pw", expect=None, timeout=30)
-                               for d, i in zip(devs, ids)))
-    await asyncio.sleep(0.2)
+    logins = [asyncio.create_task(d.login(device_id=i, password="pw", expect=None, timeout=30))
+              for d, i in zip(devs, ids)]
+
+    async def refused():  # the first "server busy": one hashing and 3 queued right now
+        return any(x.done() and x.result().get("status") == "fail" for x in logins)
+    await await_until(refused, 10, what="a password login refused as busy")
     async with srv.connect() as t:  # a token login while the queue is full: no wait
         t0 = time.monotonic()
         await t.login(device_id=tok_id, token=token, password=None)
         check(time.monotonic() - t0 < 0.5, "token login waited behind bcrypt")
-    got = [r["status"] for r in await replies]
+    got = [r["status"] for r in await asyncio.gather(*logins)]
     busy = [r for r in got if r == "fail"]
     print("8 password logins, 1 hashing + 3 queued: %s" % got)
     check(got.count("success") >= 4 and len(busy) >= 1, got)
@@ -388,8 +408,14 @@ async def shutdown_with_queued_logins(srv):
     for d, i in zip(devs, ids):
         await d.__aenter__()
         await d.send_json({"device_id": i, "password": "pw"})
-    await asyncio.sleep(0.1)  # one hashing, the rest queued
+    # The first answer comes after one hash (~0.25 s at cost 12); by then every other login
+    # has been looked up and waits for bcrypt, one at a time.
+    replies = [asyncio.create_task(d.recv_json(15)) for d in devs]
+    done, _ = await asyncio.wait(replies, timeout=15, return_when=asyncio.FIRST_COMPLETED)
+    check(done, "no login answered within 15 s")
+    check(sum(1 for r in replies if not r.done()) >= 2, "no logins left waiting to stop on")
     srv.stop()                # asserts exit code 0
+    await asyncio.gather(*replies, return_exceptions=True)  # the rest: closed, no answer
     for d in devs:
         await d.__aexit__(None, None, None)
     srv.start()               # for the suite's own stop

@@ -112,7 +112,7 @@ async def silent_once_then_talks_again(srv):
         for _ in range(4):
             await dev.send_json({"type": "upload_status_info", "Headers": {}, "data": {"x": 1}})
             await dev.recv_type("send_statusInfo_response", 2)
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(0.3)  # one upload every 0.3 s: well inside each window
         check(srv.dev_state(did) == "online", srv.dev_state(did))
     await await_until(lambda: srv.dev_state(did) == "offline", 2, what="offline after close")
     logs = await asyncio.to_thread(srv.wait_offline_logged, did)
@@ -154,7 +154,7 @@ async def other_devices_unaffected(srv):
         stop = asyncio.Event()
         pingers = [asyncio.create_task(keep_pinging(d, 0.2, stop)) for d in devs]
         await q.wait_closed(4)
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.5)  # deliberately: the others go on pinging after the drop
         states = [await asyncio.to_thread(srv.dev_state, did) for did in busy]
         stop.set()
         worst = max(await asyncio.gather(*pingers))

@@ -178,7 +178,8 @@ async def stale_result_ignored(srv):
         new = o["Headers"]["order_id"]
         check(new != old, "order ids repeat", old, new)
         await dev.send_json(result("fail", "late answer to the first", old))
-        await asyncio.sleep(0.2)
+        await dev.ping()          # the server has read the stale result ...
+        await asyncio.sleep(0.2)  # ... and a wrong HTTP answer to it would be here by now
         check(not call.done(), "a stale result completed the current order", call)
         await dev.send_json(result("success", "second done", new))
         st, r = await call

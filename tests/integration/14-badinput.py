@@ -238,8 +238,8 @@ async def oversized_message_closes_promptly(srv):
     did = srv.add_device("SN-B2b", "M", "pw")
     seen = []
 
-    def order_soon():
-        time.sleep(0.3)
+    def order_soon():  # started at the close frame
+        time.sleep(0.3)  # deliberately: the order comes 0.3 s after it
         seen.append(srv.api.post("give_order", {"device_id": did, "order": "x"}))
     for fragmented in (False, True):
         th = threading.Thread(target=order_soon)
@@ -411,7 +411,7 @@ async def slow_rest_client(srv):
         await dev.close()
 
 
-@T.test(bcrypt_cost=10)
+@T.test(bcrypt_cost=10, bcrypt_jobs=1)
 async def vanish_during_login(srv):
     """Devices that close right after sending their login (while bcrypt runs on the pool) or
     right after connecting: nothing leaks or crashes, and the device ends up offline."""
@@ -424,7 +424,12 @@ async def vanish_during_login(srv):
         w.close()
     for _ in range(20):
         RawWs(srv.port).close()
-    await asyncio.sleep(1.0)  # let the pool finish every bcrypt
+    # Wait until the pool is done with them: logins are looked up in order and hashed one at a
+    # time in order (bcrypt_jobs 1), so once a password login made now is answered, so is every
+    # one above.
+    marker = srv.add_device("SN-B12-after", "M", "pw")
+    async with srv.connect() as dev:
+        await dev.login(device_id=marker, password="pw", timeout=30)
     check(srv.dev_state(did) == "offline", srv.dev_state(did))
     async with srv.connect() as dev:
         await dev.login(device_id=did, password="pw")
@@ -446,6 +451,8 @@ async def shutdown_during_login(srv):
     ws = [RawWs(srv.port) for _ in range(4)]
     for w in ws:
         w.send_frame('{"device_id":"%s","password":"pw"}' % did)
+    # Nothing outside shows that hashing has begun: give the frames 50 ms to arrive (a hash at
+    # cost 12 lasts ~250 ms, so the SIGTERM lands during it).
     await asyncio.sleep(0.05)
     t0 = time.monotonic()
     await asyncio.to_thread(srv.stop)

@@ -215,7 +215,7 @@ def test_devices(srv):
     old_hash = stored(srv, id1)[0]
     check(old_hash.startswith("$2"), "stored password is a bcrypt hash")
     check(bcrypt.checkpw(b"first-pw", old_hash.encode()), "hash verifies the password")
-    time.sleep(0.01)
+    time.sleep(0.01)  # deliberately: a later millisecond for updated_time
     u = srv.ok("PUT", "device_update", {"device_id": id1, "device_name": "renamed",
                                         "hardware": {"model": "EG-9"},
                                         "nic": [{"type": "lte"}]})
@@ -431,14 +431,11 @@ def test_live_device(srv):
             await ws.send(json.dumps({"device_id": did, "password": "live-pw"}))
             reply = json.loads(await asyncio.wait_for(ws.recv(), 10))
             check(reply.get("status") == "success", "login: %r" % reply)
-            # the login is written behind (log_flush): poll the log
-            logs = []
-            for _ in range(50):
+            # the login is written behind (log_flush): wait for its row
+            def logged():
                 logs = srv.ok("GET", "device_log_query/" + did)
-                if any(l["event"] == "login" for l in logs):
-                    break
-                await asyncio.sleep(0.1)
-            check(any(l["event"] == "login" for l in logs), "login in the device log: %r" % logs)
+                return logs if any(l["event"] == "login" for l in logs) else None
+            logs = await efharness.await_until(logged, 5, what="the login in the device log")
             for l in logs:
                 check(l["device_id"] == did and l["log_id"].isdigit() and l["time"] > 1.6e12,
                       "log row: %r" % l)

@@ -11,7 +11,7 @@ import time
 
 import websockets
 
-from efharness import Suite, check
+from efharness import Suite, check, await_until
 
 T = Suite("26-front", front_push_interval="100ms", heartbeat_tolerance="10s", log_flush="20ms",
           heartbeat_tolerance_miss="5s")
@@ -168,9 +168,12 @@ async def requests(srv):
         check("password" not in json.dumps(r), r)
         r = await f.call(uri="deviceStatus", body={"device_id": dev.device_id})
         check(r["code"] == 1 and r["data"]["cpu_temperature"] == 50, r)
-        await asyncio.sleep(0.1)  # device logs are written behind (log_flush)
-        r = await f.call(uri="deviceLog", body={"device_id": dev.device_id, "limit": 5})
-        check(r["code"] == 1 and 0 < len(r["data"]) <= 5, r)
+        async def log_rows():  # device logs are written behind (log_flush)
+            r = await f.call(uri="deviceLog", body={"device_id": dev.device_id, "limit": 5})
+            check(r["code"] == 1, r)
+            return r if r["data"] else None
+        r = await await_until(log_rows, 3, what="device log rows over /front")
+        check(len(r["data"]) <= 5, r)
         r = await f.call(uri="deviceLog", body={"device_id": "999"})
         check(r["code"] == 0, r)
         r = await f.call(uri="nope", body={})
@@ -283,10 +286,18 @@ async def connection_limit(srv):
             r = await c.recv()
             check(r["code"] == 0 and "too many" in r["message"], r)
             await asyncio.wait_for(c.ws.wait_closed(), 2)
-        await asyncio.sleep(0.1)
-        async with Front(srv):  # a place is free again after one leaves
-            await a.ws.close()
-            await asyncio.sleep(0.1)
+        await a.ws.close()
+
+        async def admitted():  # a place is free again once the server has seen `a` leave
+            async with Front(srv) as d:
+                await d.ws.send(json.dumps({"uri": "login", "body": {"token": srv.token},
+                                            "msgId": "1"}))
+                r = await d.recv()
+                if r["code"] == 0 and "too many" in r.get("message", ""):
+                    return False
+                check(r.get("msgId") == "1" and r["code"] == 1, r)
+                return True
+        await await_until(admitted, 3, what="a place free after one left")
     async with Front(srv) as e:
         await e.login(srv.token)
 

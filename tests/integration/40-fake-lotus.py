@@ -225,7 +225,7 @@ def test_state_advances():
     """With the real clock: at speed 36000 (10 h per second) jobs move between two runs."""
     st = new_state("advance")
     a = parse_jobs(out("--speed", "36000", "sealing", "jobs", state=st))
-    time.sleep(0.5)
+    time.sleep(0.5)  # deliberately: real time passes between the two runs
     b = parse_jobs(out("sealing", "jobs", state=st))
     before = {(r["Sector"], r["Task"]): r for r in a}
     after = {(r["Sector"], r["Task"]): r for r in b}

@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 
-from efharness import AgentProcess, Suite, check, wait_until
+from efharness import AgentProcess, Suite, check, free_port, wait_until
 
 SSHD = "/usr/sbin/sshd"
 NAME = "47-upload-log"
@@ -57,12 +57,6 @@ HOST_KEY = keygen("host_key")          # sshd's host key
 OTHER_HOST_KEY = keygen("other_host")  # a host key sshd does not have
 CLIENT_KEY = keygen("client_key")      # authorized on the server
 STRANGER_KEY = keygen("stranger_key")  # not authorized
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def known_hosts(port, host_pub, name):

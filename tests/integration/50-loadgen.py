@@ -238,7 +238,7 @@ def test_storm_and_sigint(srv):
             "--duration", "60", "--schedule", "fast", "--reconnect-storm", "--storm-at", "1.5"]
     proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    time.sleep(4)
+    time.sleep(4)  # deliberately: a run that goes past the storm at 1.5 s (< 3 s, checked below)
     t = time.monotonic()
     proc.send_signal(signal.SIGINT)
     try:
@@ -259,14 +259,6 @@ def test_storm_and_sigint(srv):
           "storm_s: %s" % f)
     st, body = srv.call("GET", "device_query_all")
     check(len(body["data"]) == 300, "the second run added devices: %d" % len(body["data"]))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def mqtt_retained(port, topic_filter, want, timeout=10):
@@ -326,7 +318,7 @@ def test_mqtt(srv):
     if not os.path.exists(broker):
         print("skip test_mqtt: mosquitto is not installed (scripts/deps.sh --bench)")
         return
-    port = free_port()
+    port = efharness.free_port()
     with tempfile.TemporaryDirectory(prefix="ef-lg-mqtt-") as tmp:
         conf = os.path.join(tmp, "mosquitto.conf")
         with open(conf, "w") as f:
@@ -335,12 +327,13 @@ def test_mqtt(srv):
         mq = subprocess.Popen([broker, "-c", conf], stdin=subprocess.DEVNULL,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
-            for _ in range(100):
+            def listening():
                 try:
                     socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
+                    return True
                 except OSError:
-                    time.sleep(0.05)
+                    return False
+            efharness.wait_until(listening, 10, what="mosquitto listening on port %d" % port)
             rc, out, err = loadgen("--protocol", "mqtt", "--server", "mqtt://127.0.0.1:%d" % port,
                                    "--devices", "200", "--duration", "4", "--schedule", "fast",
                                    "--sn-prefix", "MQ-", "--json", timeout=30)

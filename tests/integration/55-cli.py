@@ -10,7 +10,7 @@ import socket
 import subprocess
 import tempfile
 
-from efharness import AgentProcess, Suite, build_dir, check, wait_until
+from efharness import AgentProcess, Suite, build_dir, check, free_port, wait_until
 
 T = Suite("55-cli", heartbeat_tolerance="3s", heartbeat_tolerance_miss="2s", order_timeout="3s")
 
@@ -307,10 +307,7 @@ def tokens_miners_and_errors(srv):
     check(rc == 0 and "key=value" in out, out)
 
     # No server: exit 3. A server that accepts but never answers: exit 3 after --timeout.
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    rc, out, err = run(["--server", "http://127.0.0.1:%d" % port, "--token", "t", "device", "list"])
+    rc, out, err = run(["--server", "http://127.0.0.1:%d" % free_port(), "--token", "t", "device", "list"])
     check(rc == 3 and "cannot reach" in err, rc, out, err)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

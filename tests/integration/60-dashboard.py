@@ -12,26 +12,18 @@ else to <build>/screenshots/."""
 import asyncio
 import json
 import os
-import socket
 import struct
 import threading
 import time
 
-from efharness import AgentProcess, Suite, check, source_dir, build_dir, add_group, add_relation, wait_until
+from efharness import (AgentProcess, Suite, check, source_dir, build_dir, add_group, add_relation,
+                       free_port, wait_until)
 import websockets
 
 from cdp import Chromium
 
 WEB = os.path.join(source_dir(), "web")
 SHOTS = os.environ.get("EF_SCREENSHOTS") or os.path.join(build_dir(), "screenshots")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 T = Suite("60-dashboard", static_dir=WEB, front_push_interval="200ms",
@@ -151,7 +143,7 @@ class Feeder:
     async def beat(self, ws):
         try:
             while True:
-                await asyncio.sleep(2)
+                await asyncio.sleep(2)  # a ping every 2 s, as a device does
                 await ws.send(json.dumps({"type": "ping_pong", "Headers": {}, "data": "ping"}))
         except websockets.ConnectionClosed:
             pass
@@ -424,7 +416,7 @@ def dashboard(srv):
             feeder.send("w2", status("worker02", 72.0 - i * 0.8, 30.2 + (i % 2) * 3))
             feeder.send("miner", upload({"minerId": "f01234", "minerBalance": "%.1f mFIL" % (250.5 + i * 4)},
                                         False))
-            time.sleep(0.5)
+            time.sleep(0.5)  # deliberately: points half a second apart on the charts
         page.wait_for("document.querySelector('[data-field=\"minerBalance\"]').textContent === '270.5 mFIL'",
                       what="the last balance")
         page.wait_for("window.efApp.page && document.querySelectorAll('canvas').length === 4", what="charts")
@@ -433,7 +425,9 @@ def dashboard(srv):
         no_problems(page)
         shot(page, "miner.png")
         page.evaluate("window.scrollTo(0, document.getElementById('workers').offsetTop - 110)")
-        time.sleep(0.3)
+        page.wait_for("window.scrollY > 0", what="the page scrolled")
+        # painted at the new position: two animation frames later
+        page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
         shot(page, "miner-workers.png")
         page.evaluate("window.scrollTo(0, 0)")
 

@@ -1,11 +1,11 @@
 """Orders: custom handler round trip with order_id echoed, params "{}" when absent, handler
 failure, unknown order -> "order not in config", heartbeat alive while a handler blocks,
 malformed JSON and unknown types ignored, upload_log failing cleanly when SFTP is unreachable."""
-import socket
 import time
 
 import edgetest  # first: it picks a python3 that has websockets
 from edgetest import check
+from efharness import free_port
 
 
 def order(kind, order_id=None, params=None, **data):
@@ -20,14 +20,6 @@ def order(kind, order_id=None, params=None, **data):
 
 def is_result(m):
     return m.get("type") == "upload_instruction_result"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 async def main(t):

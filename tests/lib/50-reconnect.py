@@ -1,18 +1,15 @@
 """Reconnect: up to max_retries failed attempts, then ef_client_run returns EF_ECLOSED (exit 3);
 a successful login resets the count; the wait is reconnect_interval plus jitter."""
-import socket
 import time
 
 import edgetest
 from edgetest import check
+from efharness import free_port
 
 
 async def main(t):
     # nothing listens: 3 failed attempts, 100-150 ms apart, then exit code 3
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    dead = s.getsockname()[1]
-    s.close()
+    dead = free_port()
     t0 = time.monotonic()
     p = await t.probe("--max-retries", "3", port=dead)
     rc = await p.wait(timeout=5)

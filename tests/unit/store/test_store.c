@@ -1,8 +1,23 @@
-/* test_store.c -- unit tests of the store interface (store.c) and its SQLite backend.
+/* test_store.c -- the store contract: what every backend of store.h must do, run against the
+ * backend a URL names. PostgreSQL and MariaDB backends run this same file unchanged.
  *
- * Each test gets a fresh database in its own mkdtemp() directory, removed afterwards. Some
- * tests open the file with sqlite3 directly to set up what the store alone cannot (a newer
- * schema version, a dropped column, a failing trigger).
+ * The URL: argv[1], else $EF_STORE_URL, else a fresh "sqlite:" file per test in its own
+ * mkdtemp() directory, removed afterwards.
+ *
+ * Every test starts from an EMPTY store (fixed ids, counts and lists depend on it):
+ * - without a URL, each test gets a new SQLite file;
+ * - with a URL, $EF_STORE_RESET must be a shell command that empties that database; it runs
+ *   (/bin/sh, with $EF_STORE_URL set to the URL) before each test, and store_open() then
+ *   creates the schema. For example, PostgreSQL:
+ *     EF_STORE_RESET='dropdb --if-exists ef_contract && createdb ef_contract'
+ *   MariaDB:
+ *     EF_STORE_RESET='mariadb -e "DROP DATABASE IF EXISTS ef_c; CREATE DATABASE ef_c"'
+ *   SQLite at a fixed path:  EF_STORE_RESET='rm -f FILE FILE-wal FILE-shm'
+ *   setup() fails the test when the store it opens is not empty.
+ *
+ * Only the interface is used here -- no SQL, no files, no error wording: what a backend does its
+ * own way (URL forms, files and permissions, migrations, journal mode, message texts, failures
+ * injected behind the interface) is tested in that backend's own file (test_store_sqlite.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,108 +25,109 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "edgefleet/error.h"
 #include "mem.h"
 #include "store.h"
+#include "store_testutil.h"
+
+static const char *g_url;   /* the backend under test; NULL: a fresh SQLite file per test */
+static const char *g_reset; /* with g_url: the command that empties its database */
 
 struct fx {
-  char dir[PATH_MAX];
-  char path[PATH_MAX + 32];
+  char dir[PATH_MAX];       /* the SQLite default's temporary directory, else "" */
+  char url[PATH_MAX + 64];
   struct store *st;
 };
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
-  (void)sb;
-  (void)flag;
-  (void)ftw;
-  return remove(p);
-}
-
-static int setup(void **state) {
-  struct fx *f = ef_calloc(1, sizeof *f);
-  const char *tmp = getenv("TMPDIR");
-  snprintf(f->dir, sizeof f->dir, "%s/ef-store-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
-  if (!mkdtemp(f->dir)) return -1;
-  snprintf(f->path, sizeof f->path, "%s/edgefleet.db", f->dir);
-  char url[sizeof f->path + 8], err[256];
-  snprintf(url, sizeof url, "sqlite:%s", f->path);
-  int rc = store_open(url, &f->st, err, sizeof err);
+/* The store must hold nothing: no devices, groups, tokens, miner rows or logs (pruning every
+ * log deletes nothing from an empty store, and counts what a full one had). */
+static int check_empty(struct fx *f) {
+  struct store *st = f->st;
+  size_t nd = 0, ng = 0, nt = 0, nm = 0;
+  uint64_t nlogs = 0;
+  struct store_device *ds = NULL;
+  struct store_group *gs = NULL;
+  struct store_token *ts = NULL;
+  struct store_miner *ms = NULL;
+  int rc = st->ops->device_list(st, &ds, &nd);
+  if (rc == 0) rc = st->ops->group_list(st, &gs, &ng);
+  if (rc == 0) rc = st->ops->token_list(st, &ts, &nt);
+  if (rc == 0) rc = st->ops->miner_list(st, &ms, &nm);
+  if (rc == 0) rc = st->ops->log_prune(st, INT64_MAX, &nlogs);
+  store_devices_free(ds, nd);
+  store_groups_free(gs, ng);
+  store_tokens_free(ts, nt);
+  store_miners_free(ms, nm);
   if (rc != 0) {
-    fprintf(stderr, "store_open: %s\n", err);
+    fprintf(stderr, "store contract: listing a new store failed (%d): %s\n", rc,
+            store_errmsg(st));
     return -1;
   }
-  *state = f;
+  if (nd || ng || nt || nm || nlogs) {
+    fprintf(stderr, "store contract: the store is not empty at the start of a test (%zu devices, "
+            "%zu groups, %zu tokens, %zu miner rows, %llu logs): does EF_STORE_RESET empty it?\n",
+            nd, ng, nt, nm, (unsigned long long)nlogs);
+    return -1;
+  }
   return 0;
 }
 
 static int teardown(void **state) {
   struct fx *f = *state;
   store_close(&f->st);
-  chmod(f->dir, 0700);
-  nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+  if (f->dir[0]) st_rmtree(f->dir);
   ef_free(f);
   return 0;
 }
 
-/* Reopen the fixture's database (after a raw change to the file). */
-static int reopen(struct fx *f, char *err, size_t errlen) {
+/* A test's empty store. On failure the test fails and nothing is left behind (cmocka runs no
+ * teardown after a failed setup). */
+static int setup(void **state) {
+  struct fx *f = ef_calloc(1, sizeof *f);
+  *state = f;
+  int rc = 0;
+  if (g_url) {
+    snprintf(f->url, sizeof f->url, "%s", g_url);
+    if ((rc = system(g_reset)) != 0)
+      fprintf(stderr, "store contract: EF_STORE_RESET failed (status %d)\n", rc);
+  } else if ((rc = st_mkdtemp(f->dir, sizeof f->dir)) != 0) {
+    f->dir[0] = '\0';
+    perror("store contract: mkdtemp");
+  } else {
+    snprintf(f->url, sizeof f->url, "sqlite:%s/edgefleet.db", f->dir);
+  }
+  if (rc == 0) {
+    char err[256];
+    if ((rc = store_open(f->url, &f->st, err, sizeof err)) != 0)
+      fprintf(stderr, "store contract: store_open: %s\n", err);
+  }
+  if (rc == 0) rc = check_empty(f);
+  if (rc != 0) {
+    teardown(state);
+    return -1;
+  }
+  return 0;
+}
+
+/* Close the store and open the same URL again: what was written must be there. */
+static void reopen(struct fx *f) {
+  char err[256];
   store_close(&f->st);
-  return store_open(f->path, &f->st, err, errlen);
+  if (store_open(f->url, &f->st, err, sizeof err) != 0) fail_msg("reopening the store: %s", err);
 }
 
-static void raw_exec(const char *path, const char *sql) {
-  sqlite3 *db = NULL;
-  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-  char *msg = NULL;
-  int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-  if (rc != SQLITE_OK) fprintf(stderr, "raw_exec(%s): %s\n", sql, msg);
-  sqlite3_free(msg);
-  assert_int_equal(rc, SQLITE_OK);
-  sqlite3_close(db);
-}
-
-static long long raw_int(const char *path, const char *sql) {
-  sqlite3 *db = NULL;
-  sqlite3_stmt *st = NULL;
-  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-  long long v = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return v;
-}
-
-static struct store_device dev(uint64_t id, const char *sn, const char *model) {
-  struct store_device d = {0};
-  d.device_id = id;
-  d.hardware_sn = (char *)sn;
-  d.hardware_model = (char *)model;
-  d.password = "$2b$10$hash";
-  d.created_time = 1000;
-  d.updated_time = 1000;
-  return d;
-}
-
-static struct store_group grp(uint64_t id, const char *name) {
-  struct store_group g = {0};
-  g.group_id = id;
-  g.group_name = (char *)name;
-  g.group_description = "a group";
-  g.created_time = 2000;
-  g.updated_time = 2000;
-  return g;
+static size_t count_devices(struct fx *f) {
+  struct store_device *arr;
+  size_t n;
+  assert_int_equal(f->st->ops->device_list(f->st, &arr, &n), 0);
+  store_devices_free(arr, n);
+  return n;
 }
 
 static double now_s(void) {
@@ -122,189 +138,39 @@ static double now_s(void) {
 
 #define OPS(f) ((f)->st->ops)
 
-/* ===== open, URL, migrations ===== */
-
-static void test_open_bad_urls(void **state) {
-  (void)state;
-  struct store *st = (struct store *)0x1;
-  char err[256];
-
-  assert_int_equal(store_open("foo:bar.db", &st, err, sizeof err), EF_ECONFIG);
-  assert_null(st);
-  assert_non_null(strstr(err, "foo:"));
-  assert_non_null(strstr(err, "sqlite:"));
-
-  /* The scheme is named, never the URL (it may hold a password). */
-  assert_int_equal(store_open("postgresql://u:s3cret@db/ef", &st, err, sizeof err), EF_ECONFIG);
-  assert_null(strstr(err, "s3cret"));
-  assert_non_null(strstr(err, "postgresql:"));
-
-  assert_int_equal(store_open("", &st, err, sizeof err), EF_ECONFIG);
-  assert_true(err[0] != '\0');
-  assert_int_equal(store_open(NULL, &st, err, sizeof err), EF_ECONFIG);
-  assert_int_equal(store_open("sqlite:", &st, err, sizeof err), EF_ECONFIG);
-  assert_true(err[0] != '\0');
-  assert_int_equal(store_open("sqlite:x.db", NULL, err, sizeof err), EF_EINVAL);
-  /* err may be absent. */
-  assert_int_equal(store_open("nope:x", &st, NULL, 0), EF_ECONFIG);
-}
-
-static void test_open_url_forms(void **state) {
-  struct fx *f = *state;
-  char url[PATH_MAX + 64], err[256];
-  struct store *st = NULL;
-  const char *forms[] = {"%s/bare.db", "sqlite:%s/colon.db", "sqlite://%s/slashes.db",
-                         "SQLite:%s/case.db"};
-  for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
-    snprintf(url, sizeof url, forms[i], f->dir);
-    assert_int_equal(store_open(url, &st, err, sizeof err), 0);
-    assert_ptr_equal(st->ops, &store_sqlite_ops);
-    struct store_device d = dev(1, "sn", "m");
-    assert_int_equal(st->ops->device_add(st, &d), 0);
-    store_close(&st);
-    assert_null(st);
-  }
-  struct stat sb;
-  snprintf(url, sizeof url, "%s/slashes.db", f->dir);
-  assert_int_equal(stat(url, &sb), 0);
-  assert_int_equal(sb.st_mode & 0777, 0600); /* holds password hashes */
-  store_close(&st); /* NULL is fine */
-  store_close(NULL);
-}
-
-static void test_open_bad_paths(void **state) {
-  struct fx *f = *state;
-  char path[PATH_MAX + 64], err[256];
-  struct store *st = NULL;
-
-  /* Missing directory. */
-  snprintf(path, sizeof path, "%s/no/such/dir/x.db", f->dir);
-  assert_int_equal(store_open(path, &st, err, sizeof err), EF_EDB);
-  assert_null(st);
-  assert_non_null(strstr(err, "directory must exist"));
-
-  /* Parent is a regular file. */
-  snprintf(path, sizeof path, "%s/edgefleet.db/x.db", f->dir);
-  assert_int_equal(store_open(path, &st, err, sizeof err), EF_EDB);
-  assert_true(err[0] != '\0');
-
-  /* The path is a directory. */
-  assert_int_equal(store_open(f->dir, &st, err, sizeof err), EF_EDB);
-  assert_true(err[0] != '\0');
-
-  /* A file that is not a database. */
-  snprintf(path, sizeof path, "%s/junk.db", f->dir);
-  FILE *fp = fopen(path, "w");
-  assert_non_null(fp);
-  for (int i = 0; i < 200; i++) fputs("this is not a database at all\n", fp);
-  fclose(fp);
-  assert_int_equal(store_open(path, &st, err, sizeof err), EF_EDB);
-  assert_non_null(strstr(err, "not a database"));
-  assert_int_equal(access(path, F_OK), 0); /* not ours: left in place */
-
-  /* An unwritable directory. Root may write anywhere but in sysfs. */
-  if (geteuid() == 0) {
-    if (access("/sys/kernel", F_OK) == 0) {
-      assert_int_equal(store_open("/sys/ef-store-test.db", &st, err, sizeof err), EF_EDB);
-      assert_true(err[0] != '\0');
-    }
-  } else {
-    char sub[PATH_MAX + 16];
-    snprintf(sub, sizeof sub, "%s/ro", f->dir);
-    assert_int_equal(mkdir(sub, 0500), 0);
-    snprintf(path, sizeof path, "%s/x.db", sub);
-    assert_int_equal(store_open(path, &st, err, sizeof err), EF_EDB);
-    assert_non_null(strstr(err, "ermission"));
-  }
-  assert_null(st);
-}
+/* ===== persistence ===== */
 
 static void test_reopen_keeps_data(void **state) {
   struct fx *f = *state;
-  char err[256];
-  struct store_device d = dev(42, "SN42", "M1");
+  struct store_device d = st_dev(42, "SN42", "M1");
   d.device_name = "kept";
   assert_int_equal(OPS(f)->device_add(f->st, &d), 0);
-  struct store_group g = grp(7, "g7");
+  struct store_group g = st_grp(7, "g7");
   assert_int_equal(OPS(f)->group_add(f->st, &g), 0);
   assert_int_equal(OPS(f)->relation_add(f->st, 42, 7, 3000), 0);
+  st_add_logs(f->st, 42, 1, 3);
+  struct store_token t = {.token_id = 9, .name = "n", .kind = "read", .token_hash = "h",
+                          .created_time = 1};
+  assert_int_equal(OPS(f)->token_add(f->st, &t), 0);
 
-  assert_int_equal(reopen(f, err, sizeof err), 0);
-  assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
-  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name='devices'"),
-                   1);
-
-  /* A version-1 database (before miner records) is migrated to 2 with its data. */
-  store_close(&f->st);
-  raw_exec(f->path, "DROP TABLE miner_info; DROP TABLE worker_info; PRAGMA user_version = 1");
-  assert_int_equal(reopen(f, err, sizeof err), 0);
-  assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
-  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name='miner_info'"),
-                   1);
-
+  reopen(f);
   struct store_device out;
   assert_int_equal(OPS(f)->device_get(f->st, 42, &out), 0);
   assert_string_equal(out.device_name, "kept");
   store_device_clear(&out);
-  bool in;
+  bool in = false;
   assert_int_equal(OPS(f)->relation_exists(f->st, 42, 7, &in), 0);
   assert_true(in);
-}
-
-static void test_wal_mode(void **state) {
-  struct fx *f = *state;
-  sqlite3 *db = NULL;
-  sqlite3_stmt *q = NULL;
-  assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-  assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
-  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-  assert_string_equal((const char *)sqlite3_column_text(q, 0), "wal");
-  sqlite3_finalize(q);
-  sqlite3_close(db);
-}
-
-static void test_newer_schema_refused(void **state) {
-  struct fx *f = *state;
-  char err[256];
-  store_close(&f->st);
-  raw_exec(f->path, "PRAGMA user_version = 99");
-  assert_int_equal(store_open(f->path, &f->st, err, sizeof err), EF_EDB);
-  assert_null(f->st);
-  assert_non_null(strstr(err, "newer"));
-  assert_non_null(strstr(err, "99"));
-  /* Untouched. */
-  assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 99);
-}
-
-static void test_unknown_tables_refused(void **state) {
-  struct fx *f = *state;
-  char path[PATH_MAX + 64], err[256];
-  struct store *st = NULL;
-  /* A version-0 database that already has its own `devices`: migration 1 fails, cleanly. */
-  snprintf(path, sizeof path, "%s/other.db", f->dir);
-  raw_exec(path, "CREATE TABLE devices (x INTEGER)");
-  assert_int_equal(store_open(path, &st, err, sizeof err), EF_EDB);
-  assert_null(st);
-  assert_non_null(strstr(err, "migrate"));
-  assert_int_equal(raw_int(path, "PRAGMA user_version"), 0);
-  assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name='group_info'"), 0);
-}
-
-static void test_missing_column_added(void **state) {
-  struct fx *f = *state;
-  char err[256];
-  store_close(&f->st);
-  raw_exec(f->path, "ALTER TABLE devices DROP COLUMN lte_imei");
-  assert_int_equal(
-      raw_int(f->path, "SELECT count(*) FROM pragma_table_info('devices') WHERE name='lte_imei'"),
-      0);
-  assert_int_equal(store_open(f->path, &f->st, err, sizeof err), 0);
-  struct store_device d = dev(5, "s", "m"), out;
-  d.lte_imei = "861234567890123";
-  assert_int_equal(OPS(f)->device_add(f->st, &d), 0);
-  assert_int_equal(OPS(f)->device_get(f->st, 5, &out), 0);
-  assert_string_equal(out.lte_imei, "861234567890123");
-  store_device_clear(&out);
+  struct store_log *logs;
+  size_t n;
+  assert_int_equal(OPS(f)->log_query(f->st, 42, 0, 10, &logs, &n), 0);
+  assert_int_equal(n, 3);
+  store_logs_free(logs, n);
+  struct store_token *ts;
+  assert_int_equal(OPS(f)->token_list(f->st, &ts, &n), 0);
+  assert_int_equal(n, 1);
+  assert_string_equal(ts[0].token_hash, "h");
+  store_tokens_free(ts, n);
 }
 
 /* ===== devices ===== */
@@ -320,7 +186,7 @@ static void fill_all(struct store_device *d) {
 
 static void test_device_roundtrip(void **state) {
   struct fx *f = *state;
-  struct store_device d = dev(1001, NULL, NULL), out;
+  struct store_device d = st_dev(1001, NULL, NULL), out;
   fill_all(&d);
   d.token_hash = "abcd";
   d.token_expiry = 99;
@@ -346,7 +212,7 @@ static void test_device_roundtrip(void **state) {
   store_device_clear(&out);
 
   /* A 64-bit id with the top bit set survives. */
-  struct store_device big = dev(UINT64_MAX - 5, "big", "m");
+  struct store_device big = st_dev(UINT64_MAX - 5, "big", "m");
   assert_int_equal(OPS(f)->device_add(f->st, &big), 0);
   assert_int_equal(OPS(f)->device_get(f->st, UINT64_MAX - 5, &out), 0);
   assert_true(out.device_id == UINT64_MAX - 5);
@@ -383,15 +249,15 @@ static void test_device_null_fields(void **state) {
 
 static void test_device_duplicates_and_missing(void **state) {
   struct fx *f = *state;
-  struct store_device d = dev(1, "SN1", "M1"), out;
+  struct store_device d = st_dev(1, "SN1", "M1"), out;
   assert_int_equal(OPS(f)->device_add(f->st, &d), 0);
 
-  struct store_device same_pair = dev(2, "SN1", "M1");
+  struct store_device same_pair = st_dev(2, "SN1", "M1");
   assert_int_equal(OPS(f)->device_add(f->st, &same_pair), EF_EEXIST);
-  assert_non_null(strstr(store_errmsg(f->st), "UNIQUE"));
-  struct store_device same_id = dev(1, "SN9", "M9");
+  assert_true(store_errmsg(f->st)[0] != '\0'); /* its wording is the backend's */
+  struct store_device same_id = st_dev(1, "SN9", "M9");
   assert_int_equal(OPS(f)->device_add(f->st, &same_id), EF_EEXIST);
-  struct store_device other_model = dev(3, "SN1", "M2");
+  struct store_device other_model = st_dev(3, "SN1", "M2");
   assert_int_equal(OPS(f)->device_add(f->st, &other_model), 0);
 
   assert_int_equal(OPS(f)->device_get(f->st, 999, &out), EF_ENOENT);
@@ -415,7 +281,7 @@ static void test_device_list_order(void **state) {
   char sn[4][8];
   for (int i = 0; i < 4; i++) {
     snprintf(sn[i], sizeof sn[i], "s%d", i);
-    struct store_device d = dev(ids[i], sn[i], "m");
+    struct store_device d = st_dev(ids[i], sn[i], "m");
     assert_int_equal(OPS(f)->device_add(f->st, &d), 0);
   }
   assert_int_equal(OPS(f)->device_list(f->st, &arr, &n), 0);
@@ -430,11 +296,11 @@ static void test_device_list_order(void **state) {
 
 static void test_device_update(void **state) {
   struct fx *f = *state;
-  struct store_device d = dev(1, "SN1", "M1"), out;
+  struct store_device d = st_dev(1, "SN1", "M1"), out;
   d.device_name = "old";
   d.dev_description = "desc";
   assert_int_equal(OPS(f)->device_add(f->st, &d), 0);
-  struct store_device d2 = dev(2, "SN2", "M2");
+  struct store_device d2 = st_dev(2, "SN2", "M2");
   assert_int_equal(OPS(f)->device_add(f->st, &d2), 0);
 
   struct store_device p = {0};
@@ -484,27 +350,17 @@ static void test_device_update(void **state) {
   assert_int_equal(OPS(f)->device_update(f->st, NULL), EF_EINVAL);
 }
 
-static void add_logs(struct fx *f, uint64_t device_id, int from, int to) {
-  struct store_log logs[64];
-  size_t n = 0;
-  for (int t = from; t <= to; t++) {
-    logs[n] = (struct store_log){.device_id = device_id, .event = "heartbeat", .time = t};
-    n++;
-  }
-  assert_int_equal(OPS(f)->write_batch(f->st, logs, n, NULL, 0), 0);
-}
-
 static void test_device_delete_cascades(void **state) {
   struct fx *f = *state;
-  struct store_device a = dev(1, "A", "m"), b = dev(2, "B", "m");
+  struct store_device a = st_dev(1, "A", "m"), b = st_dev(2, "B", "m");
   assert_int_equal(OPS(f)->device_add(f->st, &a), 0);
   assert_int_equal(OPS(f)->device_add(f->st, &b), 0);
-  struct store_group g = grp(10, "g");
+  struct store_group g = st_grp(10, "g");
   assert_int_equal(OPS(f)->group_add(f->st, &g), 0);
   assert_int_equal(OPS(f)->relation_add(f->st, 1, 10, 1), 0);
   assert_int_equal(OPS(f)->relation_add(f->st, 2, 10, 1), 0);
-  add_logs(f, 1, 1, 5);
-  add_logs(f, 2, 1, 3);
+  st_add_logs(f->st, 1, 1, 5);
+  st_add_logs(f->st, 2, 1, 3);
 
   assert_int_equal(OPS(f)->device_delete(f->st, 1), 0);
   struct store_device out;
@@ -526,13 +382,24 @@ static void test_device_delete_cascades(void **state) {
 
   assert_int_equal(OPS(f)->device_delete(f->st, 1), EF_ENOENT);
   /* The failed delete left no transaction open. */
-  struct store_device c = dev(3, "C", "m");
+  struct store_device c = st_dev(3, "C", "m");
   assert_int_equal(OPS(f)->device_add(f->st, &c), 0);
+
+  /* Nothing of it is left behind: the same id again starts with no groups and no logs. */
+  struct store_device again = st_dev(1, "A2", "m");
+  assert_int_equal(OPS(f)->device_add(f->st, &again), 0);
+  struct store_group *gs;
+  assert_int_equal(OPS(f)->device_groups(f->st, 1, &gs, &n), 0);
+  assert_int_equal(n, 0);
+  store_groups_free(gs, n);
+  assert_int_equal(OPS(f)->log_query(f->st, 1, 0, 100, &logs, &n), 0);
+  assert_int_equal(n, 0);
+  store_logs_free(logs, n);
 }
 
 static void test_device_token(void **state) {
   struct fx *f = *state;
-  struct store_device d = dev(1, "A", "m"), out;
+  struct store_device d = st_dev(1, "A", "m"), out;
   assert_int_equal(OPS(f)->device_add(f->st, &d), 0);
   assert_int_equal(OPS(f)->device_set_token(f->st, 1, "deadbeef", 123456), 0);
   assert_int_equal(OPS(f)->device_get(f->st, 1, &out), 0);
@@ -549,7 +416,7 @@ static void test_device_token(void **state) {
 
 static void test_device_all_offline(void **state) {
   struct fx *f = *state;
-  struct store_device a = dev(1, "A", "m"), b = dev(2, "B", "m"), c = dev(3, "C", "m");
+  struct store_device a = st_dev(1, "A", "m"), b = st_dev(2, "B", "m"), c = st_dev(3, "C", "m");
   a.dev_state = "online";
   c.dev_state = "offline";
   b.dev_state = NULL;
@@ -574,7 +441,7 @@ static void test_device_batch(void **state) {
   char sn[100][16];
   for (int i = 0; i < 100; i++) {
     snprintf(sn[i], sizeof sn[i], "B%03d", i);
-    ds[i] = dev(100 + (uint64_t)i, sn[i], "m");
+    ds[i] = st_dev(100 + (uint64_t)i, sn[i], "m");
   }
   size_t failed = 77;
   assert_int_equal(OPS(f)->device_add_batch(f->st, ds, 100, &failed), 0);
@@ -585,7 +452,7 @@ static void test_device_batch(void **state) {
   char sn2[10][16];
   for (int i = 0; i < 10; i++) {
     snprintf(sn2[i], sizeof sn2[i], "C%03d", i);
-    more[i] = dev(1000 + (uint64_t)i, sn2[i], "m");
+    more[i] = st_dev(1000 + (uint64_t)i, sn2[i], "m");
   }
   more[5].hardware_sn = "B042";
   assert_int_equal(OPS(f)->device_add_batch(f->st, more, 10, &failed), EF_EEXIST);
@@ -602,12 +469,12 @@ static void test_device_batch(void **state) {
   assert_int_equal(OPS(f)->device_add_batch(f->st, more, 10, NULL), EF_EEXIST);
   assert_int_equal(OPS(f)->device_add_batch(f->st, more, 10, &failed), EF_EEXIST);
   assert_int_equal(failed, 8);
-  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM devices"), 100);
+  assert_int_equal(count_devices(f), 100);
 
   /* Fixed, it goes in whole. */
   more[8].device_id = 2000;
   assert_int_equal(OPS(f)->device_add_batch(f->st, more, 10, &failed), 0);
-  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM devices"), 110);
+  assert_int_equal(count_devices(f), 110);
   assert_int_equal(OPS(f)->device_add_batch(f->st, NULL, 3, &failed), EF_EINVAL);
 }
 
@@ -615,14 +482,14 @@ static void test_device_batch(void **state) {
 
 static void test_groups(void **state) {
   struct fx *f = *state;
-  struct store_group a = grp(2, "alpha"), b = grp(1, "beta"), out;
+  struct store_group a = st_grp(2, "alpha"), b = st_grp(1, "beta"), out;
   assert_int_equal(OPS(f)->group_add(f->st, &a), 0);
   assert_int_equal(OPS(f)->group_add(f->st, &b), 0);
-  struct store_group dup = grp(3, "alpha");
+  struct store_group dup = st_grp(3, "alpha");
   assert_int_equal(OPS(f)->group_add(f->st, &dup), EF_EEXIST);
-  struct store_group dupid = grp(2, "gamma");
+  struct store_group dupid = st_grp(2, "gamma");
   assert_int_equal(OPS(f)->group_add(f->st, &dupid), EF_EEXIST);
-  struct store_group noname = grp(4, NULL);
+  struct store_group noname = st_grp(4, NULL);
   assert_int_equal(OPS(f)->group_add(f->st, &noname), EF_EINVAL);
 
   assert_int_equal(OPS(f)->group_get(f->st, 2, &out), 0);
@@ -668,10 +535,10 @@ static void test_groups(void **state) {
 
 static void test_relations(void **state) {
   struct fx *f = *state;
-  struct store_device d1 = dev(1, "A", "m"), d2 = dev(2, "B", "m");
+  struct store_device d1 = st_dev(1, "A", "m"), d2 = st_dev(2, "B", "m");
   assert_int_equal(OPS(f)->device_add(f->st, &d1), 0);
   assert_int_equal(OPS(f)->device_add(f->st, &d2), 0);
-  struct store_group g1 = grp(10, "g1"), g2 = grp(20, "g2");
+  struct store_group g1 = st_grp(10, "g1"), g2 = st_grp(20, "g2");
   assert_int_equal(OPS(f)->group_add(f->st, &g1), 0);
   assert_int_equal(OPS(f)->group_add(f->st, &g2), 0);
 
@@ -722,7 +589,12 @@ static void test_relations(void **state) {
   /* group_delete cascades to relations. */
   assert_int_equal(OPS(f)->relation_add(f->st, 2, 20, 1), 0);
   assert_int_equal(OPS(f)->group_delete(f->st, 20), 0);
-  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM relations WHERE group_id = 20"), 0);
+  /* ... leaving none behind: a new group with the same id has no devices. */
+  struct store_group g2again = st_grp(20, "g2-again");
+  assert_int_equal(OPS(f)->group_add(f->st, &g2again), 0);
+  assert_int_equal(OPS(f)->group_devices(f->st, 20, &ds, &n), 0);
+  assert_int_equal(n, 0);
+  store_devices_free(ds, n);
   assert_int_equal(OPS(f)->device_groups(f->st, 2, &gs, &n), 0);
   assert_int_equal(n, 0);
   store_groups_free(gs, n);
@@ -732,7 +604,7 @@ static void test_relations(void **state) {
 
 static void test_write_batch(void **state) {
   struct fx *f = *state;
-  struct store_device a = dev(1, "A", "m"), b = dev(2, "B", "m"), out;
+  struct store_device a = st_dev(1, "A", "m"), b = st_dev(2, "B", "m"), out;
   assert_int_equal(OPS(f)->device_add(f->st, &a), 0);
   assert_int_equal(OPS(f)->device_add(f->st, &b), 0);
 
@@ -789,36 +661,10 @@ static void test_write_batch(void **state) {
   assert_int_equal(OPS(f)->write_batch(f->st, &noevent, 1, NULL, 0), EF_EINVAL);
 }
 
-static void test_write_batch_rollback(void **state) {
-  struct fx *f = *state;
-  struct store_device a = dev(1, "A", "m"), out;
-  a.dev_state = "offline";
-  assert_int_equal(OPS(f)->device_add(f->st, &a), 0);
-  /* A trigger that makes the third insert fail, mid-transaction. */
-  raw_exec(f->path, "CREATE TRIGGER boom BEFORE INSERT ON device_logs WHEN NEW.event = 'boom' "
-                    "BEGIN SELECT RAISE(ABORT, 'boom refused'); END");
-  struct store_log logs[3] = {
-      {.device_id = 1, .event = "a", .time = 1},
-      {.device_id = 1, .event = "b", .time = 2},
-      {.device_id = 1, .event = "boom", .time = 3},
-  };
-  struct store_state st1 = {.device_id = 1, .state = "online", .time = 3};
-  assert_int_equal(OPS(f)->write_batch(f->st, logs, 3, &st1, 1), EF_EDB);
-  assert_non_null(strstr(store_errmsg(f->st), "boom refused"));
-  for (int i = 0; i < 3; i++) assert_int_equal(logs[i].log_id, 0);
-  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM device_logs"), 0);
-  assert_int_equal(OPS(f)->device_get(f->st, 1, &out), 0);
-  assert_string_equal(out.dev_state, "offline");
-  store_device_clear(&out);
-  /* And the store still works. */
-  assert_int_equal(OPS(f)->write_batch(f->st, logs, 2, &st1, 1), 0);
-  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM device_logs"), 2);
-}
-
 static void test_log_query(void **state) {
   struct fx *f = *state;
-  add_logs(f, 1, 1, 10);
-  add_logs(f, 2, 1, 4);
+  st_add_logs(f->st, 1, 1, 10);
+  st_add_logs(f->st, 2, 1, 4);
   struct store_log same[2] = {{.device_id = 1, .event = "x", .time = 20},
                               {.device_id = 1, .event = "y", .time = 20}};
   assert_int_equal(OPS(f)->write_batch(f->st, same, 2, NULL, 0), 0);
@@ -855,8 +701,8 @@ static void test_log_query(void **state) {
 
 static void test_log_prune(void **state) {
   struct fx *f = *state;
-  add_logs(f, 1, 1, 10);
-  add_logs(f, 2, 1, 4);
+  st_add_logs(f->st, 1, 1, 10);
+  st_add_logs(f->st, 2, 1, 4);
   uint64_t deleted = 99;
   assert_int_equal(OPS(f)->log_prune(f->st, 5, &deleted), 0);
   assert_int_equal(deleted, 8); /* times 1..4 of both devices */
@@ -869,7 +715,11 @@ static void test_log_prune(void **state) {
   assert_int_equal(OPS(f)->log_prune(f->st, 5, &deleted), 0);
   assert_int_equal(deleted, 0);
   assert_int_equal(OPS(f)->log_prune(f->st, 1000, NULL), 0);
-  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM device_logs"), 0);
+  for (uint64_t id = 1; id <= 2; id++) {
+    assert_int_equal(OPS(f)->log_query(f->st, id, 0, 100, &got, &n), 0);
+    assert_int_equal(n, 0);
+    store_logs_free(got, n);
+  }
 
   /* Ids are not reused after a prune. */
   struct store_log l = {.device_id = 1, .event = "e", .time = 2000};
@@ -877,7 +727,7 @@ static void test_log_prune(void **state) {
   assert_true(l.log_id > 14);
 }
 
-/* ===== API tokens ===== */
+/* ===== API tokens and miner records ===== */
 
 static void test_tokens(void **state) {
   struct fx *f = *state;
@@ -933,8 +783,7 @@ static void test_miners(void **state) {
        .updated_time = 20},
   };
   assert_int_equal(OPS(f)->miner_write(f->st, upd, 3), 0);
-  char err[256];
-  assert_int_equal(reopen(f, err, sizeof err), 0);
+  reopen(f);
   assert_int_equal(OPS(f)->miner_list(f->st, &arr, &n), 0);
   assert_int_equal(n, 3); /* two miners first, then worker w1 */
   assert_string_equal(arr[0].miner_id, "f01234");
@@ -957,17 +806,6 @@ static void test_miners(void **state) {
   store_miners_free(arr, n);
 }
 
-static void test_free_helpers_null(void **state) {
-  (void)state;
-  store_device_clear(NULL);
-  store_devices_free(NULL, 5);
-  store_group_clear(NULL);
-  store_groups_free(NULL, 5);
-  store_log_clear(NULL);
-  store_logs_free(NULL, 5);
-  store_tokens_free(NULL, 5);
-}
-
 /* ===== speed (printed, not asserted) ===== */
 
 static void test_timing(void **state) {
@@ -975,7 +813,7 @@ static void test_timing(void **state) {
   enum { NDEV = 20000, NLOG = 2000, NSTATE = 500 };
   struct store_device *ds = ef_calloc(NDEV, sizeof *ds);
   for (size_t i = 0; i < NDEV; i++) {
-    ds[i] = dev(1000000 + i, NULL, "T1000");
+    ds[i] = st_dev(1000000 + i, NULL, "T1000");
     ds[i].hardware_sn = ef_asprintf("SN%08zu", i);
     ds[i].device_name = ds[i].hardware_sn;
   }
@@ -1016,18 +854,27 @@ static void test_timing(void **state) {
   ef_free(states);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  g_url = argc > 1 ? argv[1] : getenv("EF_STORE_URL");
+  if (g_url && !g_url[0]) g_url = NULL;
+  if (g_url) {
+    g_reset = getenv("EF_STORE_RESET");
+    if (!g_reset || !g_reset[0]) {
+      fprintf(stderr, "test_store: a store URL needs EF_STORE_RESET, a shell command that "
+                      "empties that database before each test (see the top of test_store.c)\n");
+      return 2;
+    }
+    setenv("EF_STORE_URL", g_url, 1); /* for the reset command */
+    /* The scheme only: a URL may carry a password. */
+    const char *colon = strchr(g_url, ':');
+    printf("[ store    ] contract on %.*s (reset before each test)\n",
+           colon ? (int)(colon - g_url + 1) : 0, g_url);
+  } else {
+    printf("[ store    ] contract on sqlite: (a new file per test)\n");
+  }
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_open_bad_urls),
-      cmocka_unit_test(test_free_helpers_null),
 #define T_(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-      T_(test_open_url_forms),
-      T_(test_open_bad_paths),
       T_(test_reopen_keeps_data),
-      T_(test_wal_mode),
-      T_(test_newer_schema_refused),
-      T_(test_unknown_tables_refused),
-      T_(test_missing_column_added),
       T_(test_device_roundtrip),
       T_(test_device_null_fields),
       T_(test_device_duplicates_and_missing),
@@ -1040,7 +887,6 @@ int main(void) {
       T_(test_groups),
       T_(test_relations),
       T_(test_write_batch),
-      T_(test_write_batch_rollback),
       T_(test_log_query),
       T_(test_log_prune),
       T_(test_tokens),
