@@ -100,6 +100,7 @@ void store_device_clear(struct store_device *d) {
   STORE_DEVICE_FIELDS(STORE_DEV_FREE_)
 #undef STORE_DEV_FREE_
   ef_free(d->password);
+  ef_free(d->pw_verifier);
   ef_free(d->token_hash);
   memset(d, 0, sizeof *d);
 }

@@ -50,6 +50,8 @@ struct store_device {
   STORE_DEVICE_FIELDS(STORE_DEV_MEMBER_)
 #undef STORE_DEV_MEMBER_
   char *password;     /* bcrypt hash; never leaves the server */
+  char *pw_verifier;  /* hex HMAC-SHA-256(server secret, password) once a login proved it, or
+                         NULL; never leaves the server; a new password clears it */
   char *token_hash;   /* hex SHA-256 of the current session token, or NULL */
   int64_t token_expiry;
   int64_t created_time, updated_time;
@@ -111,12 +113,15 @@ struct store_ops {
                      struct store_device *out);
   /* Every device, ordered by id. *out is an array of *n records. */
   int (*device_list)(struct store *st, struct store_device **out, size_t *n);
-  /* Set the non-NULL text fields of `patch` (and `password` when non-NULL) on device
-   * patch->device_id, and updated_time = patch->updated_time. EF_ENOENT, EF_EEXIST (sn/model). */
+  /* Set the non-NULL text fields of `patch` (and `password` when non-NULL, which clears the
+   * verifier) on device patch->device_id, and updated_time = patch->updated_time. EF_ENOENT,
+   * EF_EEXIST (sn/model). */
   int (*device_update)(struct store *st, const struct store_device *patch);
   /* Deletes the device, its relations and its logs. */
   int (*device_delete)(struct store *st, uint64_t id);
   int (*device_set_token)(struct store *st, uint64_t id, const char *token_hash, int64_t expiry);
+  /* Keep the password verifier of a device (docs/security.md#verifier). */
+  int (*device_set_verifier)(struct store *st, uint64_t id, const char *verifier);
   /* Mark every device offline (server start: nobody is connected yet). */
   int (*device_all_offline)(struct store *st, int64_t now);
 

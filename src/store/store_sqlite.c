@@ -91,6 +91,8 @@ static const char *const migrations[] = {
     "record TEXT NOT NULL,\n"
     "updated_time INTEGER NOT NULL DEFAULT 0,\n"
     "PRIMARY KEY (miner_id, host_name)) WITHOUT ROWID;\n",
+    /* 3: the password verifier of password logins at fleet scale (docs/security.md#verifier). */
+    "ALTER TABLE devices ADD COLUMN pw_verifier TEXT;\n",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -108,9 +110,9 @@ static const char *const device_text_cols[] = {
 #define DEV_SET_(col, parent, key) ", " #col " = COALESCE(?, " #col ")"
 
 #define DEV_COLS                                                                                   \
-  "device_id" STORE_DEVICE_FIELDS(DEV_COL_) ", password, token_hash, token_expiry, created_time, " \
-                                            "updated_time"
-#define DEV_PARAMS "?" STORE_DEVICE_FIELDS(DEV_PARAM_) ", ?, ?, ?, ?, ?"
+  "device_id" STORE_DEVICE_FIELDS(DEV_COL_) ", password, pw_verifier, token_hash, token_expiry, " \
+                                            "created_time, updated_time"
+#define DEV_PARAMS "?" STORE_DEVICE_FIELDS(DEV_PARAM_) ", ?, ?, ?, ?, ?, ?"
 #define GRP_COLS "group_id, group_name, group_description, created_time, updated_time"
 #define LOG_COLS "log_id, device_id, event, detail, result, time"
 #define TOK_COLS "token_id, name, kind, token_hash, created_time"
@@ -124,10 +126,12 @@ static const char *const device_text_cols[] = {
   X(DEV_FIND, "SELECT " DEV_COLS " FROM devices WHERE hardware_sn = ? AND hardware_model = ?")   \
   X(DEV_LIST, "SELECT " DEV_COLS " FROM devices ORDER BY device_id")                             \
   X(DEV_UPDATE, "UPDATE devices SET updated_time = ?" STORE_DEVICE_FIELDS(DEV_SET_)              \
-                ", password = COALESCE(?, password) WHERE device_id = ?")                        \
+                ", password = COALESCE(:pw, password),"                                           \
+                " pw_verifier = CASE WHEN :pw IS NULL THEN pw_verifier END WHERE device_id = ?")    \
   X(DEV_DELETE, "DELETE FROM devices WHERE device_id = ?")                                       \
   X(DEV_DELETE_LOGS, "DELETE FROM device_logs WHERE device_id = ?")                              \
   X(DEV_SET_TOKEN, "UPDATE devices SET token_hash = ?, token_expiry = ? WHERE device_id = ?")    \
+  X(DEV_SET_VERIFIER, "UPDATE devices SET pw_verifier = ? WHERE device_id = ?")                  \
   X(DEV_ALL_OFFLINE, "UPDATE devices SET dev_state = 'offline', updated_time = ? "               \
                      "WHERE dev_state IS NOT 'offline'")                                         \
   X(DEV_EXISTS, "SELECT 1 FROM devices WHERE device_id = ?")                                     \
@@ -320,6 +324,7 @@ static void read_device(sqlite3_stmt *st, void *out) {
   STORE_DEVICE_FIELDS(DEV_READ_)
 #undef DEV_READ_
   d->password = col_text(st, i++);
+  d->pw_verifier = col_text(st, i++);
   d->token_hash = col_text(st, i++);
   d->token_expiry = sqlite3_column_int64(st, i++);
   d->created_time = sqlite3_column_int64(st, i++);
@@ -656,6 +661,7 @@ static int bind_device(sqlite3_stmt *st, const struct store_device *d) {
   STORE_DEVICE_FIELDS(DEV_BIND_)
 #undef DEV_BIND_
   brc |= bind_text(st, i++, d->password);
+  brc |= bind_text(st, i++, d->pw_verifier);
   brc |= bind_text(st, i++, d->token_hash);
   brc |= sqlite3_bind_int64(st, i++, d->token_expiry);
   brc |= sqlite3_bind_int64(st, i++, d->created_time);
@@ -737,7 +743,7 @@ static int sqlite_device_update(struct store *st, const struct store_device *p) 
 #define DEV_BIND_(col, parent, key) brc |= bind_text(q, i++, p->col);
   STORE_DEVICE_FIELDS(DEV_BIND_)
 #undef DEV_BIND_
-  brc |= bind_text(q, i++, p->password);
+  brc |= bind_text(q, i++, p->password); /* :pw, twice: a new password forgets the verifier */
   brc |= bind_id(q, i++, p->device_id);
   if (brc) return bound(s, q, brc);
   int ret = run(s, q);
@@ -773,6 +779,16 @@ static int sqlite_device_set_token(struct store *st, uint64_t id, const char *to
   struct sqlite_store *s = S(st);
   sqlite3_stmt *q = s->stmt[S_DEV_SET_TOKEN];
   int brc = bind_text(q, 1, token_hash) | sqlite3_bind_int64(q, 2, expiry) | bind_id(q, 3, id);
+  if (brc) return bound(s, q, brc);
+  int ret = run(s, q);
+  if (ret == 0 && sqlite3_changes(s->db) == 0) ret = missing(s, "device", id);
+  return ret;
+}
+
+static int sqlite_device_set_verifier(struct store *st, uint64_t id, const char *verifier) {
+  struct sqlite_store *s = S(st);
+  sqlite3_stmt *q = s->stmt[S_DEV_SET_VERIFIER];
+  int brc = bind_text(q, 1, verifier) | bind_id(q, 2, id);
   if (brc) return bound(s, q, brc);
   int ret = run(s, q);
   if (ret == 0 && sqlite3_changes(s->db) == 0) ret = missing(s, "device", id);
@@ -1082,6 +1098,7 @@ const struct store_ops store_sqlite_ops = {
     .device_update = sqlite_device_update,
     .device_delete = sqlite_device_delete,
     .device_set_token = sqlite_device_set_token,
+    .device_set_verifier = sqlite_device_set_verifier,
     .device_all_offline = sqlite_device_all_offline,
     .group_add = sqlite_group_add,
     .group_get = sqlite_group_get,

@@ -414,6 +414,31 @@ static void test_device_token(void **state) {
   assert_int_equal(OPS(f)->device_set_token(f->st, 2, "x", 1), EF_ENOENT);
 }
 
+/* The password verifier: kept, returned, untouched by other updates, forgotten with a new
+ * password (the old password's verifier must not let it in). */
+static void test_device_verifier(void **state) {
+  struct fx *f = *state;
+  struct store_device d = st_dev(1, "A", "m"), out;
+  d.password = "$2b$04$hash1";
+  assert_int_equal(OPS(f)->device_add(f->st, &d), 0);
+  assert_int_equal(OPS(f)->device_get(f->st, 1, &out), 0);
+  assert_null(out.pw_verifier);
+  store_device_clear(&out);
+  assert_int_equal(OPS(f)->device_set_verifier(f->st, 1, "abcd"), 0);
+  struct store_device patch = {.device_id = 1, .device_name = "renamed", .updated_time = 5};
+  assert_int_equal(OPS(f)->device_update(f->st, &patch), 0);
+  assert_int_equal(OPS(f)->device_find(f->st, "A", "m", &out), 0);
+  assert_string_equal(out.pw_verifier, "abcd");
+  store_device_clear(&out);
+  patch.password = "$2b$04$hash2";
+  assert_int_equal(OPS(f)->device_update(f->st, &patch), 0);
+  assert_int_equal(OPS(f)->device_get(f->st, 1, &out), 0);
+  assert_null(out.pw_verifier);
+  assert_string_equal(out.password, "$2b$04$hash2");
+  store_device_clear(&out);
+  assert_int_equal(OPS(f)->device_set_verifier(f->st, 2, "x"), EF_ENOENT);
+}
+
 static void test_device_all_offline(void **state) {
   struct fx *f = *state;
   struct store_device a = st_dev(1, "A", "m"), b = st_dev(2, "B", "m"), c = st_dev(3, "C", "m");
@@ -882,6 +907,7 @@ int main(int argc, char **argv) {
       T_(test_device_update),
       T_(test_device_delete_cascades),
       T_(test_device_token),
+      T_(test_device_verifier),
       T_(test_device_all_offline),
       T_(test_device_batch),
       T_(test_groups),

@@ -216,7 +216,7 @@ static void test_wal_mode(void **state) {
 
 /* ===== schema: PRAGMA user_version and migrations ===== */
 
-/* PRAGMA user_version counts the migrations applied (2 today); an older file is migrated with
+/* PRAGMA user_version counts the migrations applied (3 today); an older file is migrated with
  * its data. */
 static void test_schema_version_and_migration(void **state) {
   struct fx *f = *state;
@@ -229,15 +229,16 @@ static void test_schema_version_and_migration(void **state) {
   assert_int_equal(OPS(f)->relation_add(f->st, 42, 7, 3000), 0);
 
   assert_int_equal(reopen(f, err, sizeof err), 0);
-  assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
+  assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
   assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name='devices'"),
                    1);
 
-  /* A version-1 database (before miner records) is migrated to 2 with its data. */
+  /* A version-1 database (before miner records and verifiers) is migrated to 3 with its data. */
   store_close(&f->st);
-  raw_exec(f->path, "DROP TABLE miner_info; DROP TABLE worker_info; PRAGMA user_version = 1");
+  raw_exec(f->path, "DROP TABLE miner_info; DROP TABLE worker_info; "
+                    "ALTER TABLE devices DROP COLUMN pw_verifier; PRAGMA user_version = 1");
   assert_int_equal(reopen(f, err, sizeof err), 0);
-  assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
+  assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
   assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name='miner_info'"),
                    1);
 
