@@ -4,8 +4,14 @@
 #include <crypt.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "edgefleet/error.h"
 #include "mem.h"
@@ -30,16 +36,83 @@ int crypto_token(char out[EF_TOKEN_STRLEN]) {
   return 0;
 }
 
+static const char hexdigits[] = "0123456789abcdef";
+
+static void to_hex(const unsigned char *b, size_t n, char *out) {
+  for (size_t i = 0; i < n; i++) {
+    out[2 * i] = hexdigits[b[i] >> 4];
+    out[2 * i + 1] = hexdigits[b[i] & 15];
+  }
+  out[2 * n] = '\0';
+}
+
 void crypto_sha256_hex(const char *s, size_t len, char out[EF_SHA256_HEXLEN]) {
-  static const char hex[] = "0123456789abcdef";
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int mdlen = 0;
   EVP_Digest(s, len, md, &mdlen, EVP_sha256(), NULL);
-  for (unsigned i = 0; i < 32; i++) {
-    out[2 * i] = hex[md[i] >> 4];
-    out[2 * i + 1] = hex[md[i] & 15];
+  to_hex(md, 32, out);
+}
+
+void crypto_hmac_sha256_hex(const unsigned char *key, size_t keylen, const char *s, size_t len,
+                            char out[EF_SHA256_HEXLEN]) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int mdlen = 0;
+  HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)s, len, md, &mdlen);
+  to_hex(md, 32, out);
+  OPENSSL_cleanse(md, sizeof md);
+}
+
+int crypto_secret_file(const char *path, unsigned char key[EF_SECRET_LEN], char *err,
+                       size_t errlen) {
+  char hexkey[2 * EF_SECRET_LEN + 2];
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) { /* first start: make one, readable by this user only */
+    unsigned char fresh[EF_SECRET_LEN];
+    if (RAND_bytes(fresh, sizeof fresh) != 1) {
+      snprintf(err, errlen, "no random bytes for %s", path);
+      return EF_ESYS;
+    }
+    to_hex(fresh, sizeof fresh, hexkey);
+    OPENSSL_cleanse(fresh, sizeof fresh);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    bool ok = fd >= 0 && write(fd, hexkey, 2 * EF_SECRET_LEN) == 2 * EF_SECRET_LEN &&
+              fsync(fd) == 0;
+    if (fd >= 0) close(fd);
+    OPENSSL_cleanse(hexkey, sizeof hexkey);
+    if (!ok) {
+      snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+      return EF_ESYS;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC);
   }
-  out[64] = '\0';
+  if (fd < 0) {
+    snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+    return EF_ESYS;
+  }
+  struct stat st;
+  ssize_t n = fstat(fd, &st) == 0 ? read(fd, hexkey, sizeof hexkey) : -1;
+  close(fd);
+  int rc = 0;
+  if (n >= 0 && (st.st_mode & 077)) {
+    snprintf(err, errlen, "%s is readable by others (mode %o): chmod 600 it", path,
+             (unsigned)(st.st_mode & 0777));
+    rc = EF_ECONFIG;
+  } else if (n < 2 * EF_SECRET_LEN || (n > 2 * EF_SECRET_LEN && hexkey[2 * EF_SECRET_LEN] != '\n')) {
+    snprintf(err, errlen, "%s: want %d hex digits", path, 2 * EF_SECRET_LEN);
+    rc = EF_ECONFIG;
+  }
+  for (int i = 0; rc == 0 && i < EF_SECRET_LEN; i++) {
+    const char *hi = memchr(hexdigits, hexkey[2 * i], 16);
+    const char *lo = memchr(hexdigits, hexkey[2 * i + 1], 16);
+    if (!hi || !lo || !hexkey[2 * i] || !hexkey[2 * i + 1]) {
+      snprintf(err, errlen, "%s: want %d hex digits", path, 2 * EF_SECRET_LEN);
+      rc = EF_ECONFIG;
+    } else {
+      key[i] = (unsigned char)((hi - hexdigits) << 4 | (lo - hexdigits));
+    }
+  }
+  OPENSSL_cleanse(hexkey, sizeof hexkey);
+  return rc;
 }
 
 int crypto_bcrypt_hash(const char *password, int cost, char out[EF_BCRYPT_MAXLEN]) {

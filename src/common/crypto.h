@@ -1,6 +1,7 @@
 /* crypto.h -- the few primitives edgefleet needs, on OpenSSL and libcrypt:
- * random tokens, SHA-256 of tokens (tokens are stored only as hashes), and bcrypt ($2b$)
- * password hashing that interoperates with Python's bcrypt. */
+ * random tokens, SHA-256 of tokens (tokens are stored only as hashes), bcrypt ($2b$) password
+ * hashing that interoperates with Python's bcrypt, and HMAC-SHA-256 under a secret kept in a
+ * file of its own (the password verifier, docs/security.md#verifier). */
 #ifndef EF_CRYPTO_H
 #define EF_CRYPTO_H
 
@@ -20,6 +21,15 @@ void crypto_sha256_hex(const char *s, size_t len, char out[EF_SHA256_HEXLEN]);
 int crypto_bcrypt_hash(const char *password, int cost, char out[EF_BCRYPT_MAXLEN]);
 /* true when password matches the $2a$/$2b$/$2y$ hash. Same cost warning as above. */
 bool crypto_bcrypt_verify(const char *password, const char *hash);
+#define EF_SECRET_LEN 32       /* bytes of a server-side secret key */
+/* Hex HMAC-SHA-256 of s under key into out[EF_SHA256_HEXLEN]. */
+void crypto_hmac_sha256_hex(const unsigned char *key, size_t keylen, const char *s, size_t len,
+                            char out[EF_SHA256_HEXLEN]);
+/* The secret in `path` (hex, EF_SECRET_LEN bytes), made with fresh random bytes and mode 0600 when
+ * the file does not exist. 0, or EF_ESYS / EF_ECONFIG (unreadable, malformed, too open) with a
+ * message in err. Blocking: start-up only. */
+int crypto_secret_file(const char *path, unsigned char key[EF_SECRET_LEN], char *err,
+                       size_t errlen);
 /* Constant-time comparison of two NUL-terminated strings. */
 bool crypto_streq(const char *a, const char *b);
 

@@ -81,6 +81,30 @@ static const struct cfg_opt server_opts[] = {
           "miner-record write-behind period"),
   CFG_ROW(struct server_config, miner_stale, CFG_MS, 1000, 30 * DAY_MS, "5m",
           "a miner without an upload this long gets a 'no update' alarm"),
+  CFG_ROW(struct server_config, front_max_unauthenticated, CFG_INT, 1, 100000, "256",
+          "dashboard connections not signed in yet, at most; more are refused"),
+  CFG_ROW(struct server_config, front_unauthenticated_per_address, CFG_INT, 1, 100000, "8",
+          "... and from one address"),
+  CFG_ROW(struct server_config, max_devices, CFG_INT, 1, 100000000, "100000",
+          "logged-in devices on this node at most; more are refused 'server full'"),
+  CFG_ROW(struct server_config, device_max_messages, CFG_INT, 1, 1000000, "100",
+          "messages a device may send per second; more close its connection"),
+  CFG_ROW(struct server_config, device_max_bytes, CFG_SIZE, 1024, 1LL << 30, "1m",
+          "bytes a device may send per second; more close its connection"),
+  CFG_ROW(struct server_config, max_connections_per_address, CFG_INT, 1, 100000000, "16384",
+          "open connections from one source address at most"),
+  CFG_ROW(struct server_config, connection_rate_per_address, CFG_INT, 1, 100000000, "20000",
+          "new connections per second from one source address at most"),
+  CFG_ROW(struct server_config, max_handshakes_per_address, CFG_INT, 1, 256, "128",
+          "connections of one address in their handshake at once (of 256 for all)"),
+  CFG_ROW(struct server_config, login_failures_max, CFG_INT, 1, 1000000, "20",
+          "failed password logins from one address per login_failure_window ..."),
+  CFG_ROW(struct server_config, login_failure_window, CFG_MS, 1000, DAY_MS, "1m",
+          "... after which its password logins are refused ..."),
+  CFG_ROW(struct server_config, login_backoff, CFG_MS, 1000, DAY_MS, "1m",
+          "... for this long (session-token logins are not)"),
+  CFG_ROW(struct server_config, verifier_key, CFG_STR, 0, 0, NULL,
+          "secret of the password verifiers [<data_dir>/verifier.key]"),
   CFG_END,
 };
 
@@ -95,6 +119,7 @@ int config_init(struct server_config *cfg, int argc, char **argv, char *err, siz
   if (file && cfg_parse_file(file, set_opt, cfg, err, errlen) != 0) return EF_ECONFIG;
   if (cfg_parse_args(argc, argv, 1, set_opt, cfg, err, errlen) != 0) return EF_ECONFIG;
   if (!cfg->db) cfg->db = ef_asprintf("sqlite:%s/edgefleet.db", cfg->data_dir);
+  if (!cfg->verifier_key) cfg->verifier_key = ef_asprintf("%s/verifier.key", cfg->data_dir);
   if (cfg->bcrypt_jobs == 0) {
     /* Leave a core to the network loop: a login storm must not stall heartbeats. */
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);

@@ -34,6 +34,9 @@ struct dsess {
   int64_t status_logged;      /* status_time of the last upload written to the device log */
   char *close_reason;         /* the first reason given for the end, for the device log */
   uint32_t status_len;
+  uint32_t rate_second;       /* the second (uv_now / 1000) counted in rate_msgs, rate_bytes */
+  uint32_t rate_msgs;
+  uint32_t rate_bytes;
   uint8_t phase;              /* enum dsess_phase */
   uint8_t state;              /* enum dev_state */
   uint8_t misses;

@@ -7,6 +7,7 @@
  */
 #include "login.h"
 
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "clock.h"
@@ -16,11 +17,13 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "mem.h"
+#include "peers.h"
 #include "server.h"
 #include "wire.h"
 
 struct logins {
   struct server *srv;
+  unsigned char key[EF_SECRET_LEN]; /* of the password verifiers; read by the database thread */
   struct login_req *head, *tail; /* waiting for a password check */
   int64_t waiting;               /* in that queue and not cancelled */
   int active;                    /* checks running on the uv thread pool */
@@ -34,12 +37,15 @@ struct login_req {
   struct login_req *next;        /* in q's queue */
   login_done_fn done;            /* NULL once cancelled */
   void *ud;
+  uint32_t ip;                   /* the device's address (peers.h) */
   uint64_t id;                   /* requested id, or 0 for sn+model */
   char *sn, *model, *password, *token;
   /* results */
   int rc;
   bool queued;                   /* in q's queue */
   bool token_ok;
+  bool verifier_ok;              /* the password matched the stored verifier */
+  char new_verifier[EF_SHA256_HEXLEN]; /* to store after a bcrypt check, or "" */
   struct store_device dev;
   char new_token[EF_TOKEN_STRLEN];
   char new_hash[EF_SHA256_HEXLEN];
@@ -54,6 +60,7 @@ static void req_free(struct login_req *r) {
   ef_free(r->token);
   store_device_clear(&r->dev);
   explicit_bzero(r->new_token, sizeof r->new_token);
+  explicit_bzero(r->new_verifier, sizeof r->new_verifier);
   ef_free(r);
 }
 
@@ -61,8 +68,13 @@ static void req_free(struct login_req *r) {
 
 static void save_token(struct store *st, struct worker_job *job) {
   struct login_req *r = container_of(job, struct login_req, job);
-  if (st->ops->device_set_token(st, r->dev.device_id, r->new_hash, r->new_expiry) != 0)
+  if (r->new_hash[0] &&
+      st->ops->device_set_token(st, r->dev.device_id, r->new_hash, r->new_expiry) != 0)
     ef_log(EF_LOG_WARN, "device %llu: saving session token: %s",
+           (unsigned long long)r->dev.device_id, store_errmsg(st));
+  if (r->new_verifier[0] &&
+      st->ops->device_set_verifier(st, r->dev.device_id, r->new_verifier) != 0)
+    ef_log(EF_LOG_WARN, "device %llu: saving password verifier: %s",
            (unsigned long long)r->dev.device_id, store_errmsg(st));
 }
 
@@ -70,12 +82,23 @@ static void save_token_done(struct worker_job *job) {
   req_free(container_of(job, struct login_req, job));
 }
 
+/* A password login failed: the address's failures count towards its back-off. */
+static void count_failure(struct login_req *r) {
+  struct peers *p = r->q->srv->peers;
+  if (!p || !peers_login_failed(p, r->ip, (int64_t)uv_now(r->q->srv->loop))) return;
+  struct in_addr a = {.s_addr = htonl(r->ip)};
+  char buf[INET_ADDRSTRLEN];
+  ef_log(EF_LOG_WARN, "login: %s failed %lld password logins; refused for %lld s",
+         inet_ntop(AF_INET, &a, buf, sizeof buf), (long long)r->q->srv->cfg.login_failures_max,
+         (long long)(r->q->srv->cfg.login_backoff / 1000));
+}
+
 /* Tell the caller (error NULL: success, issuing a token when `issue`) and free the request. */
 static void finish(struct login_req *r, const char *error, bool issue) {
   struct server *srv = r->q->srv;
   struct login_result res = {.device_id = r->rc == EF_ENOENT ? 0 : r->dev.device_id,
                              .error = error};
-  bool saving = false;
+  bool saving = !error && r->done && r->new_verifier[0];
   if (!error && issue && r->done && crypto_token(r->new_token) == 0) {
     crypto_sha256_hex(r->new_token, strlen(r->new_token), r->new_hash);
     r->new_expiry = ef_now_ms() + srv->cfg.token_ttl;
@@ -93,11 +116,20 @@ static void finish(struct login_req *r, const char *error, bool issue) {
   }
 }
 
+/* A password login that failed on its credentials (not on the server): it counts. */
+static void finish_wrong(struct login_req *r, const char *error) {
+  if (r->password) count_failure(r);
+  finish(r, error, false);
+}
+
 /* ----- bcrypt, one FIFO ----- */
 
 static void bcrypt_work(uv_work_t *w) {
   struct login_req *r = container_of(w, struct login_req, pool);
   r->rc = crypto_bcrypt_verify(r->password, r->dev.password) ? 0 : EF_EAUTH;
+  if (r->rc == 0) /* proven: later logins check this instead of bcrypt */
+    crypto_hmac_sha256_hex(r->q->key, sizeof r->q->key, r->password, strlen(r->password),
+                           r->new_verifier);
 }
 
 static void bcrypt_done(uv_work_t *w, int status);
@@ -127,7 +159,8 @@ static void bcrypt_done(uv_work_t *w, int status) {
   struct logins *q = r->q;
   q->active--;
   pump(q);
-  if (status != 0 || r->rc != 0) finish(r, WIRE_MSG_BAD_PASSWORD, false);
+  if (status != 0) finish(r, "Unknown Error", false);
+  else if (r->rc != 0) finish_wrong(r, WIRE_MSG_BAD_PASSWORD);
   else finish(r, NULL, true);
 }
 
@@ -161,24 +194,33 @@ static void lookup_work(struct store *st, struct worker_job *job) {
     crypto_sha256_hex(r->token, strlen(r->token), h);
     r->token_ok = crypto_streq(h, r->dev.token_hash);
   }
+  if (r->rc == 0 && !r->token_ok && r->password && r->dev.pw_verifier) {
+    char v[EF_SHA256_HEXLEN];
+    crypto_hmac_sha256_hex(r->q->key, sizeof r->q->key, r->password, strlen(r->password), v);
+    r->verifier_ok = crypto_streq(v, r->dev.pw_verifier);
+    explicit_bzero(v, sizeof v);
+  }
 }
 
 static void lookup_done(struct worker_job *job) {
   struct login_req *r = container_of(job, struct login_req, job);
   struct server *srv = r->q->srv;
   if (!r->done) finish(r, "cancelled", false);
-  else if (r->rc == EF_ENOENT) finish(r, WIRE_MSG_NOT_FOUND, false);
+  else if (r->rc == EF_ENOENT) finish_wrong(r, WIRE_MSG_NOT_FOUND);
   else if (r->rc != 0) finish(r, "server database error, try again later", false);
   else if (r->token_ok) /* re-issue only once the token has used half its life */
     finish(r, NULL, r->dev.token_expiry - ef_now_ms() < srv->cfg.token_ttl / 2);
   else if (!r->password) finish(r, "invalid or expired token", false);
+  /* A verifier is authoritative (a new password clears it): no bcrypt either way. */
+  else if (r->dev.pw_verifier && r->verifier_ok) finish(r, NULL, true);
+  else if (r->dev.pw_verifier) finish_wrong(r, WIRE_MSG_BAD_PASSWORD);
   else enqueue(r->q, r);
 }
 
 /* ----- start, cancel ----- */
 
-struct login_req *login_start(struct logins *q, const char *msg, size_t len, login_done_fn done,
-                              void *ud, const char **error) {
+struct login_req *login_start(struct logins *q, uint32_t ip, const char *msg, size_t len,
+                              login_done_fn done, void *ud, const char **error) {
   json_t *m = jparse_object(msg, len);
   if (!m) {
     *error = WIRE_MSG_INVALID_JSON;
@@ -198,6 +240,9 @@ struct login_req *login_start(struct logins *q, const char *msg, size_t len, log
   else if (jid && !id) err = "device_id must be a string";
   else if (!jid && !(sn && model)) err = WIRE_MSG_MISSING_PARAMS;
   else if (tok && !id) err = "a token login needs device_id";
+  else if (!tok && q->srv->peers &&
+           !peers_login_allowed(q->srv->peers, ip, (int64_t)uv_now(q->srv->loop)))
+    err = "too many failed logins from this address, try again later";
   if (err) {
     json_decref(m);
     *error = err;
@@ -207,6 +252,7 @@ struct login_req *login_start(struct logins *q, const char *msg, size_t len, log
   r->q = q;
   r->done = done;
   r->ud = ud;
+  r->ip = ip;
   r->id = id;
   r->sn = id ? NULL : ef_strdup(sn);
   r->model = id ? NULL : ef_strdup(model);
@@ -229,9 +275,10 @@ void login_cancel(struct login_req *r) {
 
 /* ----- life ----- */
 
-struct logins *logins_new(struct server *srv) {
+struct logins *logins_new(struct server *srv, const unsigned char key[EF_SECRET_LEN]) {
   struct logins *q = ef_calloc(1, sizeof *q);
   q->srv = srv;
+  memcpy(q->key, key, sizeof q->key);
   return q;
 }
 
@@ -247,6 +294,7 @@ void logins_free(struct logins **qp) {
     q->head = r->next;
     req_free(r);
   }
+  explicit_bzero(q->key, sizeof q->key);
   ef_free(q);
   *qp = NULL;
 }

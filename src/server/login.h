@@ -10,6 +10,13 @@
  * token; its hash is written behind on the database thread (the job queue is FIFO, so the
  * device's next lookup sees it).
  *
+ * Password logins at fleet scale (docs/security.md#verifier): after a bcrypt check succeeds,
+ * the device keeps a verifier, HMAC-SHA-256(server secret, password), and its later password
+ * logins are checked against that on the database thread, without bcrypt. The secret lives in
+ * a file of its own, not in the database. A verifier is authoritative; a new password clears
+ * it. Failed password logins count against the device's address (peers.h): past
+ * login_failures_max the address's password logins are refused for login_backoff.
+ *
  * The caller gets exactly one completion per started login, unless it cancels first (the
  * connection closed): work already running then finishes and is thrown away.
  */
@@ -33,8 +40,9 @@ struct login_result {
 /* Called on the loop thread; r and its strings are valid only during the call. */
 typedef void (*login_done_fn)(void *ud, const struct login_result *r);
 
-/* The pipeline of a server: its worker, loop and the bcrypt/token options of srv->cfg. */
-struct logins *logins_new(struct server *srv);
+/* The pipeline of a server: its worker, loop, peers and the bcrypt/token options of srv->cfg;
+ * `key`: the verifier secret (copied). */
+struct logins *logins_new(struct server *srv, const unsigned char key[32]);
 /* Shutdown: nothing new starts; logins waiting for bcrypt wait for their cancel. */
 void logins_stop(struct logins *q);
 /* After the loop's last run: free what is left (every login has been cancelled or done). */
@@ -42,8 +50,8 @@ void logins_free(struct logins **q);
 
 /* Start the login in `msg` (the device's first message). Returns the request, whose `done` comes
  * later, or NULL with *error set when the message itself is not a login (nothing started). */
-struct login_req *login_start(struct logins *q, const char *msg, size_t len, login_done_fn done,
-                              void *ud, const char **error);
+struct login_req *login_start(struct logins *q, uint32_t ip, const char *msg, size_t len,
+                              login_done_fn done, void *ud, const char **error);
 /* The caller is gone: `done` will not be called; the request frees itself. */
 void login_cancel(struct login_req *r);
 

@@ -18,7 +18,9 @@
 #include "id.h"
 #include "log.h"
 #include "mem.h"
+#include "crypto.h"
 #include "login.h"
+#include "peers.h"
 #include "rest.h"
 #include "server.h"
 
@@ -109,6 +111,11 @@ int main(int argc, char **argv) {
   }
   signal(SIGPIPE, SIG_IGN);
   id_set_node((unsigned)cfg->node_id);
+  unsigned char verifier_key[EF_SECRET_LEN];
+  if (crypto_secret_file(cfg->verifier_key, verifier_key, err, sizeof err) != 0) {
+    ef_log(EF_LOG_ERROR, "verifier_key: %s", err);
+    goto out_cfg;
+  }
 
   struct store *st = NULL;
   if (store_open(cfg->db, &st, err, sizeof err) != 0) {
@@ -133,7 +140,15 @@ int main(int argc, char **argv) {
     goto out_auth;
   }
   st = NULL; /* the worker owns it now */
-  srv.logins = logins_new(&srv);
+  srv.logins = logins_new(&srv, verifier_key);
+  explicit_bzero(verifier_key, sizeof verifier_key);
+  srv.peers = peers_new(&(struct peer_limits){
+      .max_connections = cfg->max_connections_per_address,
+      .connection_rate = cfg->connection_rate_per_address,
+      .max_handshakes = cfg->max_handshakes_per_address,
+      .failures_max = cfg->login_failures_max,
+      .failure_window = cfg->login_failure_window,
+      .backoff = cfg->login_backoff});
   /* Live listeners in this order: orders fail before the device log writes the disconnect. */
   order_start(&srv);
   devlog_start(&srv, &srv.devlog);
@@ -146,7 +161,7 @@ int main(int argc, char **argv) {
     .max_message = (size_t)cfg->max_message, .max_body = (size_t)cfg->max_body,
     .max_body_total = (size_t)cfg->max_body_total,
     .send_queue_max = (size_t)cfg->send_queue_max, .static_dir = cfg->static_dir,
-    .vendor_dir = cfg->vendor_dir,
+    .vendor_dir = cfg->vendor_dir, .peers = srv.peers,
   };
   struct net_handlers h = {&srv, on_open, on_message, on_close, on_request, on_headers};
   int nrc = net_start(&loop, &ncfg, &h, &srv.net);
@@ -180,6 +195,7 @@ out_auth:
   if (uv_loop_close(&loop) != 0) ef_log(EF_LOG_WARN, "loop closed with handles still open");
   order_free(&srv);
   logins_free(&srv.logins);
+  peers_free(&srv.peers);
   live_free(&srv.live);
   auth_free(&srv.auth);
 out_store:

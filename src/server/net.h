@@ -65,6 +65,7 @@ struct net_config {
   size_t send_queue_max;     /* queued outgoing bytes per connection before it is dropped */
   const char *static_dir;    /* served at "/" (dashboard), or NULL */
   const char *vendor_dir;    /* served at "/vendor/" with static_dir (Debian's libjs-*) */
+  struct peers *peers;       /* per-address limits (peers.h; borrowed), or NULL for none */
 };
 
 /* Create the listener on `loop` (owned by the caller, who runs it). Raises RLIMIT_NOFILE to its
@@ -85,6 +86,8 @@ int net_send(struct net_conn *c, const char *msg, size_t len);
 void net_close(struct net_conn *c, int status, const char *reason);
 /* Peer address as text ("127.0.0.5"), for logs. */
 const char *net_conn_peer(struct net_conn *c);
+/* Peer IPv4 address, host order (peers.h). */
+uint32_t net_conn_ip(const struct net_conn *c);
 enum net_ws_kind net_conn_kind(const struct net_conn *c);
 /* Lower this connection's queued-output limit (default send_queue_max). */
 void net_conn_set_queue_max(struct net_conn *c, size_t bytes);

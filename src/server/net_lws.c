@@ -39,6 +39,8 @@
 #include "log.h"
 #include "mem.h"
 #include "net.h"
+#include "peers.h"
+#include "u64map.h"
 
 struct out_msg {
   struct out_msg *next;
@@ -55,6 +57,7 @@ struct net_conn {
   struct out_msg *q_head, *q_tail;
   size_t q_bytes, q_max;
   uint16_t close_status;
+  uint32_t ip;              /* the peer's IPv4 address, host order */
   uint8_t kind;
   bool open;                /* on_open done, on_close not yet */
   bool closing;
@@ -104,13 +107,23 @@ struct net {
   bool polling;
   int handshaking;          /* adopted connections not yet upgraded or serving a request */
   size_t body_bytes;        /* request bodies admitted and not yet freed (max_body_total) */
+  uv_loop_t *loop;
+  uv_timer_t prune;         /* peers_prune() every 10 s */
+  uint64_t refused;         /* connections refused by the per-address limits */
+  struct u64map waiting;    /* ip + 1 -> struct wait_queue: accepted, waiting for a handshake */
+  bool stopping;
+  int64_t refused_logged;   /* uv_now() of the last log line about it */
   struct lws_protocols protocols[2];
   char *static_root;        /* realpath of static_dir, or NULL: no dashboard */
   char *vendor_root;        /* realpath of vendor_dir, with static_root */
 };
 
-/* Connections in their handshake are marked with this as lws' opaque user data. */
-static char handshake_tag;
+/* What the net layer keeps of every connection it accepted, as lws' opaque user data: its
+ * address (for the per-address limits) and whether it is still in its handshake. */
+struct conn_meta {
+  uint32_t ip;              /* IPv4, host order */
+  bool handshaking;
+};
 #define HANDSHAKE_MAX 256
 
 /* ----- WebSocket ----- */
@@ -174,6 +187,7 @@ void net_close(struct net_conn *c, int status, const char *reason) {
 }
 
 const char *net_conn_peer(struct net_conn *c) { return c->peer; }
+uint32_t net_conn_ip(const struct net_conn *c) { return c->ip; }
 enum net_ws_kind net_conn_kind(const struct net_conn *c) { return (enum net_ws_kind)c->kind; }
 void net_conn_set_queue_max(struct net_conn *c, size_t bytes) { c->q_max = bytes; }
 
@@ -557,6 +571,7 @@ static void http_closed(struct pss *pss) {
 /* ----- the lws callback ----- */
 
 static void handshake_done(struct net *n, struct lws *wsi);
+static void conn_gone(struct net *n, struct lws *wsi);
 
 static int route_ws(struct lws *wsi) {
   char uri[64];
@@ -585,6 +600,8 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
     c->net = n;
     c->kind = (uint8_t)route_ws(wsi);
     c->q_max = n->cfg.send_queue_max;
+    struct conn_meta *meta = lws_get_opaque_user_data(wsi);
+    c->ip = meta ? meta->ip : 0;
     lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
     c->open = true;
     c->user = n->h.on_open(n->h.ud, c, (enum net_ws_kind)c->kind);
@@ -636,7 +653,7 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 
   case LWS_CALLBACK_WSI_DESTROY:
-    if (n) handshake_done(n, wsi);
+    if (n) conn_gone(n, wsi);
     if (pss && pss->type == PSS_HTTP) http_closed(pss);
     if (pss && pss->type == PSS_WS) ws_closed(&pss->u.conn);
     break;
@@ -712,10 +729,131 @@ static void tune_accepted(int fd) {
     ef_log(EF_LOG_WARN, "net: TCP_NODELAY: %s", strerror(errno));
 }
 
+/* A connection refused by the per-address limits: closed at once, logged at most once a
+ * second (a flood must not flood the log too). */
+static void refuse_accept(struct net *n, int fd, uint32_t ip, enum peer_verdict v) {
+  close(fd);
+  n->refused++;
+  int64_t now = (int64_t)uv_now(n->loop);
+  if (now - n->refused_logged < 1000) return;
+  struct in_addr a = {.s_addr = htonl(ip)};
+  char buf[INET_ADDRSTRLEN];
+  ef_log(EF_LOG_WARN, "net: refused %s: %s (%llu refused so far)",
+         inet_ntop(AF_INET, &a, buf, sizeof buf), peer_verdict_text(v),
+         (unsigned long long)n->refused);
+  n->refused_logged = now;
+}
+
+/* Hand an accepted connection, counted in its handshake, to lws. */
+static void adopt(struct net *n, int fd, uint32_t ip) {
+  struct lws *wsi = lws_adopt_socket_vhost(n->vh, fd); /* on failure lws closes fd */
+  if (!wsi) {
+    if (n->cfg.peers) peers_disconnect(n->cfg.peers, ip, true);
+    return;
+  }
+  struct conn_meta *meta = ef_malloc(sizeof *meta);
+  *meta = (struct conn_meta){.ip = ip, .handshaking = true};
+  lws_set_opaque_user_data(wsi, meta);
+  n->handshaking++;
+}
+
+/* An address at max_handshakes_per_address: its next connection waits, accepted but not yet
+ * given to lws, until one of its handshakes ends. Connections that send nothing thus hold up
+ * only their own address, never the handshake slots of everyone else. */
+struct waiting {
+  struct waiting *next;
+  int fd;
+  int64_t since;            /* uv_now() when accepted */
+};
+#define WAIT_MAX_MS 10000   /* as long as lws gives a handshake (timeout_secs) */
+struct wait_queue {
+  struct waiting *head, *tail;
+};
+
+static void wait_turn(struct net *n, int fd, uint32_t ip) {
+  struct wait_queue *q = u64map_get(&n->waiting, (uint64_t)ip + 1);
+  if (!q) {
+    q = ef_calloc(1, sizeof *q);
+    u64map_put(&n->waiting, (uint64_t)ip + 1, q);
+  }
+  struct waiting *w = ef_malloc(sizeof *w);
+  *w = (struct waiting){.fd = fd, .since = (int64_t)uv_now(n->loop)};
+  if (q->tail) q->tail->next = w;
+  else q->head = w;
+  q->tail = w;
+}
+
+/* Take the first waiting connection of q (dropping the queue when it empties): its fd. */
+static int pop_waiting(struct net *n, uint64_t key, struct wait_queue *q, int64_t *since) {
+  struct waiting *w = q->head;
+  q->head = w->next;
+  if (!q->head) {
+    u64map_del(&n->waiting, key);
+    ef_free(q);
+  }
+  int fd = w->fd;
+  *since = w->since;
+  ef_free(w);
+  return fd;
+}
+
+/* One of ip's handshakes ended: its first connection that has not waited too long, if any,
+ * starts its own; those that waited longer than a handshake may take are closed. */
+static void next_turn(struct net *n, uint32_t ip) {
+  uint64_t key = (uint64_t)ip + 1;
+  int64_t now = (int64_t)uv_now(n->loop), since;
+  struct wait_queue *q;
+  while ((q = u64map_get(&n->waiting, key))) {
+    int fd = pop_waiting(n, key, q, &since);
+    if (now - since > WAIT_MAX_MS) {
+      close(fd);
+      peers_disconnect(n->cfg.peers, ip, false);
+    } else if (peers_handshake_start(n->cfg.peers, ip)) {
+      adopt(n, fd, ip);
+      return;
+    }
+  }
+}
+
+/* Now and then: close connections that waited longer than a handshake may take (their address
+ * is busy with handshakes that all take their full time: a flood of silent connections). */
+static void expire_waiting(struct net *n) {
+  int64_t now = (int64_t)uv_now(n->loop), since;
+  uint64_t key;
+  void *v;
+  for (size_t it = 0; u64map_next(&n->waiting, &it, &key, &v);) {
+    struct wait_queue *q = v;
+    if (now - q->head->since <= WAIT_MAX_MS) continue;
+    while (u64map_get(&n->waiting, key) == q && now - q->head->since > WAIT_MAX_MS) {
+      close(pop_waiting(n, key, q, &since));
+      peers_disconnect(n->cfg.peers, (uint32_t)(key - 1), false);
+    }
+    it = 0; /* a queue may have gone: start over (rare, few addresses) */
+  }
+}
+
+static void close_waiting(struct net *n) {
+  uint64_t k;
+  void *v;
+  for (size_t it = 0; u64map_next(&n->waiting, &it, &k, &v);) {
+    struct wait_queue *q = v;
+    while (q->head) {
+      struct waiting *w = q->head;
+      q->head = w->next;
+      close(w->fd);
+      ef_free(w);
+    }
+    ef_free(q);
+  }
+  u64map_free(&n->waiting);
+}
+
 /* Accept while fewer than HANDSHAKE_MAX connections are in their handshake. */
 static void accept_some(struct net *n) {
   while (n->handshaking < HANDSHAKE_MAX) {
-    int fd = accept4(n->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    struct sockaddr_in sa;
+    socklen_t salen = sizeof sa;
+    int fd = accept4(n->listen_fd, (struct sockaddr *)&sa, &salen, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EMFILE || errno == ENFILE) { /* out of fds: pause instead of spinning */
         ef_log(EF_LOG_WARN, "net: out of file descriptors, not accepting for 100 ms");
@@ -726,11 +864,16 @@ static void accept_some(struct net *n) {
       }
       return;
     }
+    uint32_t ip = ntohl(sa.sin_addr.s_addr);
+    enum peer_verdict v =
+        n->cfg.peers ? peers_connect(n->cfg.peers, ip, (int64_t)uv_now(n->loop)) : PEER_OK;
+    if (v != PEER_OK) {
+      refuse_accept(n, fd, ip, v);
+      continue;
+    }
     tune_accepted(fd);
-    struct lws *wsi = lws_adopt_socket_vhost(n->vh, fd); /* on failure lws closes fd */
-    if (!wsi) continue;
-    lws_set_opaque_user_data(wsi, &handshake_tag);
-    n->handshaking++;
+    if (n->cfg.peers && !peers_handshake_start(n->cfg.peers, ip)) wait_turn(n, fd, ip);
+    else adopt(n, fd, ip);
   }
   set_polling(n, false); /* handshake_done() starts it again */
 }
@@ -742,10 +885,32 @@ static void on_acceptable(uv_poll_t *p, int status, int events) {
 
 /* The connection is past its handshake (upgraded, serving a request) or gone. */
 static void handshake_done(struct net *n, struct lws *wsi) {
-  if (lws_get_opaque_user_data(wsi) != &handshake_tag) return;
-  lws_set_opaque_user_data(wsi, NULL);
+  struct conn_meta *meta = lws_get_opaque_user_data(wsi);
+  if (!meta || !meta->handshaking) return;
+  meta->handshaking = false;
   n->handshaking--;
+  if (n->cfg.peers) {
+    peers_handshake_done(n->cfg.peers, meta->ip);
+    if (n->waiting.len && !n->stopping) next_turn(n, meta->ip);
+  }
   if (!uv_is_active((uv_handle_t *)&n->retry)) set_polling(n, true);
+}
+
+/* lws frees the connection. */
+static void conn_gone(struct net *n, struct lws *wsi) {
+  handshake_done(n, wsi);
+  struct conn_meta *meta = lws_get_opaque_user_data(wsi);
+  if (!meta) return;
+  lws_set_opaque_user_data(wsi, NULL);
+  if (n->cfg.peers) peers_disconnect(n->cfg.peers, meta->ip, false);
+  ef_free(meta);
+}
+
+/* Addresses with nothing left to remember are forgotten now and then. */
+static void on_prune(uv_timer_t *t) {
+  struct net *n = t->data;
+  expire_waiting(n);
+  peers_prune(n->cfg.peers, (int64_t)uv_now(n->loop));
 }
 
 int net_start(uv_loop_t *loop, const struct net_config *cfg, const struct net_handlers *h,
@@ -757,6 +922,8 @@ int net_start(uv_loop_t *loop, const struct net_config *cfg, const struct net_ha
   n->cfg = *cfg;
   n->h = *h;
   n->listen_fd = -1;
+  n->loop = loop;
+  u64map_init(&n->waiting);
 
   lws_set_log_level(LLL_ERR | LLL_WARN, lws_to_ef_log);
 
@@ -809,6 +976,9 @@ int net_start(uv_loop_t *loop, const struct net_config *cfg, const struct net_ha
   n->listen_poll.data = n;
   uv_timer_init(loop, &n->retry);
   n->retry.data = n;
+  uv_timer_init(loop, &n->prune);
+  n->prune.data = n;
+  if (cfg->peers) uv_timer_start(&n->prune, on_prune, 10000, 10000);
   set_polling(n, true);
   *out = n;
   return 0;
@@ -824,13 +994,20 @@ static void net_free(uv_handle_t *h) {
   ef_free(n);
 }
 
+static void retry_closed(uv_handle_t *h) {
+  struct net *n = h->data;
+  uv_close((uv_handle_t *)&n->prune, net_free);
+}
+
 static void listen_closed(uv_handle_t *h) {
   struct net *n = h->data;
-  uv_close((uv_handle_t *)&n->retry, net_free);
+  uv_close((uv_handle_t *)&n->retry, retry_closed);
 }
 
 void net_stop(struct net *n) {
   if (!n) return;
+  n->stopping = true;
+  close_waiting(n);
   set_polling(n, false);
   close(n->listen_fd);
   n->listen_fd = -1;

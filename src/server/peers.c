@@ -49,7 +49,6 @@ static struct peer *get(struct peers *p, uint32_t ip, bool create) {
 enum peer_verdict peers_connect(struct peers *p, uint32_t ip, int64_t now) {
   struct peer *e = get(p, ip, true);
   if ((int64_t)e->conns >= p->lim.max_connections) return PEER_TOO_MANY;
-  if ((int64_t)e->handshaking >= p->lim.max_handshakes) return PEER_HANDSHAKES;
   if (e->rate_second != now / 1000) {
     e->rate_second = now / 1000;
     e->rate_count = 0;
@@ -57,8 +56,14 @@ enum peer_verdict peers_connect(struct peers *p, uint32_t ip, int64_t now) {
   if (e->rate_count >= p->lim.connection_rate) return PEER_TOO_FAST;
   e->rate_count++;
   e->conns++;
-  e->handshaking++;
   return PEER_OK;
+}
+
+bool peers_handshake_start(struct peers *p, uint32_t ip) {
+  struct peer *e = get(p, ip, true);
+  if ((int64_t)e->handshaking >= p->lim.max_handshakes) return false;
+  e->handshaking++;
+  return true;
 }
 
 void peers_handshake_done(struct peers *p, uint32_t ip) {
@@ -112,7 +117,6 @@ const char *peer_verdict_text(enum peer_verdict v) {
   switch (v) {
   case PEER_TOO_MANY: return "too many connections from this address";
   case PEER_TOO_FAST: return "connecting too fast from this address";
-  case PEER_HANDSHAKES: return "too many handshakes in progress from this address";
   default: return "ok";
   }
 }

@@ -14,6 +14,7 @@
 #define EF_PEERS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct peer_limits {
@@ -30,7 +31,6 @@ enum peer_verdict {
   PEER_OK = 0,
   PEER_TOO_MANY,              /* max_connections reached */
   PEER_TOO_FAST,              /* connection_rate exceeded */
-  PEER_HANDSHAKES,            /* max_handshakes reached */
 };
 
 struct peers;
@@ -38,12 +38,15 @@ struct peers;
 struct peers *peers_new(const struct peer_limits *lim);
 void peers_free(struct peers **p);
 
-/* A connection from `ip` arrives: counted (open and in its handshake) and PEER_OK, or refused
- * (nothing counted). now: a monotonic ms clock. */
+/* A connection from `ip` arrives: counted as open and PEER_OK, or refused (nothing counted).
+ * now: a monotonic ms clock. */
 enum peer_verdict peers_connect(struct peers *p, uint32_t ip, int64_t now);
+/* May a connection of `ip` start its handshake now (below max_handshakes)? When true it is
+ * counted as in its handshake; when false it waits (the net layer queues it). */
+bool peers_handshake_start(struct peers *p, uint32_t ip);
 /* The connection is past its handshake (upgraded, or serving a request). */
 void peers_handshake_done(struct peers *p, uint32_t ip);
-/* The connection closed; `handshaking`: it never got past its handshake. */
+/* The connection closed; `handshaking`: it was counted in its handshake and never got past it. */
 void peers_disconnect(struct peers *p, uint32_t ip, bool handshaking);
 /* May `ip` try a password login now? false while it is backing off. */
 bool peers_login_allowed(struct peers *p, uint32_t ip, int64_t now);

@@ -58,6 +58,19 @@ struct server_config {
   int64_t front_queue_max;   /* bytes queued to a dashboard before it is dropped */
   int64_t miner_flush;       /* ms: miner-record write-behind period */
   int64_t miner_stale;       /* ms without an upload before a miner gets a "no update" alarm */
+  int64_t front_max_unauthenticated; /* dashboard connections not signed in, at most ... */
+  int64_t front_unauthenticated_per_address; /* ... and from one address */
+  /* limits (docs/security.md#limits) */
+  int64_t max_devices;       /* logged-in devices on this node */
+  int64_t device_max_messages; /* per device per second */
+  int64_t device_max_bytes;  /* per device per second */
+  int64_t max_connections_per_address;
+  int64_t connection_rate_per_address; /* new connections per second */
+  int64_t max_handshakes_per_address;
+  int64_t login_failures_max; /* failed password logins per address per window ... */
+  int64_t login_failure_window; /* ms */
+  int64_t login_backoff;     /* ms its password logins are then refused */
+  char *verifier_key;        /* file of the password verifiers' secret */
 };
 
 struct cfg_opt;
@@ -74,6 +87,7 @@ struct server {
   uv_loop_t *loop;
   struct net *net;
   struct worker *worker;
+  struct peers *peers;       /* per-address limits (peers.h) */
   struct live *live;         /* connected devices (live.h) */
   struct wheel wheel;        /* every device connection's deadline (ws_device.c) */
   struct logins *logins;     /* the login pipeline (login.h) */

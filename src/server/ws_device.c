@@ -97,6 +97,11 @@ static void login_done(void *ud, const struct login_result *r) {
     login_fail(s, r->device_id, r->error);
     return;
   }
+  if ((int64_t)live_count(srv->live) >= srv->cfg.max_devices &&
+      live_find(srv->live, r->device_id, NULL) != LIVE_LOCAL) {
+    login_fail(s, r->device_id, "server full, try again later");
+    return;
+  }
   char idbuf[EF_ID_STRLEN];
   json_t *data = json_pack("{s:s}", "device_id", id_format(r->device_id, idbuf));
   if (r->token) {
@@ -147,16 +152,38 @@ static void on_deadline(struct wheel_node *n, void *ud) {
 
 /* ----- the connection ----- */
 
+/* Per device and second: at most device_max_messages messages and device_max_bytes bytes, in
+ * fixed one-second windows (no state beyond three integers per device). */
+static bool within_rate(struct dsess *s, size_t len) {
+  const struct server_config *c = &s->srv->cfg;
+  uint32_t sec = (uint32_t)(uv_now(s->srv->loop) / 1000);
+  if (sec != s->rate_second) {
+    s->rate_second = sec;
+    s->rate_msgs = s->rate_bytes = 0;
+  }
+  s->rate_msgs++;
+  s->rate_bytes += (uint32_t)len;
+  return s->rate_msgs <= c->device_max_messages && s->rate_bytes <= c->device_max_bytes;
+}
+
 void ws_device_message(void *user, const char *msg, size_t len) {
   struct dsess *s = user;
   if (s->phase == PH_LOGIN) {
     const char *error = NULL;
-    s->login = login_start(s->srv->logins, msg, len, login_done, s, &error);
+    s->login = login_start(s->srv->logins, s->conn ? net_conn_ip(s->conn) : 0, msg, len,
+                           login_done, s, &error);
     if (s->login) s->phase = PH_AUTH;
     else login_fail(s, 0, error);
     return;
   }
   if (s->phase != PH_READY) return; /* AUTH: a message before the login reply is dropped */
+  if (!within_rate(s, len)) {
+    ef_log(EF_LOG_INFO, "device %llu: over %lld messages or %lld bytes a second, closing",
+           (unsigned long long)s->device_id, (long long)s->srv->cfg.device_max_messages,
+           (long long)s->srv->cfg.device_max_bytes);
+    live_sess_drop(s, 1008, "message rate exceeded");
+    return;
+  }
   s->window_start = (int64_t)uv_now(s->srv->loop);
   if (s->misses) {
     s->misses = 0;

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "mem.h"
 #include "mergepatch.h"
+#include "u64map.h"
 #include "server.h"
 #include "wire.h"
 
@@ -34,6 +35,7 @@ struct fsess {
   struct net_conn *conn;   /* NULL once closed */
   int64_t opened;          /* uv_now at open: the login deadline counts from here */
   bool authed;
+  uint32_t ip;             /* the peer's address (per-address cap on unsigned connections) */
   bool dropping;
   int refs;                /* 1 while open + database requests in flight */
   json_t *miners;          /* minerId -> true */
@@ -46,6 +48,9 @@ struct front {
   struct server *srv;
   struct fsess **arr;      /* open sessions */
   size_t n, cap;
+  size_t n_authed;         /* of them signed in (front_max_connections) */
+  size_t n_unauthed;       /* not yet (front_max_unauthenticated) */
+  struct u64map unauthed_by_ip; /* ip + 1 -> count not signed in (uintptr_t) */
   json_t *pushed;          /* minerId -> the view last pushed to its subscribers */
   json_t *list_pushed;     /* minerId -> summary, as last pushed to subMinerList */
   json_t *dev_changes;     /* device id -> {"dev_state"} since the last tick, for subDeviceList */
@@ -204,6 +209,16 @@ static uint64_t body_id(json_t *body, const char *key) {
   return id_from_json(json_object_get(body, key), &id) ? id : 0;
 }
 
+/* Count a connection of `ip` not signed in yet in (+1) or out (-1): the address's count now. */
+static size_t unsigned_count(struct front *fr, uint32_t ip, int delta) {
+  uint64_t key = (uint64_t)ip + 1;
+  size_t n = (size_t)(uintptr_t)u64map_get(&fr->unauthed_by_ip, key) + (size_t)delta;
+  fr->n_unauthed += (size_t)delta;
+  if (n) u64map_put(&fr->unauthed_by_ip, key, (void *)(uintptr_t)n);
+  else u64map_del(&fr->unauthed_by_ip, key);
+  return n;
+}
+
 static void handle_login(struct fsess *fs, json_t *m, const char *msg_id) {
   json_t *body = jobj(m, "body");
   const char *tok = body ? jstr(body, "token") : NULL;
@@ -218,7 +233,15 @@ static void handle_login(struct fsess *fs, json_t *m, const char *msg_id) {
     net_close(fs->conn, 1008, "login failed");
     return;
   }
+  if ((int64_t)fs->fr->n_authed >= fs->fr->srv->cfg.front_max_connections) {
+    reply(fs, msg_id, false, "too many front-end connections", NULL);
+    net_close(fs->conn, 1013, "try again later");
+    fs->dropping = true;
+    return;
+  }
+  unsigned_count(fs->fr, fs->ip, -1);
   fs->authed = true;
+  fs->fr->n_authed++;
   reply(fs, msg_id, true, "success",
         json_pack("{s:s}", "kind", k == AUTH_ADMIN ? "admin" : "read"));
 }
@@ -499,7 +522,13 @@ void *front_open(struct server *srv, struct net_conn *conn) {
     fr->arr = ef_realloc(fr->arr, fr->cap * sizeof *fr->arr);
   }
   fr->arr[fr->n++] = fs;
-  if ((int64_t)fr->n > srv->cfg.front_max_connections) {
+  /* Connections that have not signed in have caps of their own, in all and per address: they
+   * cannot crowd out signed-in dashboards (front_max_connections counts those), and one
+   * address's idle sockets cannot keep another's dashboard from signing in. */
+  fs->ip = net_conn_ip(conn);
+  size_t from_ip = unsigned_count(fr, fs->ip, +1);
+  if ((int64_t)fr->n_unauthed > srv->cfg.front_max_unauthenticated ||
+      (int64_t)from_ip > srv->cfg.front_unauthenticated_per_address) {
     reply(fs, NULL, false, "too many front-end connections", NULL);
     net_close(conn, 1013, "try again later");
     fs->dropping = true;
@@ -515,6 +544,8 @@ void front_close(void *p) {
       fr->arr[i] = fr->arr[--fr->n];
       break;
     }
+  if (fs->authed) fr->n_authed--;
+  else unsigned_count(fr, fs->ip, -1);
   fs->conn = NULL;
   fsess_unref(fs);
 }
@@ -523,6 +554,7 @@ int front_start(struct server *srv) {
   struct front *fr = ef_calloc(1, sizeof *fr);
   fr->srv = srv;
   fr->pushed = json_object();
+  u64map_init(&fr->unauthed_by_ip);
   fr->dev_changes = json_object();
   uv_timer_init(srv->loop, &fr->tick);
   fr->tick.data = fr;
@@ -539,6 +571,7 @@ static void front_free(uv_handle_t *h) {
   json_decref(fr->pushed);
   json_decref(fr->list_pushed);
   json_decref(fr->dev_changes);
+  u64map_free(&fr->unauthed_by_ip);
   ef_free(fr);
 }
 

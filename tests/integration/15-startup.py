@@ -105,7 +105,8 @@ def fd_exhaustion():
     d = tempfile.mkdtemp()
     err = open(os.path.join(d, "stderr"), "wb")
     p = subprocess.Popen([server_binary(), "--listen", "127.0.0.1:0", "--data-dir", d,
-                          "--login-timeout", "60s"], stdout=err, stderr=err, preexec_fn=limit)
+                          "--login-timeout", "60s", "--max-handshakes-per-address", "256"],
+                         stdout=err, stderr=err, preexec_fn=limit)
     def log():
         with open(os.path.join(d, "stderr")) as f:
             return f.read()

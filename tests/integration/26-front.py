@@ -38,17 +38,20 @@ def record():
 class Front:
     """A dashboard connection speaking raw JSON."""
 
-    def __init__(self, srv, rcvbuf=None):
+    def __init__(self, srv, rcvbuf=None, source="127.0.0.1"):
         self.url = "ws://127.0.0.1:%d/front" % srv.port
         self.port = srv.port
         self.rcvbuf = rcvbuf
+        self.source = source  # another loopback address is another client address
         self.n = 0
 
     async def __aenter__(self):
         sock = None
-        if self.rcvbuf:  # a small receive window: the server's output backs up sooner
+        if self.rcvbuf or self.source != "127.0.0.1":
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
+            if self.rcvbuf:  # a small receive window: the server's output backs up sooner
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
+            sock.bind((self.source, 0))
             sock.connect(("127.0.0.1", self.port))
         self.ws = await websockets.connect(self.url, ping_interval=None, max_size=1 << 24,
                                            sock=sock)
@@ -282,7 +285,9 @@ async def connection_limit(srv):
     async with Front(srv) as a, Front(srv) as b:
         await a.login(srv.token)
         await b.login(srv.token)
-        async with Front(srv) as c:
+        async with Front(srv) as c:  # signed-in dashboards are counted when they sign in
+            await c.ws.send(json.dumps({"uri": "login", "body": {"token": srv.token},
+                                        "msgId": "1"}))
             r = await c.recv()
             check(r["code"] == 0 and "too many" in r["message"], r)
             await asyncio.wait_for(c.ws.wait_closed(), 2)
@@ -302,7 +307,31 @@ async def connection_limit(srv):
         await e.login(srv.token)
 
 
-@T.test(front_queue_max="16k", front_push_interval="20ms")
+@T.test(front_unauthenticated_per_address=4, login_timeout="30s")
+async def unsigned_connections_do_not_crowd_out(srv):
+    """260 sockets that never sign in, from one address: past its cap they are refused at once,
+    and the admin, from another address, still signs in (they used to fill
+    front_max_connections)."""
+    idle, refused = [], 0
+    for _ in range(260):
+        f = Front(srv, source="127.0.0.2")
+        await f.__aenter__()
+        idle.append(f)
+    for f in idle[4:]:
+        r = await f.recv()
+        check(r["code"] == 0 and "too many" in r["message"], r)
+        refused += 1
+    check(refused == 256, refused)
+    async with Front(srv) as admin:
+        await admin.login(srv.token)
+        await admin.call(uri="minerList")
+    for f in idle:
+        await f.__aexit__(None, None, None)
+
+
+# The miner's agent sends ~9 MB here in a few seconds: above a device's default byte rate.
+@T.test(front_queue_max="16k", front_push_interval="20ms", device_max_bytes="64m",
+        device_max_messages=10000)
 async def slow_subscriber_is_dropped(srv):
     dev = await miner_feed(srv)
     big = {"workerInfo": {"w%d" % i: {"hostName": "w%d" % i, "note": "x" * 1200}

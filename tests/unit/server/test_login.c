@@ -17,6 +17,7 @@
 #include "crypto.h"
 #include "id.h"
 #include "login.h"
+#include "peers.h"
 #include "server.h"
 #include "stubs.h"
 #include "wire.h"
@@ -24,8 +25,13 @@
 #define DEV 1001
 #define TTL (3600 * 1000)
 
+#define IP_A 0x7f000001u /* 127.0.0.1 */
+#define IP_B 0x7f000002u
+
+static const unsigned char key[EF_SECRET_LEN] = "0123456789abcdef0123456789abcdef";
 static struct server srv;
 static uv_loop_t loop;
+static uint32_t from = IP_A; /* the address of the logins start() makes */
 static struct store *st;
 static struct logins *q;
 
@@ -56,7 +62,7 @@ static struct result *start(const char *msg, struct login_req **req) {
   assert_true(nres < 8);
   struct result *o = &res[nres++];
   const char *error = NULL;
-  struct login_req *r = login_start(q, msg, strlen(msg), on_done, o, &error);
+  struct login_req *r = login_start(q, from, msg, strlen(msg), on_done, o, &error);
   assert_non_null(r);
   assert_null(error);
   if (req) *req = r;
@@ -76,7 +82,7 @@ static void run_all(void) {
 static void refused(const char *msg, const char *want) {
   const char *error = NULL;
   struct result o = {0};
-  assert_null(login_start(q, msg, strlen(msg), on_done, &o, &error));
+  assert_null(login_start(q, from, msg, strlen(msg), on_done, &o, &error));
   assert_non_null(error);
   assert_string_equal(error, want);
   assert_int_equal(o.calls, 0);
@@ -101,7 +107,8 @@ static int setup(void **state) {
   srv.cfg.bcrypt_jobs = 1;
   srv.cfg.bcrypt_queue_max = 4;
   stub_worker_reset(st);
-  q = logins_new(&srv);
+  q = logins_new(&srv, key);
+  from = IP_A;
   memset(res, 0, sizeof res);
   nres = 0;
   return 0;
@@ -112,6 +119,7 @@ static int teardown(void **state) {
   run_all();
   logins_free(&q);
   assert_null(q);
+  peers_free(&srv.peers);
   assert_int_equal(uv_loop_close(&loop), 0);
   store_close(&st);
   return 0;
@@ -182,6 +190,71 @@ static void test_wrong_password(void **state) {
   assert_int_equal(a->device_id, DEV); /* found: the device log gets the failure */
   assert_string_equal(a->token, "");
   assert_int_equal(stub_worker_submitted(), 1); /* the lookup only: no token saved */
+}
+
+/* After a bcrypt check the device keeps HMAC(key, password); later password logins are checked
+ * against it on the database thread, with no bcrypt: done comes with the lookup alone. */
+static void test_verifier(void **state) {
+  (void)state;
+  struct result *a = start("{\"password\":\"pw\",\"device_id\":\"1001\"}", NULL);
+  run_all();
+  assert_string_equal(a->error, "");
+  char want[EF_SHA256_HEXLEN];
+  crypto_hmac_sha256_hex(key, sizeof key, "pw", 2, want);
+  struct store_device d = {0};
+  assert_int_equal(st->ops->device_get(st, DEV, &d), 0);
+  assert_non_null(d.pw_verifier);
+  assert_string_equal(d.pw_verifier, want);
+  store_device_clear(&d);
+
+  struct result *b = start("{\"password\":\"pw\",\"device_id\":\"1001\"}", NULL);
+  struct result *c = start("{\"password\":\"guess\",\"device_id\":\"1001\"}", NULL);
+  stub_worker_run(); /* the lookups; no thread pool */
+  assert_int_equal(b->calls, 1);
+  assert_string_equal(b->error, "");
+  assert_int_equal(strlen(b->token), EF_TOKEN_STRLEN - 1);
+  assert_int_equal(c->calls, 1);
+  assert_string_equal(c->error, WIRE_MSG_BAD_PASSWORD);
+
+  /* A new password (set through the store, as device_update does) forgets the verifier: the
+   * old password no longer gets in, the new one does (through bcrypt again). */
+  char hash[EF_BCRYPT_MAXLEN];
+  assert_int_equal(crypto_bcrypt_hash("pw2", 4, hash), 0);
+  struct store_device patch = {.device_id = DEV, .password = hash, .updated_time = 1};
+  assert_int_equal(st->ops->device_update(st, &patch), 0);
+  struct result *old = start("{\"password\":\"pw\",\"device_id\":\"1001\"}", NULL);
+  struct result *neu = start("{\"password\":\"pw2\",\"device_id\":\"1001\"}", NULL);
+  run_all();
+  assert_string_equal(old->error, WIRE_MSG_BAD_PASSWORD);
+  assert_string_equal(neu->error, "");
+}
+
+/* Failed password logins count against their address: past login_failures_max its password
+ * logins are refused at once; its token logins and other addresses are not. */
+static void test_address_backoff(void **state) {
+  (void)state;
+  srv.cfg.login_failures_max = 3;
+  srv.cfg.login_backoff = 60000;
+  srv.peers = peers_new(&(struct peer_limits){.max_connections = 100, .connection_rate = 100,
+                                              .max_handshakes = 100, .failures_max = 3,
+                                              .failure_window = 60000, .backoff = 60000});
+  for (int i = 0; i < 3; i++) {
+    struct result *r = start(i == 1 ? "{\"password\":\"x\",\"device_id\":\"999\"}"
+                                    : "{\"password\":\"x\",\"device_id\":\"1001\"}", NULL);
+    run_all();
+    assert_int_equal(r->calls, 1);
+    assert_true(r->error[0]);
+  }
+  refused("{\"password\":\"pw\",\"device_id\":\"1001\"}",
+          "too many failed logins from this address, try again later");
+  /* a token login from the same address is still looked up (and here fails on its token) */
+  struct result *t = start("{\"token\":\"abc\",\"device_id\":\"1001\"}", NULL);
+  run_all();
+  assert_string_equal(t->error, "invalid or expired token");
+  from = IP_B;
+  struct result *b = start("{\"password\":\"pw\",\"device_id\":\"1001\"}", NULL);
+  run_all();
+  assert_string_equal(b->error, "");
 }
 
 static void test_unknown_device(void **state) {
@@ -292,7 +365,9 @@ static void test_queue_max(void **state) {
   assert_string_equal(r[1]->error, "");
   assert_int_equal(logins_waiting(q), 0);
 
-  /* a cancelled waiter frees its place */
+  /* a cancelled waiter frees its place (the verifier the logins above left would spare these
+   * logins the queue: forget it) */
+  assert_int_equal(st->ops->device_set_verifier(st, DEV, NULL), 0);
   struct login_req *rq;
   struct result *a = start("{\"password\":\"pw\",\"device_id\":\"1001\"}", NULL);
   struct result *b = start("{\"password\":\"pw\",\"device_id\":\"1001\"}", &rq);
@@ -331,6 +406,8 @@ int main(void) {
     cmocka_unit_test_setup_teardown(test_password_login, setup, teardown),
     cmocka_unit_test_setup_teardown(test_wrong_password, setup, teardown),
     cmocka_unit_test_setup_teardown(test_unknown_device, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_verifier, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_address_backoff, setup, teardown),
     cmocka_unit_test_setup_teardown(test_token_login, setup, teardown),
     cmocka_unit_test_setup_teardown(test_cancel_before_lookup, setup, teardown),
     cmocka_unit_test_setup_teardown(test_cancel_in_bcrypt, setup, teardown),

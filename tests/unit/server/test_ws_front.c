@@ -119,6 +119,8 @@ static int setup(void **state) {
   srv.cfg.front_push_interval = 3;
   srv.cfg.login_timeout = 60000;
   srv.cfg.front_max_connections = NFRONT;
+  srv.cfg.front_max_unauthenticated = NFRONT;
+  srv.cfg.front_unauthenticated_per_address = NFRONT;
   srv.cfg.front_queue_max = 1 << 20;
   memset(fs, 0, sizeof fs);
   stub_net_reset();
@@ -389,9 +391,12 @@ static void test_sign_in(void **state) {
   assert_int_equal(conns[2].queue_max, 1 << 20); /* the dashboards' own queue limit */
 }
 
+/* Connections not signed in have their own cap: past it they are refused at once, and they
+ * never take the places of signed-in dashboards, whose cap counts only them. */
 static void test_too_many(void **state) {
   (void)state;
-  srv.cfg.front_max_connections = 2;
+  srv.cfg.front_max_unauthenticated = 2;
+  srv.cfg.front_max_connections = 1;
   open_front(0);
   open_front(1);
   assert_false(conns[1].closed);
@@ -401,6 +406,16 @@ static void test_too_many(void **state) {
   json_decref(m);
   assert_true(conns[2].closed);
   assert_int_equal(conns[2].close_status, 1013);
+  close_front(2); /* the net layer's on_close, once the close frame is out */
+  /* 0 signs in: one place for the unsigned again; a second sign-in is over the signed cap */
+  say(0, "{\"uri\":\"login\",\"body\":{\"token\":\"%s\"}}", STUB_ADMIN_TOKEN);
+  open_front(3);
+  assert_false(conns[3].closed);
+  say(1, "{\"uri\":\"login\",\"body\":{\"token\":\"%s\"}}", STUB_ADMIN_TOKEN);
+  m = last(1, 0);
+  assert_string_equal(jstr(m, "message"), "too many front-end connections");
+  json_decref(m);
+  assert_true(conns[1].closed);
 }
 
 static void test_login_timeout(void **state) {

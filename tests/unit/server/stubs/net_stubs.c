@@ -80,6 +80,7 @@ void net_close(struct net_conn *c, int status, const char *reason) {
 }
 
 const char *net_conn_peer(struct net_conn *c) { return c->peer ? c->peer : "test"; }
+uint32_t net_conn_ip(const struct net_conn *c) { return c->ip; }
 enum net_ws_kind net_conn_kind(const struct net_conn *c) { return c->kind; }
 void net_conn_set_queue_max(struct net_conn *c, size_t bytes) { c->queue_max = bytes; }
 

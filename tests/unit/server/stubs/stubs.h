@@ -29,6 +29,7 @@
 /* A connection as the module sees it: opaque there, plain here. */
 struct net_conn {
   const char *peer;        /* net_conn_peer(); "test" when NULL */
+  uint32_t ip;             /* net_conn_ip() */
   enum net_ws_kind kind;
   int send_rc;             /* what net_send returns (0: accepted) */
   size_t queue_max;        /* set by net_conn_set_queue_max */
