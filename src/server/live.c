@@ -161,10 +161,15 @@ void live_sess_set_status(struct dsess *s, const char *raw, size_t len, int64_t 
   s->status_time = time;
 }
 
-void live_sess_set_host(struct dsess *s, const char *host) {
+bool live_sess_set_host(struct dsess *s, const char *host) {
   json_t *v = json_object_get(s->live->hosts, host);
-  if (!v || (uint64_t)json_integer_value(v) != s->device_id)
-    json_object_set_new(s->live->hosts, host, json_integer((json_int_t)s->device_id));
+  uint64_t holder = v ? (uint64_t)json_integer_value(v) : 0;
+  if (holder == s->device_id) return true;
+  /* A host's figures come from one device: another may take the name over only once the
+   * holder is gone (an agent reinstalled with a new identity), never while it is connected. */
+  if (holder && find(s->live, holder)) return false;
+  json_object_set_new(s->live->hosts, host, json_integer((json_int_t)s->device_id));
+  return true;
 }
 
 int64_t live_sess_status_logged(const struct dsess *s) { return s->status_logged; }

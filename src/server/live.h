@@ -107,8 +107,9 @@ void live_sess_send_json(struct dsess *s, json_t *v);
 void live_sess_error(struct dsess *s, const char *message);
 /* Keep `raw` (copied) as the session's latest status upload, received at `time` (ms). */
 void live_sess_set_status(struct dsess *s, const char *raw, size_t len, int64_t time);
-/* Remember that `host` runs the agent of this session's device. */
-void live_sess_set_host(struct dsess *s, const char *host);
+/* Remember that `host` runs the agent of this session's device; false (nothing changed) when
+ * another connected device holds that host name. */
+bool live_sess_set_host(struct dsess *s, const char *host);
 /* When the session's last status upload was written to the device log (0: none yet). */
 int64_t live_sess_status_logged(const struct dsess *s);
 void live_sess_set_status_logged(struct dsess *s, int64_t time);

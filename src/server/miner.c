@@ -27,7 +27,8 @@ struct miner {
   char *id;
   json_t *record;          /* whole record, workerInfo keyed by host name; NULL until full */
   json_t *dirty_workers;   /* host name -> true, for the next write */
-  uint64_t device_id;      /* the reporting device */
+  uint64_t device_id;      /* the reporting device, which owns the record */
+  size_t bytes;            /* upper bound of the record's size as JSON text (measure()) */
   int64_t updated;         /* ms since the epoch */
   bool dirty;              /* the miner's own fields changed */
 };
@@ -138,6 +139,34 @@ static void mark_dirty(struct miner *m, const json_t *patch) {
   if (own) m->dirty = true;
 }
 
+/* Devices speak only for themselves: a miner belongs to the device that first reported it (an
+ * admin can move it: miner_bind), so another device's upload for it is refused. */
+static const char *owner_refusal(const struct miners *ms, const struct miner *m, uint64_t dev) {
+  (void)ms;
+  return m->device_id && m->device_id != dev ? "this miner is reported by another device" : NULL;
+}
+
+/* A new miner: within max_miners, and within miners_per_device for the reporting device. */
+static const char *admit_new(const struct miners *ms, uint64_t dev) {
+  const struct server_config *c = &ms->srv->cfg;
+  if ((int64_t)ms->n >= c->max_miners) return "too many miners on this server (max_miners)";
+  int64_t own = 0;
+  for (size_t i = 0; i < ms->n; i++) own += ms->arr[i]->device_id == dev;
+  return own >= c->miners_per_device ? "too many miners for one device (miners_per_device)"
+                                     : NULL;
+}
+
+/* A record may not grow past max_miner_record bytes (as JSON text). The bytes of the uploads
+ * since the last full one bound its size from above; only when that bound passes the limit is
+ * the record measured (and the bound reset), so the cost stays one dump per limit's worth of
+ * patches. */
+static const char *measure(struct miner *m, size_t incoming, size_t max) {
+  char *txt = jdump(m->record);
+  m->bytes = strlen(txt);
+  ef_free(txt);
+  return m->bytes + incoming > max ? "miner record too large (max_miner_record)" : NULL;
+}
+
 /* upload_miner_info from a miner's agent: a full record or a merge patch. */
 static void handle_upload(const struct ws_msg *wm) {
   struct miners *ms = wm->srv->miners;
@@ -154,6 +183,17 @@ static void handle_upload(const struct ws_msg *wm) {
     return;
   }
   struct miner *m = find(ms, id);
+  const char *refusal = m ? owner_refusal(ms, m, wm->device_id) : admit_new(ms, wm->device_id);
+  size_t max = (size_t)ms->srv->cfg.max_miner_record;
+  if (!refusal && m && !full && m->record && m->bytes + wm->len > max)
+    refusal = measure(m, wm->len, max);
+  if (refusal) {
+    ef_log(EF_LOG_WARN, "device %llu: upload_miner_info for %s refused: %s",
+           (unsigned long long)wm->device_id, id, refusal);
+    devlog_add(ms->srv->devlog, wm->device_id, "miner_refused", id, refusal);
+    live_sess_error(s, refusal);
+    return;
+  }
   if (!m) m = create(ms, id);
   if (!full && !m->record) {
     /* A patch without its base (the server restarted): ask for the whole record. */
@@ -169,11 +209,14 @@ static void handle_upload(const struct ws_msg *wm) {
     json_decref(diff);
     json_decref(old);
     m->record = json_deep_copy(data);
+    m->bytes = wm->len;
   } else {
     mark_dirty(m, data);
     mergepatch_apply(&m->record, data);
+    m->bytes += wm->len;
   }
   if (!jobj(m->record, "workerInfo")) json_object_set_new(m->record, "workerInfo", json_object());
+  if (m->device_id != wm->device_id) m->dirty = true; /* the owner is stored with the record */
   m->device_id = wm->device_id;
   m->updated = ef_now_ms();
   live_sess_send(s, WIRE_MINER_ACK_FRAME, sizeof WIRE_MINER_ACK_FRAME - 1);
@@ -195,6 +238,14 @@ static bool info(const struct miner *m, struct miner_info *out) {
 bool miner_lookup(const struct miners *ms, const char *id, struct miner_info *out) {
   struct miner *m = find((struct miners *)ms, id);
   return m && m->record && info(m, out);
+}
+
+int miner_bind(struct miners *ms, const char *id, uint64_t device_id) {
+  struct miner *m = find(ms, id);
+  if (!m) return EF_ENOENT;
+  m->device_id = device_id;
+  m->dirty = true;
+  return 0;
 }
 
 bool miner_at(const struct miners *ms, size_t i, struct miner_info *out) {

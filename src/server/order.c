@@ -106,7 +106,7 @@ static void handle_result(const struct ws_msg *m) {
   const char *oid = hdr ? jstr(hdr, "order_id") : NULL;
   uint64_t id = 0;
   if (!o || (oid && (!id_parse(oid, &id) || id != o->order_id))) {
-    ef_log(EF_LOG_DEBUG, "device %llu: result for no pending order ignored",
+    ef_log(EF_LOG_INFO, "device %llu: result for an order it was not given ignored",
            (unsigned long long)m->device_id);
     return;
   }

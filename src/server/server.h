@@ -71,6 +71,9 @@ struct server_config {
   int64_t login_failure_window; /* ms */
   int64_t login_backoff;     /* ms its password logins are then refused */
   char *verifier_key;        /* file of the password verifiers' secret */
+  int64_t max_miners;        /* miner records on this server */
+  int64_t miners_per_device; /* miner records one device may report */
+  int64_t max_miner_record;  /* bytes of one miner record as JSON text */
 };
 
 struct cfg_opt;
@@ -144,6 +147,9 @@ struct miner_info {
 };
 /* The miner with a record, by id. */
 bool miner_lookup(const struct miners *ms, const char *id, struct miner_info *out);
+/* An admin moves miner `id` to another device (its uploads are accepted from then on, the
+ * previous device's refused). 0 or EF_ENOENT. */
+int miner_bind(struct miners *ms, const char *id, uint64_t device_id);
 /* The i-th miner (record may be NULL); false past the last. */
 bool miner_at(const struct miners *ms, size_t i, struct miner_info *out);
 

@@ -7,6 +7,7 @@
  */
 #include "clock.h"
 #include "jsonutil.h"
+#include "log.h"
 #include "server.h"
 #include "wire.h"
 
@@ -17,7 +18,11 @@ static void handle_status(const struct ws_msg *m) {
     return;
   }
   const char *host = jstr(data, "host_name");
-  if (host && *host) live_sess_set_host(m->s, host);
+  if (host && *host && !live_sess_set_host(m->s, host) &&
+      live_status_time(m->srv->live, m->device_id) <= 0) /* once a session */
+    ef_log(EF_LOG_WARN, "device %llu: host_name %s is held by another connected device; "
+           "its status is not joined to that host's workers",
+           (unsigned long long)m->device_id, host);
   int64_t now = ef_now_ms();
   live_sess_set_status(m->s, m->raw, m->len, now);
   live_sess_send(m->s, WIRE_STATUS_ACK_FRAME, sizeof WIRE_STATUS_ACK_FRAME - 1);

@@ -321,11 +321,16 @@ static void test_host_device(void **state) {
   live_sess_login(a, 1);
   live_sess_login(b, 2);
   assert_int_equal(live_host_device(l, "w1"), 0);
-  live_sess_set_host(a, "w1");
-  live_sess_set_host(b, "w2");
+  assert_true(live_sess_set_host(a, "w1"));
+  assert_true(live_sess_set_host(b, "w2"));
   assert_int_equal(live_host_device(l, "w1"), 1);
   assert_int_equal(live_host_device(l, "w2"), 2);
-  live_sess_set_host(b, "w1"); /* the agent moved: the host now names device 2 */
+  /* devices speak only for themselves: w1's holder is connected, b cannot take its name */
+  assert_false(live_sess_set_host(b, "w1"));
+  assert_int_equal(live_host_device(l, "w1"), 1);
+  assert_true(live_sess_set_host(a, "w1")); /* the holder again: fine */
+  live_sess_end(a, "gone");
+  assert_true(live_sess_set_host(b, "w1")); /* the holder is gone: the agent moved */
   assert_int_equal(live_host_device(l, "w1"), 2);
   assert_int_equal(live_host_device(l, "nope"), 0);
 }

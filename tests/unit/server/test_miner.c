@@ -21,23 +21,27 @@
 
 static struct server srv;
 static uv_loop_t loop;
-static struct net_conn conn;
-static struct dsess *sess;
+static struct net_conn conn, conn2;
+static struct dsess *sess, *sess2;
 
 #define DEVICE 7
+#define OTHER 8
 
-/* upload_miner_info from the device, `data` being the JSON text of its data member. */
-static void upload(bool full, const char *data) {
-  char buf[2048];
+/* upload_miner_info from device `dev` (DEVICE or OTHER), `data` the JSON text of its data. */
+static void upload_from(uint64_t dev, bool full, const char *data) {
+  char buf[8192];
   snprintf(buf, sizeof buf, "{\"type\":\"%s\",\"Headers\":{%s},\"data\":%s}", WIRE_UPLOAD_MINER,
            full ? "\"full\":true" : "", data);
   json_t *root = jparse_object(buf, strlen(buf));
   assert_non_null(root);
   assert_string_equal(miner_ws_routes[0].type, WIRE_UPLOAD_MINER);
-  miner_ws_routes[0].handle(&(struct ws_msg){.srv = &srv, .s = sess, .device_id = DEVICE,
-                                             .root = root, .raw = buf, .len = strlen(buf)});
+  miner_ws_routes[0].handle(&(struct ws_msg){.srv = &srv, .s = dev == OTHER ? sess2 : sess,
+                                             .device_id = dev, .root = root, .raw = buf,
+                                             .len = strlen(buf)});
   json_decref(root);
 }
+
+static void upload(bool full, const char *data) { upload_from(DEVICE, full, data); }
 
 static void start(void) {
   char err[128] = "";
@@ -81,8 +85,12 @@ static int setup(void **state) {
   memset(&srv, 0, sizeof srv);
   assert_int_equal(uv_loop_init(&loop), 0);
   srv.loop = &loop;
-  conn = (struct net_conn){0};
+  srv.cfg.max_miners = 1000;
+  srv.cfg.miners_per_device = 8;
+  srv.cfg.max_miner_record = 4 << 20;
+  conn = conn2 = (struct net_conn){0};
   sess = stub_live_sess_new(&conn, DEVICE);
+  sess2 = stub_live_sess_new(&conn2, OTHER);
   stub_net_reset();
   stub_store_reset();
   stub_worker_reset(stub_store());
@@ -96,6 +104,7 @@ static int teardown(void **state) {
   assert_int_equal(stub_worker_pending(), 0);
   assert_int_equal(uv_loop_close(&loop), 0);
   stub_live_sess_free(sess);
+  stub_live_sess_free(sess2);
   stub_net_reset();
   stub_store_reset();
   return 0;
@@ -213,6 +222,68 @@ static void test_errors(void **state) {
   upload(true, "{\"minerId\":\"f01\",\"workerInfo\":null}"); /* null is "no workers" */
   assert_string_equal(stub_net_last(&conn), WIRE_MINER_ACK_FRAME);
   assert_true(miner_lookup(srv.miners, "f01", &mi));
+}
+
+/* ----- devices speak only for themselves ----- */
+
+static void test_owner(void **state) {
+  (void)state;
+  upload(true, REC_A);
+  upload_from(OTHER, true, "{\"minerId\":\"f01\",\"balance\":\"0\"}");
+  upload_from(OTHER, false, "{\"minerId\":\"f01\",\"workerInfo\":{\"w1\":null}}");
+  assert_int_equal(stub_net_count(&conn2, STUB_NET_SEND), 2);
+  json_t *m = json_loads(stub_net_last(&conn2), 0, NULL);
+  assert_string_equal(jstr(jobj(m, "data"), "message"), "this miner is reported by another device");
+  json_decref(m);
+  struct miner_info mi;
+  assert_true(miner_lookup(srv.miners, "f01", &mi));
+  assert_string_equal(jstr(mi.record, "balance"), "10"); /* unchanged */
+  assert_non_null(jobj(jobj(mi.record, "workerInfo"), "w1"));
+  assert_int_equal(mi.device_id, DEVICE);
+  /* An admin moves it: the other device is heard, the first one refused. */
+  assert_int_equal(miner_bind(srv.miners, "f01", OTHER), 0);
+  assert_int_equal(miner_bind(srv.miners, "f99", OTHER), EF_ENOENT);
+  upload_from(OTHER, false, "{\"minerId\":\"f01\",\"balance\":\"1\"}");
+  assert_string_equal(stub_net_last(&conn2), WIRE_MINER_ACK_FRAME);
+  upload(false, "{\"minerId\":\"f01\",\"balance\":\"2\"}");
+  assert_true(miner_lookup(srv.miners, "f01", &mi));
+  assert_string_equal(jstr(mi.record, "balance"), "1");
+}
+
+static void test_caps(void **state) {
+  (void)state;
+  srv.cfg.miners_per_device = 2;
+  srv.cfg.max_miners = 3;
+  upload(true, "{\"minerId\":\"f01\"}");
+  upload(true, "{\"minerId\":\"f02\"}");
+  upload(true, "{\"minerId\":\"f03\"}");
+  json_t *m = json_loads(stub_net_last(&conn), 0, NULL);
+  assert_string_equal(jstr(jobj(m, "data"), "message"),
+                      "too many miners for one device (miners_per_device)");
+  json_decref(m);
+  upload_from(OTHER, true, "{\"minerId\":\"f03\"}");
+  upload_from(OTHER, true, "{\"minerId\":\"f04\"}");
+  m = json_loads(stub_net_last(&conn2), 0, NULL);
+  assert_string_equal(jstr(jobj(m, "data"), "message"),
+                      "too many miners on this server (max_miners)");
+  json_decref(m);
+  struct miner_info mi;
+  assert_false(miner_lookup(srv.miners, "f04", &mi));
+
+  /* A record does not grow past max_miner_record: patches that would are refused. */
+  srv.cfg.max_miner_record = 4096;
+  char patch[1200];
+  int refused = 0;
+  for (int i = 0; i < 10; i++) {
+    snprintf(patch, sizeof patch, "{\"minerId\":\"f01\",\"k%d\":\"%0900d\"}", i, 0);
+    upload(false, patch);
+    refused += strstr(stub_net_last(&conn), "max_miner_record") != NULL;
+  }
+  assert_true(miner_lookup(srv.miners, "f01", &mi));
+  char *txt = json_dumps(mi.record, 0);
+  assert_true(strlen(txt) <= 4096);
+  free(txt);
+  assert_true(refused >= 5);
 }
 
 /* ----- write-behind ----- */
@@ -347,7 +418,7 @@ static void test_load(void **state) {
   (void)state;
   stop();
   const struct store_miner rows[] = {
-    {.miner_id = "f01", .record = "{\"minerId\":\"f01\",\"power\":5}", .device_id = 3,
+    {.miner_id = "f01", .record = "{\"minerId\":\"f01\",\"power\":5}", .device_id = DEVICE,
      .updated_time = 1000},
     {.miner_id = "f02", .record = "not json"},
     {.miner_id = "f01", .host_name = "w1", .record = "{\"cpu\":1}"},
@@ -359,13 +430,14 @@ static void test_load(void **state) {
   assert_true(miner_lookup(srv.miners, "f01", &mi));
   assert_json_eq((json_t *)mi.record,
                  "{\"minerId\":\"f01\",\"power\":5,\"workerInfo\":{\"w1\":{\"cpu\":1}}}");
-  assert_int_equal(mi.device_id, 3);
+  assert_int_equal(mi.device_id, DEVICE); /* its owner, as stored */
   assert_int_equal(mi.updated, 1000);
   assert_false(miner_lookup(srv.miners, "f02", &mi));
   assert_false(miner_lookup(srv.miners, "f09", &mi));
   assert_false(miner_at(srv.miners, 1, &mi));
 
-  /* a loaded record is a base for patches, and nothing is written until something changes */
+  /* a loaded record is a base for its owner's patches, and nothing is written until something
+   * changes */
   upload(false, "{\"minerId\":\"f01\",\"workerInfo\":{\"w1\":{\"cpu\":2}}}");
   assert_int_equal(stub_net_count(&conn, STUB_NET_SEND), 1);
   stop();
@@ -381,6 +453,8 @@ int main(void) {
     cmocka_unit_test_setup_teardown(test_patch_without_base, setup, teardown),
     cmocka_unit_test_setup_teardown(test_patch_merges, setup, teardown),
     cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_owner, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_caps, setup, teardown),
     cmocka_unit_test_setup_teardown(test_flush_on_timer, setup, teardown),
     cmocka_unit_test_setup_teardown(test_patch_writes_changed_worker, setup, teardown),
     cmocka_unit_test_setup_teardown(test_full_writes_diff, setup, teardown),
