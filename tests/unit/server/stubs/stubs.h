@@ -70,6 +70,7 @@ struct net_req {
   int nresponses;
   int status;
   char *response;             /* copy of the last body (freed by stub_net_req_clear) */
+  char header[64];            /* net_req_set_header: "Name: value", or "" */
 };
 /* Free the recorded answer and zero it. */
 void stub_net_req_clear(struct net_req *r);
