@@ -81,6 +81,10 @@ static const struct cfg_opt server_opts[] = {
           "miner-record write-behind period"),
   CFG_ROW(struct server_config, miner_stale, CFG_MS, 1000, 30 * DAY_MS, "5m",
           "a miner without an upload this long gets a 'no update' alarm"),
+  CFG_ROW(struct server_config, rest_rate, CFG_INT, 0, 10000000, "1000",
+          "REST requests per second per API token; more get 429 (0: no limit)"),
+  CFG_ROW(struct server_config, rest_burst, CFG_INT, 1, 10000000, "2000",
+          "REST requests a token may make at once after a pause (its bucket)"),
   CFG_END,
 };
 

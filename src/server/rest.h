@@ -8,8 +8,9 @@
  *   db(c, st)      on the database thread (worker.h): all store access
  *   loop(c)        on the loop thread: live state (sessions, orders); may finish later
  *
- * rest.c does everything before the first stage (path match, 404/405, bearer auth → 401/403,
- * Content-Type and JSON-object body → 400, the net layer already answered 413) and answers
+ * rest.c does everything before the first stage (path match, 404/405, bearer auth → 401, the
+ * token's request rate → 429 with Retry-After, admin → 403, Content-Type and JSON-object
+ * body → 400, the net layer already answered 413) and answers
  * after the last one from c->status / c->data or the error set with rest_fail(). A `loop`
  * stage that waits for something (an order's result) returns REST_LATER and calls
  * rest_finish(c) when done; every other stage returns REST_NEXT.

@@ -58,6 +58,8 @@ struct server_config {
   int64_t front_queue_max;   /* bytes queued to a dashboard before it is dropped */
   int64_t miner_flush;       /* ms: miner-record write-behind period */
   int64_t miner_stale;       /* ms without an upload before a miner gets a "no update" alarm */
+  int64_t rest_rate;         /* REST requests per second per API token (0: no limit) ... */
+  int64_t rest_burst;        /* ... and at once after a pause (the token bucket's size) */
 };
 
 struct cfg_opt;
@@ -181,6 +183,15 @@ struct auth;
 int auth_init(struct store *st, const char *data_dir, struct auth **out, char *err, size_t errlen);
 /* The kind of the bearer token in an Authorization header value, or AUTH_NONE. */
 enum auth_kind auth_check(const struct auth *a, const char *authorization);
+/* The same, and for a known token its slot in *slot: a small number, the token's own for as
+ * long as the server runs (auth_rate's key). */
+enum auth_kind auth_identify(const struct auth *a, const char *authorization, size_t *slot);
+/* The request rate of the token in `slot`, a token bucket of `burst` requests refilled at `rate`
+ * per second (GCRA: one time per token), at `now_ns` of a monotonic clock. 0: the request may
+ * pass, and is counted unless `peek`; else the ms until one may (nothing is counted). rate 0
+ * means no limit. */
+int64_t auth_rate(struct auth *a, size_t slot, int64_t rate, int64_t burst, uint64_t now_ns,
+                  bool peek);
 /* Make a new token of `kind` ("admin" | "read"): fills *t (token_id, hash, time; the strings
  * are the caller's) and the clear token in out[EF_TOKEN_STRLEN]. 0 or EF_ESYS. */
 int auth_new_token(const char *name, const char *kind, struct store_token *t, char *out,

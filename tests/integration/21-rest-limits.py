@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""21-rest-limits.py -- what the REST API refuses to store (docs/api.md#limits): passwords
-longer than bcrypt's 72 bytes (400, not 500), strings over their length limit or with control
-characters (400 naming the member and the limit, nothing stored)."""
+"""21-rest-limits.py -- what the REST API refuses to store and how fast one token may call it
+(docs/api.md#limits): passwords longer than bcrypt's 72 bytes (400, not 500), strings over their
+length limit or with control characters (400 naming the member and the limit, nothing stored),
+and the per-token request rate (429 with Retry-After once a token's bucket is empty, while
+another token keeps its own). No timing is asserted: answers are counted."""
 import http.client
 import json
 
@@ -157,6 +159,47 @@ def token_and_order_strings(srv):
             "order longer than 128 bytes")
     refused(srv, "POST", "give_order", {"device_id": did, "order": "re\nstart"},
             "order", "control character")
+
+
+# ----- requests per token per second -----
+
+@T.test(rest_rate="1", rest_burst="5")
+def rate_per_token(srv):
+    # a read token, made before the admin token's bucket is spent (this call is its first)
+    reader = ok(srv, "POST", "api_token_add", {"kind": "read", "name": "wall"})["token"]
+    answers = [call(srv, "GET", "group_query_all") for _ in range(40)]
+    codes = [a[0] for a in answers]
+    # 4 left of the burst of 5 (one went to api_token_add), refilled at 1 per second
+    check(codes[:4] == [200] * 4, "the burst is served first:", codes)
+    check(set(codes) <= {200, 429}, "only 200 and 429:", codes)
+    check(codes.count(429) >= 20, "a burst of 40 at 1/s from one token got", codes.count(429),
+          "429s:", codes)
+    for st, a, h in answers:
+        if st != 429:
+            continue
+        check(a.get("status") == "fail" and a.get("type") == "GENERAL_ERROR"
+              and "too many requests" in a.get("message", ""), "429 body", a)
+        check(h.get("retry-after", "").isdigit() and int(h["retry-after"]) >= 1,
+              "Retry-After in seconds:", h)
+
+    # another token has its own bucket: it is served while the admin token is refused
+    mine = [call(srv, "GET", "group_query_all", token=reader)[0] for _ in range(5)]
+    check(mine == [200] * 5, "the read token's own burst:", mine)
+    theirs = [call(srv, "GET", "group_query_all")[0] for _ in range(5)]
+    check(429 in theirs, "the admin token is still refused:", theirs)
+
+    # a request with a body is refused before its body is read, with the same header
+    st, a, h = call(srv, "POST", "group_add", {"group_name": "late"})
+    statuses = [st]
+    for _ in range(5):
+        if st == 429:
+            break
+        st, a, h = call(srv, "POST", "group_add", {"group_name": "late-%d" % len(statuses)})
+        statuses.append(st)
+    check(st == 429 and h.get("retry-after", "").isdigit(), "POST when empty:", statuses, a, h)
+
+    # refusals before authentication do not spend anything, and unknown tokens get 401
+    check(call(srv, "GET", "group_query_all", token="nope")[0] == 401, "unknown token")
 
 
 if __name__ == "__main__":

@@ -250,6 +250,81 @@ static void test_store_fail_mapping(void **state) {
   assert_int_equal(req.status, 400);
 }
 
+/* ----- the request rate of a token (auth_rate, stubbed as a budget per token) ----- */
+
+static void test_429(void **state) {
+  (void)state;
+  srv.cfg.rest_rate = 7;
+  srv.cfg.rest_burst = 9;
+  stub_auth_set_budget(STUB_ADMIN_SLOT, 2);
+  for (int i = 0; i < 2; i++) {
+    request("GET", "device_log_query/5/77", ADMIN, NULL, NULL);
+    assert_int_equal(req.status, 200);
+  }
+  stub_rest_reset();
+  request("GET", "device_log_query/5/77", ADMIN, NULL, NULL);
+  assert_refused(429, "too many requests for this API token (at most 7 per second, 9 at once)");
+  assert_string_equal(req.header, "Retry-After: 2"); /* 1500 ms, in whole seconds rounded up */
+  request("POST", "device_add", ADMIN, JSON, "{}"); /* every route of the token */
+  assert_refused(429, "retry after 2 s");
+  request("POST", "device_add", ADMIN, "text/plain", "junk"); /* before the Content-Type */
+  assert_refused(429, "too many requests");
+  const struct stub_auth_rate *r = stub_auth_rate_of(STUB_ADMIN_SLOT);
+  assert_int_equal(r->takes, 2);
+  assert_int_equal(r->refused, 3);
+  assert_int_equal(r->rate, 7);
+  assert_int_equal(r->burst, 9);
+
+  /* another token keeps its own budget */
+  request("GET", "device_log_query/5/77", READ, NULL, NULL);
+  assert_int_equal(req.status, 200);
+  assert_string_equal(req.header, "");
+  stub_rest_reset();
+  request("POST", "device_add", READ, JSON, "{}"); /* counted, then refused for its kind */
+  assert_refused(403, "admin token");
+  assert_int_equal(stub_auth_rate_of(STUB_READ_SLOT)->takes, 2);
+}
+
+static void test_429_not_charged_before_auth(void **state) {
+  (void)state;
+  stub_auth_set_budget(STUB_ADMIN_SLOT, 0);
+  request("GET", "no_such_api", ADMIN, NULL, NULL);
+  assert_refused(404, "no such API");
+  request("POST", "device_query/1", ADMIN, NULL, NULL);
+  assert_refused(405, "accepts GET");
+  request("GET", "device_query/1", "Bearer nope", NULL, NULL);
+  assert_refused(401, "missing or invalid API token");
+  const struct stub_auth_rate *a = stub_auth_rate_of(STUB_ADMIN_SLOT);
+  const struct stub_auth_rate *b = stub_auth_rate_of(STUB_READ_SLOT);
+  assert_int_equal(a->takes + a->refused + a->peeks + b->takes + b->refused + b->peeks, 0);
+}
+
+/* rest_headers (a body not read yet) only looks at the bucket: the request is counted once, by
+ * rest_request, but an empty bucket is refused before the body is read. */
+static void test_429_before_the_body(void **state) {
+  (void)state;
+  stub_auth_set_budget(STUB_ADMIN_SLOT, 1);
+  req = (struct net_req){.method = "POST", .path = REST_BASE "device_add",
+                         .authorization = ADMIN, .content_type = JSON};
+  rest_headers(&srv, &req);
+  assert_int_equal(req.nresponses, 0);
+  assert_int_equal(stub_auth_rate_of(STUB_ADMIN_SLOT)->peeks, 1);
+  assert_int_equal(stub_auth_rate_of(STUB_ADMIN_SLOT)->takes, 0);
+  request("POST", "device_add", ADMIN, JSON, "{}");
+  finish();
+  assert_int_equal(req.status, 200);
+  assert_int_equal(stub_auth_rate_of(STUB_ADMIN_SLOT)->takes, 1);
+
+  stub_rest_reset();
+  stub_worker_reset(stub_store());
+  stub_net_req_clear(&req);
+  req = (struct net_req){.method = "POST", .path = REST_BASE "device_add",
+                         .authorization = ADMIN, .content_type = JSON};
+  rest_headers(&srv, &req);
+  assert_refused(429, "too many requests");
+  assert_string_equal(req.header, "Retry-After: 2");
+}
+
 /* ----- limits of stored strings (rest_limits.c) ----- */
 
 static void assert_text(const char *member, const char *s, const char *want_err) {
@@ -379,6 +454,9 @@ int main(void) {
     cmocka_unit_test_setup_teardown(test_failed_stage_skips_the_rest, setup, teardown),
     cmocka_unit_test_setup_teardown(test_answer_later, setup, teardown),
     cmocka_unit_test_setup_teardown(test_store_fail_mapping, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_429, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_429_not_charged_before_auth, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_429_before_the_body, setup, teardown),
     cmocka_unit_test_setup_teardown(test_text_limits, setup, teardown),
     cmocka_unit_test_setup_teardown(test_limit_table, setup, teardown),
     cmocka_unit_test_setup_teardown(test_check_device, setup, teardown),
