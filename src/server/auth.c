@@ -3,6 +3,11 @@
  * Tokens are stored only as hashes. On the first start (no token at all) an admin token is
  * made and written once to <data_dir>/admin.token with mode 0600: the only place it exists in
  * clear. Checking a request costs one SHA-256 and a compare per known token (a handful).
+ *
+ * Each token has a request rate (auth_rate): the generic cell rate algorithm, a token bucket
+ * kept as one time per token, the "theoretical arrival time" `tat` of the next request. At
+ * `rate` requests per second each request moves it on by T = 1/rate; a request is let through
+ * while tat is at most (burst - 1) * T ahead of now. No timer, no refill loop: integer ns.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +27,7 @@
 struct auth {
   struct store_token *tokens;
   size_t n;
+  uint64_t *tat;             /* per token (same index): its bucket, ns of uv_hrtime() */
 };
 
 static int write_token_file(const char *data_dir, const char *token, char *err, size_t errlen) {
@@ -63,6 +69,7 @@ int auth_init(struct store *st, const char *data_dir, struct auth **out, char *e
     store_tokens_free(a->tokens, a->n);
     if ((rc = st->ops->token_list(st, &a->tokens, &a->n)) != 0) goto fail;
   }
+  a->tat = ef_calloc(a->n ? a->n : 1, sizeof *a->tat);
   *out = a;
   return 0;
 
@@ -83,12 +90,18 @@ int auth_new_token(const char *name, const char *kind, struct store_token *t, ch
 
 void auth_add(struct auth *a, const struct store_token *t) {
   a->tokens = ef_realloc(a->tokens, (a->n + 1) * sizeof *a->tokens);
+  a->tat = ef_realloc(a->tat, (a->n + 1) * sizeof *a->tat);
+  a->tat[a->n] = 0;
   a->tokens[a->n++] = (struct store_token){
     .token_id = t->token_id, .name = ef_strdup(t->name), .kind = ef_strdup(t->kind),
     .token_hash = ef_strdup(t->token_hash), .created_time = t->created_time};
 }
 
 enum auth_kind auth_check(const struct auth *a, const char *authorization) {
+  return auth_identify(a, authorization, NULL);
+}
+
+enum auth_kind auth_identify(const struct auth *a, const char *authorization, size_t *slot) {
   if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0) return AUTH_NONE;
   const char *tok = authorization + 7;
   while (*tok == ' ') tok++;
@@ -98,15 +111,33 @@ enum auth_kind auth_check(const struct auth *a, const char *authorization) {
   char hash[EF_SHA256_HEXLEN];
   crypto_sha256_hex(tok, len, hash);
   for (size_t i = 0; i < a->n; i++)
-    if (crypto_streq(hash, a->tokens[i].token_hash))
+    if (crypto_streq(hash, a->tokens[i].token_hash)) {
+      if (slot) *slot = i;
       return strcmp(a->tokens[i].kind, "admin") == 0 ? AUTH_ADMIN : AUTH_READ;
+    }
   return AUTH_NONE;
+}
+
+int64_t auth_rate(struct auth *a, size_t slot, int64_t rate, int64_t burst, uint64_t now_ns,
+                  bool peek) {
+  if (rate <= 0 || slot >= a->n) return 0;
+  uint64_t t = 1000000000ull / (uint64_t)rate;
+  if (t == 0) t = 1;
+  uint64_t tau = t * (uint64_t)(burst > 1 ? burst - 1 : 0); /* how far ahead tat may be */
+  uint64_t tat = a->tat[slot] > now_ns ? a->tat[slot] : now_ns;
+  if (tat - now_ns > tau) {
+    uint64_t wait = tat - tau - now_ns;
+    return (int64_t)((wait + 999999) / 1000000);
+  }
+  if (!peek) a->tat[slot] = tat + t;
+  return 0;
 }
 
 void auth_free(struct auth **ap) {
   struct auth *a = *ap;
   if (!a) return;
   store_tokens_free(a->tokens, a->n);
+  ef_free(a->tat);
   ef_free(a);
   *ap = NULL;
 }

@@ -111,6 +111,10 @@ static const struct cfg_opt server_opts[] = {
           "largest miner record (JSON text); uploads that would grow it more are refused"),
   CFG_ROW(struct server_config, verifier_key, CFG_STR, 0, 0, NULL,
           "secret of the password verifiers [<data_dir>/verifier.key]"),
+  CFG_ROW(struct server_config, rest_rate, CFG_INT, 0, 10000000, "1000",
+          "REST requests per second per API token; more get 429 (0: no limit)"),
+  CFG_ROW(struct server_config, rest_burst, CFG_INT, 1, 10000000, "2000",
+          "REST requests a token may make at once after a pause (its bucket)"),
   CFG_END,
 };
 

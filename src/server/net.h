@@ -100,5 +100,8 @@ const char *net_req_body(const struct net_req *r);     /* NUL-terminated; "" whe
 size_t net_req_body_len(const struct net_req *r);
 /* Answer with `status`, Content-Type application/json and `body` (copied). Frees the request. */
 void net_req_respond(struct net_req *r, int status, const char *body, size_t len);
+/* One more header for the answer of `r` (e.g. "Retry-After", "2"), set before net_req_respond:
+ * a second call replaces the first. Both strings are copied; neither may hold CR or LF. */
+void net_req_set_header(struct net_req *r, const char *name, const char *value);
 
 #endif

@@ -80,6 +80,7 @@ struct net_req {
   /* response */
   bool responded, hdr_sent;
   int status;
+  char *xhdr_name, *xhdr_value; /* net_req_set_header: "Name:" and its value, or NULL */
   unsigned char *resp;      /* LWS_PRE + resp_len */
   size_t resp_len, resp_sent;
 };
@@ -308,7 +309,16 @@ static void req_free(struct net_req *r) {
   ef_free(r->content_type);
   ef_free(r->body);
   ef_free(r->resp);
+  ef_free(r->xhdr_name);
+  ef_free(r->xhdr_value);
   ef_free(r);
+}
+
+void net_req_set_header(struct net_req *r, const char *name, const char *value) {
+  ef_free(r->xhdr_name);
+  ef_free(r->xhdr_value);
+  r->xhdr_name = ef_asprintf("%s:", name); /* lws writes the name as given, colon included */
+  r->xhdr_value = ef_strdup(value);
 }
 
 void net_req_respond(struct net_req *r, int status, const char *body, size_t len) {
@@ -529,6 +539,11 @@ static int http_writeable(struct pss *pss, struct lws *wsi) {
     if (r->close_after &&
         lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close",
                                      5, &p, end))
+      return -1;
+    if (r->xhdr_name &&
+        lws_add_http_header_by_name(wsi, (const unsigned char *)r->xhdr_name,
+                                    (const unsigned char *)r->xhdr_value,
+                                    (int)strlen(r->xhdr_value), &p, end))
       return -1;
     if (lws_finalize_write_http_header(wsi, start, &p, end)) return -1;
     r->hdr_sent = true;

@@ -1,6 +1,6 @@
 /* rest.c -- the northbound REST API's router and stage pipeline (see rest.h): matches a request
- * to a route row, answers 404/405/401/403/400 before any stage, then runs the row's stages. The
- * call object and its answers are rest_call.c's, which routes use too. */
+ * to a route row, answers 404/405/401/429/403/400 before any stage, then runs the row's stages.
+ * The call object and its answers are rest_call.c's, which routes use too. */
 #include "rest.h"
 
 #include <stdio.h>
@@ -81,8 +81,23 @@ static const struct rest_route *find_route(const char *name, size_t len, int nar
   return first;
 }
 
+/* 429 with Retry-After (whole seconds, at least 1): the token's bucket is empty for wait_ms. */
+static void too_many(struct server *srv, struct net_req *req, int64_t wait_ms) {
+  char secs[24], msg[192];
+  snprintf(secs, sizeof secs, "%lld", (long long)((wait_ms + 999) / 1000));
+  snprintf(msg, sizeof msg,
+           "too many requests for this API token (at most %lld per second, %lld at once): "
+           "retry after %s s", (long long)srv->cfg.rest_rate, (long long)srv->cfg.rest_burst,
+           secs);
+  net_req_set_header(req, "Retry-After", secs);
+  rest_respond_fail(req, 429, REST_GENERAL, msg);
+}
+
 /* Everything decided from the request line and headers: the route and its path arguments,
- * 404/405, the token (401/403), the body's Content-Type (400). NULL once it has answered. */
+ * 404/405, the token (401), its request rate (429), admin (403), the body's Content-Type (400).
+ * NULL once it has answered. `charge`: the request counts against its token's rate; otherwise
+ * (rest_headers, before the body is read) the rate is only looked at, so that a request is
+ * counted once, in rest_request, and an empty bucket is still refused before any body is read. */
 struct admitted {
   const struct rest_route *route;
   const char *args[REST_MAX_ARGS + 1];
@@ -91,7 +106,7 @@ struct admitted {
 };
 
 static const struct rest_route *admit(struct server *srv, struct net_req *req,
-                                      struct admitted *a) {
+                                      struct admitted *a, bool charge) {
   const char *path = net_req_path(req);
   size_t base = strlen(REST_BASE);
   memset(a, 0, sizeof *a);
@@ -127,9 +142,16 @@ static const struct rest_route *admit(struct server *srv, struct net_req *req,
     rest_respond_fail(req, 405, REST_GENERAL, msg);
     return NULL;
   }
-  enum auth_kind who = auth_check(srv->auth, net_req_header(req, "authorization"));
+  size_t slot = 0;
+  enum auth_kind who = auth_identify(srv->auth, net_req_header(req, "authorization"), &slot);
   if (who == AUTH_NONE) {
     rest_respond_fail(req, 401, REST_GENERAL, "missing or invalid API token (Authorization: Bearer …)");
+    return NULL;
+  }
+  int64_t wait = auth_rate(srv->auth, slot, srv->cfg.rest_rate, srv->cfg.rest_burst, uv_hrtime(),
+                           !charge);
+  if (wait > 0) {
+    too_many(srv, req, wait);
     return NULL;
   }
   if (r->admin && who != AUTH_ADMIN) {
@@ -148,12 +170,12 @@ static const struct rest_route *admit(struct server *srv, struct net_req *req,
 
 void rest_headers(struct server *srv, struct net_req *req) {
   struct admitted a;
-  admit(srv, req, &a);
+  admit(srv, req, &a, false);
 }
 
 void rest_request(struct server *srv, struct net_req *req) {
   struct admitted a;
-  const struct rest_route *r = admit(srv, req, &a);
+  const struct rest_route *r = admit(srv, req, &a, true);
   if (!r) return;
   json_t *body = NULL;
   if (strcmp(net_req_method(req), "GET") != 0) {

@@ -8,8 +8,9 @@
  *   db(c, st)      on the database thread (worker.h): all store access
  *   loop(c)        on the loop thread: live state (sessions, orders); may finish later
  *
- * rest.c does everything before the first stage (path match, 404/405, bearer auth → 401/403,
- * Content-Type and JSON-object body → 400, the net layer already answered 413) and answers
+ * rest.c does everything before the first stage (path match, 404/405, bearer auth → 401, the
+ * token's request rate → 429 with Retry-After, admin → 403, Content-Type and JSON-object
+ * body → 400, the net layer already answered 413) and answers
  * after the last one from c->status / c->data or the error set with rest_fail(). A `loop`
  * stage that waits for something (an order's result) returns REST_LATER and calls
  * rest_finish(c) when done; every other stage returns REST_NEXT.
@@ -91,6 +92,46 @@ uint64_t rest_body_id(struct rest_call *c, const char *key);
 int rest_live_state(struct rest_call *c);
 /* A loop stage for routes that add, change or delete devices: dashboards refetch their lists. */
 int rest_devices_changed(struct rest_call *c);
+
+/* ----- limits of what routes store (rest_limits.c; docs/api.md#limits) -----
+ * Every string member a route stores has a row in rest_limits[]: its kind and its limit in
+ * bytes (UTF-8, as stored). Names (identifiers, versions, MACs, group and token names, order
+ * names) may not contain control characters (U+0000-U+001F, U+007F-U+009F); free text may,
+ * except tab, line feed and carriage return; passwords are only bounded: bcrypt reads at most
+ * 72 bytes, so a longer one could never be told from its first 72. */
+#define REST_MAX_NAME 128      /* identifiers and names */
+#define REST_MAX_TEXT 1024     /* free text: descriptions */
+#define REST_MAX_PASSWORD 72   /* bcrypt's input */
+#define REST_MAX_NIC 4096      /* a device's nic array, as its compact JSON text */
+
+enum rest_text {
+  REST_TEXT_NAME,   /* no control characters */
+  REST_TEXT_FREE,   /* tab, LF and CR allowed; other control characters not */
+  REST_TEXT_SECRET, /* any bytes (a password): length only */
+  REST_TEXT_JSON,   /* JSON text the server made: length only (its strings are checked apart) */
+};
+
+struct rest_limit {
+  const char *member; /* as a body names it: "group_name", "hardware.sn", "nic[].mac" */
+  enum rest_text kind;
+  size_t max;         /* bytes */
+};
+
+/* The table, ended by a row whose member is NULL; and the row of `member`, or NULL. */
+extern const struct rest_limit rest_limits[];
+const struct rest_limit *rest_limit_of(const char *member);
+/* 0 when `s` may be stored as `member` (which must have a row); else EF_EINVAL with err =
+ * "<path> longer than <max> bytes" or "<path> contains a control character (U+XXXX)", where
+ * path is `path`, or `member` when path is NULL. Pure: any thread. */
+int rest_text_check(const char *member, const char *path, const char *s, char *err,
+                    size_t errlen);
+/* The same on a call: 0, or -1 with the 400 set. `prefix` goes before the member in the
+ * message ("devices[3]."; NULL: none). A NULL `s` (absent member) passes. */
+int rest_check_text(struct rest_call *c, const char *member, const char *prefix, const char *s);
+/* Every string of device `d` (as device_from_json read it from `obj`, the device body): its
+ * STORE_DEVICE_FIELDS, the password, and nic's type/mac/ipv4 members. 0, or -1 with the 400. */
+int rest_check_device(struct rest_call *c, const struct store_device *d, const json_t *obj,
+                      const char *prefix);
 
 /* The route tables, one per resource file. Each ends with a row whose name is NULL. */
 extern const struct rest_route rest_device_routes[];   /* rest_device.c */

@@ -7,7 +7,8 @@
  * must hold up neither the network loop nor the database thread. Everything that touches the
  * store runs in the `db` stage. Stage-to-stage state lives in c->priv, freed by c->priv_free.
  * Stages after a failed one return at once (c->etype set), whether or not rest.c still calls
- * them.
+ * them. Every string of a device body is checked against rest_limits[] (rest.h) before anything
+ * is hashed or stored: a password over bcrypt's 72 bytes is a 400, not a hashing failure.
  */
 #include <limits.h>
 #include <stdbool.h>
@@ -86,6 +87,7 @@ static int add_pool(struct rest_call *c) {
   int rc = device_from_json(c->body, DEVJ_NEW, d, err, sizeof err);
   if (rc) return bad_device(c, rc, err);
   prepare_new(d, ef_now_ms());
+  if (rest_check_device(c, d, c->body, NULL)) return REST_NEXT; /* before bcrypt sees it */
   hash_password(c, &d->password);
   return REST_NEXT;
 }
@@ -211,6 +213,9 @@ static int batch_pool(struct rest_call *c) {
       return rest_fail(c, 400, REST_GENERAL, "devices[%zu].%s", i, err);
     b->n = i + 1;
     prepare_new(&b->devs[i], now);
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "devices[%zu].", i);
+    if (rest_check_device(c, &b->devs[i], e, prefix)) return REST_NEXT;
   }
 
   const struct store_device **by = ef_calloc(n, sizeof *by);
@@ -289,6 +294,7 @@ static int update_pool(struct rest_call *c) {
   /* dev_state belongs to the server (login, heartbeats): it is read-only here. */
   ef_free(d->dev_state);
   d->dev_state = NULL;
+  if (rest_check_device(c, d, c->body, NULL)) return REST_NEXT;
   if (patch_is_empty(d))
     return rest_fail(c, 400, REST_GENERAL,
                      "Missing required parameters! Nothing to update: give at least one device "

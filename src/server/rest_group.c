@@ -2,7 +2,8 @@
  * group's members (list them, or remove them all from the group).
  *
  * Every route is a single `db` stage (rest.h): input checks are cheap and the rest is store
- * work, which runs on the database thread. Group names are unique (409 on a second one).
+ * work, which runs on the database thread. Group names are unique (409 on a second one) and,
+ * like descriptions, bounded (rest_limits[], rest.h).
  */
 #include <stdbool.h>
 #include <string.h>
@@ -26,6 +27,13 @@ static int opt_string(struct rest_call *c, const char *key, bool nonempty, const
   }
   *out = json_string_value(v);
   return 0;
+}
+
+/* The lengths and characters of a name and description to store (rest_limits[]): 0, or -1
+ * with the 400 set. */
+static int check_strings(struct rest_call *c, const char *name, const char *desc) {
+  if (rest_check_text(c, "group_name", NULL, name)) return -1;
+  return rest_check_text(c, "group_description", NULL, desc);
 }
 
 /* 0 when group `id` exists; otherwise the answer is set (404 or 500) and -1. */
@@ -56,6 +64,7 @@ static int add_db(struct rest_call *c, struct store *st) {
   if (!name)
     return rest_fail(c, 400, REST_GENERAL, "Missing required parameters! (group_name)");
   if (opt_string(c, "group_description", false, &desc)) return REST_NEXT;
+  if (check_strings(c, name, desc)) return REST_NEXT;
   struct store_group g = {
       .group_id = id_next(),
       .group_name = (char *)name, /* borrowed: the store copies what it keeps */
@@ -91,6 +100,7 @@ static int update_db(struct rest_call *c, struct store *st) {
   const char *name, *desc;
   if (opt_string(c, "group_name", true, &name)) return REST_NEXT;
   if (opt_string(c, "group_description", false, &desc)) return REST_NEXT;
+  if (check_strings(c, name, desc)) return REST_NEXT;
   if (!name && !desc)
     return rest_fail(c, 400, REST_GENERAL,
                      "Missing required parameters! Nothing to update: give group_name and/or "

@@ -56,6 +56,7 @@ static bool parse_order(struct rest_call *c, const char *key) {
     rest_fail(c, 400, REST_GENERAL, "order must be a non-empty string");
     return false;
   }
+  if (rest_check_text(c, "order", NULL, order)) return false; /* it goes to the device's log */
   if (params && !json_is_object(params) && !json_is_null(params)) {
     rest_fail(c, 400, REST_GENERAL, "params must be an object");
     return false;

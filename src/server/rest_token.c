@@ -27,6 +27,7 @@ static int token_add_db(struct rest_call *c, struct store *st) {
     return rest_fail(c, 400, REST_GENERAL, "kind must be \"read\" or \"admin\"");
   if (json_object_get(c->body, "name") && !name)
     return rest_fail(c, 400, REST_GENERAL, "name must be a string");
+  if (rest_check_text(c, "name", NULL, name)) return REST_NEXT;
   struct newtok *n = ef_calloc(1, sizeof *n);
   c->priv = n;
   c->priv_free = newtok_free;

@@ -74,6 +74,8 @@ struct server_config {
   int64_t max_miners;        /* miner records on this server */
   int64_t miners_per_device; /* miner records one device may report */
   int64_t max_miner_record;  /* bytes of one miner record as JSON text */
+  int64_t rest_rate;         /* REST requests per second per API token (0: no limit) ... */
+  int64_t rest_burst;        /* ... and at once after a pause (the token bucket's size) */
 };
 
 struct cfg_opt;
@@ -201,6 +203,15 @@ struct auth;
 int auth_init(struct store *st, const char *data_dir, struct auth **out, char *err, size_t errlen);
 /* The kind of the bearer token in an Authorization header value, or AUTH_NONE. */
 enum auth_kind auth_check(const struct auth *a, const char *authorization);
+/* The same, and for a known token its slot in *slot: a small number, the token's own for as
+ * long as the server runs (auth_rate's key). */
+enum auth_kind auth_identify(const struct auth *a, const char *authorization, size_t *slot);
+/* The request rate of the token in `slot`, a token bucket of `burst` requests refilled at `rate`
+ * per second (GCRA: one time per token), at `now_ns` of a monotonic clock. 0: the request may
+ * pass, and is counted unless `peek`; else the ms until one may (nothing is counted). rate 0
+ * means no limit. */
+int64_t auth_rate(struct auth *a, size_t slot, int64_t rate, int64_t burst, uint64_t now_ns,
+                  bool peek);
 /* Make a new token of `kind` ("admin" | "read"): fills *t (token_id, hash, time; the strings
  * are the caller's) and the clear token in out[EF_TOKEN_STRLEN]. 0 or EF_ESYS. */
 int auth_new_token(const char *name, const char *kind, struct store_token *t, char *out,

@@ -15,6 +15,7 @@
 
 #include "edgefleet/error.h"
 #include "jsonutil.h"
+#include "mem.h"
 #include "rest.h"
 #include "stubs.h"
 
@@ -249,6 +250,198 @@ static void test_store_fail_mapping(void **state) {
   assert_int_equal(req.status, 400);
 }
 
+/* ----- the request rate of a token (auth_rate, stubbed as a budget per token) ----- */
+
+static void test_429(void **state) {
+  (void)state;
+  srv.cfg.rest_rate = 7;
+  srv.cfg.rest_burst = 9;
+  stub_auth_set_budget(STUB_ADMIN_SLOT, 2);
+  for (int i = 0; i < 2; i++) {
+    request("GET", "device_log_query/5/77", ADMIN, NULL, NULL);
+    assert_int_equal(req.status, 200);
+  }
+  stub_rest_reset();
+  request("GET", "device_log_query/5/77", ADMIN, NULL, NULL);
+  assert_refused(429, "too many requests for this API token (at most 7 per second, 9 at once)");
+  assert_string_equal(req.header, "Retry-After: 2"); /* 1500 ms, in whole seconds rounded up */
+  request("POST", "device_add", ADMIN, JSON, "{}"); /* every route of the token */
+  assert_refused(429, "retry after 2 s");
+  request("POST", "device_add", ADMIN, "text/plain", "junk"); /* before the Content-Type */
+  assert_refused(429, "too many requests");
+  const struct stub_auth_rate *r = stub_auth_rate_of(STUB_ADMIN_SLOT);
+  assert_int_equal(r->takes, 2);
+  assert_int_equal(r->refused, 3);
+  assert_int_equal(r->rate, 7);
+  assert_int_equal(r->burst, 9);
+
+  /* another token keeps its own budget */
+  request("GET", "device_log_query/5/77", READ, NULL, NULL);
+  assert_int_equal(req.status, 200);
+  assert_string_equal(req.header, "");
+  stub_rest_reset();
+  request("POST", "device_add", READ, JSON, "{}"); /* counted, then refused for its kind */
+  assert_refused(403, "admin token");
+  assert_int_equal(stub_auth_rate_of(STUB_READ_SLOT)->takes, 2);
+}
+
+static void test_429_not_charged_before_auth(void **state) {
+  (void)state;
+  stub_auth_set_budget(STUB_ADMIN_SLOT, 0);
+  request("GET", "no_such_api", ADMIN, NULL, NULL);
+  assert_refused(404, "no such API");
+  request("POST", "device_query/1", ADMIN, NULL, NULL);
+  assert_refused(405, "accepts GET");
+  request("GET", "device_query/1", "Bearer nope", NULL, NULL);
+  assert_refused(401, "missing or invalid API token");
+  const struct stub_auth_rate *a = stub_auth_rate_of(STUB_ADMIN_SLOT);
+  const struct stub_auth_rate *b = stub_auth_rate_of(STUB_READ_SLOT);
+  assert_int_equal(a->takes + a->refused + a->peeks + b->takes + b->refused + b->peeks, 0);
+}
+
+/* rest_headers (a body not read yet) only looks at the bucket: the request is counted once, by
+ * rest_request, but an empty bucket is refused before the body is read. */
+static void test_429_before_the_body(void **state) {
+  (void)state;
+  stub_auth_set_budget(STUB_ADMIN_SLOT, 1);
+  req = (struct net_req){.method = "POST", .path = REST_BASE "device_add",
+                         .authorization = ADMIN, .content_type = JSON};
+  rest_headers(&srv, &req);
+  assert_int_equal(req.nresponses, 0);
+  assert_int_equal(stub_auth_rate_of(STUB_ADMIN_SLOT)->peeks, 1);
+  assert_int_equal(stub_auth_rate_of(STUB_ADMIN_SLOT)->takes, 0);
+  request("POST", "device_add", ADMIN, JSON, "{}");
+  finish();
+  assert_int_equal(req.status, 200);
+  assert_int_equal(stub_auth_rate_of(STUB_ADMIN_SLOT)->takes, 1);
+
+  stub_rest_reset();
+  stub_worker_reset(stub_store());
+  stub_net_req_clear(&req);
+  req = (struct net_req){.method = "POST", .path = REST_BASE "device_add",
+                         .authorization = ADMIN, .content_type = JSON};
+  rest_headers(&srv, &req);
+  assert_refused(429, "too many requests");
+  assert_string_equal(req.header, "Retry-After: 2");
+}
+
+/* ----- limits of stored strings (rest_limits.c) ----- */
+
+static void assert_text(const char *member, const char *s, const char *want_err) {
+  char err[256] = "";
+  int rc = rest_text_check(member, NULL, s, err, sizeof err);
+  if (!want_err) {
+    if (rc) fail_msg("%s: refused: %s", member, err);
+    return;
+  }
+  assert_int_equal(rc, EF_EINVAL);
+  if (!strstr(err, want_err)) fail_msg("%s: message \"%s\" lacks \"%s\"", member, err, want_err);
+}
+
+static char *repeat(const char *unit, size_t n) {
+  size_t ul = strlen(unit);
+  char *s = ef_malloc(ul * n + 1);
+  for (size_t i = 0; i < n; i++) memcpy(s + i * ul, unit, ul);
+  s[ul * n] = '\0';
+  return s;
+}
+
+/* assert_text on `unit` repeated n times. */
+static void assert_repeat(const char *member, const char *unit, size_t n, const char *want_err) {
+  char *s = repeat(unit, n);
+  assert_text(member, s, want_err);
+  ef_free(s);
+}
+
+static void test_text_limits(void **state) {
+  (void)state;
+  assert_repeat("password", "p", 72, NULL);
+  assert_repeat("password", "p", 73, "password longer than 72 bytes (bcrypt uses at most 72)");
+  assert_repeat("password", "p", 100000, "password longer than 72 bytes");
+  assert_repeat("password", "\xc3\xa9", 37, "longer than 72 bytes"); /* 37 é: 74 bytes */
+  assert_text("password", "tab\there\x01", NULL);                  /* a secret: any bytes */
+
+  assert_repeat("group_name", "g", REST_MAX_NAME, NULL);
+  assert_repeat("group_name", "g", REST_MAX_NAME + 1, "group_name longer than 128 bytes");
+  assert_repeat("hardware.sn", "\xe4\xb8\xad", 43, "hardware.sn longer than 128"); /* 129 */
+  assert_text("group_name", "caf\xc3\xa9 \xe4\xb8\xad", NULL); /* UTF-8 is fine */
+  assert_text("group_name", "a\nb", "group_name contains a control character (U+000A)");
+  assert_text("group_name", "a\tb", "(U+0009)");
+  assert_text("device_name", "\x1b[31mred", "(U+001B)");
+  assert_text("order", "a\x7f", "(U+007F)");
+  assert_text("name", "a\xc2\x85", "(U+0085)"); /* C1: NEXT LINE */
+  assert_text("name", "a\xc2\xa0", NULL);       /* U+00A0 is not a control */
+
+  assert_repeat("group_description", "d", REST_MAX_TEXT, NULL);
+  assert_repeat("dev_description", "d", REST_MAX_TEXT + 1, "longer than 1024 bytes");
+  assert_text("group_description", "line 1\r\nline 2\tend", NULL);
+  assert_text("group_description", "bell\x07", "only tab, line feed and carriage return");
+  assert_repeat("nic", "n", REST_MAX_NIC + 1, "nic longer than 4096 bytes");
+  assert_text("nic", "[{\"type\":\"\\n\"}]", NULL);
+
+  char err[128];
+  assert_int_equal(rest_text_check("group_name", "devices[3].x", "a\nb", err, sizeof err),
+                   EF_EINVAL);
+  assert_string_equal(err, "devices[3].x contains a control character (U+000A)");
+  assert_int_equal(rest_text_check("no_such_member", NULL, "", err, sizeof err), EF_EINVAL);
+}
+
+/* Every device column has a row, and every row a sane limit. */
+static void test_limit_table(void **state) {
+  (void)state;
+#define TEST_DEV_ROW_(col, parent, key)                                          \
+  {                                                                              \
+    char m[64];                                                                  \
+    snprintf(m, sizeof m, "%s%s%s", parent ? (const char *)parent : "",          \
+             parent ? "." : "", key);                                            \
+    if (!rest_limit_of(m)) fail_msg("device member %s has no limit", m);         \
+  }
+  STORE_DEVICE_FIELDS(TEST_DEV_ROW_)
+#undef TEST_DEV_ROW_
+  const char *others[] = {"password", "group_name", "group_description", "name", "order",
+                          "nic[].type", "nic[].mac", "nic[].ipv4"};
+  for (size_t i = 0; i < sizeof others / sizeof *others; i++)
+    assert_non_null(rest_limit_of(others[i]));
+  for (const struct rest_limit *l = rest_limits; l->member; l++) {
+    assert_true(l->max > 0 && l->max <= REST_MAX_NIC);
+    for (const struct rest_limit *k = l + 1; k->member; k++)
+      if (!strcmp(l->member, k->member)) fail_msg("%s: two rows", l->member);
+  }
+}
+
+/* A device body: its members, its password and nic's strings, named with the batch's prefix. */
+static void test_check_device(void **state) {
+  (void)state;
+  request("POST", "device_order/9", READ, JSON, "{}");
+  struct rest_call *c = stub_rest.later;
+  char *long_sn = repeat("s", 129);
+  struct store_device d = {.hardware_sn = "SN", .hardware_model = "M", .password = "pw",
+                           .device_name = "edge", .dev_description = "two\nlines"};
+  json_t *body = json_pack("{s:[{s:s, s:s}, {s:s}]}", "nic", "type", "eth", "mac", "aa:bb",
+                           "ipv4", "10.0.0.1");
+  assert_int_equal(rest_check_device(c, &d, body, NULL), 0);
+  assert_null(c->etype);
+
+  d.hardware_sn = long_sn;
+  assert_int_equal(rest_check_device(c, &d, body, "devices[4]."), -1);
+  assert_int_equal(c->status, 400);
+  assert_string_equal(c->emsg, "devices[4].hardware.sn longer than 128 bytes");
+  d.hardware_sn = "SN";
+  d.password = "p\x01"; /* any byte, within 72 */
+  d.device_name = "a\x1b";
+  assert_int_equal(rest_check_device(c, &d, body, NULL), -1);
+  assert_string_equal(c->emsg, "device_name contains a control character (U+001B)");
+  d.device_name = "edge";
+  json_object_set_new(json_array_get(json_object_get(body, "nic"), 1), "mac",
+                      json_string("a\tb"));
+  assert_int_equal(rest_check_device(c, &d, body, NULL), -1);
+  assert_string_equal(c->emsg, "nic[1].mac contains a control character (U+0009)");
+  json_decref(body);
+  ef_free(long_sn);
+  rest_finish(c);
+  assert_int_equal(req.status, 400);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_404, setup, teardown),
@@ -261,6 +454,12 @@ int main(void) {
     cmocka_unit_test_setup_teardown(test_failed_stage_skips_the_rest, setup, teardown),
     cmocka_unit_test_setup_teardown(test_answer_later, setup, teardown),
     cmocka_unit_test_setup_teardown(test_store_fail_mapping, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_429, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_429_not_charged_before_auth, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_429_before_the_body, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_text_limits, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_limit_table, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_check_device, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -105,11 +105,16 @@ void net_req_respond(struct net_req *r, int status, const char *body, size_t len
   r->response = ef_strndup(body, len);
 }
 
+void net_req_set_header(struct net_req *r, const char *name, const char *value) {
+  snprintf(r->header, sizeof r->header, "%s: %s", name, value);
+}
+
 void stub_net_req_clear(struct net_req *r) {
   ef_free(r->response);
   r->response = NULL;
   r->nresponses = 0;
   r->status = 0;
+  r->header[0] = '\0';
 }
 
 json_t *stub_net_req_json(const struct net_req *r) {

@@ -8,7 +8,7 @@
  *   worker_stubs.c      worker_submit: a FIFO the test runs (work() on a store it chooses)
  *   store_stubs.c       a fake struct store whose miner_write / miner_list record and replay rows
  *   live_stubs.c        live_sess_send / live_sess_error for modules that only answer a session
- *   auth_stubs.c        auth_check: two fixed bearer tokens
+ *   auth_stubs.c        auth_check / auth_identify: two fixed bearer tokens; auth_rate: budgets
  *   join_stubs.c        join_miner_view & co: views set by the test, calls counted
  *   rest_routes_stubs.c the REST route tables rest.c routes through, stages counted
  *
@@ -71,6 +71,7 @@ struct net_req {
   int nresponses;
   int status;
   char *response;             /* copy of the last body (freed by stub_net_req_clear) */
+  char header[64];            /* net_req_set_header: "Name: value", or "" */
 };
 /* Free the recorded answer and zero it. */
 void stub_net_req_clear(struct net_req *r);
@@ -133,10 +134,21 @@ void stub_live_sess_free(struct dsess *s);
 
 #define STUB_ADMIN_TOKEN "admin-token"
 #define STUB_READ_TOKEN "read-token"
-/* auth_check: "Bearer admin-token" is an admin, "Bearer read-token" a reader, anything else
- * AUTH_NONE. Counts calls. */
+#define STUB_ADMIN_SLOT 0
+#define STUB_READ_SLOT 1
+#define STUB_RATE_WAIT_MS 1500 /* what auth_rate answers for a spent budget */
+/* auth_check / auth_identify: "Bearer admin-token" is an admin (slot 0), "Bearer read-token" a
+ * reader (slot 1), anything else AUTH_NONE. Counts calls. auth_rate lets a slot's requests pass
+ * while its budget lasts (set by the test; unlimited after a reset), counting one per request
+ * that is not a peek, and answers STUB_RATE_WAIT_MS once it is spent. */
 void stub_auth_reset(void);
 size_t stub_auth_calls(void);
+void stub_auth_set_budget(size_t slot, long n); /* n < 0: unlimited */
+struct stub_auth_rate {
+  int peeks, takes, refused;  /* auth_rate calls: peek, counted, answered "wait" */
+  int64_t rate, burst;        /* as the last call passed them */
+};
+const struct stub_auth_rate *stub_auth_rate_of(size_t slot);
 
 /* ===== join_stubs.c ===== */
 
