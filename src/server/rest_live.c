@@ -1,6 +1,7 @@
 /* rest_live.c -- REST routes over live device state: status, give_order, group_give_order. */
 #include <string.h>
 
+#include "device_json.h"
 #include "edgefleet/error.h"
 #include "id.h"
 #include "jsonutil.h"
@@ -178,11 +179,33 @@ static int miner_one_loop(struct rest_call *c) {
   return rest_ok(c, m);
 }
 
+/* ----- miner_bind {minerId, device_id}: an admin moves a miner to another device ----- */
+
+static int bind_db(struct rest_call *c, struct store *st) {
+  uint64_t id = rest_body_id(c, "device_id");
+  const char *miner = jstr(c->body, "minerId");
+  if (!id) return REST_NEXT;
+  if (!miner || !*miner) return rest_fail(c, 400, REST_GENERAL, "minerId must be a string");
+  struct store_device d = {0};
+  int rc = st->ops->device_get(st, id, &d);
+  store_device_clear(&d);
+  return rc ? rest_store_fail(c, rc, REST_DEVICEOP, "Device", st) : REST_NEXT;
+}
+
+static int bind_loop(struct rest_call *c) {
+  uint64_t id = 0;
+  id_from_json(json_object_get(c->body, "device_id"), &id);
+  if (miner_bind(c->srv->miners, jstr(c->body, "minerId"), id) != 0)
+    return rest_fail(c, 404, REST_GENERAL, WIRE_MSG_MINER_NOT_FOUND);
+  return rest_ok(c, NULL);
+}
+
 const struct rest_route rest_live_routes[] = {
   {"GET", "device_statusInfo_query", 1, 0, NULL, NULL, status_loop},
   {"POST", "give_order", 0, 1, NULL, give_db, give_loop},
   {"POST", "group_give_order", 0, 1, NULL, group_db, group_loop},
   {"GET", "miner_query_all", 0, 0, NULL, NULL, miner_all_loop},
   {"GET", "miner_query", 1, 0, NULL, NULL, miner_one_loop},
+  {"POST", "miner_bind", 0, 1, NULL, bind_db, bind_loop},
   {NULL, NULL, 0, 0, NULL, NULL, NULL},
 };

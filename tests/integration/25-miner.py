@@ -161,5 +161,38 @@ async def patch_without_base_asks_for_full(srv):
     await dev.__aexit__(None, None, None)
 
 
+@T.test
+async def a_miner_belongs_to_its_device(srv):
+    """Another device cannot overwrite, patch or take a miner: refused and logged; an admin
+    moves it with miner_bind."""
+    owner = await miner_device(srv, "SN-OWNER")
+    await owner.send_json(upload(record(), True))
+    check(await owner.recv_json(3) == ACK, "ack")
+    thief = await miner_device(srv, "SN-THIEF")
+    await thief.send_json(upload({"minerId": "f01234", "minerBalance": "0 FIL"}, True))
+    r = await thief.recv_json(3)
+    check(r["type"] == "error" and "another device" in r["data"]["message"], r)
+    await thief.send_json(upload({"minerId": "f01234", "workerInfo": {"worker01": None}}, False))
+    r = await thief.recv_json(3)
+    check(r["type"] == "error", r)
+    m = query(srv)
+    check(m["minerBalance"] == "244.058 mFIL" and "worker01" in m["workers"], m)
+    check(m["deviceId"] == owner.device_id, m["deviceId"])
+    # Only an admin token moves it, and only to a device that exists.
+    st, r = srv.api.post("miner_bind", {"minerId": "f01234", "device_id": "12345"})
+    check(st == 404, st, r)
+    st, r = srv.api.post("miner_bind", {"minerId": "f9", "device_id": thief.device_id})
+    check(st == 404, st, r)
+    st, r = srv.api.post("miner_bind", {"minerId": "f01234", "device_id": thief.device_id})
+    check(st == 200, st, r)
+    await thief.send_json(upload({"minerId": "f01234", "minerBalance": "1 FIL"}, False))
+    check(await thief.recv_json(3) == ACK, "ack after the move")
+    check(query(srv)["minerBalance"] == "1 FIL", "the new owner's patch applied")
+    await owner.send_json(upload({"minerId": "f01234", "minerBalance": "2 FIL"}, False))
+    check((await owner.recv_json(3))["type"] == "error", "the old owner refused")
+    for d in (owner, thief):
+        await d.__aexit__(None, None, None)
+
+
 if __name__ == "__main__":
     T.main()
