@@ -21,9 +21,16 @@
 #include "server.h"
 #include "wire.h"
 
+/* A verifier is "<key id>:<hex HMAC-SHA-256(key, password)>": the key id (8 hex digits of the
+ * key's SHA-256) tells a verifier made with another key (the key file was replaced), which then
+ * counts as absent: the login takes the bcrypt path and makes a new one. */
+#define VERIFIER_ID_LEN 9
+#define VERIFIER_LEN (VERIFIER_ID_LEN + EF_SHA256_HEXLEN)
+
 struct logins {
   struct server *srv;
   unsigned char key[EF_SECRET_LEN]; /* of the password verifiers; read by the database thread */
+  char key_id[VERIFIER_ID_LEN + 1]; /* names the key in each verifier: "<8 hex>:" */
   struct login_req *head, *tail; /* waiting for a password check */
   int64_t waiting;               /* in that queue and not cancelled */
   int active;                    /* checks running on the uv thread pool */
@@ -44,8 +51,9 @@ struct login_req {
   int rc;
   bool queued;                   /* in q's queue */
   bool token_ok;
-  bool verifier_ok;              /* the password matched the stored verifier */
-  char new_verifier[EF_SHA256_HEXLEN]; /* to store after a bcrypt check, or "" */
+  bool verifier_current;         /* the stored verifier was made with the current key ... */
+  bool verifier_ok;              /* ... and the password matched it */
+  char new_verifier[VERIFIER_LEN]; /* to store after a bcrypt check, or "" */
   struct store_device dev;
   char new_token[EF_TOKEN_STRLEN];
   char new_hash[EF_SHA256_HEXLEN];
@@ -62,6 +70,12 @@ static void req_free(struct login_req *r) {
   explicit_bzero(r->new_token, sizeof r->new_token);
   explicit_bzero(r->new_verifier, sizeof r->new_verifier);
   ef_free(r);
+}
+
+static void make_verifier(const struct logins *q, const char *password, char out[VERIFIER_LEN]) {
+  memcpy(out, q->key_id, VERIFIER_ID_LEN);
+  crypto_hmac_sha256_hex(q->key, sizeof q->key, password, strlen(password),
+                         out + VERIFIER_ID_LEN);
 }
 
 /* ----- the end of a login: one path ----- */
@@ -128,8 +142,7 @@ static void bcrypt_work(uv_work_t *w) {
   struct login_req *r = container_of(w, struct login_req, pool);
   r->rc = crypto_bcrypt_verify(r->password, r->dev.password) ? 0 : EF_EAUTH;
   if (r->rc == 0) /* proven: later logins check this instead of bcrypt */
-    crypto_hmac_sha256_hex(r->q->key, sizeof r->q->key, r->password, strlen(r->password),
-                           r->new_verifier);
+    make_verifier(r->q, r->password, r->new_verifier);
 }
 
 static void bcrypt_done(uv_work_t *w, int status);
@@ -185,6 +198,7 @@ static void enqueue(struct logins *q, struct login_req *r) {
 
 /* ----- the lookup, on the database thread ----- */
 
+
 static void lookup_work(struct store *st, struct worker_job *job) {
   struct login_req *r = container_of(job, struct login_req, job);
   r->rc = r->id ? st->ops->device_get(st, r->id, &r->dev)
@@ -194,9 +208,11 @@ static void lookup_work(struct store *st, struct worker_job *job) {
     crypto_sha256_hex(r->token, strlen(r->token), h);
     r->token_ok = crypto_streq(h, r->dev.token_hash);
   }
-  if (r->rc == 0 && !r->token_ok && r->password && r->dev.pw_verifier) {
-    char v[EF_SHA256_HEXLEN];
-    crypto_hmac_sha256_hex(r->q->key, sizeof r->q->key, r->password, strlen(r->password), v);
+  if (r->rc == 0 && !r->token_ok && r->password && r->dev.pw_verifier &&
+      strncmp(r->dev.pw_verifier, r->q->key_id, VERIFIER_ID_LEN) == 0) {
+    char v[VERIFIER_LEN];
+    make_verifier(r->q, r->password, v);
+    r->verifier_current = true;
     r->verifier_ok = crypto_streq(v, r->dev.pw_verifier);
     explicit_bzero(v, sizeof v);
   }
@@ -211,9 +227,9 @@ static void lookup_done(struct worker_job *job) {
   else if (r->token_ok) /* re-issue only once the token has used half its life */
     finish(r, NULL, r->dev.token_expiry - ef_now_ms() < srv->cfg.token_ttl / 2);
   else if (!r->password) finish(r, "invalid or expired token", false);
-  /* A verifier is authoritative (a new password clears it): no bcrypt either way. */
-  else if (r->dev.pw_verifier && r->verifier_ok) finish(r, NULL, true);
-  else if (r->dev.pw_verifier) finish_wrong(r, WIRE_MSG_BAD_PASSWORD);
+  /* A current verifier is authoritative (a new password clears it): no bcrypt either way. */
+  else if (r->verifier_current && r->verifier_ok) finish(r, NULL, true);
+  else if (r->verifier_current) finish_wrong(r, WIRE_MSG_BAD_PASSWORD);
   else enqueue(r->q, r);
 }
 
@@ -279,6 +295,10 @@ struct logins *logins_new(struct server *srv, const unsigned char key[EF_SECRET_
   struct logins *q = ef_calloc(1, sizeof *q);
   q->srv = srv;
   memcpy(q->key, key, sizeof q->key);
+  char h[EF_SHA256_HEXLEN];
+  crypto_sha256_hex((const char *)key, EF_SECRET_LEN, h);
+  memcpy(q->key_id, h, VERIFIER_ID_LEN - 1);
+  q->key_id[VERIFIER_ID_LEN - 1] = ':';
   return q;
 }
 

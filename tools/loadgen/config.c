@@ -52,6 +52,8 @@ static const struct cfg_opt lg_opts[] = {
           "seconds to wait for a login reply (not scaled)"),
   CFG_ROW(struct lg_config, reconnect_storm, CFG_BOOL, 0, 0, "false",
           "at --storm-at every device drops and reconnects at once"),
+  CFG_ROW(struct lg_config, password_only, CFG_BOOL, 0, 0, "false",
+          "log in with the password every time, never a session token (the original protocol)"),
   CFG_ROW(struct lg_config, storm_at, CFG_STR, 0, 0, NULL,
           "seconds after the start [duration / 2]"),
   CFG_ROW(struct lg_config, warmup, CFG_STR, 0, 0, "0",
@@ -63,7 +65,8 @@ static const struct cfg_opt lg_opts[] = {
 };
 
 /* Options that may be given without a value (--json means --json true). */
-static const char *const bare_flags[] = {"json", "reconnect-storm", "reconnect_storm", NULL};
+static const char *const bare_flags[] = {"json", "reconnect-storm", "reconnect_storm",
+                                         "password-only", "password_only", NULL};
 
 static int set_opt(void *ud, const char *key, const char *value, char *err, size_t errlen) {
   return cfg_table_set(lg_opts, ud, key, value, err, errlen);

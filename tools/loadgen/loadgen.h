@@ -39,6 +39,7 @@ struct lg_config {
   int64_t status_bytes;
   char *ping_interval, *status_interval, *miss_timeout, *reconnect_delay, *login_timeout;
   bool reconnect_storm;
+  bool password_only;       /* never present a session token (clients of the original protocol) */
   char *storm_at;           /* seconds after the start; default duration / 2 */
   char *warmup;             /* requests sent before this (seconds after the start) are not
                                measured: no latency, no miss */

@@ -379,7 +379,7 @@ static void dev_connected(struct worker *w, struct dev *d, int64_t now) {
 static void send_login(struct worker *w, struct dev *d, int64_t now) {
   const struct lg_config *c = w->cfg;
   json_t *m;
-  if (d->token && d->device_id) {
+  if (d->token && d->device_id && !c->password_only) {
     m = json_pack("{s:s, s:s}", "device_id", d->device_id, "token", d->token);
     d->flags |= F_TOKEN_LOGIN;
   } else {

@@ -199,8 +199,10 @@ static void test_verifier(void **state) {
   struct result *a = start("{\"password\":\"pw\",\"device_id\":\"1001\"}", NULL);
   run_all();
   assert_string_equal(a->error, "");
-  char want[EF_SHA256_HEXLEN];
-  crypto_hmac_sha256_hex(key, sizeof key, "pw", 2, want);
+  char want[EF_SHA256_HEXLEN + 9], kh[EF_SHA256_HEXLEN];
+  crypto_sha256_hex((const char *)key, sizeof key, kh);
+  snprintf(want, 10, "%.8s:", kh); /* the key's id, then the HMAC */
+  crypto_hmac_sha256_hex(key, sizeof key, "pw", 2, want + 9);
   struct store_device d = {0};
   assert_int_equal(st->ops->device_get(st, DEV, &d), 0);
   assert_non_null(d.pw_verifier);
@@ -215,6 +217,18 @@ static void test_verifier(void **state) {
   assert_int_equal(strlen(b->token), EF_TOKEN_STRLEN - 1);
   assert_int_equal(c->calls, 1);
   assert_string_equal(c->error, WIRE_MSG_BAD_PASSWORD);
+
+  /* A verifier made with another key (the key file replaced) counts as absent: bcrypt, and a
+   * new verifier with the current key. */
+  assert_int_equal(st->ops->device_set_verifier(st, DEV, "00000000:ffff"), 0);
+  struct result *k = start("{\"password\":\"pw\",\"device_id\":\"1001\"}", NULL);
+  stub_worker_run();
+  assert_int_equal(k->calls, 0); /* waiting for bcrypt */
+  run_all();
+  assert_string_equal(k->error, "");
+  assert_int_equal(st->ops->device_get(st, DEV, &d), 0);
+  assert_string_equal(d.pw_verifier, want);
+  store_device_clear(&d);
 
   /* A new password (set through the store, as device_update does) forgets the verifier: the
    * old password no longer gets in, the new one does (through bcrypt again). */
