@@ -98,17 +98,19 @@ bool peers_login_failed(struct peers *p, uint32_t ip, int64_t now) {
 }
 
 void peers_prune(struct peers *p, int64_t now) {
+  /* Deleting moves a hash map's entries, so the idle ones are collected first. */
+  uint64_t *idle = ef_malloc((p->map.len + 1) * sizeof *idle);
+  size_t n = 0;
   uint64_t k;
   void *v;
   for (size_t it = 0; u64map_next(&p->map, &it, &k, &v);) {
     struct peer *e = v;
-    if (e->conns || e->banned_until > now || e->rate_second == now / 1000 ||
-        (e->fails && now - e->fail_since < p->lim.failure_window))
-      continue;
-    u64map_del(&p->map, k);
-    ef_free(e);
-    it = 0; /* deleting moves entries: start over (prunes are rare and entries few) */
+    if (!e->conns && e->banned_until <= now && e->rate_second != now / 1000 &&
+        !(e->fails && now - e->fail_since < p->lim.failure_window))
+      idle[n++] = k;
   }
+  for (size_t i = 0; i < n; i++) ef_free(u64map_del(&p->map, idle[i]));
+  ef_free(idle);
 }
 
 size_t peers_count(const struct peers *p) { return p->map.len; }
