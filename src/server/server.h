@@ -28,6 +28,7 @@ struct server_config {
   char *listen;              /* host:port */
   char *data_dir;
   char *db;                  /* store URL; default sqlite:<data_dir>/edgefleet.db */
+  int64_t db_check;          /* enum store_check: the check of the database at start */
   int64_t log_level;         /* enum ef_log_level (log.h) */
   char *log_file;
   char *static_dir;          /* dashboard files; default: none */
