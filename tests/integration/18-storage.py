@@ -4,8 +4,9 @@ docs/api.md#conventions):
 
 * no space left: on a 2 MiB tmpfs (real ENOSPC; needs root, as CI has, else skipped) and under a
   file size limit (RLIMIT_FSIZE, any user: EFBIG, which SQLite reports as SQLITE_IOERR_WRITE),
-  a write is answered 507 "database full: no space left for the database"; reads still work, and
-  once space is freed writes work again without a restart;
+  a write is answered 507 "database full: no space left for the database"; reads still work, an
+  order whose device-log rows cannot be stored is answered 507 too, and once space is freed
+  writes work again without a restart;
 * a damaged index (bytes of its root page overwritten while the server was stopped): start-up
   is refused with a clear message (db_check quick or full); with db_check off the server starts
   and a write that reads the index is answered 500 "database corrupt: ...";
@@ -101,7 +102,7 @@ async def order_answer(srv, did):
 
 
 def full_checks(srv, prefix, did):
-    """The database is full now: a write is 507, a read 200."""
+    """The database is full now: a write is 507, a read 200, an order 507."""
     added, st, r = fill(srv.api, prefix)
     print("  %d devices of 64 KiB added, then %s %s" % (added, st, r))
     check(added > 0, "nothing fitted at all")
@@ -116,8 +117,11 @@ def full_checks(srv, prefix, did):
     check(st == 507 and r["message"] == FULL_MSG, "group_add on a full disk", st, r)
     st, r = srv.api.get("device_query", did)
     check(st == 200, "a read on a full disk", st, r)
-    check("store error EFULL" in srv.tail(0) or "no space" in srv.tail(0).lower()
-          or "File too large" in srv.tail(0), "the server log names the failure")
+    st, r = asyncio.run(order_answer(srv, did))
+    check(st == 507 and r["message"].startswith(FULL_MSG + " (the order's result, success: "
+                                                "probed, could not be stored"),
+          "an order whose rows cannot be stored", st, r)
+    check("store error EFULL: " in srv.tail(0), "the server log names the failure")
 
 
 @test
