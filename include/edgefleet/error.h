@@ -28,7 +28,10 @@ extern "C" {
   XX(ECONFIG,   "bad configuration")                                       \
   XX(EDB,       "database error")                                          \
   XX(ESYS,      "system call failed")                                      \
-  XX(EOFFLINE,  "device offline")
+  XX(EOFFLINE,  "device offline")                                          \
+  XX(EFULL,     "no space left for the data")                              \
+  XX(ECORRUPT,  "stored data is corrupt")                                  \
+  XX(EREADONLY, "storage is read-only")
 
 enum ef_err {
   EF_OK = 0,

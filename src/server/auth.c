@@ -2,7 +2,9 @@
  *
  * Tokens are stored only as hashes. On the first start (no token at all) an admin token is
  * made and written once to <data_dir>/admin.token with mode 0600: the only place it exists in
- * clear. Checking a request costs one SHA-256 and a compare per known token (a handful).
+ * clear. An existing admin.token is never replaced: a database without tokens beside one is
+ * refused (main.c refuses a missing database there before it is created). Checking a request
+ * costs one SHA-256 and a compare per known token (a handful).
  *
  * Each token has a request rate (auth_rate): the generic cell rate algorithm, a token bucket
  * kept as one time per token, the "theoretical arrival time" `tat` of the next request. At
@@ -30,10 +32,11 @@ struct auth {
   uint64_t *tat;             /* per token (same index): its bucket, ns of uv_hrtime() */
 };
 
+/* Never over an existing file: it holds the token of another database (auth_init). */
 static int write_token_file(const char *data_dir, const char *token, char *err, size_t errlen) {
   char *path = ef_asprintf("%s/admin.token", data_dir);
   int rc = 0;
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0 || write(fd, token, strlen(token)) != (ssize_t)strlen(token) ||
       write(fd, "\n", 1) != 1) {
     snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
@@ -53,6 +56,18 @@ int auth_init(struct store *st, const char *data_dir, struct auth **out, char *e
     goto fail;
   }
   if (a->n == 0) {
+    char *path = ef_asprintf("%s/admin.token", data_dir);
+    bool exists = access(path, F_OK) == 0;
+    if (exists)
+      snprintf(err, errlen,
+               "the database has no API token but %s exists: it belongs to another database; "
+               "restore that database, or remove admin.token to start afresh",
+               path);
+    ef_free(path);
+    if (exists) {
+      rc = EF_EEXIST;
+      goto fail;
+    }
     char token[EF_TOKEN_STRLEN], hash[EF_SHA256_HEXLEN];
     struct store_token t;
     if ((rc = auth_new_token("admin", "admin", &t, token, hash)) != 0) {

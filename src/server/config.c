@@ -15,6 +15,9 @@
 
 #define DAY_MS (86400LL * 1000)
 
+/* db_check: indexes are enum store_check (store.h). */
+static const char *const db_check_names[] = {"off", "quick", "full", NULL};
+
 static const struct cfg_opt server_opts[] = {
   CFG_ROW(struct server_config, listen, CFG_STR, 0, 0, "127.0.0.1:9090",
           "address:port to serve on (port 0: any free)"),
@@ -22,6 +25,8 @@ static const struct cfg_opt server_opts[] = {
           "directory for the database and admin.token"),
   CFG_ROW(struct server_config, db, CFG_STR, 0, 0, NULL,
           "store URL [sqlite:<data_dir>/edgefleet.db]"),
+  CFG_ROW(struct server_config, db_check, CFG_ENUM_OF(db_check_names), 0, 0, "quick",
+          "check the database at start: off, quick (its structure), full (and its indexes)"),
   CFG_ROW(struct server_config, log_level, CFG_ENUM_OF(log_level_names), 0, 0, "info",
           "log detail"),
   CFG_ROW(struct server_config, log_file, CFG_STR, 0, 0, NULL,

@@ -5,6 +5,12 @@
  * reaches BATCH_MAX rows, the batch moves to the database thread as one write_batch (one
  * transaction). One batch is in flight at a time; rows that arrive meanwhile wait for the next.
  * A cron prunes rows older than log_retention every log_prune_every (1 h).
+ *
+ * Batches are numbered and committed in order, so the rows on disk are always a prefix of the
+ * rows queued. devlog_sync() lets a caller wait until what it queued is committed (an order's
+ * REST answer does, docs/store.md#what-is-durable-when): its waiter rides on the batch being
+ * filled, which then goes at once instead of at the next tick (or right after the batch in
+ * flight), so waiters that arrive together share one commit.
  */
 #include <string.h>
 
@@ -17,9 +23,18 @@
  * reached when devices write faster than one batch per log_flush; log_flush is the knob. */
 #define BATCH_MAX 4096
 
+struct waiter {
+  devlog_sync_cb cb;
+  void *ud;
+  uint64_t since;           /* a failed batch numbered >= since fails the waiter */
+  struct waiter *next;
+};
+
 struct batch {
   struct worker_job job;
   struct devlog *dl;
+  uint64_t seq;             /* 1, 2, ...: the order of commits */
+  struct waiter *waiters;   /* told when this batch is done */
   struct store_log *logs;
   size_t nlogs, cap_logs;
   struct store_state *states;
@@ -32,6 +47,9 @@ struct devlog {
   uv_timer_t timer;
   struct batch *cur;        /* being filled by the loop */
   struct batch *inflight;   /* on the database thread */
+  uint64_t last_seq;        /* of the newest batch */
+  uint64_t failed_seq;      /* of the newest batch that failed (0: none) */
+  int failed_rc;
   int64_t last_prune;
   struct worker_job prune_job;
   bool prune_busy;
@@ -41,6 +59,7 @@ struct devlog {
 static struct batch *batch_new(struct devlog *dl) {
   struct batch *b = ef_calloc(1, sizeof *b);
   b->dl = dl;
+  b->seq = ++dl->last_seq;
   return b;
 }
 
@@ -61,12 +80,37 @@ static void batch_work(struct store *st, struct worker_job *job) {
 
 static void flush(struct devlog *dl);
 
+/* What a waiter that counts from batch `since` is told now that every batch up to the newest
+ * finished one is done. */
+static int sync_rc(const struct devlog *dl, uint64_t since) {
+  return dl->failed_seq && dl->failed_seq >= since ? dl->failed_rc : 0;
+}
+
 static void batch_done(struct worker_job *job) {
   struct batch *b = container_of(job, struct batch, job);
   struct devlog *dl = b->dl;
   dl->inflight = NULL;
+  if (b->rc) {
+    dl->failed_seq = b->seq;
+    dl->failed_rc = b->rc;
+  }
+  struct waiter *w = NULL; /* in the order they came */
+  while (b->waiters) {
+    struct waiter *next = b->waiters->next;
+    b->waiters->next = w;
+    w = b->waiters;
+    b->waiters = next;
+  }
   batch_free(b);
-  if (dl->cur->nlogs + dl->cur->nstates >= BATCH_MAX || dl->stopping) flush(dl);
+  /* The next batch goes before the waiters run: they may queue rows and wait again. */
+  if (dl->cur->nlogs + dl->cur->nstates >= BATCH_MAX || dl->stopping || dl->cur->waiters)
+    flush(dl);
+  while (w) {
+    struct waiter *next = w->next;
+    w->cb(w->ud, sync_rc(dl, w->since));
+    ef_free(w);
+    w = next;
+  }
 }
 
 static void flush(struct devlog *dl) {
@@ -132,9 +176,10 @@ int devlog_start(struct server *srv, struct devlog **out) {
   return 0;
 }
 
-void devlog_add(struct devlog *dl, uint64_t device_id, const char *event, const char *detail,
-                const char *result) {
+uint64_t devlog_add(struct devlog *dl, uint64_t device_id, const char *event, const char *detail,
+                    const char *result) {
   struct batch *b = dl->cur;
+  uint64_t seq = b->seq;
   if (b->nlogs == b->cap_logs) {
     b->cap_logs = b->cap_logs ? b->cap_logs * 2 : 64;
     b->logs = ef_realloc(b->logs, b->cap_logs * sizeof *b->logs);
@@ -143,6 +188,19 @@ void devlog_add(struct devlog *dl, uint64_t device_id, const char *event, const 
     .device_id = device_id, .event = ef_strdup(event), .detail = ef_strdup(detail),
     .result = ef_strdup(result), .time = ef_now_ms()};
   if (b->nlogs + b->nstates >= BATCH_MAX) flush(dl);
+  return seq;
+}
+
+void devlog_sync(struct devlog *dl, uint64_t since, devlog_sync_cb cb, void *ud) {
+  struct batch *b = dl->cur->nlogs + dl->cur->nstates ? dl->cur : dl->inflight;
+  if (!b) { /* everything queued is done */
+    cb(ud, sync_rc(dl, since));
+    return;
+  }
+  struct waiter *w = ef_malloc(sizeof *w);
+  *w = (struct waiter){.cb = cb, .ud = ud, .since = since, .next = b->waiters};
+  b->waiters = w;
+  if (b == dl->cur) flush(dl); /* now, or as soon as the batch in flight is done */
 }
 
 static void devlog_state(struct devlog *dl, uint64_t device_id, enum dev_state st, const char *why) {

@@ -1,7 +1,9 @@
 /* main.c -- edgefleetd: parse options, open the store, start the loop, shut down cleanly.
  *
- * Start-up order: config → log → data dir → store (migrate, mark every device offline, load API
- * tokens: blocking, before anything listens) → database thread → device-log writer → listener.
+ * Start-up order: config → log → data dir → store (refused when admin.token exists but the
+ * database does not, or when db_check finds it damaged; migrate, mark every device offline, load
+ * API tokens: blocking, before anything listens) → database thread → device-log writer →
+ * listener.
  * It logs "ready port=N" once it accepts connections (tests wait for that line).
  * SIGINT/SIGTERM: stop accepting, close every connection (devices are logged offline), write the
  * device-log batch, stop the database thread, let the loop drain, exit 0.
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "edgefleet/error.h"
@@ -110,6 +113,8 @@ int main(int argc, char **argv) {
     goto out_cfg;
   }
   signal(SIGPIPE, SIG_IGN);
+  /* A file size limit (ulimit -f) must fail the write (EFBIG: "database full"), not kill us. */
+  signal(SIGXFSZ, SIG_IGN);
   id_set_node((unsigned)cfg->node_id);
   unsigned char verifier_key[EF_SECRET_LEN];
   if (crypto_secret_file(cfg->verifier_key, verifier_key, err, sizeof err) != 0) {
@@ -117,11 +122,22 @@ int main(int argc, char **argv) {
     goto out_cfg;
   }
 
+  /* An admin.token says this data dir has had a database: never create a new one over a lost
+   * one (that would also replace the token). */
+  char *token_path = ef_asprintf("%s/admin.token", cfg->data_dir);
+  struct store_open_opts sopts = {.must_exist = access(token_path, F_OK) == 0,
+                                  .check = (enum store_check)cfg->db_check};
   struct store *st = NULL;
-  if (store_open(cfg->db, &st, err, sizeof err) != 0) {
+  int src = store_open_with(cfg->db, &sopts, &st, err, sizeof err);
+  if (src == EF_ENOENT && sopts.must_exist)
+    ef_log(EF_LOG_ERROR,
+           "database %s is missing but %s exists: restore the database, or remove admin.token "
+           "to start afresh (%s)",
+           cfg->db, token_path, err);
+  else if (src != 0)
     ef_log(EF_LOG_ERROR, "store %s: %s", cfg->db, err);
-    goto out_cfg;
-  }
+  ef_free(token_path);
+  if (src != 0) goto out_cfg;
   if (st->ops->device_all_offline(st, ef_now_ms()) != 0) {
     ef_log(EF_LOG_ERROR, "store: %s", store_errmsg(st));
     goto out_store;

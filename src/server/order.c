@@ -27,6 +27,11 @@ struct order {
   order_cb cb;
   void *ud;
   uv_timer_t timer;
+  uint64_t log_since;  /* the device-log batch of its "order" row */
+  /* the outcome, kept while its order_result row is committed */
+  bool ok;
+  int http;
+  char *message;
 };
 
 struct orders {
@@ -41,19 +46,29 @@ static bool is_inner(const char *type) {
 static void order_closed(uv_handle_t *h) {
   struct order *o = h->data;
   ef_free(o->type);
+  ef_free(o->message);
   ef_free(o);
 }
 
-/* End the order: forget it, log, tell the caller, free. */
+/* The order's rows are committed (log_rc 0) or lost: tell the caller, free. */
+static void logged(void *ud, int log_rc) {
+  struct order *o = ud;
+  o->cb(o->ud, o->ok, o->http, o->message, log_rc);
+  uv_close((uv_handle_t *)&o->timer, order_closed);
+}
+
+/* End the order: forget it, log, and once its rows are committed tell the caller. */
 static void finish(struct order *o, bool ok, int http, const char *message) {
   struct server *srv = o->os->srv;
   u64map_del(&o->os->inflight, o->device_id);
   uv_timer_stop(&o->timer);
-  char *detail = ef_asprintf("%s: %s", o->type, message ? message : "");
+  o->ok = ok;
+  o->http = http;
+  o->message = ef_strdup(message ? message : "");
+  char *detail = ef_asprintf("%s: %s", o->type, o->message);
   devlog_add(srv->devlog, o->device_id, "order_result", detail, ok ? "success" : "fail");
   ef_free(detail);
-  o->cb(o->ud, ok, http, message ? message : "");
-  uv_close((uv_handle_t *)&o->timer, order_closed);
+  devlog_sync(srv->devlog, o->log_since, logged, o);
 }
 
 static void on_timeout(uv_timer_t *t) {
@@ -95,7 +110,7 @@ int order_give(struct server *srv, uint64_t device_id, const char *type, json_t 
   uv_timer_init(srv->loop, &o->timer);
   o->timer.data = o;
   uv_timer_start(&o->timer, on_timeout, (uint64_t)srv->cfg.order_timeout, 0);
-  devlog_add(srv->devlog, device_id, "order", type, NULL);
+  o->log_since = devlog_add(srv->devlog, device_id, "order", type, NULL);
   return 0;
 }
 

@@ -80,9 +80,14 @@ void rest_respond_fail(struct net_req *req, int status, const char *type, const 
 /* Finish a call whose loop stage returned REST_LATER: answer and free it. */
 void rest_finish(struct rest_call *c);
 /* Map a store error to the failure answer: ENOENT → 404 "<what> NOT FOUND.", EEXIST → 409
- * "<what> already exists.", EINVAL → 400, other → 500 DATABASE_ERROR. Returns REST_NEXT. */
+ * "<what> already exists.", EINVAL → 400, other → rest_db_fail. Returns REST_NEXT. */
 int rest_store_fail(struct rest_call *c, int err, const char *type, const char *what,
                     struct store *st);
+/* The answer to a failure of the database itself, DATABASE_ERROR: EF_EFULL → 507 "database
+ * full: ...", EF_EBUSY → 503 "database busy: ...", EF_ECORRUPT, EF_EREADONLY, EF_EIO → 500
+ * "database corrupt: ..." and so on, other → 500. `note` (may be NULL) is appended in
+ * parentheses. Returns REST_NEXT. */
+int rest_db_fail(struct rest_call *c, int err, const char *note);
 /* Parse an id argument or body member; on failure set a 400 and return 0. */
 uint64_t rest_arg_id(struct rest_call *c, int i, const char *what);
 uint64_t rest_body_id(struct rest_call *c, const char *key);

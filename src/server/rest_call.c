@@ -44,6 +44,38 @@ int rest_ok(struct rest_call *c, json_t *data) {
   return REST_NEXT;
 }
 
+/* The answer to a failure of the database itself (docs/api.md#conventions). */
+static const char *db_fail_message(int err, int *http) {
+  *http = 500;
+  switch (err) {
+  case EF_EFULL:
+    *http = 507;
+    return "database full: no space left for the database";
+  case EF_ECORRUPT:
+    return "database corrupt: the database file is damaged; restore it from a backup";
+  case EF_EREADONLY:
+    return "database read-only: the database file cannot be written (check its permissions "
+           "and its file system)";
+  case EF_EIO:
+    return "database I/O error: the database file cannot be read or written (see the server "
+           "log)";
+  case EF_EBUSY:
+    *http = 503;
+    return "database busy: the database is locked by another process";
+  case EF_ENOMEM:
+    return "database out of memory";
+  default:
+    return "Maybe JSON parameter type incorrect(please check) or DataBase Inner Error";
+  }
+}
+
+int rest_db_fail(struct rest_call *c, int err, const char *note) {
+  int http;
+  const char *msg = db_fail_message(err, &http);
+  if (note) return rest_fail(c, http, REST_DATABASE, "%s (%s)", msg, note);
+  return rest_fail(c, http, REST_DATABASE, "%s", msg);
+}
+
 int rest_store_fail(struct rest_call *c, int err, const char *type, const char *what,
                     struct store *st) {
   switch (err) {
@@ -51,10 +83,9 @@ int rest_store_fail(struct rest_call *c, int err, const char *type, const char *
   case EF_EEXIST: return rest_fail(c, 409, type, "%s already exists.", what);
   case EF_EINVAL: return rest_fail(c, 400, type, "invalid %s.", what);
   default:
-    ef_log(EF_LOG_ERROR, "rest: %s: store error: %s", c->route->name,
+    ef_log(EF_LOG_ERROR, "rest: %s: store error %s: %s", c->route->name, ef_err_name(err),
            st ? store_errmsg(st) : ef_strerror(err));
-    return rest_fail(c, 500, REST_DATABASE,
-                     "Maybe JSON parameter type incorrect(please check) or DataBase Inner Error");
+    return rest_db_fail(c, err, NULL);
   }
 }
 

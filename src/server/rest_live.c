@@ -37,6 +37,8 @@ struct order_req {
   json_t *params;    /* borrowed from the body, or NULL */
   uint64_t *ids;     /* group members */
   size_t n, pending, ok;
+  size_t unlogged;   /* orders whose device-log rows could not be stored */
+  int log_rc;        /* the store error that lost them */
   json_t *results;
 };
 
@@ -80,10 +82,21 @@ static int give_db(struct rest_call *c, struct store *st) {
   return rc ? rest_store_fail(c, rc, REST_DEVICEOP, "Device", st) : REST_NEXT;
 }
 
-static void give_done(void *ud, bool ok, int http, const char *message) {
+/* The answer waits for the order's device-log rows to be committed (order.c): a 200 or a
+ * device's 502 means they are on disk; when they could not be stored the answer is the
+ * database's failure, naming what the device said. */
+static void give_done(void *ud, bool ok, int http, const char *message, int log_rc) {
   struct rest_call *c = ud;
-  if (ok) rest_ok(c, json_pack("{s:s}", "message", message));
-  else rest_fail(c, http, REST_DEVICEOP, "%s", message);
+  if (log_rc) {
+    char *note = ef_asprintf("the order's result, %s: %s, could not be stored in the device log",
+                             ok ? "success" : "fail", message);
+    rest_db_fail(c, log_rc, note);
+    ef_free(note);
+  } else if (ok) {
+    rest_ok(c, json_pack("{s:s}", "message", message));
+  } else {
+    rest_fail(c, http, REST_DEVICEOP, "%s", message);
+  }
   rest_finish(c);
 }
 
@@ -126,6 +139,15 @@ static void group_result(struct rest_call *c, uint64_t id, bool ok, const char *
 
 static void group_finish(struct rest_call *c) {
   struct order_req *o = c->priv;
+  if (o->unlogged) {
+    char *note = ef_asprintf("the results of %zu of the group's %zu orders could not be stored "
+                             "in the device log",
+                             o->unlogged, o->n);
+    rest_db_fail(c, o->log_rc, note);
+    ef_free(note);
+    rest_finish(c);
+    return;
+  }
   json_t *res = o->results;
   o->results = NULL;
   rest_ok(c, json_pack("{s:I, s:I, s:o}", "succeeded", (json_int_t)o->ok, "failed",
@@ -139,11 +161,16 @@ struct group_slot {
   uint64_t id;
 };
 
-static void group_done(void *ud, bool ok, int http, const char *message) {
+static void group_done(void *ud, bool ok, int http, const char *message, int log_rc) {
   (void)http;
   struct group_slot *slot = ud;
   struct rest_call *c = slot->c;
   group_result(c, slot->id, ok, message);
+  if (log_rc) {
+    struct order_req *o = c->priv;
+    o->unlogged++;
+    o->log_rc = log_rc;
+  }
   ef_free(slot);
   struct order_req *o = c->priv;
   if (--o->pending == 0) group_finish(c);

@@ -28,6 +28,7 @@ struct server_config {
   char *listen;              /* host:port */
   char *data_dir;
   char *db;                  /* store URL; default sqlite:<data_dir>/edgefleet.db */
+  int64_t db_check;          /* enum store_check: the check of the database at start */
   int64_t log_level;         /* enum ef_log_level (log.h) */
   char *log_file;
   char *static_dir;          /* dashboard files; default: none */
@@ -175,9 +176,11 @@ void front_stop(struct server *srv);
 void front_devices_changed(struct server *srv);
 
 /* ===== order.c -- orders to devices: one in flight per device, correlated by order_id ===== */
-/* Called exactly once: ok true when the device reported success; message is the device's
- * (or the server's reason: offline, busy, timeout, disconnected). */
-typedef void (*order_cb)(void *ud, bool ok, int http_status, const char *message);
+/* Called exactly once, after the order's device-log rows ("order", "order_result") are
+ * committed: ok true when the device reported success; message is the device's (or the server's
+ * reason: offline, busy, timeout, disconnected). log_rc is 0 when the rows are committed, else
+ * the store error that lost them (the answer must not then claim they are stored). */
+typedef void (*order_cb)(void *ud, bool ok, int http_status, const char *message, int log_rc);
 void order_start(struct server *srv);
 void order_free(struct server *srv);
 /* Send order `type` with `params` (borrowed; may be NULL) to a device. Returns 0 and calls cb
@@ -189,9 +192,15 @@ int order_give(struct server *srv, uint64_t device_id, const char *type, json_t 
 struct devlog;
 /* Start the writer; it listens to srv->live for state changes. */
 int devlog_start(struct server *srv, struct devlog **out);
-/* Queue a device_logs row; strings are copied. */
-void devlog_add(struct devlog *dl, uint64_t device_id, const char *event, const char *detail,
-                const char *result);
+/* Queue a device_logs row; strings are copied. Returns the number of the batch it joined
+ * (for devlog_sync). */
+uint64_t devlog_add(struct devlog *dl, uint64_t device_id, const char *event, const char *detail,
+                    const char *result);
+/* Call cb(ud, rc) on the loop once every row queued so far is committed: rc 0, or the store
+ * error of a batch numbered >= since that failed (its rows are lost). Starts the write now
+ * rather than at the next log_flush tick; may call cb before it returns. */
+typedef void (*devlog_sync_cb)(void *ud, int rc);
+void devlog_sync(struct devlog *dl, uint64_t since, devlog_sync_cb cb, void *ud);
 /* Write everything queued now and stop the timer. */
 void devlog_stop(struct devlog **dl);
 

@@ -42,6 +42,13 @@ __attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errl
 }
 
 int store_open(const char *url, struct store **out, char *err, size_t errlen) {
+  return store_open_with(url, NULL, out, err, errlen);
+}
+
+int store_open_with(const char *url, const struct store_open_opts *opts, struct store **out,
+                    char *err, size_t errlen) {
+  static const struct store_open_opts defaults = {0};
+  if (!opts) opts = &defaults;
   if (err && errlen) err[0] = '\0';
   if (!out) return EF_EINVAL;
   *out = NULL;
@@ -82,7 +89,7 @@ int store_open(const char *url, struct store **out, char *err, size_t errlen) {
   }
 
   struct store *st = NULL;
-  int rc = ops->open(url, &st, err, errlen);
+  int rc = ops->open(url, opts, &st, err, errlen);
   if (rc != 0) return rc;
   *out = st;
   return 0;

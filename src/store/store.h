@@ -13,8 +13,11 @@
  *
  * Ownership: records a call returns (out-parameters, arrays) belong to the caller and are freed
  * with the matching store_*_free(). Records passed in stay the caller's.
- * Errors: 0, EF_ENOENT (no such row), EF_EEXIST (unique key taken), EF_EINVAL, EF_EDB (the
- * backend failed; store_errmsg() has its message).
+ * Errors: 0, EF_ENOENT (no such row), EF_EEXIST (unique key taken), EF_EINVAL, or the backend
+ * failed (store_errmsg() has its message): EF_EFULL (no space left for the database: disk full,
+ * quota, file size limit), EF_ECORRUPT (the database is damaged or not a database),
+ * EF_EREADONLY (it cannot be written), EF_EIO (another I/O failure), EF_EBUSY (locked by another
+ * process past the busy timeout), EF_ENOMEM, EF_EDB (anything else).
  */
 #ifndef EF_STORE_H
 #define EF_STORE_H
@@ -97,9 +100,26 @@ struct store_miner {         /* a miner_info row (host_name NULL) or a worker_in
 
 struct store;
 
+/* What store_open_with() checks before it uses a database. */
+enum store_check {
+  STORE_CHECK_NONE = 0,
+  STORE_CHECK_QUICK, /* the file's structure (SQLite: PRAGMA quick_check) */
+  STORE_CHECK_FULL,  /* and that every index matches its table (PRAGMA integrity_check) */
+};
+
+struct store_open_opts {
+  /* The database must already exist with a schema: a missing or empty one is refused with
+   * EF_ENOENT, and nothing is created or written. */
+  bool must_exist;
+  /* A damaged database is refused with EF_ECORRUPT, its findings in err. */
+  enum store_check check;
+};
+
 struct store_ops {
   const char *scheme; /* URL prefix this backend serves, e.g. "sqlite:" */
-  int (*open)(const char *url, struct store **out, char *err, size_t errlen);
+  /* opts is never NULL. */
+  int (*open)(const char *url, const struct store_open_opts *opts, struct store **out, char *err,
+              size_t errlen);
   void (*close)(struct store *st);
   const char *(*errmsg)(struct store *st);
 
@@ -168,6 +188,10 @@ struct store {
 /* Open the backend named by url's scheme and migrate its schema to the current version.
  * "sqlite:PATH" or a bare path means SQLite. On failure err says why. */
 int store_open(const char *url, struct store **out, char *err, size_t errlen);
+/* store_open with options (NULL: the defaults, as store_open: create a missing database, no
+ * check). */
+int store_open_with(const char *url, const struct store_open_opts *opts, struct store **out,
+                    char *err, size_t errlen);
 void store_close(struct store **st);
 static inline const char *store_errmsg(struct store *st) { return st->ops->errmsg(st); }
 

@@ -215,18 +215,74 @@ __attribute__((format(printf, 2, 3))) static void set_msg(struct sqlite_store *s
   va_end(ap);
 }
 
-/* Record sqlite's message for errmsg() and map the (extended) result code. */
-static int db_fail(struct sqlite_store *s, int rc) {
-  set_msg(s, "%s", sqlite3_errmsg(s->db));
+/* An (extended) sqlite result code as edgefleet's error (docs/store.md#errors). `sys` is the
+ * errno behind an I/O failure, or 0. A write that failed for want of room (ENOSPC, a quota, or
+ * the file size limit: EFBIG) is EF_EFULL whether sqlite saw a short write (SQLITE_FULL) or a
+ * failed one (SQLITE_IOERR_WRITE). */
+static int map_rc(int rc, int sys) {
   switch (rc) {
   case SQLITE_CONSTRAINT_UNIQUE:
   case SQLITE_CONSTRAINT_PRIMARYKEY:
     return EF_EEXIST;
   case SQLITE_CONSTRAINT_FOREIGNKEY:
     return EF_ENOENT;
+  }
+  switch (rc & 0xff) {
+  case SQLITE_FULL:
+    return EF_EFULL;
+  case SQLITE_CORRUPT:
+  case SQLITE_NOTADB:
+    return EF_ECORRUPT;
+  case SQLITE_READONLY:
+    return EF_EREADONLY;
+  case SQLITE_IOERR:
+  case SQLITE_CANTOPEN:
+    return sys == ENOSPC || sys == EDQUOT || sys == EFBIG ? EF_EFULL : EF_EIO;
+  case SQLITE_BUSY:
+  case SQLITE_LOCKED:
+    return EF_EBUSY;
+  case SQLITE_NOMEM:
+    return EF_ENOMEM;
   default:
     return EF_EDB;
   }
+}
+
+/* The errno behind an I/O failure of the last call on db. sqlite records it only for some
+ * failures (not for a failed WAL write), so errno itself, cleared before each step (step()),
+ * is the fallback; read it before any other call can change it. */
+static int sys_errno(sqlite3 *db, int rc, int saved_errno) {
+  int prim = rc & 0xff;
+  if (prim != SQLITE_IOERR && prim != SQLITE_FULL && prim != SQLITE_CANTOPEN) return 0;
+  int e = sqlite3_system_errno(db);
+  return e ? e : saved_errno;
+}
+
+/* sqlite's message, with the system error behind an I/O failure ("disk I/O error (File too
+ * large)"). */
+static void db_message(sqlite3 *db, int sys, char *buf, size_t len) {
+  if (sys) snprintf(buf, len, "%s (%s)", sqlite3_errmsg(db), strerror(sys));
+  else snprintf(buf, len, "%s", sqlite3_errmsg(db));
+}
+
+/* Record sqlite's message for errmsg() and map the (extended) result code. Call it right after
+ * the failed call. */
+static int db_fail(struct sqlite_store *s, int rc) {
+  int sys = sys_errno(s->db, rc, errno);
+  db_message(s->db, sys, s->errmsg, sizeof s->errmsg);
+  return map_rc(rc, sys);
+}
+
+/* sqlite3_step with errno cleared first, for db_fail's fallback. */
+static int step(sqlite3_stmt *st) {
+  errno = 0;
+  return sqlite3_step(st);
+}
+
+/* db_fail for a connection without a store yet (open): the error of the last call on db. */
+static int db_err(sqlite3 *db, int saved_errno) {
+  int rc = sqlite3_extended_errcode(db);
+  return map_rc(rc, sys_errno(db, rc, saved_errno));
 }
 
 static int invalid(struct sqlite_store *s, const char *what) {
@@ -262,7 +318,7 @@ static int bound(struct sqlite_store *s, sqlite3_stmt *st, int brc) {
 
 /* Step a statement that returns no row, then reset it. */
 static int run(struct sqlite_store *s, sqlite3_stmt *st) {
-  int rc = sqlite3_step(st);
+  int rc = step(st);
   int ret = rc == SQLITE_DONE ? 0 : db_fail(s, rc);
   done(st);
   return ret;
@@ -270,7 +326,7 @@ static int run(struct sqlite_store *s, sqlite3_stmt *st) {
 
 /* Step a statement whose only question is whether it yields a row. */
 static int exists(struct sqlite_store *s, sqlite3_stmt *st, bool *out) {
-  int rc = sqlite3_step(st);
+  int rc = step(st);
   int ret = 0;
   if (rc == SQLITE_ROW) *out = true;
   else if (rc == SQLITE_DONE) *out = false;
@@ -392,7 +448,7 @@ static const struct row_type miner_rows = {sizeof(struct store_miner), read_mine
 /* Step a bound statement for exactly one row into *out (zeroed first). EF_ENOENT if none. */
 static int fetch_one(struct sqlite_store *s, sqlite3_stmt *st, const struct row_type *t,
                      void *out) {
-  int rc = sqlite3_step(st);
+  int rc = step(st);
   int ret = 0;
   if (rc == SQLITE_ROW) t->read(st, out);
   else if (rc == SQLITE_DONE) ret = EF_ENOENT;
@@ -408,7 +464,7 @@ static int fetch_all(struct sqlite_store *s, sqlite3_stmt *st, const struct row_
   char *arr = NULL;
   size_t len = 0, cap = 0;
   int rc, ret = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+  while ((rc = step(st)) == SQLITE_ROW) {
     if (len == cap) {
       cap = cap ? cap * 2 : 16;
       arr = ef_realloc(arr, cap * t->size);
@@ -435,11 +491,13 @@ static int fetch_all(struct sqlite_store *s, sqlite3_stmt *st, const struct row_
 
 static int exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen) {
   char *msg = NULL;
+  errno = 0;
   int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
   if (rc != SQLITE_OK) {
+    int ret = db_err(db, errno);
     set_err(err, errlen, "%s", msg ? msg : sqlite3_errstr(rc));
     sqlite3_free(msg);
-    return EF_EDB;
+    return ret;
   }
   return 0;
 }
@@ -451,7 +509,7 @@ static int pragma_value(sqlite3 *db, const char *sql, char *buf, size_t buflen, 
   sqlite3_stmt *st = NULL;
   int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
   if (rc == SQLITE_OK) {
-    rc = sqlite3_step(st);
+    rc = step(st);
     if (rc == SQLITE_ROW) {
       const char *text = (const char *)sqlite3_column_text(st, 0);
       if (buf) snprintf(buf, buflen, "%s", text ? text : "");
@@ -459,9 +517,13 @@ static int pragma_value(sqlite3 *db, const char *sql, char *buf, size_t buflen, 
       rc = SQLITE_OK;
     }
   }
-  if (rc != SQLITE_OK) set_err(err, errlen, "%s", sqlite3_errmsg(db));
+  int ret = 0;
+  if (rc != SQLITE_OK) {
+    ret = db_err(db, errno);
+    set_err(err, errlen, "%s", sqlite3_errmsg(db));
+  }
   sqlite3_finalize(st);
-  return rc == SQLITE_OK ? 0 : EF_EDB;
+  return ret;
 }
 
 /* Add each STORE_DEVICE_FIELDS column that `devices` lacks (a field added to store.h). */
@@ -473,7 +535,7 @@ static int add_missing_columns(sqlite3 *db, char *err, size_t errlen) {
   if (rc != SQLITE_OK) goto fail_sqlite;
   for (size_t i = 0; i < sizeof device_text_cols / sizeof device_text_cols[0]; i++) {
     sqlite3_bind_text(q, 1, device_text_cols[i], -1, SQLITE_STATIC);
-    rc = sqlite3_step(q);
+    rc = step(q);
     sqlite3_reset(q);
     if (rc == SQLITE_ROW) continue;
     if (rc != SQLITE_DONE) goto fail_sqlite;
@@ -565,7 +627,68 @@ static const char *url_path(const char *url) {
   return url;
 }
 
-static int sqlite_open(const char *url, struct store **out, char *err, size_t errlen) {
+/* A database that has never been given a schema: no table, user_version 0 (a new or empty
+ * file). */
+static int schema_missing(sqlite3 *db, bool *missing, char *err, size_t errlen) {
+  int version = 0, tables = 0;
+  int ret = pragma_value(db, "PRAGMA user_version", NULL, 0, &version, err, errlen);
+  if (ret == 0)
+    ret = pragma_value(db, "SELECT count(*) FROM sqlite_master", NULL, 0, &tables, err, errlen);
+  *missing = version == 0 && tables == 0;
+  return ret;
+}
+
+/* PRAGMA quick_check or integrity_check: 0 when it says "ok"; EF_ECORRUPT with its first
+ * findings in err when the file is damaged. */
+static int check_integrity(sqlite3 *db, const char *path, enum store_check check, char *err,
+                           size_t errlen) {
+  const char *pragma = check == STORE_CHECK_FULL ? "integrity_check" : "quick_check";
+  char sql[64], found[200] = "";
+  snprintf(sql, sizeof sql, "PRAGMA %s(3)", pragma);
+  sqlite3_stmt *q = NULL;
+  int rc = sqlite3_prepare_v2(db, sql, -1, &q, NULL);
+  bool ok = false;
+  size_t used = 0;
+  while (rc == SQLITE_OK && (rc = step(q)) == SQLITE_ROW) {
+    rc = SQLITE_OK;
+    const char *row = (const char *)sqlite3_column_text(q, 0);
+    if (!row) continue;
+    if (strcmp(row, "ok") == 0) {
+      ok = true;
+      continue;
+    }
+    /* The findings, one per line ("*** in database main ***" heads them), joined by "; ". */
+    for (const char *line = row; *line && used < sizeof found - 1;) {
+      size_t n = strcspn(line, "\n");
+      if (n && strncmp(line, "***", 3) != 0) {
+        int w = snprintf(found + used, sizeof found - used, "%s%.*s", used ? "; " : "", (int)n,
+                         line);
+        if (w > 0) used += (size_t)w;
+        if (used > sizeof found - 1) used = sizeof found - 1; /* truncated: full */
+      }
+      line += n + (line[n] == '\n');
+    }
+  }
+  int ret = 0;
+  if (rc != SQLITE_DONE) {
+    ret = db_err(db, errno);
+    if (ret == EF_ECORRUPT) snprintf(found, sizeof found, "%s", sqlite3_errmsg(db));
+    else set_err(err, errlen, "cannot check database '%s': %s", path, sqlite3_errmsg(db));
+  } else if (!ok) {
+    ret = EF_ECORRUPT;
+  }
+  sqlite3_finalize(q);
+  if (ret == EF_ECORRUPT)
+    set_err(err, errlen,
+            "database '%s' is damaged (PRAGMA %s: %s): restore it from a backup, or save what "
+            "is readable with the sqlite3 shell's .recover (docs/store.md#a-damaged-database)",
+            path, pragma, found[0] ? found : "not ok");
+  return ret;
+}
+
+static int sqlite_open(const char *url, const struct store_open_opts *opts, struct store **out,
+                       char *err, size_t errlen) {
+  static const struct store_open_opts defaults = {0};
   char msg[256] = "";
   bool created = false;
   int ret;
@@ -573,6 +696,7 @@ static int sqlite_open(const char *url, struct store **out, char *err, size_t er
   if (err && errlen) err[0] = '\0';
   if (!out || !url) return EF_EINVAL;
   *out = NULL;
+  if (!opts) opts = &defaults;
   const char *path = url_path(url);
   if (!path[0]) {
     set_err(err, errlen, "store URL '%s' has no database path", url);
@@ -582,7 +706,11 @@ static int sqlite_open(const char *url, struct store **out, char *err, size_t er
   /* Create a missing file ourselves, private (it holds password hashes); sqlite makes its
    * -wal and -shm files with the same mode. The directory must exist. */
   bool memory = strcmp(path, ":memory:") == 0;
-  if (!memory) {
+  if (opts->must_exist && (memory || access(path, F_OK) != 0)) {
+    set_err(err, errlen, "database '%s' does not exist", path);
+    return EF_ENOENT;
+  }
+  if (!memory && !opts->must_exist) {
     int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd >= 0) {
       close(fd);
@@ -596,8 +724,9 @@ static int sqlite_open(const char *url, struct store **out, char *err, size_t er
 
   struct sqlite_store *s = ef_calloc(1, sizeof *s);
   s->base.ops = &store_sqlite_ops;
-  int rc = sqlite3_open_v2(path, &s->db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+  if (!opts->must_exist) flags |= SQLITE_OPEN_CREATE;
+  int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
   if (rc != SQLITE_OK) {
     set_err(err, errlen, "cannot open database '%s': %s", path,
             s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
@@ -606,6 +735,25 @@ static int sqlite_open(const char *url, struct store **out, char *err, size_t er
   }
   sqlite3_extended_result_codes(s->db, 1);
   sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+
+  /* Before anything writes to the file (the WAL switch, a migration). */
+  if (opts->must_exist) {
+    bool missing = false;
+    ret = schema_missing(s->db, &missing, msg, sizeof msg);
+    if (ret) {
+      set_err(err, errlen, "cannot read database '%s': %s", path, msg);
+      goto fail_db;
+    }
+    if (missing) {
+      set_err(err, errlen, "database '%s' is empty (it has no schema)", path);
+      ret = EF_ENOENT;
+      goto fail_db;
+    }
+  }
+  if (opts->check != STORE_CHECK_NONE && !created) {
+    ret = check_integrity(s->db, path, opts->check, err, errlen);
+    if (ret) goto fail_db;
+  }
 
   char mode[32] = "";
   ret = pragma_value(s->db, "PRAGMA journal_mode = WAL", mode, sizeof mode, NULL, msg,
@@ -620,7 +768,7 @@ static int sqlite_open(const char *url, struct store **out, char *err, size_t er
     ef_log(EF_LOG_WARN, "store: %s: WAL mode unavailable, journal_mode is %s", path, mode);
   if (sqlite3_db_readonly(s->db, "main") == 1) {
     set_err(err, errlen, "cannot use database '%s': it is read-only", path);
-    ret = EF_EDB;
+    ret = EF_EREADONLY;
     goto fail_db;
   }
 

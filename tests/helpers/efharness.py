@@ -2,7 +2,8 @@
 
 It runs a real edgefleetd on loopback and talks to it the way devices and API callers do:
 
-* `Server(env=None, **options)`: start edgefleetd in a fresh temporary data dir (`--listen 127.0.0.1:0`),
+* `Server(env=None, preexec_fn=None, **options)`: start edgefleetd in a fresh temporary data dir
+  (`--listen 127.0.0.1:0`; preexec_fn runs in the child first, e.g. to set a resource limit),
   wait for its `ready port=N` line, read `DIR/admin.token`. Keyword options become flags
   (`login_timeout="500ms"` -> `--login-timeout 500ms`). `stop()` sends SIGTERM and asserts exit
   code 0 and no sanitizer report in its stderr (kill -9 only when it does not exit in time, and
@@ -127,7 +128,8 @@ def sanitizer_report(text):
 class Server:
     """One edgefleetd process in its own temporary data dir. Options: flag=value keywords."""
 
-    def __init__(self, ready_timeout=15.0, env=None, **options):
+    def __init__(self, ready_timeout=15.0, env=None, preexec_fn=None, **options):
+        self.preexec_fn = preexec_fn  # run in the child before edgefleetd (e.g. setrlimit)
         self.env = dict(os.environ)
         self.env.update(env or {})
         self.options = dict(DEFAULT_OPTIONS)
@@ -153,7 +155,8 @@ class Server:
         wrap = shlex.split(os.environ.get("EF_SERVER_WRAP", ""))
         self._err = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(wrap + args, stdin=subprocess.DEVNULL,
-                                     stdout=self._err, stderr=self._err, env=self.env)
+                                     stdout=self._err, stderr=self._err, env=self.env,
+                                     preexec_fn=self.preexec_fn)
         _live_procs.add(self.proc)
         deadline = time.monotonic() + self.ready_timeout
         while time.monotonic() < deadline:

@@ -31,6 +31,7 @@ struct result {
   bool ok;
   int http;
   char message[128];
+  int log_rc;
 };
 
 /* Results outlive a test's frame: teardown's logouts still answer its orders. */
@@ -42,9 +43,10 @@ static struct result *new_result(void) {
   return &results[nresults++];
 }
 
-static void on_done(void *ud, bool ok, int http, const char *message) {
+static void on_done(void *ud, bool ok, int http, const char *message, int log_rc) {
   struct result *r = ud;
   r->calls++;
+  r->log_rc = log_rc;
   r->ok = ok;
   r->http = http;
   snprintf(r->message, sizeof r->message, "%s", message);
@@ -474,6 +476,39 @@ static void test_devlog_rows(void **state) {
     assert_string_equal(stub_devlog_row(i)->event, i % 2 ? "order_result" : "order");
 }
 
+/* The caller hears of the order once its rows are committed, and hears if they were lost. */
+static void test_answer_waits_for_rows(void **state) {
+  (void)state;
+  struct dsess *s = connect_device(42);
+  struct result *r = new_result(), *r2 = new_result();
+  const char *why = NULL;
+  stub_devlog_hold(true);
+  assert_int_equal(order_give(&srv, 42, "reboot", NULL, on_done, r, &why), 0);
+  device_says(s, "{\"type\":\"%s\",\"status\":\"success\",\"Headers\":{\"message\":\"ok\"}}",
+              WIRE_UPLOAD_RESULT);
+  assert_int_equal(stub_devlog_count_event(42, "order_result"), 1);
+  assert_int_equal(r->calls, 0); /* not before the rows are committed */
+  /* the device is free for the next order meanwhile */
+  assert_int_equal(order_give(&srv, 42, "reboot", NULL, on_done, r2, &why), 0);
+  assert_int_equal(stub_devlog_commit(0), 1);
+  assert_int_equal(r->calls, 1);
+  assert_true(r->ok);
+  assert_int_equal(r->http, 200);
+  assert_string_equal(r->message, "ok");
+  assert_int_equal(r->log_rc, 0);
+
+  device_says(s, "{\"type\":\"%s\",\"status\":\"fail\",\"Headers\":{\"message\":\"no\"}}",
+              WIRE_UPLOAD_RESULT);
+  assert_int_equal(r2->calls, 0);
+  assert_int_equal(stub_devlog_commit(EF_EFULL), 1); /* the rows were lost */
+  assert_int_equal(r2->calls, 1);
+  assert_false(r2->ok);
+  assert_int_equal(r2->http, 502);
+  assert_string_equal(r2->message, "no");
+  assert_int_equal(r2->log_rc, EF_EFULL);
+  stub_devlog_hold(false);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
@@ -492,6 +527,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(test_failed_on_logout, setup, teardown),
     cmocka_unit_test_setup_teardown(test_failed_on_replacing_login, setup, teardown),
     cmocka_unit_test_setup_teardown(test_devlog_rows, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_answer_waits_for_rows, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,10 +18,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "edgefleet/error.h"
+#include "forkrun.h"
 #include "mem.h"
 #include "store.h"
 #include "store_testutil.h"
@@ -181,7 +185,7 @@ static void test_open_bad_paths(void **state) {
   assert_non_null(fp);
   for (int i = 0; i < 200; i++) fputs("this is not a database at all\n", fp);
   fclose(fp);
-  assert_int_equal(store_open(path, &st, err, sizeof err), EF_EDB);
+  assert_int_equal(store_open(path, &st, err, sizeof err), EF_ECORRUPT);
   assert_non_null(strstr(err, "not a database"));
   assert_int_equal(access(path, F_OK), 0); /* not ours: left in place */
 
@@ -332,6 +336,140 @@ static void test_write_batch_rollback(void **state) {
   assert_int_equal(raw_int(f->path, "SELECT count(*) FROM device_logs"), 2);
 }
 
+/* ----- opening with options; storage failures ----- */
+
+static long file_size(const char *path) {
+  struct stat sb;
+  return stat(path, &sb) == 0 ? (long)sb.st_size : -1;
+}
+
+/* must_exist: a missing or empty database is refused, and nothing is created or written. */
+static void test_open_must_exist(void **state) {
+  struct fx *f = *state;
+  char path[PATH_MAX + 64], err[256];
+  struct store *st = NULL;
+  struct store_open_opts must = {.must_exist = true};
+
+  snprintf(path, sizeof path, "%s/missing.db", f->dir);
+  assert_int_equal(store_open_with(path, &must, &st, err, sizeof err), EF_ENOENT);
+  assert_null(st);
+  assert_non_null(strstr(err, "does not exist"));
+  assert_int_equal(access(path, F_OK), -1); /* not created */
+  assert_int_equal(store_open_with("sqlite::memory:", &must, &st, err, sizeof err), EF_ENOENT);
+
+  snprintf(path, sizeof path, "%s/empty.db", f->dir);
+  int fd = open(path, O_WRONLY | O_CREAT, 0600);
+  assert_true(fd >= 0);
+  close(fd);
+  assert_int_equal(store_open_with(path, &must, &st, err, sizeof err), EF_ENOENT);
+  assert_non_null(strstr(err, "no schema"));
+  assert_int_equal(file_size(path), 0); /* untouched */
+
+  /* A database with its schema opens, and so does a new one without the option. */
+  store_close(&f->st);
+  assert_int_equal(store_open_with(f->path, &must, &f->st, err, sizeof err), 0);
+  assert_int_equal(store_open_with(path, NULL, &st, err, sizeof err), 0);
+  store_close(&st);
+}
+
+/* Overwrite the start (page header, cell pointers) of index `name`'s root page. */
+static void damage_index(const char *path, const char *name) {
+  char sql[160];
+  snprintf(sql, sizeof sql, "SELECT rootpage FROM sqlite_master WHERE name = '%s'", name);
+  long long root = raw_int(path, sql);
+  long long psize = raw_int(path, "PRAGMA page_size");
+  raw_exec(path, "PRAGMA wal_checkpoint(TRUNCATE)"); /* every page in the main file */
+  int fd = open(path, O_WRONLY);
+  assert_true(fd >= 0);
+  unsigned char junk[64];
+  for (size_t i = 0; i < sizeof junk; i++) junk[i] = (unsigned char)(0xA5 ^ (i * 37));
+  assert_int_equal(pwrite(fd, junk, sizeof junk, (off_t)((root - 1) * psize)), sizeof junk);
+  close(fd);
+}
+
+/* A damaged index: refused by either check at open; without a check, the first statement that
+ * reads it fails with EF_ECORRUPT. */
+static void test_damaged_index(void **state) {
+  struct fx *f = *state;
+  char err[512];
+  for (int i = 0; i < 300; i++) {
+    char sn[32];
+    snprintf(sn, sizeof sn, "SN-%04d", i);
+    struct store_device d = st_dev((uint64_t)i + 1, sn, "M");
+    assert_int_equal(OPS(f)->device_add(f->st, &d), 0);
+  }
+  store_close(&f->st);
+  damage_index(f->path, "sqlite_autoindex_devices_1"); /* UNIQUE (hardware_sn, hardware_model) */
+
+  struct store_open_opts quick = {.check = STORE_CHECK_QUICK};
+  struct store_open_opts full = {.check = STORE_CHECK_FULL};
+  assert_int_equal(store_open_with(f->path, &quick, &f->st, err, sizeof err), EF_ECORRUPT);
+  assert_null(f->st);
+  assert_non_null(strstr(err, "is damaged (PRAGMA quick_check: "));
+  assert_non_null(strstr(err, "restore it from a backup"));
+  assert_int_equal(store_open_with(f->path, &full, &f->st, err, sizeof err), EF_ECORRUPT);
+  assert_non_null(strstr(err, "PRAGMA integrity_check"));
+
+  assert_int_equal(store_open(f->path, &f->st, err, sizeof err), 0); /* no check: opens */
+  struct store_device out;
+  assert_int_equal(OPS(f)->device_find(f->st, "SN-0007", "M", &out), EF_ECORRUPT);
+  assert_non_null(strstr(store_errmsg(f->st), "malformed"));
+  struct store_device d = st_dev(9999, "SN-9999", "M");
+  assert_int_equal(OPS(f)->device_add(f->st, &d), EF_ECORRUPT);
+}
+
+/* In a child under a 1 MiB file size limit: writes fail with EFBIG (SIGXFSZ ignored, as
+ * edgefleetd does), which is "no space left": EF_EFULL. Reads still work. */
+struct full_report {
+  int add_rc, batch_rc, get_rc, added;
+  char msg[256];
+};
+
+static void fill_up(const void *arg, void *out) {
+  const struct fx *f = arg;
+  struct full_report *r = out;
+  char err[256];
+  struct store *st = NULL;
+  signal(SIGXFSZ, SIG_IGN);
+  struct rlimit lim = {1 << 20, 1 << 20};
+  if (setrlimit(RLIMIT_FSIZE, &lim) != 0 || store_open(f->path, &st, err, sizeof err) != 0) {
+    r->add_rc = 1;
+    return;
+  }
+  static char big[16384];
+  memset(big, 'x', sizeof big - 1);
+  for (int i = 0; i < 1000; i++) {
+    char sn[32];
+    snprintf(sn, sizeof sn, "FULL-%04d", i);
+    struct store_device d = st_dev((uint64_t)i + 100, sn, "M");
+    d.dev_description = big;
+    r->add_rc = st->ops->device_add(st, &d);
+    if (r->add_rc) break;
+    r->added++;
+  }
+  snprintf(r->msg, sizeof r->msg, "%s", store_errmsg(st));
+  struct store_log log = {.device_id = 100, .event = "e", .detail = big, .time = 1};
+  struct store_log logs[64];
+  for (int i = 0; i < 64; i++) logs[i] = log;
+  r->batch_rc = st->ops->write_batch(st, logs, 64, NULL, 0);
+  struct store_device got;
+  r->get_rc = st->ops->device_get(st, 100, &got);
+  store_device_clear(&got);
+  store_close(&st);
+}
+
+static void test_no_space_left(void **state) {
+  struct fx *f = *state;
+  store_close(&f->st);
+  struct full_report r;
+  forkrun(fill_up, f, &r, sizeof r);
+  assert_true(r.added > 0);
+  assert_int_equal(r.add_rc, EF_EFULL);
+  assert_int_equal(r.batch_rc, EF_EFULL);
+  assert_int_equal(r.get_rc, 0);
+  assert_non_null(strstr(r.msg, "File too large")); /* the errno behind sqlite's message */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_open_bad_urls),
@@ -346,6 +484,9 @@ int main(void) {
       T_(test_missing_column_added),
       T_(test_errmsg_names_constraint),
       T_(test_write_batch_rollback),
+      T_(test_open_must_exist),
+      T_(test_damaged_index),
+      T_(test_no_space_left),
 #undef T_
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,8 @@
-/* devlog_stubs.c -- devlog_add without a database: rows are kept for the test to read. */
+/* devlog_stubs.c -- devlog_add without a database: rows are kept for the test to read.
+ * devlog_sync answers at once (rc 0), or, after stub_devlog_hold(true), when the test says
+ * stub_devlog_commit(rc). */
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mem.h"
@@ -8,8 +12,16 @@
 static struct stub_devlog_row *rows;
 static size_t nrows, cap;
 
-void devlog_add(struct devlog *dl, uint64_t device_id, const char *event, const char *detail,
-                const char *result) {
+struct held {
+  devlog_sync_cb cb;
+  void *ud;
+};
+static struct held held[16];
+static size_t nheld;
+static bool holding;
+
+uint64_t devlog_add(struct devlog *dl, uint64_t device_id, const char *event, const char *detail,
+                    const char *result) {
   (void)dl;
   if (nrows == cap) {
     cap = cap ? cap * 2 : 32;
@@ -18,6 +30,27 @@ void devlog_add(struct devlog *dl, uint64_t device_id, const char *event, const 
   rows[nrows++] = (struct stub_devlog_row){.device_id = device_id, .event = ef_strdup(event),
                                            .detail = ef_strdup(detail),
                                            .result = ef_strdup(result)};
+  return nrows;
+}
+
+void devlog_sync(struct devlog *dl, uint64_t since, devlog_sync_cb cb, void *ud) {
+  (void)dl;
+  (void)since;
+  if (!holding) {
+    cb(ud, 0);
+    return;
+  }
+  if (nheld == sizeof held / sizeof held[0]) abort();
+  held[nheld++] = (struct held){cb, ud};
+}
+
+void stub_devlog_hold(bool hold) { holding = hold; }
+
+size_t stub_devlog_commit(int rc) {
+  size_t n = nheld;
+  nheld = 0;
+  for (size_t i = 0; i < n; i++) held[i].cb(held[i].ud, rc);
+  return n;
 }
 
 void stub_devlog_reset(void) {
@@ -29,6 +62,8 @@ void stub_devlog_reset(void) {
   ef_free(rows);
   rows = NULL;
   nrows = cap = 0;
+  nheld = 0;
+  holding = false;
 }
 
 size_t stub_devlog_count(void) { return nrows; }

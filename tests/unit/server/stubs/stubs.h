@@ -92,6 +92,10 @@ const struct stub_devlog_row *stub_devlog_row(size_t i);
 size_t stub_devlog_count_event(uint64_t device_id, const char *event);
 /* The last row with this event, or NULL. */
 const struct stub_devlog_row *stub_devlog_last(const char *event);
+/* Hold devlog_sync's callbacks until stub_devlog_commit(rc), which runs them with rc and
+ * returns how many there were. stub_devlog_reset() stops holding. */
+void stub_devlog_hold(bool hold);
+size_t stub_devlog_commit(int rc);
 
 /* ===== worker_stubs.c ===== */
 
