@@ -6,7 +6,7 @@
 BUILD      ?= build
 BUILD_SAN  ?= build-san
 BUILD_FUZZ ?= build-fuzz
-# make fuzz: seconds per target (CI: the default, 11 targets = 5.5 min) and which targets (all)
+# make fuzz: seconds per target (CI: the default, 10 targets = 5 min) and which targets (all)
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS ?=
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
