@@ -1,14 +1,19 @@
 # edgefleet -- the two commands of README.md, and the builds behind them.
 #   make demo   install what is missing, build, run a local server with a demo device
-#   make test   install what is missing, build, run every test (also under ASan+UBSan), and the
-#               tests of the threaded parts under ThreadSanitizer
+#   make test   install what is missing, build, run every test (also under ASan+UBSan), the
+#               tests of the threaded parts under ThreadSanitizer, then fuzz
+#   make fuzz   the libFuzzer targets of tests/fuzz, FUZZ_SECONDS each (docs/fuzzing.md)
 
 BUILD      ?= build
 BUILD_SAN  ?= build-san
 BUILD_TSAN ?= build-tsan
+BUILD_FUZZ ?= build-fuzz
+# make fuzz: seconds per target (CI: the default, 10 targets = 5 min) and which targets (all)
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS ?=
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps deps-test build build-san demo test test-fast test-san test-tsan clean
+.PHONY: all deps deps-test build build-san demo test test-fast test-san test-tsan fuzz clean
 
 all: build
 
@@ -26,8 +31,9 @@ demo: build
 	scripts/demo.sh $(BUILD)
 
 # The full suite: a normal build, then the same tests under AddressSanitizer + UBSan, then the
-# tests labelled tsan (tests/CMakeLists.txt) under ThreadSanitizer.
-test: test-fast test-san test-tsan
+# tests labelled tsan (tests/CMakeLists.txt) under ThreadSanitizer, then every fuzz target for
+# FUZZ_SECONDS (the normal builds already ran each one's corpus once).
+test: test-fast test-san test-tsan fuzz
 
 test-fast: deps-test
 	cmake -S . -B $(BUILD)-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEF_TESTS=ON >/dev/null
@@ -59,5 +65,11 @@ test-tsan: deps-test
 	    exit 1; }
 	TSAN_OPTIONS="$(TSAN_OPTS)" $(TSAN_RUN) ctest --test-dir $(BUILD_TSAN) -L tsan --output-on-failure -j$(JOBS)
 
+fuzz: deps-test
+	cmake -S . -B $(BUILD_FUZZ) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DEF_TESTS=OFF -DEF_FUZZ=ON >/dev/null
+	cmake --build $(BUILD_FUZZ) --target fuzzers -j$(JOBS)
+	scripts/fuzz.sh $(BUILD_FUZZ) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 clean:
-	rm -rf $(BUILD) $(BUILD)-test $(BUILD_SAN) $(BUILD_TSAN)
+	rm -rf $(BUILD) $(BUILD)-test $(BUILD_SAN) $(BUILD_TSAN) $(BUILD_FUZZ)

@@ -9,6 +9,6 @@ pkg_check_modules(CRYPTO  REQUIRED IMPORTED_TARGET libcrypto)
 pkg_check_modules(XCRYPT  REQUIRED IMPORTED_TARGET libxcrypt)
 pkg_check_modules(LIBSSH  REQUIRED IMPORTED_TARGET libssh)
 pkg_check_modules(CURL    REQUIRED IMPORTED_TARGET libcurl)
-if(EF_TESTS)
+if(EF_TESTS OR EF_FUZZ) # the server stubs of tests/unit/server/stubs, used by tests/fuzz too
   pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)
 endif()

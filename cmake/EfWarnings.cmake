@@ -13,6 +13,19 @@ endif()
 if(EF_UBSAN)
   list(APPEND EF_SAN_FLAGS -fsanitize=undefined -fno-sanitize-recover=undefined)
 endif()
+# EF_FUZZ: libFuzzer targets (tests/fuzz, docs/fuzzing.md). Every edgefleet object gets libFuzzer's
+# coverage instrumentation and ASan + UBSan (clang's UBSan also checks float-to-int casts); only
+# the fuzz executables link libFuzzer's main (-fsanitize=fuzzer, tests/fuzz/CMakeLists.txt).
+if(EF_FUZZ)
+  if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "EF_FUZZ=ON needs clang (libFuzzer), not ${CMAKE_C_COMPILER_ID} "
+            "(${CMAKE_C_COMPILER}). Install it (apt-get install clang, or scripts/deps.sh --test) "
+            "and configure a fresh build directory with -DCMAKE_C_COMPILER=clang, or run "
+            "`make fuzz`.")
+  endif()
+  list(APPEND EF_SAN_FLAGS -fsanitize=fuzzer-no-link,address,undefined
+       -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+endif()
 
 function(ef_target tgt)
   target_compile_options(${tgt} PRIVATE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes

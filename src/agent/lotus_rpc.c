@@ -299,9 +299,14 @@ static bool dec_add(const char *a, const char *b, char *out, size_t cap) {
 
 /* ---- WorkerStats / WorkerJobs ----------------------------------------------------------- */
 
+/* o[k] as an integer: an integer as it is, a real truncated, 0 for anything else -- and for a
+ * real outside the range of json_int_t (1e300 CPUs is no count; converting it is undefined
+ * behaviour). */
 static json_int_t jint(const json_t *o, const char *k) {
   json_t *v = json_object_get(o, k);
-  return json_is_integer(v) ? json_integer_value(v) : (json_int_t)json_number_value(v);
+  if (json_is_integer(v)) return json_integer_value(v);
+  double d = json_number_value(v);
+  return d > -9.2e18 && d < 9.2e18 ? (json_int_t)d : 0;
 }
 
 static json_t *size_pair(uint64_t used, uint64_t total) {

@@ -3,9 +3,11 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/types.h>
 
 #include "edgefleet/error.h"
 #include "mem.h"
@@ -22,11 +24,31 @@ static char *trim(char *s) {
   return s;
 }
 
+/* The number at the start of s, for the unit parsers: *end is past it. EF_EINVAL unless it is a
+ * non-negative number; nan and "-nan" are not numbers, and an underflow ("1e-400") is refused as
+ * it always was. EF_ETOOBIG for inf and for what overflows a double ("1e400"). */
+static int parse_number(const char *s, double *v, char **end) {
+  errno = 0;
+  *v = strtod(s, end);
+  if (*end == s || isnan(*v) || *v < 0) return EF_EINVAL;
+  if (isinf(*v)) return EF_ETOOBIG; /* "inf", "infinity", or an overflow (ERANGE, HUGE_VAL) */
+  if (errno) return EF_EINVAL;      /* an underflow */
+  return 0;
+}
+
+/* v (already in the unit of the field) as an int64_t, rounded as `round` says, once it is known
+ * to fit: a double outside int64_t's range (and nan) is undefined behaviour to convert. */
+static int to_int64(double v, bool round, int64_t *out) {
+  if (!(v >= 0 && v <= CFG_VALUE_MAX)) return EF_ETOOBIG;
+  *out = (int64_t)(round ? v + 0.5 : v);
+  return 0;
+}
+
 int cfg_parse_duration_ms(const char *s, int64_t *out) {
   char *end;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (end == s || errno || v < 0) return EF_EINVAL;
+  double v;
+  int rc = parse_number(s, &v, &end);
+  if (rc) return rc;
   double mul = 1;
   if (*end == '\0' || strcmp(end, "ms") == 0) mul = 1;
   else if (strcmp(end, "s") == 0) mul = 1000;
@@ -34,17 +56,14 @@ int cfg_parse_duration_ms(const char *s, int64_t *out) {
   else if (strcmp(end, "h") == 0) mul = 3600e3;
   else if (strcmp(end, "d") == 0) mul = 86400e3;
   else return EF_EINVAL;
-  v *= mul;
-  if (v > 9e15) return EF_EINVAL;
-  *out = (int64_t)(v + 0.5);
-  return 0;
+  return to_int64(v * mul, true, out);
 }
 
 int cfg_parse_size(const char *s, int64_t *out) {
   char *end;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (end == s || errno || v < 0) return EF_EINVAL;
+  double v;
+  int rc = parse_number(s, &v, &end);
+  if (rc) return rc;
   double mul = 1;
   switch (tolower((unsigned char)*end)) {
   case '\0': break;
@@ -55,10 +74,7 @@ int cfg_parse_size(const char *s, int64_t *out) {
   }
   if (*end == 'b' || *end == 'B') end++;
   if (*end) return EF_EINVAL;
-  v *= mul;
-  if (v > 9e15) return EF_EINVAL;
-  *out = (int64_t)v;
-  return 0;
+  return to_int64(v * mul, false, out);
 }
 
 int cfg_parse_bool(const char *s, bool *out) {
@@ -91,7 +107,9 @@ static int parse_int(const char *s, int64_t *out) {
   char *end;
   errno = 0;
   long long v = strtoll(s, &end, 10);
-  if (end == s || *end || errno) return EF_EINVAL;
+  if (end == s || *end) return EF_EINVAL;
+  if (errno == ERANGE) return EF_ETOOBIG;
+  if (errno) return EF_EINVAL;
   *out = v;
   return 0;
 }
@@ -141,6 +159,11 @@ int cfg_table_set(const struct cfg_opt *opts, void *conf, const char *key, const
   case CFG_MS: rc = cfg_parse_duration_ms(value, &v); break;
   case CFG_SIZE: rc = cfg_parse_size(value, &v); break;
   }
+  if (rc == EF_ETOOBIG) {
+    snprintf(err, errlen, "%s: '%s' is out of range [%lld, %lld]%s", key, value,
+             (long long)o->min, (long long)o->max, o->type == CFG_MS ? " ms" : "");
+    return EF_ECONFIG;
+  }
   if (rc != 0) {
     static const char *what[] = {"", "an integer", "a duration (e.g. 500ms, 7.5s)",
                                  "a size (e.g. 64k)", "", ""};
@@ -186,16 +209,22 @@ void cfg_table_usage(const struct cfg_opt *opts, FILE *out) {
   }
 }
 
-int cfg_parse_file(const char *path, cfg_set_fn set, void *ud, char *err, size_t errlen) {
-  FILE *f = fopen(path, "r");
-  if (!f) {
-    snprintf(err, errlen, "%s: %s", path, strerror(errno));
-    return EF_ECONFIG;
-  }
-  char line[4096], msg[512];
+/* Every line of f, as cfg_parse_file() and cfg_parse_mem() describe; `name` is for messages. */
+static int parse_stream(FILE *f, const char *name, cfg_set_fn set, void *ud, char *err,
+                        size_t errlen) {
+  char *line = NULL, msg[512];
+  size_t cap = 0;
+  ssize_t len;
   int lineno = 0, rc = 0;
-  while (fgets(line, sizeof line, f)) {
+  while ((len = getline(&line, &cap, f)) >= 0) {
     lineno++;
+    if (len > 0 && line[len - 1] == '\n') line[--len] = '\0';
+    if (len > CFG_LINE_MAX) { /* refused whole, rather than read as two lines */
+      snprintf(err, errlen, "%s:%d: line longer than %d characters", name, lineno, CFG_LINE_MAX);
+      rc = EF_ECONFIG;
+      break;
+    }
+    /* A NUL byte ends the line's text; what follows it on the line is ignored. */
     char *hash = strchr(line, '#');
     if (hash) *hash = '\0';
     char *s = trim(line);
@@ -210,11 +239,35 @@ int cfg_parse_file(const char *path, cfg_set_fn set, void *ud, char *err, size_t
     rc = set(ud, s, val, msg, sizeof msg);
     if (rc == EF_ENOENT) snprintf(msg, sizeof msg, "unknown option '%s'", s);
     if (rc != 0) {
-      snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
+      snprintf(err, errlen, "%s:%d: %s", name, lineno, msg);
       rc = EF_ECONFIG;
       break;
     }
   }
+  free(line);
+  return rc;
+}
+
+int cfg_parse_file(const char *path, cfg_set_fn set, void *ud, char *err, size_t errlen) {
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    return EF_ECONFIG;
+  }
+  int rc = parse_stream(f, path, set, ud, err, errlen);
+  fclose(f);
+  return rc;
+}
+
+int cfg_parse_mem(const char *name, const char *text, size_t len, cfg_set_fn set, void *ud,
+                  char *err, size_t errlen) {
+  if (len == 0) return 0;
+  FILE *f = fmemopen((void *)text, len, "r");
+  if (!f) {
+    snprintf(err, errlen, "%s: %s", name, strerror(errno));
+    return EF_ECONFIG;
+  }
+  int rc = parse_stream(f, name, set, ud, err, errlen);
   fclose(f);
   return rc;
 }

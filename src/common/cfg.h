@@ -56,8 +56,15 @@ struct cfg_opt {
 /* Receives one key/value; returns 0, EF_ENOENT for an unknown key, or EF_ECONFIG with err set. */
 typedef int (*cfg_set_fn)(void *ud, const char *key, const char *value, char *err, size_t errlen);
 
+/* The longest line a config file may have (without its newline); a longer one is an error. */
+#define CFG_LINE_MAX 4096
+
 /* Feed every "key = value" line of `path` to set(); an unknown key is an error. */
 int cfg_parse_file(const char *path, cfg_set_fn set, void *ud, char *err, size_t errlen);
+/* The same over text[0..len) (need not be NUL-terminated); `name` stands for the path in
+ * messages ("name:3: ..."). */
+int cfg_parse_mem(const char *name, const char *text, size_t len, cfg_set_fn set, void *ud,
+                  char *err, size_t errlen);
 /* Feed every --key value / --key=value of argv[first..argc) to set(). Every option takes a
  * value; positional arguments are an error. */
 int cfg_parse_args(int argc, char **argv, int first, cfg_set_fn set, void *ud, char *err,
@@ -74,7 +81,14 @@ void cfg_table_usage(const struct cfg_opt *opts, FILE *out);
 /* One --help line: "  --name-with-dashes   help [default]". */
 void cfg_usage_line(FILE *out, const char *name, const char *def, const char *help);
 
-/* Value parsers, exposed for tests and callers with their own fields. */
+/* The largest value a duration (in ms) or a size (in bytes) may have after its unit is applied:
+ * well inside int64_t, and below 2^53, so the double it is computed in is exact to the unit. */
+#define CFG_VALUE_MAX 9e15
+
+/* Value parsers, exposed for tests and callers with their own fields. The duration and size
+ * parsers return 0, EF_EINVAL when the text is not such a value (no number, an unknown unit, a
+ * negative number, nan), or EF_ETOOBIG when it is larger than CFG_VALUE_MAX once the unit is
+ * applied (inf, 1e400, 1e300d); *out is only written on success. */
 int cfg_parse_duration_ms(const char *s, int64_t *out);
 int cfg_parse_size(const char *s, int64_t *out);
 int cfg_parse_bool(const char *s, bool *out);

@@ -29,7 +29,11 @@ static void join_worker(const struct live *l, const char *host, json_t *w) {
     json_int_t freemb = json_integer_value(json_object_get(mem, "free_memory_mb"));
     json_int_t cache = json_integer_value(json_object_get(mem, "buff_cache_mb"));
     json_object_set_new(w, "totalMemory", json_integer(total));
-    json_object_set_new(w, "useMemory", json_integer(total - freemb - cache));
+    /* The numbers are the device's: a difference that does not fit is no figure at all (and
+     * computing it would be undefined behaviour). */
+    json_int_t used;
+    if (!__builtin_sub_overflow(total, freemb, &used) && !__builtin_sub_overflow(used, cache, &used))
+      json_object_set_new(w, "useMemory", json_integer(used));
   }
   json_t *disk = jobj(st, "Disk_info");
   if (disk && (v = json_object_get(disk, "root_used_percent"))) json_object_set(w, "useDisk", v);
@@ -73,9 +77,12 @@ static void add_job_times(json_t *worker, int64_t now) {
       json_t *job;
       json_array_foreach(list, i, job) {
         json_t *start = json_object_get(job, "start");
+        int64_t elapsed;
         if (!json_is_integer(start) || json_object_get(job, "time")) continue;
+        /* A start the agent could not have sent (before 1970 by centuries) has no time. */
+        if (__builtin_sub_overflow(now, (int64_t)json_integer_value(start), &elapsed)) continue;
         char buf[32];
-        go_duration(now - json_integer_value(start), buf, sizeof buf);
+        go_duration(elapsed, buf, sizeof buf);
         json_object_set_new(job, "time", json_string(buf));
       }
     }

@@ -746,6 +746,40 @@ static void rpc_old_shapes(void **st) {
   ef_free(j);
 }
 
+/* Reals where WorkerStats and WorkerJobs have integers: truncated, and 0 when out of range.
+ * Before the fix 1e300 CPUs was converted to an integer as it was, undefined behaviour (clang's
+ * -fsanitize=float-cast-overflow; x86 made it INT64_MIN). Found by tests/fuzz (lotus_rpc). */
+static void rpc_huge_reals(void **st) {
+  (void)st;
+  json_t *stats = json_loads(
+      "{\"w1\":{\"Info\":{\"Hostname\":\"h1\",\"Resources\":{\"CPUs\":1e300,"
+      "\"MemPhysical\":-1e300,\"MemUsed\":2.5e3}},\"CpuUse\":7.9,\"MemUsedMin\":1e19},"
+      "\"w2\":{\"Info\":{\"Hostname\":\"h2\",\"Resources\":{\"CPUs\":-9.3e18}},"
+      "\"CpuUse\":9.1e18}}", 0, NULL);
+  assert_non_null(stats);
+  json_t *w = lotus_rpc_workers(stats);
+  json_t *arr = json_object_get(w, "workers");
+  assert_int_equal(json_array_size(arr), 2);
+  json_t *cpu1 = json_object_get(json_array_get(arr, 0), "cpu");
+  assert_int_equal(json_integer_value(json_object_get(cpu1, "total")), 0); /* 1e300 */
+  assert_int_equal(json_integer_value(json_object_get(cpu1, "used")), 7);
+  json_t *cpu2 = json_object_get(json_array_get(arr, 1), "cpu");
+  assert_int_equal(json_integer_value(json_object_get(cpu2, "total")), 0); /* -9.3e18 */
+  assert_int_equal(json_integer_value(json_object_get(cpu2, "used")), 9100000000000000000LL);
+  json_t *jobs = json_loads("{\"w1\":[{\"ID\":{\"ID\":\"abcdefgh12\"},\"RunWait\":1e300,"
+                            "\"Task\":\"seal/v0/precommit/1\"},{\"ID\":{\"ID\":\"x\"},"
+                            "\"RunWait\":-1.5}]}", 0, NULL);
+  json_t *jl = lotus_rpc_jobs(jobs, stats, 1599120000000);
+  json_t *ja = json_object_get(jl, "jobs");
+  assert_int_equal(json_array_size(ja), 2);
+  assert_string_equal(jstr(json_array_get(ja, 0), "state"), "running"); /* 1e300: 0 */
+  assert_string_equal(jstr(json_array_get(ja, 1), "state"), "ret-wait"); /* -1.5: -1 */
+  json_decref(jl);
+  json_decref(jobs);
+  json_decref(w);
+  json_decref(stats);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(state_table),
@@ -757,6 +791,7 @@ int main(void) {
     cmocka_unit_test(api_info),
     cmocka_unit_test(rpc_source),
     cmocka_unit_test(rpc_old_shapes),
+    cmocka_unit_test(rpc_huge_reals),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

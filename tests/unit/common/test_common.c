@@ -143,6 +143,103 @@ static void test_cfg_file_and_args(void **state) {
   cfg_table_free(opts, &c);
 }
 
+/* nan, inf and values past CFG_VALUE_MAX as a duration or a size: refused with a clear message
+ * and the field left as it was. Before the fix, "nan" passed every range check (every comparison
+ * with nan is false) and was converted to int64_t: undefined behaviour, which clang's
+ * -fsanitize=float-cast-overflow reports (gcc's UBSan does not); tests/fuzz found it again. */
+static void test_cfg_nonfinite(void **state) {
+  (void)state;
+  struct conf c;
+  char err[256];
+  int64_t v = 77;
+  assert_int_equal(cfg_table_defaults(opts, &c), 0);
+  static const char *const not_numbers[] = {"nan", "NaN", "-nan", "nan(123)", "nans", "nanms",
+                                            "nank", "NANm", "-1", "-inf", "-0.5s", "x", ""};
+  for (size_t i = 0; i < sizeof not_numbers / sizeof *not_numbers; i++) {
+    const char *t = not_numbers[i];
+    assert_int_equal(cfg_parse_duration_ms(t, &v), EF_EINVAL);
+    assert_int_equal(cfg_parse_size(t, &v), EF_EINVAL);
+    assert_int_equal(v, 77);
+    assert_int_equal(cfg_table_set(opts, &c, "wait", t, err, sizeof err), EF_ECONFIG);
+    assert_non_null(strstr(err, "is not a duration"));
+    assert_int_equal(cfg_table_set(opts, &c, "size", t, err, sizeof err), EF_ECONFIG);
+    assert_non_null(strstr(err, "is not a size"));
+  }
+  static const char *const too_big[] = {"inf", "INF", "infinity", "infs", "infk", "1e400",
+                                        "1e300d", "9e15s", "1e16", "1e308g", "0x1p1023",
+                                        "9000000000000001"};
+  for (size_t i = 0; i < sizeof too_big / sizeof *too_big; i++) {
+    const char *t = too_big[i];
+    if (strcmp(t, "9e15s") != 0 && strcmp(t, "1e300d") != 0)
+      assert_int_equal(cfg_parse_size(t, &v), EF_ETOOBIG);
+    if (strcmp(t, "infk") != 0 && strcmp(t, "1e308g") != 0)
+      assert_int_equal(cfg_parse_duration_ms(t, &v), EF_ETOOBIG);
+    assert_int_equal(v, 77);
+  }
+  assert_int_equal(cfg_table_set(opts, &c, "wait", "inf", err, sizeof err), EF_ECONFIG);
+  assert_string_equal(err, "wait: 'inf' is out of range [10, 60000] ms");
+  assert_int_equal(cfg_table_set(opts, &c, "size", "1e400k", err, sizeof err), EF_ECONFIG);
+  assert_string_equal(err, "size: '1e400k' is out of range [0, 1073741824]");
+  assert_int_equal(cfg_table_set(opts, &c, "count", "99999999999999999999", err, sizeof err),
+                   EF_ECONFIG);
+  assert_string_equal(err, "count: '99999999999999999999' is out of range [1, 10]");
+  assert_int_equal(c.wait, 7500); /* untouched by every refusal */
+  assert_int_equal(c.size, 65536);
+  assert_int_equal(c.count, 3);
+
+  /* The largest values still parse, exactly. */
+  assert_int_equal(cfg_parse_duration_ms("9e15", &v), 0);
+  assert_int_equal(v, 9000000000000000LL);
+  assert_int_equal(cfg_parse_size("8e15", &v), 0);
+  assert_int_equal(v, 8000000000000000LL);
+  assert_int_equal(cfg_parse_duration_ms("1e-3s", &v), 0);
+  assert_int_equal(v, 1);
+  assert_int_equal(cfg_parse_size("0", &v), 0);
+  assert_int_equal(v, 0);
+
+  /* From a file (the fuzzer's way in): the line is named. */
+  const char *text = "count = 4\nwait = nan\n";
+  assert_int_equal(cfg_parse_mem("mem.conf", text, strlen(text), set, &c, err, sizeof err),
+                   EF_ECONFIG);
+  assert_string_equal(err, "mem.conf:2: wait: 'nan' is not a duration (e.g. 500ms, 7.5s)");
+  assert_int_equal(c.count, 4);
+  assert_int_equal(c.wait, 7500);
+  cfg_table_free(opts, &c);
+}
+
+/* A line longer than CFG_LINE_MAX is refused whole: it used to be read as two lines, the second
+ * one starting mid-value. */
+static void test_cfg_long_line(void **state) {
+  (void)state;
+  struct conf c;
+  char err[256];
+  assert_int_equal(cfg_table_defaults(opts, &c), 0);
+  size_t n = CFG_LINE_MAX + 100;
+  char *text = ef_malloc(n + 32);
+  size_t at = (size_t)sprintf(text, "name = ");
+  memset(text + at, 'a', n - at);
+  memcpy(text + n, "\ncount 2\n", 10);
+  assert_int_equal(cfg_parse_mem("long.conf", text, n + 9, set, &c, err, sizeof err), EF_ECONFIG);
+  char want[128];
+  snprintf(want, sizeof want, "long.conf:1: line longer than %d characters", CFG_LINE_MAX);
+  assert_string_equal(err, want);
+  assert_string_equal(c.name, "edge");
+  /* Exactly CFG_LINE_MAX characters is fine, with or without a newline at the end. */
+  memcpy(text + CFG_LINE_MAX, "\ncount 2\n", 10);
+  assert_int_equal(cfg_parse_mem("ok.conf", text, CFG_LINE_MAX + 9, set, &c, err, sizeof err), 0);
+  assert_int_equal(strlen(c.name), CFG_LINE_MAX - 7);
+  assert_int_equal(c.count, 2);
+  assert_int_equal(cfg_parse_mem("ok.conf", text, CFG_LINE_MAX, set, &c, err, sizeof err), 0);
+  /* NUL bytes end a line's text; an empty text is an empty file. */
+  assert_int_equal(cfg_parse_mem("nul.conf", "count 5\0junk\nwait 1s\n", 21, set, &c, err,
+                                 sizeof err), 0);
+  assert_int_equal(c.count, 5);
+  assert_int_equal(c.wait, 1000);
+  assert_int_equal(cfg_parse_mem("empty.conf", "", 0, set, &c, err, sizeof err), 0);
+  ef_free(text);
+  cfg_table_free(opts, &c);
+}
+
 /* ----- ids ----- */
 
 static void test_ids(void **state) {
@@ -266,6 +363,8 @@ int main(void) {
     cmocka_unit_test(test_cfg_defaults_and_units),
     cmocka_unit_test(test_cfg_enum),
     cmocka_unit_test(test_cfg_file_and_args),
+    cmocka_unit_test(test_cfg_nonfinite),
+    cmocka_unit_test(test_cfg_long_line),
     cmocka_unit_test(test_ids),
     cmocka_unit_test(test_u64map),
     cmocka_unit_test(test_crypto),
