@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """benchlib.py -- what the bench/ scripts share: finding the build, starting and always stopping
 the processes a bench runs (edgefleetd, mosquitto, loadgen, wrk, agents), sampling a process's
 CPU ticks / RSS / PSS from /proc, REST calls, and printing tables.

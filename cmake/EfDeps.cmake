@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # EfDeps.cmake -- the Debian libraries edgefleet is built on, as imported targets.
 find_package(PkgConfig REQUIRED)
 find_package(Threads REQUIRED)

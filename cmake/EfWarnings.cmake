@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # EfWarnings.cmake -- warning and sanitizer flags for edgefleet's own targets only.
 # ef_target(<target>) applies them; third-party headers stay out of -Werror.
 set(EF_SAN_FLAGS "")

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # demo.sh -- a local edgefleet: edgefleetd on SQLite in ./var, one demo device registered, and a
 # local edgefleet-agent logged in as that device. The agent also runs the lotus collector on
 # tools/fake-lotus-miner, a simulated miner whose jobs advance (60x real time), so the dashboard

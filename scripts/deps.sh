@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # deps.sh -- install every Debian package edgefleet builds, runs and tests with.
 # `--test` adds the test tools (clang: libFuzzer, for make fuzz), `--bench` what bench/ compares
 # against (not started as services: the benches run the binaries themselves on loopback ports).

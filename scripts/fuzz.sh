@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # fuzz.sh BUILD_DIR SECONDS [TARGET...] -- run the libFuzzer targets of a build configured with
 # EF_FUZZ=ON (make fuzz does that, in build-fuzz), each for SECONDS under ASan + UBSan.
 #

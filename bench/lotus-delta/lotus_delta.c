@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lotus_delta.c -- bench: what the lotus collector uploads in one simulated hour, with merge
  * patches (what the agent does) against full records every time.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* edge.h -- libedgefleet: the device side of edgefleet's southbound protocol.
  *
  * A device program creates one client, sets its options (the same keys as the

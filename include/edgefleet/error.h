@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* error.h -- edgefleet's one error vocabulary, shared by the library, the daemons and the tools.
  *
  * Every fallible call returns 0 on success or a negative EF_E* code. The list below is the only

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* agent_conf.c -- edgefleet-agent's option table and `order.NAME` lines (see agent_conf.h). */
 #include "agent_conf.h"
 

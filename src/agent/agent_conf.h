@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* agent_conf.h -- edgefleet-agent's own options (one table) and its custom orders.
  *
  * The agent's options and the library's share one namespace, in the file and on the command

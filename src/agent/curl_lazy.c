@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* curl_lazy.c -- libcurl loaded on first use (curl_lazy.h): one dlopen() under pthread_once,
  * one dlsym() per LAZY_CURL_FUNCS line; the library stays loaded until exit.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* curl_lazy.h -- libcurl loaded on first use: the lotus collector's JSON-RPC source is the
  * agent's only libcurl user, and linking it would map libcurl and its ~20 dependencies (gnutls,
  * p11-kit, nettle, ldap, nghttp2, rtmp, ...; 3.2 MiB of RSS) into every agent at start.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lotus_collector.c -- the lotus miner collector: its thread, the CLI source, the delta upload.
  *
  * DESIGN

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lotus_collector.h -- the lotus miner collector: runs `lotus-miner` (or asks its JSON-RPC API)
  * on its own thread every lotus_interval, builds the miner record (lotus_record.h) and uploads
  * it as a full record, then as RFC 7386 merge patches of changes (docs/protocol.md#miner-data).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lotus_record.c -- parsed lotus-miner outputs -> docs/protocol.md#miner-records (lotus_record.h).
  *
  * DESIGN

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lotus_record.h -- the miner record (docs/protocol.md#miner-records) from what the parsers (or the
  * JSON-RPC source) produced: pure functions, no I/O, no global state, safe from any thread.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lotus_rpc.c -- the lotus collector's JSON-RPC source (lotus_rpc.h): libcurl POSTs of
  * {"jsonrpc":"2.0","method":"Filecoin.X","params":[...],"id":1} with a bearer token, the answers
  * turned into the CLI parsers' shapes.

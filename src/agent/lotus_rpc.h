@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lotus_rpc.h -- the lotus collector's JSON-RPC source: asks the miner's API (and, when known,
  * the full node's) over HTTP with libcurl and turns the answers into the shapes the CLI parsers
  * produce (docs/lotus.md), so that lotus_record_build() serves both sources.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* main.c -- edgefleet-agent: the ready-made device daemon on libedgefleet.
  *
  * Reads options from --config FILE, then from the command line (which wins), through one setter

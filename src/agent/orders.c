@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* orders.c -- custom orders: template split, {param} substitution, fork/execvp with a time limit.
  * See orders.h for the design. */
 #include "orders.h"

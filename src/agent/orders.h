@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* orders.h -- custom orders: split a command template, fill in params, run it without a shell.
  *
  * DESIGN. A template `PROGRAM ARG ARG...` is split once, at config time, on whitespace; "double

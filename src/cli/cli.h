@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cli.h -- edgefleetctl internals: its options, the command table row, and the helpers every
  * command group file (cli_device.c, cli_group.c, ...) is written with: REST calls (http.c) and
  * output (out.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cli_device.c -- `edgefleetctl device ...`: register, list, show, update and delete devices, and
  * read their event log, live status and groups (the device_* routes of docs/api.md). */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cli_group.c -- `edgefleetctl group ...`: create, list, show, update and delete groups, and manage
  * which devices are in them (the group_* and relation_* routes of docs/api.md). */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cli_miner.c -- `edgefleetctl miner ...`: the lotus miner records the agents upload
  * (miner_query_all, miner_query in docs/api.md). */
 #include "cli.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cli_order.c -- `edgefleetctl order` and `group-order`: give one device, or every device of a
  * group, an order with its parameters (give_order, group_give_order in docs/api.md).
  *

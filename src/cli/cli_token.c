@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cli_token.c -- `edgefleetctl token add`: make a read or admin API token (api_token_add in
  * docs/api.md). The new token goes to stdout alone, so that TOKEN=$(edgefleetctl token add ...)
  * works; its id and kind go to stderr. */

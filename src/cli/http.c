@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* http.c -- edgefleetctl's REST calls over blocking libcurl: build the URL, send the token and
  * the JSON body, read the {"status","data"|"type","message"} envelope, and turn each outcome
  * into an exit code with its message on stderr. The token is only ever put in the header. */

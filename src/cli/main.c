@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* main.c -- edgefleetctl: the command line, the command table, help, and where the server
  * address and the API token come from.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* out.c -- edgefleetctl's output: --json as the server's data, or human text: aligned tables for
  * lists and flattened "key  value" lines for one object. Text from the server is shown with its
  * control characters blanked, so that a device name cannot move the terminal's cursor. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cfg.c -- the config-table parser (see cfg.h). */
 #include "cfg.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cfg.h -- configuration as a table.
  *
  * A program describes its options once, as rows of struct cfg_opt (name, type, bounds, default,

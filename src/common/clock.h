@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* clock.h -- the two clocks: wall time in ms (stored timestamps), monotonic ms (timeouts). */
 #ifndef EF_CLOCK_H
 #define EF_CLOCK_H

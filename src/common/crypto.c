@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* crypto.c -- tokens (OpenSSL RAND + SHA-256) and bcrypt (libcrypt crypt_r). */
 #include "crypto.h"
 

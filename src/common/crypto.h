@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* crypto.h -- the few primitives edgefleet needs, on OpenSSL and libcrypt:
  * random tokens, SHA-256 of tokens (tokens are stored only as hashes), bcrypt ($2b$) password
  * hashing that interoperates with Python's bcrypt, and HMAC-SHA-256 under a secret kept in a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* err.c -- messages and names for the EF_ERRNO_MAP codes (include/edgefleet/error.h). */
 #include "edgefleet/error.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* id.c -- snowflake id generator (see id.h for the layout). */
 #include "id.h"
 

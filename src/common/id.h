@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* id.h -- snowflake ids: 41 bits of ms since 2024-01-01, 10 bits node, 12 bits sequence.
  * Ids are unique per node and increase with time; they travel as decimal strings in JSON. */
 #ifndef EF_ID_H

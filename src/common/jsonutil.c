@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jsonutil.c -- typed accessors over jansson (see jsonutil.h). */
 #include "jsonutil.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jsonutil.h -- small typed accessors over jansson, so that handlers validate input in one line.
  * All returned pointers are borrowed from `obj` and live as long as it does. */
 #ifndef EF_JSONUTIL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lazylib.c -- loading a shared library on first use (see lazylib.h). */
 #include "lazylib.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lazylib.h -- a shared library loaded on first use: dlopen() it and dlsym() a list of names.
  *
  * For dependencies most processes never touch (libcurl for the lotus JSON-RPC source, libssh for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* log.c -- daemon logging to stderr or a file, thread-safe by one write(2) per line. */
 #include "log.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* log.h -- daemon logging: one line per event, level-filtered before formatting.
  *
  * Daemons (edgefleetd, edgefleet-agent, tools) log through ef_log(); the library never calls it

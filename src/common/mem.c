@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mem.c -- allocation wrappers that abort on OOM, so no caller handles it twice. */
 #include "mem.h"
 

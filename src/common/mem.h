@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mem.h -- the one allocator seam. Out of memory aborts with a message (as Redis' zmalloc):
  * callers never check for NULL. Used by daemons and, for simplicity, the library too. */
 #ifndef EF_MEM_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mergepatch.c -- RFC 7386 JSON Merge Patch over jansson: diff, apply, count.
  *
  * DESIGN: diff walks both objects once; a member whose values are equal never appears in the

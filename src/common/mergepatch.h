@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mergepatch.h -- RFC 7386 JSON Merge Patch: compute the patch between two documents, apply one,
  * and count its changes. Used for `upload_miner_info` with `full:false` and front-end pushes.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sysinfo.c -- CPU times, memory and root disk as psutil reports them (see sysinfo.h). */
 #include "sysinfo.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sysinfo.h -- the seed controller's three status sections (CPU_info, Memory_info, Disk_info),
  * read from /proc and statvfs exactly as Python's psutil reports them.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* u64map.c -- integer-keyed hash map (see u64map.h). */
 #include "u64map.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* u64map.h -- a hash map from non-zero uint64 keys (snowflake ids) to pointers.
  *
  * Open addressing with linear probing and backward-shift deletion: no tombstones, 16 bytes per

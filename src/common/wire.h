@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wire.h -- the southbound protocol's vocabulary, spelled once: every message type on /ws, the
  * fixed frames the server and the devices exchange, and the spellings of the original protocol
  * that devices in the field match on (docs/protocol.md). The server, libedgefleet and the load

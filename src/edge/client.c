@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* client.c -- the client's life: loop and lws context setup, connect, login, message dispatch,
  * reconnect with jitter and a retry limit, and the two-stage shutdown.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* edge_internal.h -- libedgefleet's private map: the client struct and the prototypes its files
  * share, grouped by file. Nothing here is installed.
  *

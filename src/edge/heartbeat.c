@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* heartbeat.c -- ping/pong and status upload, one failure count (docs/protocol.md#heartbeat).
  *
  * Ping: ping_interval after the previous ping that was answered, or after the last status upload

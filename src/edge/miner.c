@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* miner.c -- the miner upload queue: any thread pushes, the loop sends once logged in. A full
  * record replaces everything still pending (it supersedes the patches before it). */
 #include <string.h>

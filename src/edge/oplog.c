@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* oplog.c -- rotating operation log (see oplog.h). */
 #include "oplog.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* oplog.h -- the device's local operation log: "2026-11-21 08:47:00,123 - INFO - message" lines
  * (Python logging's default format, local time), rotated like Python's TimedRotatingFileHandler:
  * once the file is `rotate_ms` old it is renamed to "<file>.YYYY-MM-DD_HH-MM-SS" (the start of the

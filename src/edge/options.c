@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* options.c -- libedgefleet's options as one cfg table (names, bounds, defaults: edge.h). */
 #include <stddef.h>
 #include <stdio.h>

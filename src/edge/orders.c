@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* orders.c -- give_order dispatch: the built-in restart handshake and upload_log, and custom
  * orders run one at a time on a worker thread while the loop keeps the heartbeat going.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* proto.c -- building and parsing southbound messages (see proto.h). */
 #include "proto.h"
 

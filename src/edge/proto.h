@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* proto.h -- southbound messages the device builds and parses (docs/protocol.md), pure functions.
  * Built messages are new ef_malloc'd strings (caller frees with ef_free). */
 #ifndef EF_EDGE_PROTO_H

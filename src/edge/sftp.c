@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sftp.c -- the upload_log transfer: one file to remote_path over SFTP (libssh), blocking, run
  * on the order worker thread, bounded as a whole by sftp_timeout.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ssh_lazy.c -- libssh loaded on first use (ssh_lazy.h): one dlopen() under pthread_once,
  * one dlsym() per LAZY_SSH_FUNCS line; the library stays loaded until exit.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ssh_lazy.h -- libssh loaded on first use: only the upload_log order (sftp.c) needs it, and
  * linking it would map libssh and its Kerberos chain (krb5, gssapi, k5crypto, ...; 0.9 MiB of
  * RSS) into every program on libedgefleet at start.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* token.c -- session token file read/write/expiry (see token.h). */
 #include "token.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* token.h -- the session token kept in data_dir/session.json (mode 0600):
  * {"device_id":"…","token":"…","expires":<ms since epoch, 0 = unknown>}. */
 #ifndef EF_EDGE_TOKEN_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* auth.c -- northbound API tokens: bearer tokens checked against their SHA-256, held in memory.
  *
  * Tokens are stored only as hashes. On the first start (no token at all) an admin token is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* config.c -- edgefleetd's options: one table feeds defaults, edgefleetd.conf, flags and --help.
  * Every timing of the protocol (docs/protocol.md) and of the write-behind and pruning timers is
  * a row here, so tests and deployments can change it. edgefleetd.conf lists every row

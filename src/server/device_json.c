@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* device_json.c -- the REST JSON of devices, groups and device logs (see device_json.h).
  *
  * The device mapping is one table, `fields[]`, generated from STORE_DEVICE_FIELDS: each row

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* device_json.h -- the REST JSON of store records: devices (both ways, with validation), groups,
  * device logs, and ids as they travel in JSON.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* devlog.c -- write-behind of what devices cause in the database: device_logs rows and
  * devices.dev_state changes. State changes arrive as events of the live registry (live.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* dsess.h -- one device connection's session record, private to the two modules that own it:
  * live.c keeps the registry of sessions and their reported state, ws_device.c drives the
  * connection (login, heartbeat, dispatch). Everyone else sees struct dsess as opaque (live.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* join.c -- miner records as readers see them: each worker joined with the live hardware status
  * of the agent on that host, and per-miner summaries with their alarms.
  *

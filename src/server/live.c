@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* live.c -- the registry of connected devices (live.h): sessions by device id, each one's state
  * and latest status, host names, and the listeners told of every change. */
 #include "live.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* live.h -- the registry of connected devices: who is connected, in which state, what each one
  * last reported, and which device runs on which host. Every server module reads live device
  * state through these calls and nothing else; ws_device.c, which owns the connections, is the

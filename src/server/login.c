@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* login.c -- the southbound login pipeline (login.h): parse, look the device up on the database
  * thread, check a token there or queue a bcrypt check, issue a session token.
  *

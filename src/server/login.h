@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* login.h -- the southbound login pipeline: a device's first message to its answer.
  *
  * A login names the device (device_id, or device_sn + device_model) and proves it with a session

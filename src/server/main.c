@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* main.c -- edgefleetd: parse options, open the store, start the loop, shut down cleanly.
  *
  * Start-up order: config → log → data dir → store (refused when admin.token exists but the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* miner.c -- miner records (docs/protocol.md#miner-records) on the server: kept in memory,
  * updated by full uploads and merge patches from the miner's agent (upload_miner_info), and
  * persisted behind. join.c joins them with live worker hardware for readers.

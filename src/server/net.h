@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* net.h -- edgefleetd's thin seam over libwebsockets: listen, WebSocket connections, HTTP requests.
  *
  * Everything lws-specific lives behind this header (net_lws.c), so the rest of the server sees

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* net_lws.c -- net.h on libwebsockets 4.1.6, on the server's own libuv loop (foreign loop).
  *
  * DESIGN (see docs/networking.md for the measurements behind each choice)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* order.c -- orders to devices (docs/protocol.md#orders): one in flight per device, correlated by
  * order_id, answered within order_timeout, with the restart confirm handshake.
  *

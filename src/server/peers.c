@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* peers.c -- per source address limits (peers.h). */
 #include "peers.h"
 

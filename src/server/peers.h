@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* peers.h -- what each source address may do: connections at once, new connections per second,
  * connections in their handshake, and failed password logins (docs/security.md#limits).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rest.c -- the northbound REST API's router and stage pipeline (see rest.h): matches a request
  * to a route row, answers 404/405/401/429/403/400 before any stage, then runs the row's stages.
  * The call object and its answers are rest_call.c's, which routes use too. */

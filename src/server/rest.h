@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rest.h -- the northbound REST API's routing and request pipeline.
  *
  * Every route is a row: method(s), name under /service/devices_manage/, how many path

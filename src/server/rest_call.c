@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rest_call.c -- a REST call's result and answer (rest.h): what route stages set (rest_ok,
  * rest_fail, rest_store_fail), argument parsing, and the one answer that ends the call. */
 #include <stdarg.h>

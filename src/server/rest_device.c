@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rest_device.c -- the REST routes of devices: register (one or a batch), query, list, update,
  * delete, a device's event log, and a device's group set.
  *

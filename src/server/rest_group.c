@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rest_group.c -- the REST routes of device groups: create, query, list, update, delete, and a
  * group's members (list them, or remove them all from the group).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rest_limits.c -- the limits of what REST routes store (rest.h, docs/api.md#limits): one table
  * of every string member a route writes to the store, with its kind and its limit in bytes, and
  * the checks routes run on a body before they hash or store anything.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rest_live.c -- REST routes over live device state: status, give_order, group_give_order. */
 #include <string.h>
 

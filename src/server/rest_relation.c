@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rest_relation.c -- the REST routes of device ⇄ group relations: ask, add, delete.
  *
  * Both sides are looked up first so that a 404 says which one is missing ("Device NOT FOUND."

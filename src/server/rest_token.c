@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rest_token.c -- REST routes for northbound API tokens: api_token_add makes a token (admin or
  * read-only, e.g. for dashboards) and shows it once; only its hash is stored. */
 #include <string.h>

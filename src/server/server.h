@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* server.h -- edgefleetd's map: the server struct, its configuration, and each module's entry
  * points, grouped by file. Everything here runs on the loop thread unless it says otherwise.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* status.c -- the status upload (upload_status_info, docs/protocol.md#status): kept as received
  * in the device's live session, acknowledged, and noted in the device log now and then.
  *

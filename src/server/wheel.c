@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wheel.c -- the hashed timing wheel (see wheel.h). */
 #include "wheel.h"
 

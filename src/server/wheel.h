@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wheel.h -- a hashed timing wheel: many deadlines, one uv timer.
  *
  * Each connected device has a deadline (login, then heartbeat); a uv_timer per device would

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* worker.c -- the database thread (see worker.h): a FIFO of jobs in, a FIFO of finished jobs out. */
 #include "worker.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* worker.h -- the database thread: the one place edgefleetd touches its store.
  *
  * The network loop never blocks on the database. It hands a job to the worker thread, which

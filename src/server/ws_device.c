@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ws_device.c -- southbound WebSocket (/ws): a device connection's framing, heartbeat and message
  * dispatch (docs/protocol.md).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ws_front.c -- the dashboards' WebSocket (/front, docs/frontend.md): sign-in with an API token,
  * requests (minerInfo, minerList, deviceList, deviceStatus, deviceLog) and subscriptions
  * (subMinerInfo, subDeviceStatus) served by pushes on a timer.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* store.c -- picks the store backend from the URL scheme, and frees the records stores return.
  *
  * The backends compiled in are the rows of `backends[]`; the first row is the embedded default

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* store.h -- edgefleetd's persistent store: one interface, one file per backend.
  *
  * DESIGN

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* store_sqlite.c -- the embedded SQLite backend of store.h ("sqlite:PATH" or a bare path).
  *
  * DESIGN

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz.h -- what the fuzz targets of tests/fuzz share (docs/fuzzing.md).
  *
  * Each fuzz_<name>.c defines LLVMFuzzerTestOneInput. Built with clang and EF_FUZZ=ON it is linked

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_cfg.c -- the config parser (src/common/cfg.c) on arbitrary file text: the text is parsed
  * as an edgefleetd.conf (the server's real option table, src/server/config.c), as an
  * edgefleet-agent.conf (the agent's table and its order.NAME templates, src/agent/agent_conf.c)

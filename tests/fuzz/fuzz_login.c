@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_login.c -- a device's first message on /ws (src/server/login.c: login_start parses it,
  * then the lookup, the token check and the bcrypt queue run): each line of the input is the
  * first message of one connection (up to 8), "!cancel" cancels the previous one (its connection

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_lotus_cli.c -- the lotus-miner output parsers (src/agent/collectors/lotus/): every input
  * goes through each of them (info, workers, jobs, sectors: the four kinds the agent and
  * `edgefleet-agent lotus-parse` read), then the four results through the record builder

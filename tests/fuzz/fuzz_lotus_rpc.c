@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_lotus_rpc.c -- the lotus collector's JSON-RPC source (src/agent/lotus_rpc.c) on arbitrary
  * answers: a whole collection (lotus_rpc_collect: every call of the miner's and the full node's
  * API, the answers' JSON-RPC envelopes, the conversions to the CLI parsers' shapes) runs against

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_main.c -- the main() of a fuzz target when it is not linked with libFuzzer: runs
  * LLVMFuzzerTestOneInput once on each file named on the command line, or on every regular file
  * of each directory named there (sorted by name), as `fuzz_x -runs=0 DIR...` does with

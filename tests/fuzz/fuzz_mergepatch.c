@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_mergepatch.c -- RFC 7386 merge patches (src/common/mergepatch.c): the input is two JSON
  * texts one after the other ("{...} {...}", any JSON values), a and b. Properties:
  *   apply(a, diff(a, b)) == b          when b has no member whose value is null (the format

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_mqttframe.c -- the load generator's MQTT 3.1.1 decoder (tools/loadgen/mqttframe.c) on what
  * a broker could send: the input (after one mode byte that picks max_body: the loadgen's 1 MiB or
  * a small limit) is a connection's byte stream, decoded packet after packet as the loadgen's

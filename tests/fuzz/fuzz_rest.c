@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_rest.c -- the northbound REST API (src/server/rest.c, rest_call.c) with the real route
  * tables and stages of rest_device.c, rest_group.c, rest_relation.c, rest_token.c and
  * rest_live.c, the real API tokens (auth.c), registry (live.c), orders (order.c) and miner

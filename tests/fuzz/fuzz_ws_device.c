@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_ws_device.c -- what a logged-in device sends on /ws: ws_device.c's dispatch (the ping's
  * fast path, the JSON parse, routing by "type") into the real handlers of every message type --
  * status.c (upload_status_info), order.c (upload_instruction_result, with orders given by the

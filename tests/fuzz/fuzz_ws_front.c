@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_ws_front.c -- what a dashboard sends on /front (src/server/ws_front.c): the sign-in, then
  * requests (minerInfo, minerList, deviceList, deviceStatus, deviceLog) and subscriptions, and the
  * pushes of the tick that follow. As in tests/unit/server/test_ws_front.c: the real registry

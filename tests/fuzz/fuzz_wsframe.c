@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_wsframe.c -- the load generator's WebSocket client decoders (tools/loadgen/wsframe.c) on
  * what a server could send: the input is the byte stream of one connection, read as the
  * loadgen's worker does (worker.c: parse): first the handshake response, then frames until the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """seeds.py -- writes the seeds of tests/fuzz/corpus that are binary or derived from other files:
 wsframe, mqttframe (byte streams) and lotus_rpc (the answers of tests/data/lotus-rpc joined into
 whole collections). The other seeds are plain text files, written by hand.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """cdp.py -- a minimal Chrome DevTools Protocol client for end-to-end tests of the dashboard.
 
 * `Chromium(width=1280, height=800)`: start Debian's /usr/bin/chromium headless with a fresh

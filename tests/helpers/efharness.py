@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """efharness.py -- the helper every Python integration test of edgefleet uses.
 
 It runs a real edgefleetd on loopback and talks to it the way devices and API callers do:

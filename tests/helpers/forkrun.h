@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* forkrun.h -- run a piece of a cmocka test in a forked child and get its report back.
  *
  * For code that does something once per process (a library loaded under pthread_once): each

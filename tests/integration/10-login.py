@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """10-login.py -- login (docs/protocol.md#login) against a real edgefleetd: by id, by sn+model,
 every refusal (then close), the login deadline, session tokens, a second login of the same
 device, and what device_query / device_log_query show about it."""

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """11-heartbeat.py -- the server side of the heartbeat (docs/protocol.md#heartbeat) with shortened
 timings: tolerance 600 ms while a device has no misses, 400 ms after one, 3 misses drop it.
 A silent device: Unknown at ~0.6 s, misses at ~1.0 s and ~1.4 s, then offline and closed."""

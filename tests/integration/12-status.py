@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """12-status.py -- status upload (docs/protocol.md#status) and device_statusInfo_query: the
 original controller's frame is acknowledged, the API returns the latest upload with device_id and
 dev_state, offline / unknown devices are 404, a malformed upload gets an error reply and the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """13-orders.py -- orders (docs/protocol.md#orders) end to end: give_order through the REST API, the
 give_order frame a device receives, success / failure / timeout / busy / offline / unknown,
 devices that do not echo order_id, late results, the restart handshake, a disconnect while an

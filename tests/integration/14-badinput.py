@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """14-badinput.py -- hostile and broken clients of edgefleetd: garbage on the socket, binary and
 invalid frames after login, oversized messages, hundreds of connections that never log in, a
 client that floods pings and never reads, upgrades on unknown paths, slow REST clients, devices

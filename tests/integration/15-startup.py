@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """15-startup.py -- edgefleetd's start and stop as an operator meets them: --help, bad options
 and config files (exit 2 naming the problem), an address already in use or not an address
 (exit 1, clear message, no crash), an unusable data dir, the admin token written once with

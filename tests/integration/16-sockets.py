@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """16-sockets.py -- the socket options of connections edgefleetd accepts.
 
 edgefleetd accepts connections itself and hands them to libwebsockets, so it must set what lws

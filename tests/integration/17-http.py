@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """17-http.py -- the HTTP side of edgefleetd under hostile or unusual clients: pipelined requests
 split at every byte boundary (with and without the dashboard served), ambiguous framing refused
 (RFC 9112 6.3), a body never read before the token is checked, request bodies bounded across

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """18-limits.py -- the limits of docs/security.md#limits, each attack re-run while the other
 clients keep working: silent connections from one address do not starve another's logins and
 REST calls; password guessing from one address is refused after login_failures_max while

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """18-storage.py -- storage failures as an operator meets them (docs/store.md#storage-failures,
 docs/api.md#conventions):
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """19-durability.py -- what edgefleetd acknowledges survives kill -9
 (docs/store.md#what-is-durable-when).
 

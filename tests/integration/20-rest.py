@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """20-rest.py -- the northbound REST API of a real edgefleetd: every device, group and relation
 route, every error code (400, 401, 404, 405, 409, 413), and that a password hash never leaves.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """21-rest-limits.py -- what the REST API refuses to store and how fast one token may call it
 (docs/api.md#limits): passwords longer than bcrypt's 72 bytes (400, not 500), strings over their
 length limit or with control characters (400 naming the member and the limit, nothing stored),

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """25-miner.py -- miner records on the server (docs/protocol.md#miner-data): a full upload is
 acknowledged and served by miner_query / miner_query_all in the original minerInfo shape, merge
 patches change only what they name (null deletes a worker or a job list), worker hardware is

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """26-front.py -- the dashboards' WebSocket /front (docs/frontend.md): sign-in with an
 API token (admin or read), every request uri, subMinerInfo pushes that carry only the changed
 fields as a merge patch (workerInfo keyed by host name) and nothing when nothing changed,

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """30-seed-controller.py -- compatibility with the original device controller (its Python code,
 kept verbatim in seed_controller/controller/): it must log in, heartbeat, upload status and execute
 orders against edgefleetd unchanged (docs/protocol.md). Real timings: the controller has 5 s pings

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """40-fake-lotus.py -- tools/fake-lotus-miner: its outputs have lotus-miner's (miner/v1.36.1)
 shape, its simulated miner moves on between invocations (jobs change state, sectors reach
 Proving), concurrent invocations do not corrupt the state, and the failure modes misbehave as

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """40-lotus-agent.py -- the agent's lotus collector end to end (docs/lotus-collector.md): the real
 edgefleet-agent runs tools/fake-lotus-miner every second and uploads the miner record; the server
 serves it (miner_query) with workers and jobs; a change in the fake's state shows through the REST

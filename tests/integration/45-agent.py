@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """45-agent.py -- the real edgefleet-agent (on libedgefleet) against the real edgefleetd:
 login by sn+model, status with the system collector's sections readable through the API,
 custom orders from its config file (params substituted, output returned), an unknown order,

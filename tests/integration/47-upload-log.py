@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """47-upload-log.py -- the upload_log order end to end: edgefleetd -> a real edgefleet-agent ->
 SFTP (libssh) -> a real OpenSSH server (Debian's /usr/sbin/sshd) on loopback, started here with
 its own host key, authorized key and config in a temp dir.

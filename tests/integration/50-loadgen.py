@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """50-loadgen.py -- edgefleet-loadgen against a real edgefleetd.
 
 Starts edgefleetd through the shared harness (tests/helpers/efharness.py; bcrypt cost 4), then runs

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """55-cli.py -- edgefleetctl against a real edgefleetd: every command once with its output checked
 against the REST API (tables, key/value lines, --json equal to the API's data), an order to a
 real edgefleet-agent, read tokens, where the server and token come from (and that the token is

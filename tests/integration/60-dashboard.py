@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """60-dashboard.py -- the web dashboard end to end: edgefleetd serves web/ (--static-dir) and
 Chart.js at /vendor/, raw devices feed a miner record and status uploads over /ws, and headless
 Chromium (driven over the DevTools protocol, tests/helpers/cdp.py) signs in, reads the miners

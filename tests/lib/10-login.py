@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Login: by id and by sn+model; the session token is stored (0600), used on reconnect, and
 dropped for the password after the server refuses it."""
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Device heartbeat and status (docs/protocol.md#heartbeat): ping_interval 300ms, pong_timeout 200ms,
 status_interval 900ms: cadence, a status standing in for a ping, pong misses dropping the
 connection after max_failures, a missed status ack resent at once."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Orders: custom handler round trip with order_id echoed, params "{}" when absent, handler
 failure, unknown order -> "order not in config", heartbeat alive while a handler blocks,
 malformed JSON and unknown types ignored, upload_log failing cleanly when SFTP is unreachable."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """restart: the device answers "wait Server Confirm" (order_id echoed), and on restart_confirm,
 or after restart_wait without one, re-execs itself with the same argv and logs in again."""
 import edgetest

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Reconnect: up to max_retries failed attempts, then ef_client_run returns EF_ECLOSED (exit 3);
 a successful login resets the count; the wait is reconnect_interval plus jitter."""
 import time

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Miner data: a patch queued before login is sent once logged in with Headers.full false;
 report_full_info calls the full-request callback, whose upload carries full true."""
 import edgetest

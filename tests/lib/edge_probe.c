@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* edge_probe.c -- a device program on libedgefleet for the tests in tests/lib: options from argv
  * (--key value, any ef_client_set key), `echo` (returns its params), `sleep` ({"ms":N}) and
  * `fail` order handlers, events and the exit code on stdout, library log on stderr.

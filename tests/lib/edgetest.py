@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """edgetest.py -- the scripted fake server and probe runner for the libedgefleet tests.
 
 A test is an async function `main(t)`; `run(main)` gives it a Harness `t` with a websockets

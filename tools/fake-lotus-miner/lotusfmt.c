@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lotusfmt.c -- lotus' value formatting and table layouts (see lotusfmt.h). The rules come from
  * docs/lotus.md (unit formats, `jobs`, `sectors`); numbers use C's %g, which matches Go's
  * %g for the precisions lotus uses (trailing zeros trimmed, "e+03" exponents). */

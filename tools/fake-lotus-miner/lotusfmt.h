@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lotusfmt.h -- lotus' value formatting, re-done in C: FIL.Short, SizeStr, DeciStr, Go's
  * time.Duration String, EpochTime (durafmt), go-units BytesSize, and Go's text/tabwriter and
  * lotus' lib/tablewriter layouts. Every function writes into a caller buffer and returns it. */

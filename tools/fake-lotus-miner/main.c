@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* main.c -- fake-lotus-miner: a stand-in for `lotus-miner` in tests and demos. It answers `info`,
  * `sealing workers`, `sealing jobs`, `sectors list` and `--version` like miner/v1.36.1 does on a
  * pipe, from a simulated miner whose state file advances with the wall clock (see sim.h), and it

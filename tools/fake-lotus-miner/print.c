@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* print.c -- the four lotus-miner outputs of fake-lotus-miner, laid out as miner/v1.36.1 does
  * (cli/miner/info.go, sealing.go, sectors.go; see docs/lotus.md). */
 #include "print.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* print.h -- fake-lotus-miner's commands: the simulated state printed the way lotus-miner
  * (miner/v1.36.1) prints it to a pipe, i.e. without colour. */
 #ifndef FLM_PRINT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sim.c -- the simulated miner: creation, the epoch-by-epoch sealing pipeline, balances, and the
  * JSON state file (see sim.h for the design).
  *

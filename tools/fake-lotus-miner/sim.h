@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sim.h -- the simulated lotus miner behind fake-lotus-miner: workers, sealing jobs, sectors and
  * balances, advanced in 30-second epochs of simulated time, saved as one JSON state file.
  *

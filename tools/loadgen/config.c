@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* config.c -- edgefleet-loadgen's options: one table feeds defaults, flags and --help; then the
  * derived values (server address, timings in µs) and the checks (loopback only). */
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hist.c -- log-linear latency histogram: bucket mapping, merge, quantiles (see hist.h). */
 #include "hist.h"
 

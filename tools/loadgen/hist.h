@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hist.h -- log-linear latency histogram with fixed buckets (1 µs .. 60 s), mergeable exactly.
  *
  * Values are microseconds. Below 16 µs every value has its own bucket; above, each power of two

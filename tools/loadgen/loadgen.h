@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* loadgen.h -- edgefleet-loadgen's shared types: the run's configuration, per-worker statistics
  * (what a worker process reports to the parent over its pipe), and the parts' entry points.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* main.c -- edgefleet-loadgen: the parent process. Parses options, provisions the devices if
  * asked, forks the workers (each ≤ per_proc devices, under the per-process open-file limit),
  * merges their reports into progress lines (stderr, every 5 s) and the summary (stdout, last

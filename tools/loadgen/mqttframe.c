@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mqttframe.c -- MQTT 3.1.1 client packet encoding and fixed-header decoding (see
  * mqttframe.h). Pure functions over caller buffers. */
 #include "mqttframe.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mqttframe.h -- the client side of MQTT 3.1.1 packets (OASIS, 2014), just what the load
  * generator's MQTT mode needs to drive a broker with the same work as edgefleetd's devices:
  * CONNECT (clean session, keepalive), PUBLISH (QoS 0/1, retain), PINGREQ, DISCONNECT, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* provision.c -- `--provision`: register the simulated devices through the REST API's
  * device_add_batch, 10,000 per request, over plain blocking HTTP/1.1 (a one-off step before the
  * run, so no event loop is needed). A 409 means the chunk's devices exist already: go on. */

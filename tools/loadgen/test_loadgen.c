@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_loadgen.c -- cmocka unit tests of the load generator's pure parts: the log-linear
  * histogram (bucket edges, quantiles, exact merge), the WebSocket client framing (handshake,
  * masked encode, decode of every length form and of bad frames), the MQTT 3.1.1 packets of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* worker.c -- one load-generator worker process: up to ~15,000 simulated devices on one epoll
  * loop, no thread per device.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsframe.c -- RFC 6455 client framing: upgrade request/response, masked encode, decode. */
 #include "wsframe.h"
 

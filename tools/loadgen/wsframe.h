@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsframe.h -- the client side of RFC 6455 WebSocket framing, just enough for a load generator.
  *
  * Hand-written on purpose: a simulated device must cost a few hundred bytes, and every client

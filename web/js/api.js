@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // api.js -- calls to the northbound REST API (docs/api.md) with the signed-in token as Bearer.
 
 const BASE = '/service/devices_manage/';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // app.js -- the dashboard shell: sign-in, the /front session and its state, hash routing to pages.
 
 import { h, fill } from './dom.js';

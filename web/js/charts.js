@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // charts.js -- recent history kept in memory (last 30 min) and Chart.js line charts of it.
 
 import { h } from './dom.js';

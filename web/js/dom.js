@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // dom.js -- a tiny element builder: h('div.card', {attrs}, children...) and friends.
 
 // h('tag.class1.class2#id', props?, ...children): props are attributes, except `on*` (listeners),

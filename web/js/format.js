@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // format.js -- parsing and printing of the values the dashboard shows (lotus strings, bytes, times).
 
 const FIL_UNITS = { aFIL: 1e-18, fFIL: 1e-15, pFIL: 1e-12, nFIL: 1e-9, 'μFIL': 1e-6, 'µFIL': 1e-6,

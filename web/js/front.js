@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // front.js -- the client of edgefleetd's /front WebSocket (docs/frontend.md): sign-in, requests
 // with msgId, subscriptions with pushes, reconnect with backoff (then sign in, subscribe again).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // mergepatch.js -- RFC 7386 JSON Merge Patch, as the /front pushes use it.
 
 const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);

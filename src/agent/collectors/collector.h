@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* collector.h -- the contract every edgefleet-agent collector follows, and the set that runs them.
  *
  * A collector is a row in a table (collectors.c), not a branch in a switch:

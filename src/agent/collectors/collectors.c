@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* collectors.c -- the table of known collectors and the set that runs the enabled ones. */
 #include <stdbool.h>
 #include <stdio.h>

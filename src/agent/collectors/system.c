@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* system.c -- the system collector: load, CPU use and temperature, network and disk IO rates,
  * memory extras, host name and uptime, read from /proc and /sys (under proc_root / sys_root).
  *

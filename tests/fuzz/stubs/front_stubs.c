@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* front_stubs.c -- ws_front.c's entry point for modules that only tell the dashboards that the
  * device list changed (the REST routes), counted. ws_front.c itself is fuzzed by
  * fuzz_ws_front.c. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_stubs.h -- stubs the fuzz targets add to those of tests/unit/server/stubs (stubs.h). */
 #ifndef EF_FUZZ_STUBS_H
 #define EF_FUZZ_STUBS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* login_stubs.c -- login.h without the pipeline, for fuzz targets that start after the login:
  * login_start takes any first message and keeps the request until the target answers it with
  * fuzz_login_finish() (a login is never answered from inside login_start, as login.c's is not).

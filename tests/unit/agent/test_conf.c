@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_conf.c -- the agent's option table and order lines, from a file and the command line. */
 #include <stdarg.h>
 #include <stddef.h>

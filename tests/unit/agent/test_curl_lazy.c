@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_curl_lazy.c -- libcurl loaded on first use (src/agent/curl_lazy.h): not mapped before
  * the first call, the same table at every call, and a clear error (also as the RPC source's
  * collection error) when the library or one of its symbols cannot be had. Each failing load runs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_lotus_record.c -- the lotus collector: record builder from fixture outputs, the delta
  * engine, the CLI source through a stand-in lotus-miner script (failures included), and the
  * JSON-RPC source against fixture answers served on 127.0.0.1. */

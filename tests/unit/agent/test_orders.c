@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_orders.c -- custom orders: template split, {param} substitution, the runner's limits. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_system.c -- the system collector on the fixture trees in tests/data/agent. */
 #include <stdarg.h>
 #include <stddef.h>

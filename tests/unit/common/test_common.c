@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_common.c -- unit tests of src/common: config table, ids, integer map, crypto, errors. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_mergepatch.c -- unit tests of src/common/mergepatch.c: RFC 7386 Appendix A verbatim, edge
  * cases, and a seeded property test (apply(a, diff(a, b)) == b over random document pairs).
  * EF_SEED=<n> replays a run; the seed in use is always printed. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_conf_files.c -- the annotated example files at the top of the tree name every option of
  * the tables they document, and only those:
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_oplog.c -- operation log lines and TimedRotatingFileHandler-style rotation on a fake
  * clock. */
 #include <dirent.h>

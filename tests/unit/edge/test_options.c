@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_options.c -- the option table behind ef_client_set / ef_client_load_config, and the
  * server URL parser. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_proto.c -- building and parsing southbound messages (src/edge/proto.c). */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_ssh_lazy.c -- libssh loaded on first use (src/edge/ssh_lazy.h): not mapped before the
  * first call, the same table at every call, and a clear error (also as upload_log's failure
  * message) when the library or one of its symbols cannot be had. Each failing load runs in a

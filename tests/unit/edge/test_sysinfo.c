@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_sysinfo.c -- sysinfo readers on fixture /proc files (tests/data/sysinfo) and psutil's
  * disk arithmetic. */
 #include <setjmp.h>

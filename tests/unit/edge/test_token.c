@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_token.c -- session token file: write (0600), read, expiry, malformed files. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lotus_test.h -- helpers shared by the lotus parser tests: fixture loading (tests/data/lotus)
  * and one-line JSON assertions. Header-only (static functions) so each test stays one file. */
 #ifndef EF_LOTUS_TEST_H

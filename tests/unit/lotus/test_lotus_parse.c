@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_lotus_parse.c -- every fixture of tests/data/lotus through its parser, checking the
  * values a person reads off the text; plus the tolerant paths (unknown lines, ERROR: lines,
  * the error cap, re-spaced tables) and the lotus-parse command. */

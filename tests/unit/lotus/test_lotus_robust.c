@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_lotus_robust.c -- the parsers never crash and always return a JSON object that
  * serialises, whatever comes in: every fixture cut at every 97th byte, with bytes flipped,
  * 1 MB of random binary, random lines built from lotus' own vocabulary. And presentation noise

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_lotus_units.c -- FIL / size / duration texts <-> exact values (lotus_units.h). */
 #include "lotus_test.h"
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """callgraph.py ARCHIVE -- edgefleetd's modules call one way: no file of src/server calls back
 into a module that calls it (docs/architecture.md, "Who calls whom").
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_auth.c -- API tokens (src/server/auth.c) on a real in-memory SQLite store: the first start
  * makes an admin token and writes it once to <data_dir>/admin.token; auth_identify tells tokens
  * apart by kind and slot; auth_rate is a token bucket per token (GCRA): `burst` requests at once,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_device_json.c -- the REST JSON of devices: validation of every member, the round trip,
  * and that secrets never leave (src/server/device_json.c). */
 #include <setjmp.h>

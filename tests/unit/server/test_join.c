@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_join.c -- miner records as readers see them (src/server/join.c) with the real registry
  * (live.c: the worker hosts' status uploads) and miner records (miner.c, fed by uploads), stubs of
  * the net layer, the database thread and the store: a worker is joined with its host's hardware,

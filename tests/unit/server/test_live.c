@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_live.c -- the registry of connected devices (src/server/live.c) alone, with net.h stubbed:
  * session state transitions and the events listeners get (login, state changes only when the
  * state changes, one logout with the first reason given, a replacing login), lookups on the

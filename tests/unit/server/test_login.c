@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_login.c -- the login pipeline (src/server/login.c) with the database thread stubbed (jobs
  * run on the test's thread against a real in-memory SQLite store) and real bcrypt at the lowest
  * cost on the uv thread pool: first messages refused synchronously with the protocol's strings,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_miner.c -- miner records (src/server/miner.c) with stubs of the session calls, the
  * database thread and the store: full uploads and merge patches, a patch without its base,
  * malformed uploads, loading at start-up, and the write-behind: each flush (its timer, or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_order.c -- orders to devices (src/server/order.c) with the real registry (live.c, whose
  * events end orders) and stubs of the net layer and the device log: refusals (absent, Unknown,
  * busy), the give_order frame, results matched by order_id (late results ignored, results

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_peers.c -- per-address limits (peers.c): connections, their rate, handshakes, failed
  * password logins and their back-off, forgetting idle addresses. Times are given, not read. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_rest.c -- the REST router and stage pipeline (src/server/rest.c) over test route tables
  * (stubs/rest_routes_stubs.c) whose stages only count: 404 (path, name, argument count), 405,
  * 401, 403 and 400 (Content-Type, body) are answered before any stage runs, in that order; a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_status.c -- the status upload (src/server/status.c) with the real registry (live.c keeps
  * what it stores) and stubs of the net layer and the device log: the upload is kept as received
  * and acknowledged, its host name maps the host to the device, malformed uploads get an error

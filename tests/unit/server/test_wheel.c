@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_wheel.c -- the timing wheel (src/server/wheel.c) on a real libuv loop: deadlines fire in
  * order and at most one slot late, deleted nodes never fire, deadlines beyond the wheel's span
  * are re-filed, and a callback may add nodes again. Within one slot, order is not kept. */

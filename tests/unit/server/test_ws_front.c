@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_ws_front.c -- the dashboards' WebSocket (src/server/ws_front.c) with the real registry
  * (live.c: device events feed subDeviceList) and stubs of the net layer, the database thread,
  * the API tokens and join.c. Mainly: a subscribed miner's view is rendered and diffed once per

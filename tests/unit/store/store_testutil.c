@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* store_testutil.c -- see store_testutil.h. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* store_testutil.h -- what the store tests share: record builders and a scratch directory.
  * (test_store.c is the contract every backend meets; test_store_sqlite.c the SQLite backend and
  * the URL dispatch of store.c.) */

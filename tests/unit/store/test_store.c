@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_store.c -- the store contract: what every backend of store.h must do, run against the
  * backend a URL names. PostgreSQL and MariaDB backends run this same file unchanged.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_store_sqlite.c -- what is the SQLite backend's own (store_sqlite.c), and the URL dispatch
  * of store.c: URL forms and refused schemes, file paths and permissions, WAL, the schema version
  * in PRAGMA user_version and its migrations, error texts, and failures injected with SQL behind

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // devices.js -- the device list (deviceList, kept live by subDeviceList: state changes, and a
 // hint to fetch it again when devices are added or removed) and one device: live status
 // (subDeviceStatus), orders (REST give_order) and its event log (deviceLog).

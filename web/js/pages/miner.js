@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // miner.js -- one miner, live: subMinerInfo gives the record, each push is a merge patch applied
 // to it; only the changed summary values and worker cards are redrawn. Charts of the values seen.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // overview.js -- the miners overview: one card per miner and a fleet summary. Live without
 // polling: subMinerList pushes merge patches of the miner summaries, subDeviceList the devices'
 // state changes (and a hint to fetch the list again when devices are added or removed).

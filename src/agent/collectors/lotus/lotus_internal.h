@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lotus_internal.h -- what the lotus parsers share (parse_util.c): line walking with colour
  * stripping, error collection, tabwriter column slicing, safe JSON strings. Not installed. */
 #ifndef EF_LOTUS_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lotus_parse.h -- pure parsers of `lotus-miner` CLI output, every release from mid-2020
  * (v0.4, `lotus-storage-miner`) to miner/v1.36.1 (2026), into JSON (docs/lotus.md).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lotus_parse_cli.c -- `edgefleet-agent lotus-parse info|workers|jobs|sectors FILE`: run one
  * parser on a saved lotus-miner output (FILE "-" = stdin) and print the JSON. For operators
  * checking what the agent makes of their miner's output, and for the tests. */

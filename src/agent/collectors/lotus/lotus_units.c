@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lotus_units.c -- FIL / size / duration texts as lotus prints them, both ways (lotus_units.h).
  *
  * DESIGN: FIL amounts are never floating point. A printed amount is a decimal number with a unit

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lotus_units.h -- lotus' value formats, both ways: FIL amounts <-> exact attoFIL integers,
  * byte sizes (SizeStr / DeciStr / go-units) <-> bytes, Go durations <-> nanoseconds.
  *

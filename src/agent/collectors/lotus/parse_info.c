@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parse_info.c -- `lotus-miner info` (and v0.4 `lotus-storage-miner info`) -> the miner-record
  * fields it shows (docs/protocol.md#miner-records): id, sector size, balances, power, sectors, ...
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parse_jobs.c -- `lotus-miner sealing jobs` (v0.5.0 .. miner/v1.36.1) -> {"jobs":[...]}.
  *
  * The output is a Go tabwriter table: the header's cell offsets are every row's cell offsets, so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parse_sectors.c -- `lotus-miner sectors list` -> {"sectors":[{"id","state",...}]}.
  *
  * Two formats (docs/lotus.md#sectors): v0.4-v0.8 print a "N: State  key: value ..." line per sector

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parse_util.c -- the line walker and text helpers every lotus parser shares: colour stripping,
  * CRLF, error collection, tabwriter column slicing, and JSON strings that are always valid UTF-8
  * whatever bytes came in. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parse_workers.c -- `lotus-miner sealing workers`, `proving workers` and v0.4
  * `lotus-storage-miner workers list` -> {"workers":[...]} in printed order.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* auth_stubs.c -- auth_check / auth_identify against two fixed bearer tokens, and auth_rate as
  * a request budget per token set by the test (stubs.h); calls counted. */
 #include <string.h>

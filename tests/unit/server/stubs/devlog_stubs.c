@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* devlog_stubs.c -- devlog_add without a database: rows are kept for the test to read.
  * devlog_sync answers at once (rc 0), or, after stub_devlog_hold(true), when the test says
  * stub_devlog_commit(rc). */

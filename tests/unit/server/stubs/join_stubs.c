@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* join_stubs.c -- join.c's readers of miner records, answering views the test set and counting
  * the calls (how often a reader such as ws_front.c renders a miner). */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* live_stubs.c -- the session calls of live.h for modules that only answer the device that
  * wrote to them (miner.c): what they send goes to net_send on the session's connection, so
  * net_stubs.c records it. The registry itself is not here; tests of registry events link

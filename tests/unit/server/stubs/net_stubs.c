@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* net_stubs.c -- net.h without sockets: net_send and net_close are recorded in one call log
  * (stubs.h), connections and requests are plain structs the test makes. */
 #include <setjmp.h>

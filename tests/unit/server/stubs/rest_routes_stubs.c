@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rest_routes_stubs.c -- the route tables rest.c routes through (rest.h declares them extern;
  * rest_device.c & co define the real ones), here with stages that only count and record, so a
  * test can tell which stages of which route ran. */

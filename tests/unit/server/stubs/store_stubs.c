@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* store_stubs.c -- a fake store for the modules that write miner records: miner_write keeps a
  * copy of the rows it was given, miner_list hands back rows the test set. Every other operation
  * is NULL, so a module that reaches for one crashes the test instead of passing by accident. */

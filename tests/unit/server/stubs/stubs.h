@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stubs.h -- the neighbours of a server module, stubbed for its unit test (in the manner of
  * Mosquitto's unit-test stubs). A test executable compiles one module of src/server (plus
  * live.c where the module's subject is the registry's events) together with the stub files of

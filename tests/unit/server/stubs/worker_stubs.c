@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* worker_stubs.c -- worker.h without a thread: submitted jobs wait in a FIFO until the test runs
  * them with stub_worker_run(), work() on the store given to stub_worker_reset() and then done(),
  * both on the test's thread (the real worker's order: one at a time, in submission order). */
