@@ -65,6 +65,8 @@ static const struct cfg_opt server_opts[] = {
           "largest REST request body"),
   CFG_ROW(struct server_config, max_body_total, CFG_SIZE, 1024, 1LL << 40, "64m",
           "REST request bodies buffered at once, all connections (more: 503)"),
+  CFG_ROW(struct server_config, http_deadline, CFG_MS, 1000, DAY_MS, "60s",
+          "a REST request's body and answer within this, or its connection is closed"),
   CFG_ROW(struct server_config, send_queue_max, CFG_SIZE, 4096, 1LL << 30, "1m",
           "queued output per connection before it is dropped"),
   CFG_ROW(struct server_config, log_flush, CFG_MS, 1, 60000, "200ms",
@@ -140,6 +142,10 @@ int config_init(struct server_config *cfg, int argc, char **argv, char *err, siz
     /* Leave a core to the network loop: a login storm must not stall heartbeats. */
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     cfg->bcrypt_jobs = cpus > 1 ? cpus - 1 : 1;
+  }
+  if (cfg->http_deadline <= cfg->order_timeout) {
+    snprintf(err, errlen, "http_deadline must exceed order_timeout (an order's answer waits that)");
+    return EF_ECONFIG;
   }
   if (cfg->heartbeat_tolerance_miss > cfg->heartbeat_tolerance) {
     snprintf(err, errlen, "heartbeat_tolerance_miss must not exceed heartbeat_tolerance");

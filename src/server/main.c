@@ -176,7 +176,7 @@ int main(int argc, char **argv) {
   struct net_config ncfg = {
     .host = host, .port = port, .rx_buffer = (size_t)cfg->rx_buffer,
     .max_message = (size_t)cfg->max_message, .max_body = (size_t)cfg->max_body,
-    .max_body_total = (size_t)cfg->max_body_total,
+    .max_body_total = (size_t)cfg->max_body_total, .http_deadline_ms = cfg->http_deadline,
     .send_queue_max = (size_t)cfg->send_queue_max, .static_dir = cfg->static_dir,
     .vendor_dir = cfg->vendor_dir, .peers = srv.peers,
   };

@@ -75,6 +75,7 @@ struct net_req {
   char *body;
   size_t body_len, body_expect;
   size_t body_reserved;     /* counted in net.body_bytes until freed */
+  int64_t started;          /* uv_now() at its headers: http_deadline counts from here */
   bool dispatched;          /* handed to on_request */
   bool discard;             /* answered by the net layer (413/411); ignore the body */
   bool close_after;
@@ -346,11 +347,18 @@ static char *hdr_dup(struct lws *wsi, enum lws_token_indexes t) {
   return s;
 }
 
+/* A dispatched request is answered, or its connection closed, within http_deadline (the
+ * handler waits at most order_timeout, less than it). Its body's own deadline: http_body(). */
+static void set_deadline(struct net *n, struct lws *wsi) {
+  int secs = (int)((n->cfg.http_deadline_ms + 999) / 1000);
+  lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, secs);
+}
+
 /* Hand a complete request to the server. Its answer may take a while (an order waits up to
- * its timeout), so lws' own HTTP timeout is lifted while the handler owns the request. */
+ * its timeout): lws' HTTP timeout becomes the request's deadline. */
 static void dispatch(struct net *n, struct net_req *r) {
   r->dispatched = true;
-  lws_set_timeout(r->wsi, NO_PENDING_TIMEOUT, 0);
+  set_deadline(n, r->wsi);
   n->h.on_request(n->h.ud, r);
 }
 
@@ -450,6 +458,7 @@ static int http_begin(struct net *n, struct pss *pss, struct lws *wsi) {
   struct net_req *r = ef_calloc(1, sizeof *r);
   r->wsi = wsi;
   r->net = n;
+  r->started = (int64_t)uv_now(n->loop);
   pss->type = PSS_HTTP;
   pss->u.req = r;
   for (size_t i = 0; i < sizeof methods / sizeof *methods && !r->path; i++)
@@ -506,11 +515,18 @@ static int http_begin(struct net *n, struct pss *pss, struct lws *wsi) {
   return 0;
 }
 
-static void http_body(struct net_req *r, const char *in, size_t len) {
-  if (r->discard || r->dispatched || len == 0) return;
+/* A chunk of the body. -1: the request is past its deadline, close the connection (lws gives
+ * each chunk a fresh timeout, so a body trickled in would otherwise last as long as the client
+ * likes). */
+static int http_body(struct net_req *r, const char *in, size_t len) {
+  if ((int64_t)uv_now(r->net->loop) - r->started > r->net->cfg.http_deadline_ms) {
+    ef_log(EF_LOG_INFO, "net: a request body still arriving after http_deadline; closing");
+    return -1;
+  }
+  if (r->discard || r->dispatched || len == 0) return 0;
   if (r->body_len + len > r->net->cfg.max_body) {
     http_answer_now(r, 413, "request body too large");
-    return;
+    return 0;
   }
   if (!r->body) r->body = ef_malloc(r->body_expect + 1);
   if (r->body_len + len > r->body_expect) {
@@ -520,6 +536,7 @@ static void http_body(struct net_req *r, const char *in, size_t len) {
   memcpy(r->body + r->body_len, in, len);
   r->body_len += len;
   r->body[r->body_len] = '\0';
+  return 0;
 }
 
 static int http_writeable(struct pss *pss, struct lws *wsi) {
@@ -649,7 +666,7 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
     return http_begin(n, pss, wsi);
 
   case LWS_CALLBACK_HTTP_BODY:
-    if (pss->type == PSS_HTTP && pss->u.req) http_body(pss->u.req, in, len);
+    if (pss->type == PSS_HTTP && pss->u.req) return http_body(pss->u.req, in, len);
     break;
 
   case LWS_CALLBACK_HTTP_BODY_COMPLETION:

@@ -210,6 +210,42 @@ def bodies_bounded_across_connections(srv):
                what="a body admitted after the others left")
 
 
+@T.test(http_deadline="2s", order_timeout="1s")
+def every_request_has_a_deadline(srv):
+    """A body trickled in (or never finished) does not hold its connection: it is closed once
+    http_deadline has passed, while other clients are served."""
+    held = []
+    for _ in range(5):
+        c = socket.create_connection(("127.0.0.1", srv.port))
+        c.sendall(post(BASE + "group_add", srv.token, b'{"group', b"Content-Length: 100\r\n"))
+        held.append(c)
+    st, _ = srv.api.request("GET", BASE + "group_query_all")
+    check(st == 200, st)
+    # One byte every half second: each chunk would renew lws' own timeout; the deadline holds.
+    for _ in range(6):
+        time.sleep(0.5)  # deliberately: the pace of a trickling client
+        for c in held:
+            try:
+                c.sendall(b" ")
+            except OSError:
+                pass
+
+    def all_closed():
+        closed = 0
+        for c in held:
+            c.settimeout(0.05)
+            try:
+                closed += c.recv(4096) == b""
+            except socket.timeout:
+                pass
+            except ConnectionResetError:
+                closed += 1
+        return closed == len(held)
+    wait_until(all_closed, 5, what="every trickling request closed by its deadline")
+    for c in held:
+        c.close()
+
+
 def make_static():
     d = tempfile.mkdtemp(prefix="ef-static-")
     with open(os.path.join(d, "index.html"), "w") as f:
