@@ -8,7 +8,10 @@ messages is closed with the reason in its log; max_devices; connections per addr
 rate. Other loopback addresses (127.0.0.2, ...) stand for other clients. Every check counts
 answers, never times."""
 import asyncio
+import json
+import os
 import socket
+import subprocess
 import time
 
 import efharness  # noqa: F401 -- first: it re-runs under Debian's python3 when needed
@@ -102,6 +105,38 @@ async def password_guessing_backs_off(srv):
     st, logs = srv.api.get("device_log_query", victim)
     fails = [x for x in logs["data"] if x.get("event") == "login" and x.get("result") == "fail"]
     check(len(fails) <= 5, len(fails), fails[:3])
+
+
+@T.test(login_failures_max=10, login_failure_window="1m", login_backoff="1m",
+        bcrypt_jobs=1, ready_timeout=30)
+async def guessing_while_a_fleet_logs_in(srv):
+    """A guessing loop from one address is held to login_failures_max a window while 10,000
+    devices on another address log in (password first, through bcrypt) and stay online."""
+    victim = srv.add_device("SN-G", "M", "secret")
+    lg = subprocess.Popen(
+        [os.path.join(efharness.build_dir(), "tools/loadgen/edgefleet-loadgen"), "--server",
+         "ws://127.0.0.1:%d/ws" % srv.port, "--provision",
+         os.path.join(srv.data_dir, "admin.token"), "--devices", "10000", "--duration", "25",
+         "--schedule", "fast", "--ramp", "5", "--login-timeout", "20", "--json"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    answers = {}
+    end = time.monotonic() + 20
+    guesses = 0
+    while time.monotonic() < end and lg.poll() is None:  # bounded: 20 s at most
+        r, dev = await login(srv, victim, "guess%d" % guesses, source="127.0.0.3")
+        answers[r.get("message")] = answers.get(r.get("message"), 0) + 1
+        guesses += 1
+        await dev.close()
+    out, err = lg.communicate(timeout=60)
+    check(lg.returncode == 0, "loadgen exit", lg.returncode, err[-2000:])
+    j = json.loads([l for l in out.splitlines() if l.startswith("{")][-1])
+    print("%d guesses: %s; fleet: %s" % (guesses, answers, {k: j[k] for k in (
+        "connected", "logins", "login_fails", "misses", "disconnects")}))
+    check(j["connected"] == 10000 and j["logins"] == 10000, j)
+    check(j["login_fails"] == 0 and j["misses"] == 0 and j["disconnects"] == 0, j)
+    check(answers.get("password Not Correct", 0) == 10, answers)
+    check(guesses > 20 and answers.get(
+        "too many failed logins from this address, try again later", 0) == guesses - 10, answers)
 
 
 @T.test(device_max_messages=20)
