@@ -66,7 +66,7 @@ static const struct cfg_opt server_opts[] = {
   CFG_ROW(struct server_config, max_body_total, CFG_SIZE, 1024, 1LL << 40, "64m",
           "REST request bodies buffered at once, all connections (more: 503)"),
   CFG_ROW(struct server_config, http_deadline, CFG_MS, 1000, DAY_MS, "60s",
-          "a REST request's body and answer within this, or its connection is closed"),
+          "a REST request's body within this, or its connection is closed"),
   CFG_ROW(struct server_config, send_queue_max, CFG_SIZE, 4096, 1LL << 30, "1m",
           "queued output per connection before it is dropped"),
   CFG_ROW(struct server_config, log_flush, CFG_MS, 1, 60000, "200ms",

@@ -63,7 +63,7 @@ struct net_config {
   size_t max_message;        /* largest WebSocket message accepted */
   size_t max_body;           /* largest HTTP request body accepted */
   size_t max_body_total;     /* request body bytes admitted at once, all connections */
-  int64_t http_deadline_ms;  /* a request's body and answer, at most; then it is closed */
+  int64_t http_deadline_ms;  /* a request's body, at most; then the connection is closed */
   size_t send_queue_max;     /* queued outgoing bytes per connection before it is dropped */
   const char *static_dir;    /* served at "/" (dashboard), or NULL */
   const char *vendor_dir;    /* served at "/vendor/" with static_dir (Debian's libjs-*) */

@@ -49,7 +49,7 @@ struct server_config {
   int64_t max_message;       /* bytes: largest WebSocket message */
   int64_t max_body;          /* bytes: largest REST body */
   int64_t max_body_total;    /* bytes: REST bodies buffered at once, all connections */
-  int64_t http_deadline;     /* ms: a REST request's body and answer at most */
+  int64_t http_deadline;     /* ms: a REST request's body at most (above order_timeout) */
   int64_t send_queue_max;    /* bytes: queued output per connection before it is dropped */
   int64_t log_flush;         /* ms: device-log write-behind period */
   int64_t log_retention;     /* ms: device logs older than this are pruned (0 = keep) */
