@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "json_assert.h"
+
 #include "edgefleet/error.h"
 #include "jsonutil.h"
 #include "server.h"
@@ -69,16 +71,6 @@ static void wait_flush(void) {
 static json_t *row_record(const struct store_miner *r) {
   assert_non_null(r);
   return r->record ? json_loads(r->record, 0, NULL) : NULL;
-}
-
-static void assert_json_eq(json_t *got, const char *want) {
-  json_t *w = json_loads(want, 0, NULL);
-  assert_non_null(w);
-  if (!json_equal(got, w)) {
-    char *g = got ? json_dumps(got, JSON_SORT_KEYS) : NULL;
-    fail_msg("got %s, want %s", g ? g : "NULL", want);
-  }
-  json_decref(w);
 }
 
 static int setup(void **state) {

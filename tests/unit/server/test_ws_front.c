@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "json_assert.h"
+
 #include "clock.h"
 #include "dsess.h"
 #include "jsonutil.h"
@@ -64,16 +66,6 @@ static json_t *last(int i, int code) {
   assert_true(json_is_integer(c));
   assert_int_equal(json_integer_value(c), code);
   return m;
-}
-
-static void assert_json_eq(json_t *got, const char *want) {
-  json_t *w = json_loads(want, 0, NULL);
-  assert_non_null(w);
-  if (!json_equal(got, w)) {
-    char *g = got ? json_dumps(got, JSON_SORT_KEYS) : NULL;
-    fail_msg("got %s, want %s", g ? g : "NULL", want);
-  }
-  json_decref(w);
 }
 
 static void login(int i) {
