@@ -123,6 +123,8 @@ static const struct cfg_opt server_opts[] = {
           "REST requests per second per API token; more get 429 (0: no limit)"),
   CFG_ROW(struct server_config, rest_burst, CFG_INT, 1, 10000000, "2000",
           "REST requests a token may make at once after a pause (its bucket)"),
+  CFG_ROW(struct server_config, token_used_flush, CFG_MS, 100, 3600000, "10s",
+          "API tokens' last use is written to the database behind, this often"),
   CFG_END,
 };
 

@@ -121,16 +121,26 @@ json_t *join_miner(struct server *srv, const char *id) {
   return miner_lookup(srv->miners, id, &m) ? render(srv->live, &m, true) : NULL;
 }
 
+bool join_miner_device(struct server *srv, const char *id, uint64_t *device_id) {
+  struct miner_info m;
+  if (!miner_lookup(srv->miners, id, &m)) return false;
+  *device_id = m.device_id;
+  return true;
+}
+
 json_t *join_miner_view(struct server *srv, const char *id) {
   struct miner_info m;
   return miner_lookup(srv->miners, id, &m) ? render(srv->live, &m, false) : NULL;
 }
 
-json_t *join_miner_list(struct server *srv) {
+json_t *join_miner_list(struct server *srv) { return join_miner_list_seen(srv, NULL); }
+
+json_t *join_miner_list_seen(struct server *srv, const struct auth_view *v) {
   json_t *arr = json_array();
   struct miner_info m;
   for (size_t i = 0; miner_at(srv->miners, i, &m); i++)
-    if (m.record) json_array_append_new(arr, render(srv->live, &m, true));
+    if (m.record && auth_view_has_device(v, m.device_id))
+      json_array_append_new(arr, render(srv->live, &m, true));
   return arr;
 }
 

@@ -61,6 +61,7 @@ static void shutdown_server(struct server *srv) {
   front_stop(srv);
   devlog_stop(&srv->devlog);
   miner_stop(srv);
+  auth_stop(srv->auth);
   worker_stop(&srv->worker);
 }
 
@@ -172,6 +173,7 @@ int main(int argc, char **argv) {
   ws_device_start(&srv);
   miner_start(&srv);
   front_start(&srv);
+  auth_start(srv.auth, &loop, srv.worker, cfg->token_used_flush);
 
   struct net_config ncfg = {
     .host = host, .port = port, .rx_buffer = (size_t)cfg->rx_buffer,
@@ -193,6 +195,7 @@ int main(int argc, char **argv) {
     front_stop(&srv);
     devlog_stop(&srv.devlog);
     miner_stop(&srv);
+    auth_stop(srv.auth);
     worker_stop(&srv.worker);
     uv_run(&loop, UV_RUN_DEFAULT);
     goto out_auth;

@@ -95,12 +95,15 @@ static void too_many(struct server *srv, struct net_req *req, int64_t wait_ms) {
 }
 
 /* Everything decided from the request line and headers: the route and its path arguments,
- * 404/405, the token (401), its request rate (429), admin (403), the body's Content-Type (400).
+ * 404/405, the token (401; "token expired"), its request rate (429), its scope (403), the body's
+ * Content-Type (400).
  * NULL once it has answered. `charge`: the request counts against its token's rate; otherwise
  * (rest_headers, before the body is read) the rate is only looked at, so that a request is
  * counted once, in rest_request, and an empty bucket is still refused before any body is read. */
 struct admitted {
   const struct rest_route *route;
+  size_t slot;                     /* the token's (auth_slot) */
+  enum auth_kind scope;
   const char *args[REST_MAX_ARGS + 1];
   size_t arglen[REST_MAX_ARGS + 1];
   int nargs;
@@ -145,7 +148,11 @@ static const struct rest_route *admit(struct server *srv, struct net_req *req,
   }
   size_t slot = 0;
   enum auth_kind who = auth_identify(srv->auth, net_req_header(req, "authorization"), &slot);
-  if (who == AUTH_NONE) {
+  if (who == AUTH_EXPIRED) {
+    rest_respond_fail(req, 401, REST_GENERAL, "token expired");
+    return NULL;
+  }
+  if (who <= AUTH_NONE) {
     rest_respond_fail(req, 401, REST_GENERAL, "missing or invalid API token (Authorization: Bearer …)");
     return NULL;
   }
@@ -155,10 +162,22 @@ static const struct rest_route *admit(struct server *srv, struct net_req *req,
     too_many(srv, req, wait);
     return NULL;
   }
-  if (r->admin && who != AUTH_ADMIN) {
-    rest_respond_fail(req, 403, REST_GENERAL, "this API needs an admin token");
+  int need = r->need & REST_SCOPE_MASK;
+  if ((int)who < need) {
+    snprintf(msg, sizeof msg, "%s needs a%s %s token; this one is %s", r->name,
+             need == AUTH_ADMIN || need == AUTH_OPERATOR ? "n" : "",
+             auth_scope_name((enum auth_kind)need), auth_scope_name(who));
+    rest_respond_fail(req, 403, REST_GENERAL, msg);
     return NULL;
   }
+  const struct auth_token *tok = auth_slot(srv->auth, slot);
+  if ((r->need & REST_FLEET) && tok && tok->view) {
+    snprintf(msg, sizeof msg, "%s needs a token not limited to groups", r->name);
+    rest_respond_fail(req, 403, REST_GENERAL, msg);
+    return NULL;
+  }
+  a->slot = slot;
+  a->scope = who;
   if (strcmp(net_req_method(req), "GET") != 0) {
     const char *ct = net_req_header(req, "content-type");
     if (!ct || strncmp(ct, "application/json", 16) != 0) {
@@ -193,6 +212,13 @@ void rest_request(struct server *srv, struct net_req *req) {
   c->route = r;
   c->body = body;
   c->status = 200;
+  const struct auth_token *tok = auth_slot(srv->auth, a.slot);
+  c->scope = a.scope;
+  if (tok) {
+    c->token_id = tok->token_id;
+    c->view = tok->view;
+    auth_view_hold(c->view);
+  }
   for (int i = 0; i < a.nargs; i++) c->args[i] = ef_strndup(a.args[i], a.arglen[i]);
   run_from(c, ST_POOL);
 }

@@ -2,15 +2,15 @@
 /* rest.h -- the northbound REST API's routing and request pipeline.
  *
  * Every route is a row: method(s), name under /service/devices_manage/, how many path
- * arguments it takes, whether it needs an admin token, and up to three stages that run in
- * this order when present:
+ * arguments it takes, the token it needs (REST_READ, REST_OPERATOR, REST_ADMIN; | REST_FLEET:
+ * not limited to groups), and up to three stages that run in this order when present:
  *
  *   pool(c)        on the uv thread pool: CPU-heavy work such as bcrypt; no store access
  *   db(c, st)      on the database thread (worker.h): all store access
  *   loop(c)        on the loop thread: live state (sessions, orders); may finish later
  *
  * rest.c does everything before the first stage (path match, 404/405, bearer auth → 401, the
- * token's request rate → 429 with Retry-After, admin → 403, Content-Type and JSON-object
+ * token's request rate → 429 with Retry-After, scope → 403, Content-Type and JSON-object
  * body → 400, the net layer already answered 413) and answers
  * after the last one from c->status / c->data or the error set with rest_fail(). A `loop`
  * stage that waits for something (an order's result) returns REST_LATER and calls
@@ -43,11 +43,20 @@ enum rest_next { REST_NEXT = 0, REST_LATER = 1 };
 
 struct rest_call;
 
+/* What a route needs of its token (struct rest_route.need): a scope (auth_kind's order), and
+ * REST_FLEET for routes a group-limited token may not use (creating or deleting devices or
+ * groups; docs/api.md#scopes). */
+#define REST_READ AUTH_READ
+#define REST_OPERATOR AUTH_OPERATOR
+#define REST_ADMIN AUTH_ADMIN
+#define REST_SCOPE_MASK 0x0f
+#define REST_FLEET 0x10
+
 struct rest_route {
   const char *methods;  /* space-separated, e.g. "POST" or "PUT POST" */
   const char *name;     /* e.g. "device_query" */
   int nargs;            /* path arguments after the name: device_query/<id> → 1 */
-  int admin;            /* 1: admin token required; 0: a read token is enough */
+  int need;             /* REST_READ | REST_OPERATOR | REST_ADMIN, maybe | REST_FLEET */
   int (*pool)(struct rest_call *c);
   int (*db)(struct rest_call *c, struct store *st);
   int (*loop)(struct rest_call *c);
@@ -59,6 +68,10 @@ struct rest_call {
   const struct rest_route *route;
   const char *args[REST_MAX_ARGS]; /* decoded path arguments (owned by the call) */
   json_t *body;                    /* the request's JSON object, or NULL for GET */
+  /* the calling token (auth.h) */
+  uint64_t token_id;
+  enum auth_kind scope;
+  struct auth_view *view;          /* held by the call; NULL: not limited to groups */
   /* result */
   int status;                      /* HTTP status, 200 unless rest_fail() set one */
   json_t *data;                    /* success data (owned; NULL → {}) */
@@ -96,8 +109,17 @@ uint64_t rest_body_id(struct rest_call *c, const char *key);
 /* A loop stage for routes answering device JSON (an object or an array): the live dev_state
  * from memory replaces the stored one. */
 int rest_live_state(struct rest_call *c);
-/* A loop stage for routes that add, change or delete devices: dashboards refetch their lists. */
+/* A loop stage for routes that add, change or delete devices, groups or relations: the views
+ * of group-limited tokens are rebuilt (the answer waits for them), dashboards refetch their
+ * lists. */
 int rest_devices_changed(struct rest_call *c);
+/* Group-limited tokens (c->view): may the call see this device / group? true when unlimited. */
+static inline bool rest_sees_device(const struct rest_call *c, uint64_t id) {
+  return auth_view_has_device(c->view, id);
+}
+static inline bool rest_sees_group(const struct rest_call *c, uint64_t id) {
+  return auth_view_has_group(c->view, id);
+}
 
 /* ----- limits of what routes store (rest_limits.c; docs/api.md#limits) -----
  * Every string member a route stores has a row in rest_limits[]: its kind and its limit in

@@ -115,6 +115,7 @@ static void call_free(struct rest_call *c) {
   if (c->body) json_decref(c->body);
   if (c->data) json_decref(c->data);
   if (c->priv && c->priv_free) c->priv_free(c->priv);
+  auth_view_drop(c->view);
   ef_free(c->emsg);
   ef_free(c);
 }

@@ -67,8 +67,18 @@ static void prepare_new(struct store_device *d, int64_t now) {
   d->created_time = d->updated_time = now;
 }
 
-/* 0 when device `id` exists; otherwise sets the answer (404 or 500) and returns -1. */
+/* A device a group-limited token may not see is answered as if it did not exist. */
+static int unseen_device(struct rest_call *c) {
+  return rest_store_fail(c, EF_ENOENT, REST_DEVICEOP, "Device", NULL);
+}
+
+/* 0 when device `id` exists (and the token may see it); otherwise sets the answer (404 or 500)
+ * and returns -1. */
 static int need_device(struct rest_call *c, struct store *st, uint64_t id) {
+  if (!rest_sees_device(c, id)) {
+    unseen_device(c);
+    return -1;
+  }
   struct store_device d;
   memset(&d, 0, sizeof d);
   int rc = st->ops->device_get(st, id, &d);
@@ -252,6 +262,7 @@ static int batch_db(struct rest_call *c, struct store *st) {
 static int query_db(struct rest_call *c, struct store *st) {
   uint64_t id = rest_arg_id(c, 0, "device_id");
   if (!id) return REST_NEXT;
+  if (!rest_sees_device(c, id)) return unseen_device(c);
   struct store_device d;
   memset(&d, 0, sizeof d);
   int rc = st->ops->device_get(st, id, &d);
@@ -269,6 +280,14 @@ static int query_all_db(struct rest_call *c, struct store *st) {
   size_t n = 0;
   int rc = st->ops->device_list(st, &arr, &n);
   if (rc) return rest_store_fail(c, rc, REST_DEVICEOP, "Device", st);
+  if (c->view) { /* only what the token may see; the others are freed here */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (rest_sees_device(c, arr[i].device_id)) arr[k++] = arr[i];
+      else store_device_clear(&arr[i]);
+    }
+    n = k;
+  }
   json_t *data = devices_to_json(arr, n);
   store_devices_free(arr, n);
   return rest_ok(c, data);
@@ -309,6 +328,7 @@ static int update_pool(struct rest_call *c) {
 static int update_db(struct rest_call *c, struct store *st) {
   struct store_device *d = c->priv;
   if (c->etype || !d) return REST_NEXT;
+  if (!rest_sees_device(c, d->device_id)) return unseen_device(c);
   int rc = st->ops->device_update(st, d);
   /* A new password ends the current session token: the device must log in with it again. */
   if (rc == 0 && d->password) rc = st->ops->device_set_token(st, d->device_id, NULL, 0);
@@ -383,6 +403,14 @@ static int groups_query_db(struct rest_call *c, struct store *st) {
   size_t n = 0;
   int rc = st->ops->device_groups(st, id, &gs, &n);
   if (rc) return rest_store_fail(c, rc, REST_DEVICEOP, "Device", st);
+  if (c->view) { /* only the token's groups */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (rest_sees_group(c, gs[i].group_id)) gs[k++] = gs[i];
+      else store_group_clear(&gs[i]);
+    }
+    n = k;
+  }
   json_t *data = groups_to_json(gs, n);
   store_groups_free(gs, n);
   return rest_ok(c, data);
@@ -483,17 +511,17 @@ static int groups_delete_db(struct rest_call *c, struct store *st) {
 /* ===== the table ===== */
 
 const struct rest_route rest_device_routes[] = {
-    /* methods        name                    args admin pool         db            loop */
-    {"POST",          "device_add",           0, 1, add_pool,    add_db,           rest_devices_changed},
-    {"POST",          "device_add_batch",     0, 1, batch_pool,  batch_db,         rest_devices_changed},
-    {"GET",           "device_query",         1, 0, NULL,        query_db,         rest_live_state},
-    {"GET",           "device_query_all",     0, 0, NULL,        query_all_db,     rest_live_state},
-    {"PUT POST",      "device_update",        0, 1, update_pool, update_db,        rest_devices_changed},
-    {"DELETE POST",   "device_delete",        0, 1, NULL,        delete_db,        delete_loop},
-    {"GET",           "device_log_query",     1, 0, NULL,        log_db,           NULL},
-    {"GET",           "device_log_query",     2, 0, NULL,        log_db,           NULL},
-    {"GET",           "device_groups_query",  1, 0, NULL,        groups_query_db,  NULL},
-    {"PUT",           "device_groups_update", 0, 1, NULL,        groups_update_db, rest_devices_changed},
-    {"DELETE",        "device_groups_delete", 0, 1, NULL,        groups_delete_db, rest_devices_changed},
+    /* methods        name                    args need pool         db            loop */
+    {"POST",          "device_add",           0, REST_OPERATOR | REST_FLEET, add_pool,    add_db,           rest_devices_changed},
+    {"POST",          "device_add_batch",     0, REST_OPERATOR | REST_FLEET, batch_pool,  batch_db,         rest_devices_changed},
+    {"GET",           "device_query",         1, REST_READ, NULL,        query_db,         rest_live_state},
+    {"GET",           "device_query_all",     0, REST_READ, NULL,        query_all_db,     rest_live_state},
+    {"PUT POST",      "device_update",        0, REST_OPERATOR, update_pool, update_db,        rest_devices_changed},
+    {"DELETE POST",   "device_delete",        0, REST_OPERATOR | REST_FLEET, NULL,        delete_db,        delete_loop},
+    {"GET",           "device_log_query",     1, REST_READ, NULL,        log_db,           NULL},
+    {"GET",           "device_log_query",     2, REST_READ, NULL,        log_db,           NULL},
+    {"GET",           "device_groups_query",  1, REST_READ, NULL,        groups_query_db,  NULL},
+    {"PUT",           "device_groups_update", 0, REST_OPERATOR | REST_FLEET, NULL,        groups_update_db, rest_devices_changed},
+    {"DELETE",        "device_groups_delete", 0, REST_OPERATOR | REST_FLEET, NULL,        groups_delete_db, rest_devices_changed},
     {NULL, NULL, 0, 0, NULL, NULL, NULL},
 };

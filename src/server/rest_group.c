@@ -37,8 +37,13 @@ static int check_strings(struct rest_call *c, const char *name, const char *desc
   return rest_check_text(c, "group_description", NULL, desc);
 }
 
-/* 0 when group `id` exists; otherwise the answer is set (404 or 500) and -1. */
+/* 0 when group `id` exists and the token may see it (a group-limited token: one of its
+ * groups); otherwise the answer is set (404 or 500) and -1. */
 static int need_group(struct rest_call *c, struct store *st, uint64_t id) {
+  if (!rest_sees_group(c, id)) {
+    rest_store_fail(c, EF_ENOENT, REST_GROUPOP, "Group", NULL);
+    return -1;
+  }
   struct store_group g;
   memset(&g, 0, sizeof g);
   int rc = st->ops->group_get(st, id, &g);
@@ -82,6 +87,7 @@ static int add_db(struct rest_call *c, struct store *st) {
 static int query_db(struct rest_call *c, struct store *st) {
   uint64_t id = rest_arg_id(c, 0, "group_id");
   if (!id) return REST_NEXT;
+  if (!rest_sees_group(c, id)) return rest_store_fail(c, EF_ENOENT, REST_GROUPOP, "Group", NULL);
   return answer_group(c, st, id);
 }
 
@@ -90,6 +96,14 @@ static int query_all_db(struct rest_call *c, struct store *st) {
   size_t n = 0;
   int rc = st->ops->group_list(st, &gs, &n);
   if (rc) return rest_store_fail(c, rc, REST_GROUPOP, "Group", st);
+  if (c->view) { /* only the token's groups */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (rest_sees_group(c, gs[i].group_id)) gs[k++] = gs[i];
+      else store_group_clear(&gs[i]);
+    }
+    n = k;
+  }
   json_t *data = groups_to_json(gs, n);
   store_groups_free(gs, n);
   return rest_ok(c, data);
@@ -106,6 +120,7 @@ static int update_db(struct rest_call *c, struct store *st) {
     return rest_fail(c, 400, REST_GENERAL,
                      "Missing required parameters! Nothing to update: give group_name and/or "
                      "group_description");
+  if (!rest_sees_group(c, id)) return rest_store_fail(c, EF_ENOENT, REST_GROUPOP, "Group", NULL);
   struct store_group patch = {
       .group_id = id,
       .group_name = (char *)name, /* borrowed */
@@ -149,13 +164,13 @@ static int devices_delete_db(struct rest_call *c, struct store *st) {
 }
 
 const struct rest_route rest_group_routes[] = {
-    /* methods  name                    args admin pool  db                 loop */
-    {"POST",    "group_add",            0, 1, NULL, add_db,            NULL},
-    {"GET",     "group_query",          1, 0, NULL, query_db,          NULL},
-    {"GET",     "group_query_all",      0, 0, NULL, query_all_db,      NULL},
-    {"PUT",     "group_update",         0, 1, NULL, update_db,         NULL},
-    {"DELETE",  "group_delete",         0, 1, NULL, delete_db,         NULL},
-    {"GET",     "group_devices_query",  1, 0, NULL, devices_query_db,  rest_live_state},
-    {"DELETE",  "group_devices_delete", 0, 1, NULL, devices_delete_db, NULL},
+    /* methods  name                    args need pool  db                 loop */
+    {"POST",    "group_add",            0, REST_OPERATOR | REST_FLEET, NULL, add_db,            NULL},
+    {"GET",     "group_query",          1, REST_READ, NULL, query_db,          NULL},
+    {"GET",     "group_query_all",      0, REST_READ, NULL, query_all_db,      NULL},
+    {"PUT",     "group_update",         0, REST_OPERATOR, NULL, update_db,         NULL},
+    {"DELETE",  "group_delete",         0, REST_OPERATOR | REST_FLEET, NULL, delete_db,         rest_devices_changed},
+    {"GET",     "group_devices_query",  1, REST_READ, NULL, devices_query_db,  rest_live_state},
+    {"DELETE",  "group_devices_delete", 0, REST_OPERATOR, NULL, devices_delete_db, rest_devices_changed},
     {NULL, NULL, 0, 0, NULL, NULL, NULL},
 };

@@ -10,8 +10,18 @@
 #include "rest.h"
 #include "wire.h"
 
+static void views_rebuilt(void *ud) {
+  struct rest_call *c = ud;
+  front_devices_changed(c->srv);
+  rest_finish(c);
+}
+
 int rest_devices_changed(struct rest_call *c) {
-  if (!c->etype) front_devices_changed(c->srv);
+  if (c->etype) return REST_NEXT;
+  /* Answer once group-limited tokens see the change: a next request sees it too, and so do
+   * the dashboards' lists fetched again. */
+  if (auth_views_refresh(c->srv->auth, views_rebuilt, c)) return REST_LATER;
+  front_devices_changed(c->srv);
   return REST_NEXT;
 }
 
@@ -25,7 +35,7 @@ int rest_live_state(struct rest_call *c) {
 static int status_loop(struct rest_call *c) {
   uint64_t id = rest_arg_id(c, 0, "device_id");
   if (!id) return REST_NEXT;
-  if (live_status_time(c->srv->live, id) <= 0)
+  if (!rest_sees_device(c, id) || live_status_time(c->srv->live, id) <= 0)
     return rest_fail(c, 404, REST_DEVICEOP, WIRE_MSG_NO_STATUS);
   return rest_ok(c, live_status(c->srv->live, id));
 }
@@ -77,6 +87,8 @@ static bool parse_order(struct rest_call *c, const char *key) {
 static int give_db(struct rest_call *c, struct store *st) {
   if (!parse_order(c, "device_id")) return REST_NEXT;
   struct order_req *o = c->priv;
+  if (!rest_sees_device(c, o->target))
+    return rest_store_fail(c, EF_ENOENT, REST_DEVICEOP, "Device", NULL);
   struct store_device d = {0};
   int rc = st->ops->device_get(st, o->target, &d);
   store_device_clear(&d);
@@ -116,6 +128,8 @@ static int group_db(struct rest_call *c, struct store *st) {
   struct order_req *o = c->priv;
   struct store_device *devs = NULL;
   size_t n = 0;
+  if (!rest_sees_group(c, o->target))
+    return rest_store_fail(c, EF_ENOENT, REST_GROUPOP, "Group", NULL);
   struct store_group g = {0};
   int rc = st->ops->group_get(st, o->target, &g);
   store_group_clear(&g);
@@ -199,9 +213,16 @@ static int group_loop(struct rest_call *c) {
 
 /* ----- miners ----- */
 
-static int miner_all_loop(struct rest_call *c) { return rest_ok(c, join_miner_list(c->srv)); }
+/* A group-limited token sees the miners reported by the devices it sees. */
+static int miner_all_loop(struct rest_call *c) {
+  return rest_ok(c, join_miner_list_seen(c->srv, c->view));
+}
 
 static int miner_one_loop(struct rest_call *c) {
+  struct miner_info mi;
+  if (c->view &&
+      (!miner_lookup(c->srv->miners, c->args[0], &mi) || !rest_sees_device(c, mi.device_id)))
+    return rest_fail(c, 404, REST_GENERAL, WIRE_MSG_MINER_NOT_FOUND);
   json_t *m = join_miner(c->srv, c->args[0]);
   if (!m) return rest_fail(c, 404, REST_GENERAL, WIRE_MSG_MINER_NOT_FOUND);
   return rest_ok(c, m);
@@ -229,11 +250,11 @@ static int bind_loop(struct rest_call *c) {
 }
 
 const struct rest_route rest_live_routes[] = {
-  {"GET", "device_statusInfo_query", 1, 0, NULL, NULL, status_loop},
-  {"POST", "give_order", 0, 1, NULL, give_db, give_loop},
-  {"POST", "group_give_order", 0, 1, NULL, group_db, group_loop},
-  {"GET", "miner_query_all", 0, 0, NULL, NULL, miner_all_loop},
-  {"GET", "miner_query", 1, 0, NULL, NULL, miner_one_loop},
-  {"POST", "miner_bind", 0, 1, NULL, bind_db, bind_loop},
+  {"GET", "device_statusInfo_query", 1, REST_READ, NULL, NULL, status_loop},
+  {"POST", "give_order", 0, REST_OPERATOR, NULL, give_db, give_loop},
+  {"POST", "group_give_order", 0, REST_OPERATOR, NULL, group_db, group_loop},
+  {"GET", "miner_query_all", 0, REST_READ, NULL, NULL, miner_all_loop},
+  {"GET", "miner_query", 1, REST_READ, NULL, NULL, miner_one_loop},
+  {"POST", "miner_bind", 0, REST_OPERATOR | REST_FLEET, NULL, bind_db, bind_loop},
   {NULL, NULL, 0, 0, NULL, NULL, NULL},
 };

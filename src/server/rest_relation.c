@@ -13,8 +13,18 @@
 #include "edgefleet/error.h"
 #include "rest.h"
 
-/* 0 when both the device and the group exist; else the answer is set and -1. */
+/* 0 when both the device and the group exist; else the answer is set and -1. A group-limited
+ * token sees only its groups and their devices: a relation can be made or undone only between
+ * a device already in one of its groups and one of its groups. */
 static int need_both(struct rest_call *c, struct store *st, uint64_t dev, uint64_t grp) {
+  if (!rest_sees_device(c, dev)) {
+    rest_store_fail(c, EF_ENOENT, REST_RELATIONOP, "Device", NULL);
+    return -1;
+  }
+  if (!rest_sees_group(c, grp)) {
+    rest_store_fail(c, EF_ENOENT, REST_RELATIONOP, "Group", NULL);
+    return -1;
+  }
   struct store_device d;
   struct store_group g;
   memset(&d, 0, sizeof d);
@@ -69,15 +79,17 @@ static int add_db(struct rest_call *c, struct store *st) {
 static int delete_db(struct rest_call *c, struct store *st) {
   uint64_t dev, grp;
   if (body_ids(c, &dev, &grp)) return REST_NEXT;
+  if (!rest_sees_device(c, dev) || !rest_sees_group(c, grp))
+    return rest_store_fail(c, EF_ENOENT, REST_RELATIONOP, "Relation", NULL);
   int rc = st->ops->relation_delete(st, dev, grp);
   if (rc) return rest_store_fail(c, rc, REST_RELATIONOP, "Relation", st);
   return rest_ok(c, NULL);
 }
 
 const struct rest_route rest_relation_routes[] = {
-    /* methods  name               args admin pool  db         loop */
-    {"GET",     "relation_query",  2, 0, NULL, query_db,  NULL},
-    {"POST",    "relation_add",    0, 1, NULL, add_db,    rest_devices_changed},
-    {"DELETE",  "relation_delete", 0, 1, NULL, delete_db, rest_devices_changed},
+    /* methods  name               args need pool  db         loop */
+    {"GET",     "relation_query",  2, REST_READ, NULL, query_db,  NULL},
+    {"POST",    "relation_add",    0, REST_OPERATOR, NULL, add_db,    rest_devices_changed},
+    {"DELETE",  "relation_delete", 0, REST_OPERATOR, NULL, delete_db, rest_devices_changed},
     {NULL, NULL, 0, 0, NULL, NULL, NULL},
 };

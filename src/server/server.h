@@ -21,6 +21,7 @@
 #include "live.h"
 #include "net.h"
 #include "store.h"
+#include "u64map.h"
 #include "wheel.h"
 #include "worker.h"
 
@@ -79,6 +80,7 @@ struct server_config {
   int64_t max_miner_record;  /* bytes of one miner record as JSON text */
   int64_t rest_rate;         /* REST requests per second per API token (0: no limit) ... */
   int64_t rest_burst;        /* ... and at once after a pause (the token bucket's size) */
+  int64_t token_used_flush;  /* ms: API tokens' last use is written behind this often */
 };
 
 struct cfg_opt;
@@ -162,6 +164,11 @@ bool miner_at(const struct miners *ms, size_t i, struct miner_info *out);
 /* docs/protocol.md#miner-records' read shape, joined with worker hardware; NULL if unknown. */
 json_t *join_miner(struct server *srv, const char *miner_id);
 json_t *join_miner_list(struct server *srv);
+/* The device that reports miner `id` (a record is kept); false: no such miner. */
+bool join_miner_device(struct server *srv, const char *id, uint64_t *device_id);
+struct auth_view;
+/* Only the miners reported by devices of view `v` (auth.c; NULL: all). */
+json_t *join_miner_list_seen(struct server *srv, const struct auth_view *v);
 /* The record as subscriptions see it: workerInfo keyed by host name, joined; NULL if unknown. */
 json_t *join_miner_view(struct server *srv, const char *miner_id);
 /* One line per miner for overviews: balances, power, sector counts, workers, alarms
@@ -206,29 +213,83 @@ void devlog_sync(struct devlog *dl, uint64_t since, devlog_sync_cb cb, void *ud)
 /* Write everything queued now and stop the timer. */
 void devlog_stop(struct devlog **dl);
 
-/* ===== auth.c -- northbound API tokens (stored as SHA-256 only) ===== */
-enum auth_kind { AUTH_NONE = 0, AUTH_READ, AUTH_ADMIN };
+/* ===== auth.c -- northbound API tokens (stored as SHA-256 only; docs/security.md#api-tokens) =====
+ * Scopes are ordered: a scope may do everything the ones below it may. */
+enum auth_kind { AUTH_EXPIRED = -1, AUTH_NONE = 0, AUTH_READ, AUTH_OPERATOR, AUTH_ADMIN };
 struct auth;
+/* What a group-limited token may see: its groups and their member devices, as of the last
+ * auth_views_refresh. Immutable once swapped in; counted references on the loop thread only
+ * (a holder may read it on the database thread). NULL everywhere means "not limited". */
+struct auth_view {
+  unsigned refs;
+  uint64_t *groups;
+  size_t ngroups;
+  struct u64map devices;     /* device id -> (void *)1 */
+};
+void auth_view_hold(struct auth_view *v);   /* NULL: nothing */
+void auth_view_drop(struct auth_view *v);   /* NULL: nothing */
+/* v NULL (not limited): true. O(groups) and O(1). */
+static inline bool auth_view_has_group(const struct auth_view *v, uint64_t group_id) {
+  if (!v) return true;
+  for (size_t i = 0; i < v->ngroups; i++)
+    if (v->groups[i] == group_id) return true;
+  return false;
+}
+static inline bool auth_view_has_device(const struct auth_view *v, uint64_t device_id) {
+  return !v || u64map_get(&v->devices, device_id) != NULL;
+}
+/* A token as the server holds it (never its secret). */
+struct auth_token {
+  uint64_t token_id;
+  const char *name;
+  enum auth_kind scope;
+  int64_t expires;           /* ms; 0: never */
+  int64_t last_used;         /* ms; 0: never (in memory; written behind every token_used_flush) */
+  struct auth_view *view;    /* NULL: not limited to groups; borrowed: hold it to keep it */
+};
+enum auth_kind auth_scope_parse(const char *s); /* "admin" | "operator" | "read", else NONE */
+const char *auth_scope_name(enum auth_kind k);
 /* Load the tokens (blocking store access: start-up only, before the worker owns the store).
  * On first start creates an admin token and writes it to <data_dir>/admin.token (0600). */
 int auth_init(struct store *st, const char *data_dir, struct auth **out, char *err, size_t errlen);
-/* The kind of the bearer token in an Authorization header value, or AUTH_NONE. */
-enum auth_kind auth_check(const struct auth *a, const char *authorization);
+/* Once the worker runs: write last uses behind every flush_ms, build the views. */
+void auth_start(struct auth *a, uv_loop_t *loop, struct worker *w, int64_t flush_ms);
+/* Queue the last uses not yet written, stop the timer (before worker_stop). */
+void auth_stop(struct auth *a);
+void auth_flush_used(struct auth *a);
+/* The scope of the bearer token in an Authorization header value, AUTH_EXPIRED past its expiry,
+ * or AUTH_NONE (unknown or revoked). A known token's last use becomes now. */
+enum auth_kind auth_check(struct auth *a, const char *authorization);
 /* The same, and for a known token its slot in *slot: a small number, the token's own for as
- * long as the server runs (auth_rate's key). */
-enum auth_kind auth_identify(const struct auth *a, const char *authorization, size_t *slot);
+ * long as the server runs (auth_rate's key, auth_slot's argument). */
+enum auth_kind auth_identify(struct auth *a, const char *authorization, size_t *slot);
+const struct auth_token *auth_slot(const struct auth *a, size_t slot); /* NULL: no such slot */
+/* Not revoked and not expired at now_ms. */
+bool auth_slot_valid(const struct auth *a, size_t slot, int64_t now_ms);
 /* The request rate of the token in `slot`, a token bucket of `burst` requests refilled at `rate`
  * per second (GCRA: one time per token), at `now_ns` of a monotonic clock. 0: the request may
  * pass, and is counted unless `peek`; else the ms until one may (nothing is counted). rate 0
  * means no limit. */
 int64_t auth_rate(struct auth *a, size_t slot, int64_t rate, int64_t burst, uint64_t now_ns,
                   bool peek);
-/* Make a new token of `kind` ("admin" | "read"): fills *t (token_id, hash, time; the strings
- * are the caller's) and the clear token in out[EF_TOKEN_STRLEN]. 0 or EF_ESYS. */
-int auth_new_token(const char *name, const char *kind, struct store_token *t, char *out,
+/* Make a new token of `scope` ("admin" | "operator" | "read"): fills *t (token_id, hash, time;
+ * the strings are the caller's) and the clear token in out[EF_TOKEN_STRLEN]. 0 or EF_ESYS. */
+int auth_new_token(const char *name, const char *scope, struct store_token *t, char *out,
                    char *hash);
-/* Accept a token stored by the caller from now on. Copied. */
+/* Accept a token stored by the caller from now on. Copied. A group-limited one sees nothing
+ * until the views are refreshed. */
 void auth_add(struct auth *a, const struct store_token *t);
+/* Valid admin tokens other than `except` (lock-out guard of api_token_delete). */
+size_t auth_count_admins(const struct auth *a, uint64_t except, int64_t now_ms);
+/* Revoke a token at once (its row is already deleted): refused from now on, and every listener
+ * is told its slot. false: no such live token. */
+typedef void (*auth_revoke_cb)(void *ud, size_t slot);
+void auth_listen(struct auth *a, auth_revoke_cb cb, void *ud);
+bool auth_revoke(struct auth *a, uint64_t token_id);
+/* Rebuild the views of group-limited tokens on the database thread (after devices, groups or
+ * relations changed) and call cb(ud) on the loop once they are swapped in. false: there is no
+ * group-limited token, nothing to do, cb is not called. */
+bool auth_views_refresh(struct auth *a, void (*cb)(void *ud), void *ud);
 void auth_free(struct auth **a);
 
 /* ===== rest.c -- northbound REST entry point (routes in rest_*.c) ===== */

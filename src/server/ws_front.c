@@ -15,10 +15,17 @@
  * Requests ("uri") and subscriptions ("event") are rows of two tables; a request answered from
  * the database names its work function, run on the database thread. Device state changes come
  * from the live registry as events (a listener), gathered per tick for subDeviceList.
+ *
+ * A dashboard signed in with a group-limited API token sees only its groups' devices and the
+ * miners they report: every answer and push is filtered through the token's current view
+ * (auth.c, one hash lookup per device). A revoked token's dashboards are closed at once (an auth
+ * listener), an expired one's at the next tick: close code 1008, "token revoked" / "token
+ * expired".
  */
 #include <stddef.h>
 #include <string.h>
 
+#include "clock.h"
 #include "crypto.h"
 #include "device_json.h"
 #include "edgefleet/error.h"
@@ -36,6 +43,7 @@ struct fsess {
   struct net_conn *conn;   /* NULL once closed */
   int64_t opened;          /* uv_now at open: the login deadline counts from here */
   bool authed;
+  size_t slot;             /* the API token's (auth_slot), once authed */
   uint32_t ip;             /* the peer's address (per-address cap on unsigned connections) */
   bool dropping;
   int refs;                /* 1 while open + database requests in flight */
@@ -89,6 +97,38 @@ static void push(struct fsess *fs, const char *event, json_t *body) {
   send_json(fs, json_pack("{s:i, s:s, s:o}", "code", 1, "message", event, "body", body));
 }
 
+/* What the session's token may see (auth.c): NULL when it is not limited to groups. */
+static const struct auth_view *view_of(const struct fsess *fs) {
+  const struct auth_token *t = auth_slot(fs->fr->srv->auth, fs->slot);
+  return t ? t->view : NULL;
+}
+
+static bool sees_device(const struct fsess *fs, uint64_t id) {
+  return auth_view_has_device(view_of(fs), id);
+}
+
+static bool sees_miner(const struct fsess *fs, const char *miner_id) {
+  const struct auth_view *v = view_of(fs);
+  uint64_t dev = 0;
+  return !v || (miner_id && join_miner_device(fs->fr->srv, miner_id, &dev) &&
+                auth_view_has_device(v, dev));
+}
+
+/* An object keyed by minerId or device id, with only what the session may see; `obj` itself
+ * (a new reference) when it sees everything. */
+static json_t *seen_keys(const struct fsess *fs, json_t *obj, bool miners) {
+  if (!view_of(fs)) return json_incref(obj);
+  json_t *out = json_object(), *v;
+  const char *key;
+  json_object_foreach(obj, key, v) {
+    uint64_t id = 0;
+    bool ok = miners ? sees_miner(fs, key)
+                     : (key[0] == '_' || (id_parse(key, &id) && sees_device(fs, id)));
+    if (ok) json_object_set(out, key, v);
+  }
+  return out;
+}
+
 /* The miner summaries keyed by minerId (what subMinerList patches). */
 static json_t *summaries_by_id(struct server *srv) {
   json_t *arr = join_summaries(srv), *obj = json_object(), *m;
@@ -117,6 +157,7 @@ struct dbreq {
   bool overlay;            /* data is a device list: overlay the live state on the loop */
   uint64_t device_id;
   size_t limit;
+  struct auth_view *view;  /* held: the token's view when asked (NULL: all) */
   json_t *data;            /* result, built on the database thread */
   char err[128];
 };
@@ -135,6 +176,7 @@ static void device_list_work(struct store *st, struct dbreq *q) {
     struct store_device *in = NULL;
     size_t n = 0;
     if (st->ops->group_devices(st, groups[g].group_id, &in, &n) != 0) continue;
+    if (!auth_view_has_group(q->view, groups[g].group_id)) n = 0; /* only its groups' names */
     for (size_t i = 0; i < n; i++) {
       char idbuf[EF_ID_STRLEN];
       id_format(in[i].device_id, idbuf);
@@ -146,6 +188,7 @@ static void device_list_work(struct store *st, struct dbreq *q) {
   }
   q->data = json_array();
   for (size_t i = 0; i < nd; i++) {
+    if (!auth_view_has_device(q->view, devs[i].device_id)) continue;
     json_t *d = device_to_json(&devs[i]);
     json_t *list = json_object_get(member, jstr(d, "device_id"));
     json_object_set_new(d, "groups", list ? json_incref(list) : json_array());
@@ -183,6 +226,7 @@ static void db_done(struct worker_job *job) {
     else reply(q->fs, q->msg_id, true, "success", q->data), q->data = NULL;
   }
   if (q->data) json_decref(q->data);
+  auth_view_drop(q->view);
   fsess_unref(q->fs);
   ef_free(q->msg_id);
   ef_free(q);
@@ -197,6 +241,8 @@ static void db_request(struct fsess *fs, const char *msg_id, dbreq_fn work, bool
   q->overlay = overlay;
   q->device_id = id;
   q->limit = limit;
+  q->view = (struct auth_view *)view_of(fs);
+  auth_view_hold(q->view);
   q->job.work = db_work;
   q->job.done = db_done;
   fs->refs++;
@@ -225,12 +271,15 @@ static void handle_login(struct fsess *fs, json_t *m, const char *msg_id) {
   const char *tok = body ? jstr(body, "token") : NULL;
   const char *uri = jstr(m, "uri");
   char *hdr = tok ? ef_asprintf("Bearer %s", tok) : NULL;
+  size_t slot = 0;
   enum auth_kind k = uri && strcmp(uri, "login") == 0 && hdr
-                         ? auth_check(fs->fr->srv->auth, hdr) : AUTH_NONE;
+                         ? auth_identify(fs->fr->srv->auth, hdr, &slot) : AUTH_NONE;
   ef_free(hdr);
-  if (k == AUTH_NONE) {
-    reply(fs, msg_id, false, uri && strcmp(uri, "login") == 0 ? "invalid token"
-                                                              : "sign in first (uri login)", NULL);
+  if (k <= AUTH_NONE) {
+    reply(fs, msg_id, false,
+          k == AUTH_EXPIRED ? "token expired"
+          : uri && strcmp(uri, "login") == 0 ? "invalid token" : "sign in first (uri login)",
+          NULL);
     net_close(fs->conn, 1008, "login failed");
     return;
   }
@@ -242,23 +291,35 @@ static void handle_login(struct fsess *fs, json_t *m, const char *msg_id) {
   }
   unsigned_count(fs->fr, fs->ip, -1);
   fs->authed = true;
+  fs->slot = slot;
   fs->fr->n_authed++;
+  /* "kind": the scope's old name, for dashboards made before scopes. */
   reply(fs, msg_id, true, "success",
-        json_pack("{s:s}", "kind", k == AUTH_ADMIN ? "admin" : "read"));
+        json_pack("{s:s, s:s, s:b}", "kind", auth_scope_name(k), "scope", auth_scope_name(k),
+                  "limited", view_of(fs) != NULL));
 }
 
 /* ----- requests: {"uri", "body", "msgId"} ----- */
 
 static void req_miner_info(struct fsess *fs, json_t *body, const char *msg_id) {
   const char *id = jstr(body, "minerId");
-  json_t *v = id ? join_miner(fs->fr->srv, id) : NULL;
+  json_t *v = id && sees_miner(fs, id) ? join_miner(fs->fr->srv, id) : NULL;
   if (v) reply(fs, msg_id, true, "success", v);
   else reply(fs, msg_id, false, id ? WIRE_MSG_MINER_NOT_FOUND : "body.minerId required", NULL);
 }
 
 static void req_miner_list(struct fsess *fs, json_t *body, const char *msg_id) {
   (void)body;
-  reply(fs, msg_id, true, "success", join_summaries(fs->fr->srv));
+  json_t *all = join_summaries(fs->fr->srv);
+  if (view_of(fs)) {
+    json_t *seen = json_array(), *m;
+    size_t i;
+    json_array_foreach(all, i, m) if (sees_miner(fs, jstr(m, "minerId")))
+      json_array_append(seen, m);
+    json_decref(all);
+    all = seen;
+  }
+  reply(fs, msg_id, true, "success", all);
 }
 
 static void req_device_list(struct fsess *fs, json_t *body, const char *msg_id) {
@@ -268,7 +329,7 @@ static void req_device_list(struct fsess *fs, json_t *body, const char *msg_id) 
 
 static void req_device_status(struct fsess *fs, json_t *body, const char *msg_id) {
   uint64_t id = body_id(body, "device_id");
-  json_t *st = id ? live_status(fs->fr->srv->live, id) : NULL;
+  json_t *st = id && sees_device(fs, id) ? live_status(fs->fr->srv->live, id) : NULL;
   if (st) reply(fs, msg_id, true, "success", st);
   else reply(fs, msg_id, false, id ? WIRE_MSG_NO_STATUS : "body.device_id required", NULL);
 }
@@ -277,6 +338,7 @@ static void req_device_log(struct fsess *fs, json_t *body, const char *msg_id) {
   uint64_t id = body_id(body, "device_id");
   json_int_t limit = json_integer_value(json_object_get(body, "limit"));
   if (!id) reply(fs, msg_id, false, "body.device_id required", NULL);
+  else if (!sees_device(fs, id)) reply(fs, msg_id, false, WIRE_MSG_NOT_FOUND, NULL);
   else db_request(fs, msg_id, device_log_work, false, id,
                   limit > 0 && limit <= 1000 ? (size_t)limit : 100);
 }
@@ -296,7 +358,7 @@ static const struct front_request {
 
 static void ev_miner_info(struct fsess *fs, json_t *body, const char *msg_id, bool sub) {
   const char *id = jstr(body, "minerId");
-  json_t *v = id && sub ? join_miner_view(fs->fr->srv, id) : NULL;
+  json_t *v = id && sub && sees_miner(fs, id) ? join_miner_view(fs->fr->srv, id) : NULL;
   if (!id) {
     reply(fs, msg_id, false, "body.minerId required", NULL);
   } else if (!sub) {
@@ -324,6 +386,8 @@ static void ev_device_status(struct fsess *fs, json_t *body, const char *msg_id,
   } else if (!sub) {
     json_object_del(fs->devices, idbuf);
     reply(fs, msg_id, true, "success", NULL);
+  } else if (!sees_device(fs, id)) {
+    reply(fs, msg_id, false, WIRE_MSG_NOT_FOUND, NULL);
   } else {
     json_t *st = live_status(l, id);
     json_object_set_new(fs->devices, idbuf, json_integer(live_status_time(l, id)));
@@ -339,7 +403,9 @@ static void ev_miner_list(struct fsess *fs, json_t *body, const char *msg_id, bo
   json_t *now = sub ? summaries_by_id(fs->fr->srv) : NULL;
   /* As for subMinerInfo: the first subscriber's view is the base of the next push. */
   if (now && !fs->fr->list_pushed) fs->fr->list_pushed = json_deep_copy(now);
-  reply(fs, msg_id, true, "success", now);
+  json_t *seen = now ? seen_keys(fs, now, true) : NULL;
+  if (now) json_decref(now);
+  reply(fs, msg_id, true, "success", seen);
 }
 
 static void ev_device_list(struct fsess *fs, json_t *body, const char *msg_id, bool sub) {
@@ -432,7 +498,8 @@ static void push_miners(struct front *fr) {
     if (!patch) continue;
     json_object_set_new(patch, "minerId", json_string(id));
     for (size_t i = 0; i < fr->n; i++)
-      if (fr->arr[i]->authed && json_object_get(fr->arr[i]->miners, id))
+      if (fr->arr[i]->authed && json_object_get(fr->arr[i]->miners, id) &&
+          sees_miner(fr->arr[i], id))
         push(fr->arr[i], "subMinerInfo", json_incref(patch));
     json_decref(patch);
   }
@@ -445,6 +512,7 @@ static void push_devices(struct fsess *fs) {
   json_object_foreach(fs->devices, key, v) {
     uint64_t id = 0;
     id_parse(key, &id);
+    if (!sees_device(fs, id)) continue; /* left its token's groups since it subscribed */
     struct live *l = fs->fr->srv->live;
     int64_t time = live_status_time(l, id);
     json_int_t last = json_integer_value(v);
@@ -471,8 +539,11 @@ static void push_lists(struct front *fr) {
     json_decref(fr->list_pushed);
     fr->list_pushed = now;
     for (size_t i = 0; patch && i < fr->n; i++)
-      if (fr->arr[i]->authed && fr->arr[i]->sub_miner_list)
-        push(fr->arr[i], "subMinerList", json_incref(patch));
+      if (fr->arr[i]->authed && fr->arr[i]->sub_miner_list) {
+        json_t *seen = seen_keys(fr->arr[i], patch, true);
+        if (json_object_size(seen)) push(fr->arr[i], "subMinerList", seen);
+        else json_decref(seen);
+      }
     json_decref(patch);
   } else if (fr->list_pushed) {
     json_decref(fr->list_pushed);
@@ -482,20 +553,26 @@ static void push_lists(struct front *fr) {
   fr->devices_changed = false;
   if (json_object_size(fr->dev_changes)) {
     for (size_t i = 0; i < fr->n; i++)
-      if (fr->arr[i]->authed && fr->arr[i]->sub_device_list)
-        push(fr->arr[i], "subDeviceList", json_deep_copy(fr->dev_changes));
+      if (fr->arr[i]->authed && fr->arr[i]->sub_device_list) {
+        json_t *seen = seen_keys(fr->arr[i], fr->dev_changes, false);
+        if (json_object_size(seen)) push(fr->arr[i], "subDeviceList", json_deep_copy(seen));
+        json_decref(seen);
+      }
     json_object_clear(fr->dev_changes);
   }
 }
 
 static void on_tick(uv_timer_t *t) {
   struct front *fr = t->data;
-  int64_t now = (int64_t)uv_now(fr->srv->loop);
+  int64_t now = (int64_t)uv_now(fr->srv->loop), wall = ef_now_ms();
   for (size_t i = 0; i < fr->n; i++) {
     struct fsess *fs = fr->arr[i];
     if (!fs->authed && now - fs->opened > fr->srv->cfg.login_timeout && !fs->dropping) {
       reply(fs, NULL, false, "TimeOut.", NULL);
       net_close(fs->conn, 1008, "login timeout");
+      fs->dropping = true;
+    } else if (fs->authed && !fs->dropping && !auth_slot_valid(fr->srv->auth, fs->slot, wall)) {
+      net_close(fs->conn, 1008, "token expired"); /* revoked ones are closed at once */
       fs->dropping = true;
     }
   }
@@ -503,6 +580,17 @@ static void on_tick(uv_timer_t *t) {
   push_lists(fr);
   for (size_t i = 0; i < fr->n; i++)
     if (fr->arr[i]->authed) push_devices(fr->arr[i]);
+}
+
+/* A token was revoked (an auth listener): its dashboards are closed now. */
+static void on_revoke(void *ud, size_t slot) {
+  struct front *fr = ud;
+  for (size_t i = 0; i < fr->n; i++) {
+    struct fsess *fs = fr->arr[i];
+    if (!fs->authed || fs->slot != slot || fs->dropping) continue;
+    net_close(fs->conn, 1008, "token revoked");
+    fs->dropping = true;
+  }
 }
 
 /* ----- life ----- */
@@ -563,6 +651,7 @@ int front_start(struct server *srv) {
                  (uint64_t)srv->cfg.front_push_interval);
   srv->front = fr;
   live_listen(srv->live, on_live, fr);
+  auth_listen(srv->auth, on_revoke, fr);
   return 0;
 }
 

@@ -146,13 +146,18 @@ void store_logs_free(struct store_log *arr, size_t n) {
   ef_free(arr);
 }
 
+void store_tokens_free_members(struct store_token *t) {
+  if (!t) return;
+  ef_free(t->name);
+  ef_free(t->scope);
+  ef_free(t->token_hash);
+  ef_free(t->groups);
+  memset(t, 0, sizeof *t);
+}
+
 void store_tokens_free(struct store_token *arr, size_t n) {
   if (!arr) return;
-  for (size_t i = 0; i < n; i++) {
-    ef_free(arr[i].name);
-    ef_free(arr[i].kind);
-    ef_free(arr[i].token_hash);
-  }
+  for (size_t i = 0; i < n; i++) store_tokens_free_members(&arr[i]);
   ef_free(arr);
 }
 

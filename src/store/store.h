@@ -86,9 +86,12 @@ struct store_state {         /* a device row's new dev_state */
 struct store_token {         /* an API token of the northbound interface */
   uint64_t token_id;
   char *name;
-  char *kind;                /* "admin" | "read" */
+  char *scope;               /* "admin" | "operator" | "read" */
   char *token_hash;          /* hex SHA-256 */
-  int64_t created_time;
+  int64_t created_time;      /* ms since the epoch */
+  char *groups;              /* the group ids it is limited to, "id,id" in decimal; NULL: all */
+  int64_t expires_time;      /* ms since the epoch; 0: never */
+  int64_t last_used_time;    /* ms since the epoch; 0: never used (written behind, auth.c) */
 };
 
 struct store_miner {         /* a miner_info row (host_name NULL) or a worker_info row */
@@ -173,7 +176,12 @@ struct store_ops {
 
   /* API tokens */
   int (*token_add)(struct store *st, const struct store_token *t);
-  int (*token_list)(struct store *st, struct store_token **out, size_t *n);
+  int (*token_list)(struct store *st, struct store_token **out, size_t *n); /* by token_id */
+  /* Revoke: delete the row. EF_ENOENT when there is none. */
+  int (*token_delete)(struct store *st, uint64_t token_id);
+  /* Last uses, in one transaction: last_used_time = max(itself, times[i]) of token ids[i]; an
+   * unknown id is skipped. */
+  int (*token_touch)(struct store *st, const uint64_t *ids, const int64_t *times, size_t n);
 
   /* Miner records (docs/protocol.md#miner-records), written behind: upserted in one transaction;
    * a worker row with record NULL is deleted. */
@@ -202,6 +210,7 @@ void store_group_clear(struct store_group *g);
 void store_groups_free(struct store_group *arr, size_t n);
 void store_log_clear(struct store_log *l);
 void store_logs_free(struct store_log *arr, size_t n);
+void store_tokens_free_members(struct store_token *t); /* free members, zero the struct */
 void store_tokens_free(struct store_token *arr, size_t n);
 void store_miner_clear(struct store_miner *m);
 void store_miners_free(struct store_miner *arr, size_t n);

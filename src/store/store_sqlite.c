@@ -94,6 +94,14 @@ static const char *const migrations[] = {
     "PRIMARY KEY (miner_id, host_name)) WITHOUT ROWID;\n",
     /* 3: the password verifier of password logins at fleet scale (docs/security.md#verifier). */
     "ALTER TABLE devices ADD COLUMN pw_verifier TEXT;\n",
+    /* 4: scoped, named, revocable API tokens (docs/security.md#api-tokens): the scope (kind
+     * admin -> admin, read -> read; `kind` stays, written equal to the scope), the groups a
+     * token is limited to ("id,id", NULL: all), its expiry and its last use (ms, 0: none). */
+    "ALTER TABLE api_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'read';\n"
+    "UPDATE api_tokens SET scope = CASE kind WHEN 'admin' THEN 'admin' ELSE 'read' END;\n"
+    "ALTER TABLE api_tokens ADD COLUMN groups TEXT;\n"
+    "ALTER TABLE api_tokens ADD COLUMN expires_time INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE api_tokens ADD COLUMN last_used_time INTEGER NOT NULL DEFAULT 0;\n",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -116,7 +124,8 @@ static const char *const device_text_cols[] = {
 #define DEV_PARAMS "?" STORE_DEVICE_FIELDS(DEV_PARAM_) ", ?, ?, ?, ?, ?, ?"
 #define GRP_COLS "group_id, group_name, group_description, created_time, updated_time"
 #define LOG_COLS "log_id, device_id, event, detail, result, time"
-#define TOK_COLS "token_id, name, kind, token_hash, created_time"
+#define TOK_COLS                                                                                   \
+  "token_id, name, scope, token_hash, created_time, groups, expires_time, last_used_time, kind"
 
 #define SQLITE_STMTS(X)                                                                          \
   X(BEGIN, "BEGIN IMMEDIATE")                                                                    \
@@ -160,8 +169,10 @@ static const char *const device_text_cols[] = {
   X(LOG_QUERY, "SELECT " LOG_COLS " FROM device_logs WHERE device_id = ? AND time < ? "          \
                "ORDER BY time DESC, log_id DESC LIMIT ?")                                        \
   X(LOG_PRUNE, "DELETE FROM device_logs WHERE time < ?")                                         \
-  X(TOK_INSERT, "INSERT INTO api_tokens (" TOK_COLS ") VALUES (?, ?, ?, ?, ?)")                  \
+  X(TOK_INSERT, "INSERT INTO api_tokens (" TOK_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?3)")     \
   X(TOK_LIST, "SELECT " TOK_COLS " FROM api_tokens ORDER BY token_id")                          \
+  X(TOK_DELETE, "DELETE FROM api_tokens WHERE token_id = ?")                                     \
+  X(TOK_TOUCH, "UPDATE api_tokens SET last_used_time = MAX(last_used_time, ?) WHERE token_id = ?") \
   X(MINER_PUT, "INSERT INTO miner_info (miner_id, device_id, record, updated_time) "             \
                "VALUES (?, ?, ?, ?) ON CONFLICT (miner_id) DO UPDATE SET "                      \
                "device_id = excluded.device_id, record = excluded.record, "                     \
@@ -411,21 +422,18 @@ static void read_token(sqlite3_stmt *st, void *out) {
   struct store_token *t = out;
   t->token_id = (uint64_t)sqlite3_column_int64(st, 0);
   t->name = col_text(st, 1);
-  t->kind = col_text(st, 2);
+  t->scope = col_text(st, 2);
   t->token_hash = col_text(st, 3);
   t->created_time = sqlite3_column_int64(st, 4);
+  t->groups = col_text(st, 5);
+  t->expires_time = sqlite3_column_int64(st, 6);
+  t->last_used_time = sqlite3_column_int64(st, 7);
 }
 
 static void clear_device(void *rec) { store_device_clear(rec); }
 static void clear_group(void *rec) { store_group_clear(rec); }
 static void clear_log(void *rec) { store_log_clear(rec); }
-static void clear_token(void *rec) {
-  struct store_token *t = rec;
-  ef_free(t->name);
-  ef_free(t->kind);
-  ef_free(t->token_hash);
-  memset(t, 0, sizeof *t);
-}
+static void clear_token(void *rec) { store_tokens_free_members(rec); }
 
 static const struct row_type device_rows = {sizeof(struct store_device), read_device,
                                             clear_device};
@@ -1170,12 +1178,44 @@ static int sqlite_log_prune(struct store *st, int64_t older_than, uint64_t *dele
 
 static int sqlite_token_add(struct store *st, const struct store_token *t) {
   struct sqlite_store *s = S(st);
-  if (!t || !t->token_hash || !t->kind) return invalid(s, "token_hash and kind are required");
+  if (!t || !t->token_hash || !t->scope) return invalid(s, "token_hash and scope are required");
   sqlite3_stmt *q = s->stmt[S_TOK_INSERT];
-  int brc = bind_id(q, 1, t->token_id) | bind_text(q, 2, t->name) | bind_text(q, 3, t->kind) |
-            bind_text(q, 4, t->token_hash) | sqlite3_bind_int64(q, 5, t->created_time);
+  int brc = bind_id(q, 1, t->token_id) | bind_text(q, 2, t->name) | bind_text(q, 3, t->scope) |
+            bind_text(q, 4, t->token_hash) | sqlite3_bind_int64(q, 5, t->created_time) |
+            bind_text(q, 6, t->groups) | sqlite3_bind_int64(q, 7, t->expires_time) |
+            sqlite3_bind_int64(q, 8, t->last_used_time);
   if (brc) return bound(s, q, brc);
   return run(s, q);
+}
+
+static int sqlite_token_delete(struct store *st, uint64_t id) {
+  struct sqlite_store *s = S(st);
+  sqlite3_stmt *q = s->stmt[S_TOK_DELETE];
+  int brc = bind_id(q, 1, id);
+  if (brc) return bound(s, q, brc);
+  int ret = run(s, q);
+  if (ret == 0 && sqlite3_changes(s->db) == 0) ret = EF_ENOENT;
+  return ret;
+}
+
+static int sqlite_token_touch(struct store *st, const uint64_t *ids, const int64_t *times,
+                              size_t n) {
+  struct sqlite_store *s = S(st);
+  if (n && (!ids || !times)) return invalid(s, "ids or times is NULL");
+  if (n == 0) return 0;
+  int ret = tx_begin(s);
+  if (ret) return ret;
+  sqlite3_stmt *q = s->stmt[S_TOK_TOUCH];
+  for (size_t i = 0; i < n; i++) {
+    /* A token deleted meanwhile matches no row: skipped. */
+    int brc = sqlite3_bind_int64(q, 1, times[i]) | bind_id(q, 2, ids[i]);
+    ret = brc ? bound(s, q, brc) : run(s, q);
+    if (ret) {
+      tx_rollback(s);
+      return ret;
+    }
+  }
+  return tx_commit(s);
 }
 
 static int sqlite_token_list(struct store *st, struct store_token **out, size_t *n) {
@@ -1265,6 +1305,8 @@ const struct store_ops store_sqlite_ops = {
     .log_prune = sqlite_log_prune,
     .token_add = sqlite_token_add,
     .token_list = sqlite_token_list,
+    .token_delete = sqlite_token_delete,
+    .token_touch = sqlite_token_touch,
     .miner_write = sqlite_miner_write,
     .miner_list = sqlite_miner_list,
 };

@@ -150,8 +150,9 @@ static void test_reopen_keeps_data(void **state) {
   assert_int_equal(OPS(f)->group_add(f->st, &g), 0);
   assert_int_equal(OPS(f)->relation_add(f->st, 42, 7, 3000), 0);
   st_add_logs(f->st, 42, 1, 3);
-  struct store_token t = {.token_id = 9, .name = "n", .kind = "read", .token_hash = "h",
-                          .created_time = 1};
+  struct store_token t = {.token_id = 9, .name = "n", .scope = "operator", .token_hash = "h",
+                          .created_time = 1, .groups = "7", .expires_time = 50,
+                          .last_used_time = 0};
   assert_int_equal(OPS(f)->token_add(f->st, &t), 0);
 
   reopen(f);
@@ -171,6 +172,9 @@ static void test_reopen_keeps_data(void **state) {
   assert_int_equal(OPS(f)->token_list(f->st, &ts, &n), 0);
   assert_int_equal(n, 1);
   assert_string_equal(ts[0].token_hash, "h");
+  assert_string_equal(ts[0].scope, "operator");
+  assert_string_equal(ts[0].groups, "7");
+  assert_int_equal(ts[0].expires_time, 50);
   store_tokens_free(ts, n);
 }
 
@@ -763,26 +767,57 @@ static void test_tokens(void **state) {
   assert_int_equal(n, 0);
   store_tokens_free(arr, n);
 
-  struct store_token a = {.token_id = 2, .name = "ops", .kind = "admin", .token_hash = "h1",
+  struct store_token a = {.token_id = 2, .name = "ops", .scope = "admin", .token_hash = "h1",
                           .created_time = 1};
-  struct store_token b = {.token_id = 1, .name = NULL, .kind = "read", .token_hash = "h2",
-                          .created_time = 2};
+  struct store_token b = {.token_id = 1, .name = NULL, .scope = "read", .token_hash = "h2",
+                          .created_time = 2, .groups = "5,6", .expires_time = 99};
   assert_int_equal(OPS(f)->token_add(f->st, &a), 0);
   assert_int_equal(OPS(f)->token_add(f->st, &b), 0);
-  struct store_token dup = {.token_id = 3, .kind = "read", .token_hash = "h1"};
+  struct store_token dup = {.token_id = 3, .scope = "read", .token_hash = "h1"};
   assert_int_equal(OPS(f)->token_add(f->st, &dup), EF_EEXIST);
-  struct store_token nohash = {.token_id = 4, .kind = "read"};
+  struct store_token nohash = {.token_id = 4, .scope = "read"};
   assert_int_equal(OPS(f)->token_add(f->st, &nohash), EF_EINVAL);
+  struct store_token noscope = {.token_id = 4, .token_hash = "h4"};
+  assert_int_equal(OPS(f)->token_add(f->st, &noscope), EF_EINVAL);
   assert_int_equal(OPS(f)->token_add(f->st, NULL), EF_EINVAL);
 
   assert_int_equal(OPS(f)->token_list(f->st, &arr, &n), 0);
   assert_int_equal(n, 2);
   assert_int_equal(arr[0].token_id, 1);
   assert_null(arr[0].name);
-  assert_string_equal(arr[0].kind, "read");
+  assert_string_equal(arr[0].scope, "read");
+  assert_string_equal(arr[0].groups, "5,6");
+  assert_int_equal(arr[0].expires_time, 99);
+  assert_int_equal(arr[0].last_used_time, 0);
   assert_string_equal(arr[1].name, "ops");
+  assert_string_equal(arr[1].scope, "admin");
+  assert_null(arr[1].groups);
+  assert_int_equal(arr[1].expires_time, 0);
   assert_string_equal(arr[1].token_hash, "h1");
   assert_int_equal(arr[1].created_time, 1);
+  store_tokens_free(arr, n);
+
+  /* Last uses: in one call, never backwards, unknown ids skipped. */
+  uint64_t ids[] = {1, 2, 77};
+  int64_t times[] = {500, 700, 900};
+  assert_int_equal(OPS(f)->token_touch(f->st, ids, times, 3), 0);
+  int64_t older[] = {400};
+  assert_int_equal(OPS(f)->token_touch(f->st, ids, older, 1), 0);
+  assert_int_equal(OPS(f)->token_touch(f->st, NULL, NULL, 0), 0);
+  assert_int_equal(OPS(f)->token_touch(f->st, NULL, NULL, 1), EF_EINVAL);
+  assert_int_equal(OPS(f)->token_list(f->st, &arr, &n), 0);
+  assert_int_equal(n, 2);
+  assert_int_equal(arr[0].last_used_time, 500);
+  assert_int_equal(arr[1].last_used_time, 700);
+  store_tokens_free(arr, n);
+
+  /* Revoke: the row goes; a second time, or an unknown id, is EF_ENOENT. */
+  assert_int_equal(OPS(f)->token_delete(f->st, 1), 0);
+  assert_int_equal(OPS(f)->token_delete(f->st, 1), EF_ENOENT);
+  assert_int_equal(OPS(f)->token_delete(f->st, 77), EF_ENOENT);
+  assert_int_equal(OPS(f)->token_list(f->st, &arr, &n), 0);
+  assert_int_equal(n, 1);
+  assert_int_equal(arr[0].token_id, 2);
   store_tokens_free(arr, n);
 }
 

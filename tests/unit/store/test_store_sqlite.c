@@ -221,8 +221,8 @@ static void test_wal_mode(void **state) {
 
 /* ===== schema: PRAGMA user_version and migrations ===== */
 
-/* PRAGMA user_version counts the migrations applied (3 today); an older file is migrated with
- * its data. */
+/* PRAGMA user_version counts the migrations applied (4 today); an older file is migrated with
+ * its data: version 4 gives API tokens a scope from their kind (admin -> admin, read -> read). */
 static void test_schema_version_and_migration(void **state) {
   struct fx *f = *state;
   char err[256];
@@ -234,16 +234,35 @@ static void test_schema_version_and_migration(void **state) {
   assert_int_equal(OPS(f)->relation_add(f->st, 42, 7, 3000), 0);
 
   assert_int_equal(reopen(f, err, sizeof err), 0);
-  assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
+  assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 4);
   assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name='devices'"),
                    1);
 
-  /* A version-1 database (before miner records and verifiers) is migrated to 3 with its data. */
+  /* A version-1 database (before miner records, verifiers and token scopes) is migrated to 4
+   * with its data. */
   store_close(&f->st);
   raw_exec(f->path, "DROP TABLE miner_info; DROP TABLE worker_info; "
-                    "ALTER TABLE devices DROP COLUMN pw_verifier; PRAGMA user_version = 1");
+                    "ALTER TABLE devices DROP COLUMN pw_verifier; "
+                    "ALTER TABLE api_tokens DROP COLUMN scope; "
+                    "ALTER TABLE api_tokens DROP COLUMN groups; "
+                    "ALTER TABLE api_tokens DROP COLUMN expires_time; "
+                    "ALTER TABLE api_tokens DROP COLUMN last_used_time; "
+                    "INSERT INTO api_tokens (token_id, name, kind, token_hash, created_time) "
+                    "VALUES (1, 'a', 'admin', 'h1', 5), (2, NULL, 'read', 'h2', 6); "
+                    "PRAGMA user_version = 1");
   assert_int_equal(reopen(f, err, sizeof err), 0);
-  assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
+  assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 4);
+  struct store_token *ts;
+  size_t nt;
+  assert_int_equal(OPS(f)->token_list(f->st, &ts, &nt), 0);
+  assert_int_equal(nt, 2);
+  assert_string_equal(ts[0].scope, "admin");
+  assert_string_equal(ts[1].scope, "read");
+  assert_null(ts[0].groups);
+  assert_int_equal(ts[0].expires_time, 0);
+  assert_int_equal(ts[1].last_used_time, 0);
+  assert_int_equal(ts[1].created_time, 6);
+  store_tokens_free(ts, nt);
   assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name='miner_info'"),
                    1);
 
