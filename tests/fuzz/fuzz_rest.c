@@ -35,7 +35,7 @@ static uv_loop_t loop;
 static void add_token(struct store *st, uint64_t id, const char *token, const char *kind) {
   char hash[EF_SHA256_HEXLEN];
   crypto_sha256_hex(token, strlen(token), hash);
-  struct store_token t = {.token_id = id, .name = (char *)kind, .kind = (char *)kind,
+  struct store_token t = {.token_id = id, .name = (char *)kind, .scope = (char *)kind,
                           .token_hash = hash, .created_time = 1};
   FUZZ_CHECK(st->ops->token_add(st, &t) == 0);
 }

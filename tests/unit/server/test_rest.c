@@ -26,6 +26,8 @@ static struct net_req req;
 
 #define ADMIN "Bearer " STUB_ADMIN_TOKEN
 #define READ "Bearer " STUB_READ_TOKEN
+#define OPERATOR "Bearer " STUB_OPERATOR_TOKEN
+#define LIMITED "Bearer " STUB_LIMITED_TOKEN
 #define JSON "application/json"
 
 /* Send a request; the answer is in `req` when it came at once. */
@@ -138,9 +140,55 @@ static void test_401(void **state) {
 static void test_403(void **state) {
   (void)state;
   request("POST", "device_add", READ, JSON, "{}");
-  assert_refused(403, "admin token");
+  assert_refused(403, "device_add needs an operator token; this one is read");
   request("PUT", "group_update", READ, "text/plain", "junk"); /* before the body */
-  assert_refused(403, "admin token");
+  assert_refused(403, "needs an operator token");
+  /* an operator may not manage tokens */
+  request("POST", "token_add", OPERATOR, JSON, "{}");
+  assert_refused(403, "token_add needs an admin token; this one is operator");
+  /* a token limited to groups may not use a route of the whole fleet (creating devices) */
+  request("POST", "device_add", LIMITED, JSON, "{}");
+  assert_refused(403, "device_add needs a token not limited to groups");
+}
+
+static void test_expired_and_revoked(void **state) {
+  (void)state;
+  request("GET", "device_query/1", "Bearer " STUB_EXPIRED_TOKEN, NULL, NULL);
+  assert_refused(401, "token expired");
+  request("GET", "device_query/1", OPERATOR, NULL, NULL);
+  finish();
+  assert_int_equal(req.status, 200);
+  stub_rest_reset();
+  stub_worker_reset(stub_store());
+  stub_auth_revoke(STUB_OPERATOR_SLOT); /* refused at once, by the next request */
+  request("GET", "device_query/1", OPERATOR, NULL, NULL);
+  assert_refused(401, "missing or invalid API token");
+}
+
+/* A call knows its token, and holds a group-limited token's view until it ends. */
+static void test_call_holds_the_view(void **state) {
+  (void)state;
+  request("GET", "device_log_query/5", LIMITED, NULL, NULL);
+  assert_int_equal(stub_auth_view_refs(), 1); /* answered at once: released */
+  request("POST", "device_order/11", LIMITED, JSON, "{}");
+  finish();
+  assert_non_null(stub_rest.later);
+  assert_int_equal(stub_rest.later->token_id, 103);
+  assert_int_equal(stub_rest.later->scope, AUTH_OPERATOR);
+  assert_non_null(stub_rest.later->view);
+  assert_true(rest_sees_device(stub_rest.later, STUB_LIMITED_DEVICE));
+  assert_false(rest_sees_device(stub_rest.later, 12));
+  assert_true(rest_sees_group(stub_rest.later, STUB_LIMITED_GROUP));
+  assert_false(rest_sees_group(stub_rest.later, 2));
+  assert_int_equal(stub_auth_view_refs(), 2);
+  rest_finish(stub_rest.later);
+  assert_int_equal(stub_auth_view_refs(), 1);
+  /* an unlimited token's call has no view: it sees everything */
+  request("POST", "device_order/12", ADMIN, JSON, "{}");
+  finish();
+  assert_null(stub_rest.later->view);
+  assert_true(rest_sees_device(stub_rest.later, 12));
+  rest_finish(stub_rest.later);
 }
 
 static void test_400_body(void **state) {
@@ -217,7 +265,7 @@ static void test_failed_stage_skips_the_rest(void **state) {
 
 static void test_answer_later(void **state) {
   (void)state;
-  request("POST", "device_order/9", READ, JSON, "{\"order\":\"x\"}");
+  request("POST", "device_order/9", OPERATOR, JSON, "{\"order\":\"x\"}");
   assert_int_equal(req.nresponses, 0);
   assert_non_null(stub_rest.later);
   rest_fail(stub_rest.later, 504, REST_DEVICEOP, "order timed out");
@@ -231,7 +279,7 @@ static void test_answer_later(void **state) {
 
 static void test_store_fail_mapping(void **state) {
   (void)state;
-  request("POST", "device_order/9", READ, JSON, "{}");
+  request("POST", "device_order/9", OPERATOR, JSON, "{}");
   struct rest_call *c = stub_rest.later;
   assert_int_equal(rest_store_fail(c, EF_ENOENT, REST_DEVICEOP, "Device", NULL), REST_NEXT);
   assert_int_equal(c->status, 404);
@@ -281,8 +329,8 @@ static void test_429(void **state) {
   assert_int_equal(req.status, 200);
   assert_string_equal(req.header, "");
   stub_rest_reset();
-  request("POST", "device_add", READ, JSON, "{}"); /* counted, then refused for its kind */
-  assert_refused(403, "admin token");
+  request("POST", "device_add", READ, JSON, "{}"); /* counted, then refused for its scope */
+  assert_refused(403, "operator token");
   assert_int_equal(stub_auth_rate_of(STUB_READ_SLOT)->takes, 2);
 }
 
@@ -413,7 +461,7 @@ static void test_limit_table(void **state) {
 /* A device body: its members, its password and nic's strings, named with the batch's prefix. */
 static void test_check_device(void **state) {
   (void)state;
-  request("POST", "device_order/9", READ, JSON, "{}");
+  request("POST", "device_order/9", OPERATOR, JSON, "{}");
   struct rest_call *c = stub_rest.later;
   char *long_sn = repeat("s", 129);
   struct store_device d = {.hardware_sn = "SN", .hardware_model = "M", .password = "pw",
@@ -457,6 +505,8 @@ int main(void) {
     cmocka_unit_test_setup_teardown(test_store_fail_mapping, setup, teardown),
     cmocka_unit_test_setup_teardown(test_429, setup, teardown),
     cmocka_unit_test_setup_teardown(test_429_not_charged_before_auth, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_expired_and_revoked, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_call_holds_the_view, setup, teardown),
     cmocka_unit_test_setup_teardown(test_429_before_the_body, setup, teardown),
     cmocka_unit_test_setup_teardown(test_text_limits, setup, teardown),
     cmocka_unit_test_setup_teardown(test_limit_table, setup, teardown),

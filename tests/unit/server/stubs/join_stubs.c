@@ -61,6 +61,14 @@ json_t *join_summaries(struct server *srv) {
   return arr;
 }
 
+bool join_miner_device(struct server *srv, const char *id, uint64_t *device_id) {
+  (void)srv;
+  json_t *v = views ? json_object_get(views, id) : NULL;
+  if (!v) return false;
+  *device_id = (uint64_t)json_integer_value(json_object_get(v, "device_id"));
+  return true;
+}
+
 json_t *join_miner_list(struct server *srv) {
   (void)srv;
   json_t *arr = json_array();

@@ -62,15 +62,15 @@ static int st_loop_later(struct rest_call *c) {
 }
 
 const struct rest_route rest_device_routes[] = {
-  {"POST", "device_add", 0, 1, st_pool, st_db, st_loop},
-  {"GET", "device_query", 1, 0, NULL, st_db, st_loop},
-  {"GET", "device_log_query", 1, 0, NULL, NULL, st_loop},
-  {"GET", "device_log_query", 2, 0, NULL, NULL, st_loop},
+  {"POST", "device_add", 0, REST_OPERATOR | REST_FLEET, st_pool, st_db, st_loop},
+  {"GET", "device_query", 1, REST_READ, NULL, st_db, st_loop},
+  {"GET", "device_log_query", 1, REST_READ, NULL, NULL, st_loop},
+  {"GET", "device_log_query", 2, REST_READ, NULL, NULL, st_loop},
   {NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
 const struct rest_route rest_group_routes[] = {
-  {"PUT POST", "group_update", 0, 1, NULL, NULL, st_loop},
+  {"PUT POST", "group_update", 0, REST_OPERATOR, NULL, NULL, st_loop},
   {NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -79,11 +79,11 @@ const struct rest_route rest_relation_routes[] = {
 };
 
 const struct rest_route rest_live_routes[] = {
-  {"POST", "device_order", 1, 0, NULL, NULL, st_loop_later},
+  {"POST", "device_order", 1, REST_OPERATOR, NULL, NULL, st_loop_later},
   {NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
 const struct rest_route rest_token_routes[] = {
-  {"POST", "token_add", 0, 1, NULL, st_db_fail, st_loop},
+  {"POST", "token_add", 0, REST_ADMIN | REST_FLEET, NULL, st_db_fail, st_loop},
   {NULL, NULL, 0, 0, NULL, NULL, NULL},
 };

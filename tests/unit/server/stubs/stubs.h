@@ -139,14 +139,27 @@ void stub_live_sess_free(struct dsess *s);
 
 #define STUB_ADMIN_TOKEN "admin-token"
 #define STUB_READ_TOKEN "read-token"
+#define STUB_OPERATOR_TOKEN "operator-token"
+#define STUB_LIMITED_TOKEN "limited-token"  /* an operator limited to group 1 (device 11) */
+#define STUB_EXPIRED_TOKEN "expired-token"
 #define STUB_ADMIN_SLOT 0
 #define STUB_READ_SLOT 1
+#define STUB_OPERATOR_SLOT 2
+#define STUB_LIMITED_SLOT 3
+#define STUB_SLOTS 4
+#define STUB_LIMITED_GROUP 1
+#define STUB_LIMITED_DEVICE 11
 #define STUB_RATE_WAIT_MS 1500 /* what auth_rate answers for a spent budget */
 /* auth_check / auth_identify: "Bearer admin-token" is an admin (slot 0), "Bearer read-token" a
- * reader (slot 1), anything else AUTH_NONE. Counts calls. auth_rate lets a slot's requests pass
- * while its budget lasts (set by the test; unlimited after a reset), counting one per request
- * that is not a peek, and answers STUB_RATE_WAIT_MS once it is spent. */
+ * reader (slot 1), "Bearer operator-token" an operator (slot 2), "Bearer limited-token" an
+ * operator limited to group 1 whose one device is 11 (slot 3), "Bearer expired-token"
+ * AUTH_EXPIRED, anything else (or a revoked one) AUTH_NONE. Counts calls. auth_rate lets a
+ * slot's requests pass while its budget lasts (set by the test; unlimited after a reset),
+ * counting one per request that is not a peek, and answers STUB_RATE_WAIT_MS once it is spent.
+ * auth_listen keeps its listener; stub_auth_revoke(slot) revokes and tells it. */
 void stub_auth_reset(void);
+void stub_auth_revoke(size_t slot);
+unsigned stub_auth_view_refs(void); /* references to the limited token's view (1: none held) */
 size_t stub_auth_calls(void);
 void stub_auth_set_budget(size_t slot, long n); /* n < 0: unlimited */
 struct stub_auth_rate {
