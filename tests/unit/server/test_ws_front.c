@@ -451,6 +451,116 @@ static void test_db_request_after_close(void **state) {
   store_close(&st);
 }
 
+static void login_as(int i, const char *token) {
+  say(i, "{\"uri\":\"login\",\"body\":{\"token\":\"%s\"},\"msgId\":\"L\"}", token);
+  json_decref(last(i, 1));
+}
+
+/* A revoked token's dashboards are closed at once (1008 "token revoked"), the others stay; an
+ * expired token cannot sign in. */
+static void test_revoked_token_closes(void **state) {
+  (void)state;
+  open_front(0);
+  login_as(0, STUB_OPERATOR_TOKEN);
+  open_front(1);
+  login_as(1, STUB_OPERATOR_TOKEN);
+  open_front(2);
+  login_as(2, STUB_ADMIN_TOKEN);
+  stub_auth_revoke(STUB_OPERATOR_SLOT);
+  for (int i = 0; i < 2; i++) {
+    assert_true(conns[i].closed);
+    assert_int_equal(conns[i].close_status, 1008);
+    assert_string_equal(conns[i].close_reason, "token revoked");
+  }
+  assert_false(conns[2].closed);
+  open_front(3);
+  say(3, "{\"uri\":\"login\",\"body\":{\"token\":\"%s\"}}", STUB_OPERATOR_TOKEN);
+  json_t *m = last(3, 0);
+  assert_string_equal(jstr(m, "message"), "invalid token");
+  json_decref(m);
+  open_front(4);
+  say(4, "{\"uri\":\"login\",\"body\":{\"token\":\"%s\"}}", STUB_EXPIRED_TOKEN);
+  m = last(4, 0);
+  assert_string_equal(jstr(m, "message"), "token expired");
+  json_decref(m);
+  assert_true(conns[4].closed);
+}
+
+/* A group-limited token (stub: device 11 only) sees only its devices and their miners, in
+ * answers and pushes; another dashboard sees everything. */
+static void test_group_limited(void **state) {
+  (void)state;
+  stub_join_set_view("f01", json_pack("{s:s, s:i}", "minerId", "f01", "device_id", 11));
+  stub_join_set_view("f02", json_pack("{s:s, s:i}", "minerId", "f02", "device_id", 12));
+  observe_ticks(0);
+  open_front(1);
+  say(1, "{\"uri\":\"login\",\"body\":{\"token\":\"%s\"},\"msgId\":\"L\"}",
+      STUB_LIMITED_TOKEN);
+  json_t *m = last(1, 1);
+  assert_string_equal(jstr(jobj(m, "data"), "scope"), "operator");
+  assert_true(json_is_true(json_object_get(jobj(m, "data"), "limited")));
+  json_decref(m);
+
+  say(1, "{\"uri\":\"minerInfo\",\"body\":{\"minerId\":\"f02\"},\"msgId\":\"1\"}");
+  m = last(1, 0);
+  assert_string_equal(jstr(m, "message"), WIRE_MSG_MINER_NOT_FOUND);
+  json_decref(m);
+  say(1, "{\"uri\":\"minerInfo\",\"body\":{\"minerId\":\"f01\"},\"msgId\":\"2\"}");
+  json_decref(last(1, 1));
+  say(1, "{\"event\":\"subMinerInfo\",\"body\":{\"minerId\":\"f02\"},\"msgId\":\"3\"}");
+  json_decref(last(1, 0));
+  say(1, "{\"uri\":\"minerList\",\"msgId\":\"4\"}");
+  m = last(1, 1);
+  assert_json_eq(json_object_get(m, "data"), "[{\"minerId\":\"f01\"}]");
+  json_decref(m);
+  say(1, "{\"event\":\"subMinerList\",\"msgId\":\"5\"}");
+  m = last(1, 1);
+  assert_true(json_object_get(jobj(m, "data"), "f01") != NULL);
+  assert_null(json_object_get(jobj(m, "data"), "f02"));
+  json_decref(m);
+  say(1, "{\"uri\":\"deviceStatus\",\"body\":{\"device_id\":\"12\"},\"msgId\":\"6\"}");
+  m = last(1, 0);
+  assert_string_equal(jstr(m, "message"), WIRE_MSG_NO_STATUS);
+  json_decref(m);
+  say(1, "{\"event\":\"subDeviceStatus\",\"body\":{\"device_id\":\"12\"},\"msgId\":\"7\"}");
+  m = last(1, 0);
+  assert_string_equal(jstr(m, "message"), WIRE_MSG_NOT_FOUND);
+  json_decref(m);
+  size_t jobs = stub_worker_submitted();
+  say(1, "{\"uri\":\"deviceLog\",\"body\":{\"device_id\":\"12\"},\"msgId\":\"8\"}");
+  m = last(1, 0);
+  assert_string_equal(jstr(m, "message"), WIRE_MSG_NOT_FOUND);
+  json_decref(m);
+  assert_int_equal(stub_worker_submitted(), jobs); /* refused without asking the database */
+
+  /* subDeviceList: a change of device 12 is not pushed to it, one of 11 is */
+  say(1, "{\"event\":\"subDeviceList\",\"msgId\":\"D\"}");
+  json_decref(last(1, 1));
+  open_front(2);
+  login(2);
+  say(2, "{\"event\":\"subDeviceList\",\"msgId\":\"D\"}");
+  json_decref(last(2, 1));
+  tick();
+  size_t b1 = sent(1), b2 = sent(2);
+  struct net_conn dconn = {.peer = "10.0.0.1"};
+  struct dsess *s = live_sess_new(srv.live, &srv, &dconn);
+  live_sess_login(s, 12);
+  tick();
+  assert_int_equal(sent(1), b1);
+  assert_int_equal(sent(2), b2 + 1);
+  live_sess_end(s, "connection closed");
+  live_sess_free(s);
+  s = live_sess_new(srv.live, &srv, &dconn);
+  live_sess_login(s, 11);
+  tick();
+  assert_int_equal(sent(1), b1 + 1);
+  m = last(1, 1);
+  assert_json_eq(jobj(m, "body"), "{\"11\":{\"dev_state\":\"online\"}}");
+  json_decref(m);
+  live_sess_end(s, "connection closed");
+  live_sess_free(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_diff_once_per_miner, setup, teardown),
@@ -462,6 +572,8 @@ int main(void) {
     cmocka_unit_test_setup_teardown(test_sign_in, setup, teardown),
     cmocka_unit_test_setup_teardown(test_too_many, setup, teardown),
     cmocka_unit_test_setup_teardown(test_login_timeout, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_revoked_token_closes, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_group_limited, setup, teardown),
     cmocka_unit_test_setup_teardown(test_db_request_after_close, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
