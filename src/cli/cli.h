@@ -28,8 +28,9 @@ struct cli_opts {
   bool json, verbose, help;
   int64_t connect_timeout, timeout; /* ms */
   /* per command */
-  char *sn, *model, *password, *name, *type, *description, *params, *kind;
+  char *sn, *model, *password, *name, *type, *description, *params, *kind, *scope, *groups;
   int64_t before; /* ms; 0 = not given */
+  int64_t expires; /* ms; 0 = not given */
 };
 
 struct cli;
@@ -124,5 +125,7 @@ int cli_miner_list(struct cli *c);
 int cli_miner_show(struct cli *c);
 
 int cli_token_add(struct cli *c);
+int cli_token_list(struct cli *c);
+int cli_token_revoke(struct cli *c);
 
 #endif

@@ -251,7 +251,7 @@ def tokens_miners_and_errors(srv):
     check(rc == 0 and out.startswith("ID"), rc, out, err)
     rc, out, err = run(base + ["--token", tok, "device", "add", "--sn", "a", "--model", "b",
                                "--password", "c"])
-    check(rc == 1 and "403" in err and "admin" in err, rc, out, err)
+    check(rc == 1 and "403" in err and "needs an operator token" in err, rc, out, err)
     fails(srv, 2, "token", "add", "--kind", "root")
     fails(srv, 2, "token", "add")
 
