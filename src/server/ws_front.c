@@ -19,8 +19,8 @@
  * A dashboard signed in with a group-limited API token sees only its groups' devices and the
  * miners they report: every answer and push is filtered through the token's current view
  * (auth.c, one hash lookup per device). A revoked token's dashboards are closed at once (an auth
- * listener), an expired one's at the next tick: close code 1008, "token revoked" / "token
- * expired".
+ * listener), an expired one's at the next tick: a last message {"code":0,"message":"token
+ * revoked"} (or "token expired"), then close code 1008.
  */
 #include <stddef.h>
 #include <string.h>
@@ -572,7 +572,8 @@ static void on_tick(uv_timer_t *t) {
       net_close(fs->conn, 1008, "login timeout");
       fs->dropping = true;
     } else if (fs->authed && !fs->dropping && !auth_slot_valid(fr->srv->auth, fs->slot, wall)) {
-      net_close(fs->conn, 1008, "token expired"); /* revoked ones are closed at once */
+      reply(fs, NULL, false, "token expired", NULL); /* revoked ones are closed at once */
+      net_close(fs->conn, 1008, "token expired");
       fs->dropping = true;
     }
   }
@@ -588,6 +589,7 @@ static void on_revoke(void *ud, size_t slot) {
   for (size_t i = 0; i < fr->n; i++) {
     struct fsess *fs = fr->arr[i];
     if (!fs->authed || fs->slot != slot || fs->dropping) continue;
+    reply(fs, NULL, false, "token revoked", NULL);
     net_close(fs->conn, 1008, "token revoked");
     fs->dropping = true;
   }

@@ -471,6 +471,9 @@ static void test_revoked_token_closes(void **state) {
     assert_true(conns[i].closed);
     assert_int_equal(conns[i].close_status, 1008);
     assert_string_equal(conns[i].close_reason, "token revoked");
+    json_t *m = last(i, 0);
+    assert_string_equal(jstr(m, "message"), "token revoked");
+    json_decref(m);
   }
   assert_false(conns[2].closed);
   open_front(3);
