@@ -146,13 +146,13 @@ def device_strings(srv):
 
 @T.test
 def token_and_order_strings(srv):
-    refused(srv, "POST", "api_token_add", {"kind": "read", "name": "t" * 129},
+    refused(srv, "POST", "api_token_add", {"scope": "read", "name": "t" * 129},
             "name longer than 128 bytes")
     # NUL cannot reach a route: the JSON parser refuses \u0000 in strings
-    refused(srv, "POST", "api_token_add", {"kind": "read", "name": "a\u0000b"}, "legal json")
-    refused(srv, "POST", "api_token_add", {"kind": "read", "name": "tab\there"},
+    refused(srv, "POST", "api_token_add", {"scope": "read", "name": "a\u0000b"}, "legal json")
+    refused(srv, "POST", "api_token_add", {"scope": "read", "name": "tab\there"},
             "name", "control character")
-    check(ok(srv, "POST", "api_token_add", {"kind": "read", "name": "t" * 128})["kind"] == "read",
+    check(ok(srv, "POST", "api_token_add", {"scope": "read", "name": "t" * 128})["scope"] == "read",
           "a 128-byte token name")
     did = ok(srv, "POST", "device_add", device("O1"))["device_id"]
     # the order name is written to the device's log
@@ -167,7 +167,7 @@ def token_and_order_strings(srv):
 @T.test(rest_rate="1", rest_burst="5")
 def rate_per_token(srv):
     # a read token, made before the admin token's bucket is spent (this call is its first)
-    reader = ok(srv, "POST", "api_token_add", {"kind": "read", "name": "wall"})["token"]
+    reader = ok(srv, "POST", "api_token_add", {"scope": "read", "name": "wall"})["token"]
     answers = [call(srv, "GET", "group_query_all") for _ in range(40)]
     codes = [a[0] for a in answers]
     # 4 left of the burst of 5 (one went to api_token_add), refilled at 1 per second

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """26-front.py -- the dashboards' WebSocket /front (docs/frontend.md): sign-in with an
-API token (admin or read), every request uri, subMinerInfo pushes that carry only the changed
+API token (its scope), every request uri, subMinerInfo pushes that carry only the changed
 fields as a merge patch (workerInfo keyed by host name) and nothing when nothing changed,
 subDeviceStatus, bad messages, the connection limit, and a slow subscriber that is dropped
 without delaying the others."""
@@ -116,19 +116,20 @@ async def sign_in(srv):
         await asyncio.wait_for(f.ws.wait_closed(), 2)
     async with Front(srv) as f:
         r = await f.login(srv.token)
-        check(r["data"]["kind"] == "admin", r)
+        check(r["data"]["scope"] == "admin" and r["data"]["kind"] == "admin", r)
+        check(r["data"]["limited"] is False, r)
     # A read-only token, made through the REST API, is enough for dashboards ...
-    st, r = srv.api.post("api_token_add", {"name": "wall screen", "kind": "read"})
+    st, r = srv.api.post("api_token_add", {"name": "wall screen", "scope": "read"})
     check(st == 200 and len(r["data"]["token"]) == 43, st, r)
     read = r["data"]["token"]
     async with Front(srv) as f:
-        check((await f.login(read))["data"]["kind"] == "read")
+        check((await f.login(read))["data"]["scope"] == "read")
     # ... and for REST reads, but not for changes (403).
     st, _ = srv.api.get("device_query_all", token=read)
     check(st == 200, st)
     st, r = srv.api.post("group_add", {"group_name": "g"}, token=read)
     check(st == 403 and r["status"] == "fail", st, r)
-    st, r = srv.api.post("api_token_add", {"kind": "root"})
+    st, r = srv.api.post("api_token_add", {"name": "x", "scope": "root"})
     check(st == 400, st, r)
 
 
