@@ -282,15 +282,6 @@ int64_t auth_rate(struct auth *a, size_t slot, int64_t rate, int64_t burst, uint
   return 0;
 }
 
-size_t auth_count_admins(const struct auth *a, uint64_t except, int64_t now_ms) {
-  size_t n = 0;
-  for (size_t i = 0; i < a->n; i++)
-    if (a->slots[i].pub.token_id != except && a->slots[i].pub.scope == AUTH_ADMIN &&
-        auth_slot_valid(a, i, now_ms))
-      n++;
-  return n;
-}
-
 void auth_listen(struct auth *a, auth_revoke_cb cb, void *ud) {
   a->listeners = ef_realloc(a->listeners, (a->n_listeners + 1) * sizeof *a->listeners);
   a->listeners[a->n_listeners++] = (struct listener){cb, ud};

@@ -279,8 +279,6 @@ int auth_new_token(const char *name, const char *scope, struct store_token *t, c
 /* Accept a token stored by the caller from now on. Copied. A group-limited one sees nothing
  * until the views are refreshed. */
 void auth_add(struct auth *a, const struct store_token *t);
-/* Valid admin tokens other than `except` (lock-out guard of api_token_delete). */
-size_t auth_count_admins(const struct auth *a, uint64_t except, int64_t now_ms);
 /* Revoke a token at once (its row is already deleted): refused from now on, and every listener
  * is told its slot. false: no such live token. */
 typedef void (*auth_revoke_cb)(void *ud, size_t slot);

@@ -175,8 +175,8 @@ static void device_list_work(struct store *st, struct dbreq *q) {
   for (size_t g = 0; g < ng; g++) {
     struct store_device *in = NULL;
     size_t n = 0;
+    if (!auth_view_has_group(q->view, groups[g].group_id)) continue; /* only its groups' names */
     if (st->ops->group_devices(st, groups[g].group_id, &in, &n) != 0) continue;
-    if (!auth_view_has_group(q->view, groups[g].group_id)) n = 0; /* only its groups' names */
     for (size_t i = 0; i < n; i++) {
       char idbuf[EF_ID_STRLEN];
       id_format(in[i].device_id, idbuf);
