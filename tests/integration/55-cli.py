@@ -254,6 +254,30 @@ def tokens_miners_and_errors(srv):
     check(rc == 1 and "403" in err and "needs an operator token" in err, rc, out, err)
     fails(srv, 2, "token", "add", "--kind", "root")
     fails(srv, 2, "token", "add")
+    fails(srv, 2, "token", "add", "--name", "x")  # no scope
+    fails(srv, 2, "token", "add", "--name", "x", "--scope", "root")
+
+    # Scopes, groups, expiry; the list never shows a secret; revoke refuses at once.
+    gid = ok(srv, "group", "add", "site-a").strip()
+    rc, ops, err = ctl(srv, "token", "add", "--name", "site-a ops", "--scope", "operator",
+                       "--groups", gid, "--expires", "90d")
+    ops = ops.strip()
+    check(rc == 0 and "operator token" in err, rc, ops, err)
+    rows = table(ok(srv, "token", "list"))
+    check(rows[0] == ["ID", "NAME", "SCOPE", "GROUPS", "CREATED", "LAST USED", "EXPIRES"], rows)
+    check(len(rows) == 4, rows)  # admin, wall, site-a ops
+    listed = ok(srv, "token", "list")
+    check(tok not in listed and ops not in listed and "site-a ops" in listed, listed)
+    toks = {t["name"]: t for t in ok_json(srv, "token", "list")}
+    check(toks["site-a ops"]["scope"] == "operator" and toks["site-a ops"]["groups"] == [gid] and
+          toks["site-a ops"]["expires_time"] and toks["wall"]["last_used_time"], toks)
+    rc, out, err = run(base + ["--token", ops, "token", "list"])
+    check(rc == 1 and "403" in err and "needs an admin token" in err, rc, out, err)
+    check(ok(srv, "token", "revoke", toks["site-a ops"]["token_id"]).strip() == "ok")
+    rc, out, err = run(base + ["--token", ops, "device", "list"])
+    check(rc == 1 and "401" in err, rc, out, err)
+    err = fails(srv, 1, "token", "revoke", toks["site-a ops"]["token_id"])
+    check("Token NOT FOUND." in err, err)
 
     # A wrong token: exit 1 with the server's message.
     rc, out, err = run(base + ["--token", "wrong-token", "device", "list"])
