@@ -134,6 +134,13 @@ enum auth_kind auth_identify(const struct auth *a, const char *authorization, si
   return AUTH_NONE;
 }
 
+bool auth_token_who(const struct auth *a, size_t slot, uint64_t *id, const char **name) {
+  if (slot >= a->n) return false;
+  if (id) *id = a->tokens[slot].token_id;
+  if (name) *name = a->tokens[slot].name;
+  return true;
+}
+
 int64_t auth_rate(struct auth *a, size_t slot, int64_t rate, int64_t burst, uint64_t now_ns,
                   bool peek) {
   if (rate <= 0 || slot >= a->n) return 0;

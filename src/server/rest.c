@@ -7,12 +7,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "audit.h"
 #include "jsonutil.h"
 #include "mem.h"
 
 static const struct rest_route *const route_tables[] = {
   rest_device_routes, rest_group_routes, rest_relation_routes, rest_live_routes,
-  rest_token_routes,
+  rest_token_routes, rest_audit_routes,
 };
 
 enum stage { ST_POOL, ST_DB, ST_LOOP, ST_END };
@@ -82,8 +83,16 @@ static const struct rest_route *find_route(const char *name, size_t len, int nar
   return first;
 }
 
+/* A refusal once the token is known: recorded in the audit log (audit.h), then answered. */
+static void refuse(struct server *srv, struct net_req *req, const struct rest_route *r,
+                   size_t slot, int status, const char *msg) {
+  audit_refusal(srv, req, r, slot, status, msg);
+  rest_respond_fail(req, status, REST_GENERAL, msg);
+}
+
 /* 429 with Retry-After (whole seconds, at least 1): the token's bucket is empty for wait_ms. */
-static void too_many(struct server *srv, struct net_req *req, int64_t wait_ms) {
+static void too_many(struct server *srv, struct net_req *req, const struct rest_route *r,
+                     size_t slot, int64_t wait_ms) {
   char secs[24], msg[192];
   snprintf(secs, sizeof secs, "%lld", (long long)((wait_ms + 999) / 1000));
   snprintf(msg, sizeof msg,
@@ -91,7 +100,7 @@ static void too_many(struct server *srv, struct net_req *req, int64_t wait_ms) {
            "retry after %s s", (long long)srv->cfg.rest_rate, (long long)srv->cfg.rest_burst,
            secs);
   net_req_set_header(req, "Retry-After", secs);
-  rest_respond_fail(req, 429, REST_GENERAL, msg);
+  refuse(srv, req, r, slot, 429, msg);
 }
 
 /* Everything decided from the request line and headers: the route and its path arguments,
@@ -104,6 +113,7 @@ struct admitted {
   const char *args[REST_MAX_ARGS + 1];
   size_t arglen[REST_MAX_ARGS + 1];
   int nargs;
+  size_t slot;               /* the token's (auth_identify) */
 };
 
 static const struct rest_route *admit(struct server *srv, struct net_req *req,
@@ -152,20 +162,21 @@ static const struct rest_route *admit(struct server *srv, struct net_req *req,
   int64_t wait = auth_rate(srv->auth, slot, srv->cfg.rest_rate, srv->cfg.rest_burst, uv_hrtime(),
                            !charge);
   if (wait > 0) {
-    too_many(srv, req, wait);
+    too_many(srv, req, r, slot, wait);
     return NULL;
   }
   if (r->admin && who != AUTH_ADMIN) {
-    rest_respond_fail(req, 403, REST_GENERAL, "this API needs an admin token");
+    refuse(srv, req, r, slot, 403, "this API needs an admin token");
     return NULL;
   }
   if (strcmp(net_req_method(req), "GET") != 0) {
     const char *ct = net_req_header(req, "content-type");
     if (!ct || strncmp(ct, "application/json", 16) != 0) {
-      rest_respond_fail(req, 400, REST_GENERAL, "Content-Type must be application/json");
+      refuse(srv, req, r, slot, 400, "Content-Type must be application/json");
       return NULL;
     }
   }
+  a->slot = slot;
   return a->route = r;
 }
 
@@ -182,10 +193,13 @@ void rest_request(struct server *srv, struct net_req *req) {
   if (strcmp(net_req_method(req), "GET") != 0) {
     body = jparse_object(net_req_body(req), net_req_body_len(req));
     if (!body) {
-      rest_respond_fail(req, 400, REST_GENERAL, "please provide legal json!");
+      refuse(srv, req, r, a.slot, 400, "please provide legal json!");
       return;
     }
   }
+  uint64_t token_id = 0;
+  const char *token_name = NULL;
+  auth_token_who(srv->auth, a.slot, &token_id, &token_name);
 
   struct rest_call *c = ef_calloc(1, sizeof *c);
   c->srv = srv;
@@ -193,6 +207,8 @@ void rest_request(struct server *srv, struct net_req *req) {
   c->route = r;
   c->body = body;
   c->status = 200;
+  c->token_id = token_id;
+  c->token_name = ef_strdup(token_name);
   for (int i = 0; i < a.nargs; i++) c->args[i] = ef_strndup(a.args[i], a.arglen[i]);
   run_from(c, ST_POOL);
 }

@@ -23,6 +23,7 @@
 #define EF_REST_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -51,6 +52,9 @@ struct rest_route {
   int (*pool)(struct rest_call *c);
   int (*db)(struct rest_call *c, struct store *st);
   int (*loop)(struct rest_call *c);
+  /* The audit log (audit.h) records every call of a route that accepts a method other than
+   * GET; a row that only reads although it takes a body (filters) says so here. */
+  bool reads_only;
 };
 
 struct rest_call {
@@ -66,6 +70,8 @@ struct rest_call {
   char *emsg;
   void *priv;                      /* a route's own state between stages */
   void (*priv_free)(void *priv);   /* called when the call ends, if set */
+  uint64_t token_id;               /* the calling API token, for the audit log ... */
+  char *token_name;                /* ... and its name (owned; NULL: unnamed) */
   /* private */
   uv_work_t pool_req;
   struct worker_job job;
@@ -145,5 +151,6 @@ extern const struct rest_route rest_group_routes[];    /* rest_group.c */
 extern const struct rest_route rest_relation_routes[]; /* rest_relation.c */
 extern const struct rest_route rest_live_routes[];     /* rest_live.c: status, orders, miners */
 extern const struct rest_route rest_token_routes[];    /* rest_token.c: API tokens */
+extern const struct rest_route rest_audit_routes[];    /* rest_audit.c: the audit log */
 
 #endif

@@ -25,6 +25,14 @@ enum auth_kind auth_identify(const struct auth *a, const char *authorization, si
   return AUTH_NONE;
 }
 
+bool auth_token_who(const struct auth *a, size_t slot, uint64_t *id, const char **name) {
+  (void)a;
+  if (slot > 1) return false;
+  if (id) *id = slot == STUB_ADMIN_SLOT ? STUB_ADMIN_ID : STUB_READ_ID;
+  if (name) *name = slot == STUB_ADMIN_SLOT ? "admin" : "reader";
+  return true;
+}
+
 enum auth_kind auth_check(const struct auth *a, const char *authorization) {
   return auth_identify(a, authorization, NULL);
 }
