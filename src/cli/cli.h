@@ -30,6 +30,9 @@ struct cli_opts {
   /* per command */
   char *sn, *model, *password, *name, *type, *description, *params, *kind;
   int64_t before; /* ms; 0 = not given */
+  /* audit: filters (0 / NULL = not given) */
+  int64_t since, until, limit;
+  char *by, *route, *target, *outcome, *cursor;
 };
 
 struct cli;
@@ -124,5 +127,7 @@ int cli_miner_list(struct cli *c);
 int cli_miner_show(struct cli *c);
 
 int cli_token_add(struct cli *c);
+
+int cli_audit(struct cli *c);
 
 #endif

@@ -49,6 +49,18 @@ static const struct cfg_opt command_opts[] = {
   CFG_ROW(struct cli_opts, kind, CFG_STR, 0, 0, NULL, "token kind: read or admin"),
   CFG_ROW(struct cli_opts, before, CFG_INT, 1, INT64_MAX, NULL,
           "log rows older than this time (ms)"),
+  CFG_ROW(struct cli_opts, since, CFG_INT, 1, INT64_MAX, NULL, "audit rows from this time (ms)"),
+  CFG_ROW(struct cli_opts, until, CFG_INT, 1, INT64_MAX, NULL,
+          "audit rows before this time (ms)"),
+  CFG_ROW(struct cli_opts, by, CFG_STR, 0, 0, NULL, "audit rows of this API token (name or id)"),
+  CFG_ROW(struct cli_opts, route, CFG_STR, 0, 0, NULL, "audit rows of this route"),
+  CFG_ROW(struct cli_opts, target, CFG_STR, 0, 0, NULL,
+          "audit rows whose target contains this (device=ID, group=ID, ...)"),
+  CFG_ROW(struct cli_opts, outcome, CFG_STR, 0, 0, NULL,
+          "audit rows with this outcome: ok, fail, 2xx, 3xx, 4xx or 5xx"),
+  CFG_ROW(struct cli_opts, limit, CFG_INT, 1, 1000, NULL, "audit rows at most [100]"),
+  CFG_ROW(struct cli_opts, cursor, CFG_STR, 0, 0, NULL,
+          "the next page of audit rows (the cursor the last page printed)"),
   CFG_END,
 };
 
@@ -95,6 +107,10 @@ static const struct cli_cmd commands[] = {
   {"miner", "show", "MINER_ID", 1, 1, "", cli_miner_show, "one miner's record"},
   {"token", "add", "--kind read|admin [--name N]", 0, 0, "kind! name", cli_token_add,
    "make an API token; prints it (shown only this once)"},
+  {"audit", NULL, "[--since MS] [--until MS] [--by TOKEN] [--route R] [--target T] "
+   "[--outcome O] [--limit N] [--cursor C]", 0, 0,
+   "since until by route target outcome limit cursor", cli_audit,
+   "the audit log of mutations and orders, newest first (admin token)"},
   {"help", NULL, "[GROUP [COMMAND]]", 0, 2, "", cmd_help, "this help, or a command's"},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
