@@ -1211,7 +1211,8 @@ static int sqlite_audit_append(struct store *st, struct store_audit *rows, size_
   struct sqlite_store *s = S(st);
   if (n && !rows) return invalid(s, "rows is NULL");
   for (size_t i = 0; i < n; i++)
-    if (!rows[i].route || !rows[i].outcome) return invalid(s, "an audit row has no route or outcome");
+    if (!rows[i].route || !rows[i].outcome)
+      return invalid(s, "an audit row has no route or outcome");
   if (n == 0) return 0;
   int ret = tx_begin(s);
   if (ret) return ret;

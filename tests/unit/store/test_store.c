@@ -46,12 +46,13 @@ struct fx {
   struct store *st;
 };
 
-/* The store must hold nothing: no devices, groups, tokens, miner rows or logs (pruning every
- * log deletes nothing from an empty store, and counts what a full one had). */
+/* The store must hold nothing: no devices, groups, tokens, miner rows, audit rows or logs
+ * (pruning every log deletes nothing from an empty store, and counts what a full one had). */
 static int check_empty(struct fx *f) {
   struct store *st = f->st;
-  size_t nd = 0, ng = 0, nt = 0, nm = 0;
+  size_t nd = 0, ng = 0, nt = 0, nm = 0, na = 0;
   uint64_t nlogs = 0;
+  struct store_audit *as = NULL;
   struct store_device *ds = NULL;
   struct store_group *gs = NULL;
   struct store_token *ts = NULL;
@@ -61,6 +62,8 @@ static int check_empty(struct fx *f) {
   if (rc == 0) rc = st->ops->token_list(st, &ts, &nt);
   if (rc == 0) rc = st->ops->miner_list(st, &ms, &nm);
   if (rc == 0) rc = st->ops->log_prune(st, INT64_MAX, &nlogs);
+  if (rc == 0) rc = st->ops->audit_query(st, &(struct store_audit_filter){.limit = 1}, &as, &na);
+  store_audits_free(as, na);
   store_devices_free(ds, nd);
   store_groups_free(gs, ng);
   store_tokens_free(ts, nt);
@@ -70,10 +73,11 @@ static int check_empty(struct fx *f) {
             store_errmsg(st));
     return -1;
   }
-  if (nd || ng || nt || nm || nlogs) {
+  if (nd || ng || nt || nm || nlogs || na) {
     fprintf(stderr, "store contract: the store is not empty at the start of a test (%zu devices, "
-            "%zu groups, %zu tokens, %zu miner rows, %llu logs): does EF_STORE_RESET empty it?\n",
-            nd, ng, nt, nm, (unsigned long long)nlogs);
+            "%zu groups, %zu tokens, %zu miner rows, %llu logs, %zu audit rows): does "
+            "EF_STORE_RESET empty it?\n",
+            nd, ng, nt, nm, (unsigned long long)nlogs, na);
     return -1;
   }
   return 0;
