@@ -31,6 +31,9 @@ struct cli_opts {
   char *sn, *model, *password, *name, *type, *description, *params, *kind, *scope, *groups;
   int64_t before; /* ms; 0 = not given */
   int64_t expires; /* ms; 0 = not given */
+  /* audit: filters (0 / NULL = not given) */
+  int64_t since, until, limit;
+  char *by, *route, *target, *outcome, *cursor;
 };
 
 struct cli;
@@ -127,5 +130,7 @@ int cli_miner_show(struct cli *c);
 int cli_token_add(struct cli *c);
 int cli_token_list(struct cli *c);
 int cli_token_revoke(struct cli *c);
+
+int cli_audit(struct cli *c);
 
 #endif

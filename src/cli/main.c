@@ -54,6 +54,18 @@ static const struct cfg_opt command_opts[] = {
           "a token's lifetime, e.g. 90d or 12h"),
   CFG_ROW(struct cli_opts, before, CFG_INT, 1, INT64_MAX, NULL,
           "log rows older than this time (ms)"),
+  CFG_ROW(struct cli_opts, since, CFG_INT, 1, INT64_MAX, NULL, "audit rows from this time (ms)"),
+  CFG_ROW(struct cli_opts, until, CFG_INT, 1, INT64_MAX, NULL,
+          "audit rows before this time (ms)"),
+  CFG_ROW(struct cli_opts, by, CFG_STR, 0, 0, NULL, "audit rows of this API token (name or id)"),
+  CFG_ROW(struct cli_opts, route, CFG_STR, 0, 0, NULL, "audit rows of this route"),
+  CFG_ROW(struct cli_opts, target, CFG_STR, 0, 0, NULL,
+          "audit rows whose target contains this (device=ID, group=ID, ...)"),
+  CFG_ROW(struct cli_opts, outcome, CFG_STR, 0, 0, NULL,
+          "audit rows with this outcome: ok, fail, 2xx, 3xx, 4xx or 5xx"),
+  CFG_ROW(struct cli_opts, limit, CFG_INT, 1, 1000, NULL, "audit rows at most [100]"),
+  CFG_ROW(struct cli_opts, cursor, CFG_STR, 0, 0, NULL,
+          "the next page of audit rows (the cursor the last page printed)"),
   CFG_END,
 };
 
@@ -105,6 +117,10 @@ static const struct cli_cmd commands[] = {
    "every API token: name, scope, groups, created, last used, expiry (never a secret)"},
   {"token", "revoke", "ID", 1, 1, "", cli_token_revoke,
    "revoke an API token at once (its open dashboards are closed)"},
+  {"audit", NULL, "[--since MS] [--until MS] [--by TOKEN] [--route R] [--target T] "
+   "[--outcome O] [--limit N] [--cursor C]", 0, 0,
+   "since until by route target outcome limit cursor", cli_audit,
+   "the audit log of mutations and orders, newest first (admin token)"},
   {"help", NULL, "[GROUP [COMMAND]]", 0, 2, "", cmd_help, "this help, or a command's"},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)

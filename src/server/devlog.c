@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* devlog.c -- write-behind of what devices cause in the database: device_logs rows and
- * devices.dev_state changes. State changes arrive as events of the live registry (live.h).
+/* devlog.c -- write-behind of log rows: what devices cause in the database (device_logs rows
+ * and devices.dev_state changes; state changes arrive as events of the live registry, live.h)
+ * and the audit log's rows of REST calls (audit.c), which share its batches and its pruning.
  *
  * The loop appends to an in-memory batch (no I/O); every log_flush ms, or at once when the batch
  * reaches BATCH_MAX rows, the batch moves to the database thread as one write_batch (one
  * transaction). One batch is in flight at a time; rows that arrive meanwhile wait for the next.
- * A cron prunes rows older than log_retention every log_prune_every (1 h).
+ * A cron prunes, every log_prune_every (1 h), device logs older than log_retention and audit rows
+ * older than audit_retention; the audit rows in jobs of at most PRUNE_BATCH rows, each the next
+ * job only once the last is done, so other database work runs between them.
  *
  * Batches are numbered and committed in order, so the rows on disk are always a prefix of the
  * rows queued. devlog_sync() lets a caller wait until what it queued is committed (an order's
@@ -23,6 +26,8 @@
 /* Not an option: it bounds one transaction and the memory of a burst, not a time, and is only
  * reached when devices write faster than one batch per log_flush; log_flush is the knob. */
 #define BATCH_MAX 4096
+/* Audit rows deleted by one pruning job at most (one short transaction). */
+#define PRUNE_BATCH 5000
 
 struct waiter {
   devlog_sync_cb cb;
@@ -40,6 +45,8 @@ struct batch {
   size_t nlogs, cap_logs;
   struct store_state *states;
   size_t nstates, cap_states;
+  struct store_audit *audits;
+  size_t naudits, cap_audits;
   int rc;
 };
 
@@ -53,6 +60,7 @@ struct devlog {
   int failed_rc;
   int64_t last_prune;
   struct worker_job prune_job;
+  uint64_t audit_pruned;    /* by the last pruning job: PRUNE_BATCH means maybe more */
   bool prune_busy;
   bool stopping;
 };
@@ -68,15 +76,29 @@ static void batch_free(struct batch *b) {
   for (size_t i = 0; i < b->nlogs; i++) store_log_clear(&b->logs[i]);
   ef_free(b->logs);
   ef_free(b->states);
+  store_audits_free(b->audits, b->naudits);
   ef_free(b);
 }
 
+static size_t batch_rows(const struct batch *b) { return b->nlogs + b->nstates + b->naudits; }
+
 static void batch_work(struct store *st, struct worker_job *job) {
   struct batch *b = container_of(job, struct batch, job);
-  b->rc = st->ops->write_batch(st, b->logs, b->nlogs, b->states, b->nstates);
-  if (b->rc != 0)
-    ef_log(EF_LOG_ERROR, "devlog: writing %zu logs and %zu states failed: %s", b->nlogs,
-           b->nstates, store_errmsg(st));
+  b->rc = 0;
+  if (b->nlogs + b->nstates) {
+    b->rc = st->ops->write_batch(st, b->logs, b->nlogs, b->states, b->nstates);
+    if (b->rc != 0)
+      ef_log(EF_LOG_ERROR, "devlog: writing %zu logs and %zu states failed: %s", b->nlogs,
+             b->nstates, store_errmsg(st));
+  }
+  if (b->naudits) {
+    int rc = st->ops->audit_append(st, b->audits, b->naudits);
+    if (rc != 0) {
+      ef_log(EF_LOG_ERROR, "devlog: writing %zu audit rows failed: %s", b->naudits,
+             store_errmsg(st));
+      if (!b->rc) b->rc = rc;
+    }
+  }
 }
 
 static void flush(struct devlog *dl);
@@ -104,7 +126,7 @@ static void batch_done(struct worker_job *job) {
   }
   batch_free(b);
   /* The next batch goes before the waiters run: they may queue rows and wait again. */
-  if (dl->cur->nlogs + dl->cur->nstates >= BATCH_MAX || dl->stopping || dl->cur->waiters)
+  if (batch_rows(dl->cur) >= BATCH_MAX || dl->stopping || dl->cur->waiters)
     flush(dl);
   while (w) {
     struct waiter *next = w->next;
@@ -115,7 +137,7 @@ static void batch_done(struct worker_job *job) {
 }
 
 static void flush(struct devlog *dl) {
-  if (dl->inflight || (dl->cur->nlogs == 0 && dl->cur->nstates == 0)) return;
+  if (dl->inflight || batch_rows(dl->cur) == 0) return;
   struct batch *b = dl->cur;
   dl->cur = batch_new(dl);
   dl->inflight = b;
@@ -124,25 +146,43 @@ static void flush(struct devlog *dl) {
   worker_submit(dl->srv->worker, &b->job);
 }
 
+/* The first job of a pruning prunes the device logs; every job, up to PRUNE_BATCH audit rows. */
 static void prune_work(struct store *st, struct worker_job *job) {
   struct devlog *dl = container_of(job, struct devlog, prune_job);
   uint64_t n = 0;
-  int64_t older = ef_now_ms() - dl->srv->cfg.log_retention;
-  if (st->ops->log_prune(st, older, &n) != 0)
-    ef_log(EF_LOG_ERROR, "devlog: pruning failed: %s", store_errmsg(st));
-  else if (n)
-    ef_log(EF_LOG_INFO, "devlog: pruned %llu device log rows", (unsigned long long)n);
+  int64_t now = ef_now_ms();
+  if (dl->audit_pruned == 0 && dl->srv->cfg.log_retention > 0) {
+    if (st->ops->log_prune(st, now - dl->srv->cfg.log_retention, &n) != 0)
+      ef_log(EF_LOG_ERROR, "devlog: pruning failed: %s", store_errmsg(st));
+    else if (n)
+      ef_log(EF_LOG_INFO, "devlog: pruned %llu device log rows", (unsigned long long)n);
+  }
+  dl->audit_pruned = 0;
+  if (dl->srv->cfg.audit_retention > 0) {
+    if (st->ops->audit_prune(st, now - dl->srv->cfg.audit_retention, PRUNE_BATCH, &n) != 0)
+      ef_log(EF_LOG_ERROR, "devlog: pruning the audit log failed: %s", store_errmsg(st));
+    else {
+      dl->audit_pruned = n;
+      if (n) ef_log(EF_LOG_INFO, "devlog: pruned %llu audit rows", (unsigned long long)n);
+    }
+  }
 }
 
 static void prune_done(struct worker_job *job) {
-  container_of(job, struct devlog, prune_job)->prune_busy = false;
+  struct devlog *dl = container_of(job, struct devlog, prune_job);
+  if (dl->audit_pruned == PRUNE_BATCH && !dl->stopping) { /* more to prune: the next batch */
+    worker_submit(dl->srv->worker, &dl->prune_job);
+    return;
+  }
+  dl->audit_pruned = 0;
+  dl->prune_busy = false;
 }
 
 static void on_timer(uv_timer_t *t) {
   struct devlog *dl = t->data;
   flush(dl);
   int64_t now = ef_mono_ms();
-  if (dl->srv->cfg.log_retention > 0 && !dl->prune_busy &&
+  if ((dl->srv->cfg.log_retention > 0 || dl->srv->cfg.audit_retention > 0) && !dl->prune_busy &&
       now - dl->last_prune >= dl->srv->cfg.log_prune_every) {
     dl->last_prune = now;
     dl->prune_busy = true;
@@ -167,8 +207,9 @@ int devlog_start(struct server *srv, struct devlog **out) {
   struct devlog *dl = ef_calloc(1, sizeof *dl);
   dl->srv = srv;
   dl->cur = batch_new(dl);
-  /* first prune a minute after start */
-  dl->last_prune = ef_mono_ms() - srv->cfg.log_prune_every + 60000;
+  /* first prune a minute after start (after one period when that is shorter) */
+  int64_t first = srv->cfg.log_prune_every < 60000 ? srv->cfg.log_prune_every : 60000;
+  dl->last_prune = ef_mono_ms() - srv->cfg.log_prune_every + first;
   uv_timer_init(srv->loop, &dl->timer);
   dl->timer.data = dl;
   uv_timer_start(&dl->timer, on_timer, (uint64_t)srv->cfg.log_flush, (uint64_t)srv->cfg.log_flush);
@@ -188,12 +229,25 @@ uint64_t devlog_add(struct devlog *dl, uint64_t device_id, const char *event, co
   b->logs[b->nlogs++] = (struct store_log){
     .device_id = device_id, .event = ef_strdup(event), .detail = ef_strdup(detail),
     .result = ef_strdup(result), .time = ef_now_ms()};
-  if (b->nlogs + b->nstates >= BATCH_MAX) flush(dl);
+  if (batch_rows(b) >= BATCH_MAX) flush(dl);
+  return seq;
+}
+
+uint64_t devlog_audit(struct devlog *dl, struct store_audit *row) {
+  struct batch *b = dl->cur;
+  uint64_t seq = b->seq;
+  if (b->naudits == b->cap_audits) {
+    b->cap_audits = b->cap_audits ? b->cap_audits * 2 : 16;
+    b->audits = ef_realloc(b->audits, b->cap_audits * sizeof *b->audits);
+  }
+  b->audits[b->naudits++] = *row;
+  *row = (struct store_audit){0};
+  if (batch_rows(b) >= BATCH_MAX) flush(dl);
   return seq;
 }
 
 void devlog_sync(struct devlog *dl, uint64_t since, devlog_sync_cb cb, void *ud) {
-  struct batch *b = dl->cur->nlogs + dl->cur->nstates ? dl->cur : dl->inflight;
+  struct batch *b = batch_rows(dl->cur) ? dl->cur : dl->inflight;
   if (!b) { /* everything queued is done */
     cb(ud, sync_rc(dl, since));
     return;

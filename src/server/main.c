@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "clock.h"
 #include "edgefleet/error.h"
 #include "id.h"
@@ -170,6 +171,7 @@ int main(int argc, char **argv) {
   /* Live listeners in this order: orders fail before the device log writes the disconnect. */
   order_start(&srv);
   devlog_start(&srv, &srv.devlog);
+  audit_start(&srv);
   ws_device_start(&srv);
   miner_start(&srv);
   front_start(&srv);
@@ -217,6 +219,7 @@ out_auth:
   logins_free(&srv.logins);
   peers_free(&srv.peers);
   live_free(&srv.live);
+  audit_stop(&srv);
   auth_free(&srv.auth);
 out_store:
   store_close(&st);

@@ -98,6 +98,8 @@ const char *net_req_method(const struct net_req *r);   /* "GET", "POST", ... */
 const char *net_req_path(const struct net_req *r);     /* URI path, undecoded, no query */
 /* A request header by lower-case name ("authorization", "content-type"), or NULL. */
 const char *net_req_header(const struct net_req *r, const char *name);
+/* The peer's address as text ("127.0.0.1"), for the audit log; "" when unknown. */
+const char *net_req_peer(const struct net_req *r);
 const char *net_req_body(const struct net_req *r);     /* NUL-terminated; "" when none */
 size_t net_req_body_len(const struct net_req *r);
 /* Answer with `status`, Content-Type application/json and `body` (copied). Frees the request. */

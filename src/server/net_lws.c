@@ -72,6 +72,7 @@ struct net_req {
   char method[8];
   char *path, *authorization, *content_type;
   char *file;               /* a dashboard file to send instead of a response */
+  char peer[48];            /* the client's address (net_req_peer) */
   char *body;
   size_t body_len, body_expect;
   size_t body_reserved;     /* counted in net.body_bytes until freed */
@@ -294,6 +295,7 @@ static void ws_closed(struct net_conn *c) {
 
 const char *net_req_method(const struct net_req *r) { return r->method; }
 const char *net_req_path(const struct net_req *r) { return r->path; }
+const char *net_req_peer(const struct net_req *r) { return r->peer; }
 const char *net_req_body(const struct net_req *r) { return r->body ? r->body : ""; }
 size_t net_req_body_len(const struct net_req *r) { return r->body_len; }
 
@@ -457,6 +459,7 @@ static int http_begin(struct net *n, struct pss *pss, struct lws *wsi) {
   r->wsi = wsi;
   r->net = n;
   r->started = (int64_t)uv_now(n->loop);
+  lws_get_peer_simple(wsi, r->peer, sizeof r->peer);
   pss->type = PSS_HTTP;
   pss->u.req = r;
   for (size_t i = 0; i < sizeof methods / sizeof *methods && !r->path; i++)

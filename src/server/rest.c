@@ -7,12 +7,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "audit.h"
 #include "jsonutil.h"
 #include "mem.h"
 
 static const struct rest_route *const route_tables[] = {
   rest_device_routes, rest_group_routes, rest_relation_routes, rest_live_routes,
-  rest_token_routes,
+  rest_token_routes, rest_audit_routes,
 };
 
 enum stage { ST_POOL, ST_DB, ST_LOOP, ST_END };
@@ -82,8 +83,16 @@ static const struct rest_route *find_route(const char *name, size_t len, int nar
   return first;
 }
 
+/* A refusal once the token is known: recorded in the audit log (audit.h), then answered. */
+static void refuse(struct server *srv, struct net_req *req, const struct rest_route *r,
+                   size_t slot, int status, const char *msg) {
+  audit_refusal(srv, req, r, slot, status, msg);
+  rest_respond_fail(req, status, REST_GENERAL, msg);
+}
+
 /* 429 with Retry-After (whole seconds, at least 1): the token's bucket is empty for wait_ms. */
-static void too_many(struct server *srv, struct net_req *req, int64_t wait_ms) {
+static void too_many(struct server *srv, struct net_req *req, const struct rest_route *r,
+                     size_t slot, int64_t wait_ms) {
   char secs[24], msg[192];
   snprintf(secs, sizeof secs, "%lld", (long long)((wait_ms + 999) / 1000));
   snprintf(msg, sizeof msg,
@@ -91,7 +100,7 @@ static void too_many(struct server *srv, struct net_req *req, int64_t wait_ms) {
            "retry after %s s", (long long)srv->cfg.rest_rate, (long long)srv->cfg.rest_burst,
            secs);
   net_req_set_header(req, "Retry-After", secs);
-  rest_respond_fail(req, 429, REST_GENERAL, msg);
+  refuse(srv, req, r, slot, 429, msg);
 }
 
 /* Everything decided from the request line and headers: the route and its path arguments,
@@ -159,7 +168,7 @@ static const struct rest_route *admit(struct server *srv, struct net_req *req,
   int64_t wait = auth_rate(srv->auth, slot, srv->cfg.rest_rate, srv->cfg.rest_burst, uv_hrtime(),
                            !charge);
   if (wait > 0) {
-    too_many(srv, req, wait);
+    too_many(srv, req, r, slot, wait);
     return NULL;
   }
   int need = r->need & REST_SCOPE_MASK;
@@ -167,13 +176,13 @@ static const struct rest_route *admit(struct server *srv, struct net_req *req,
     snprintf(msg, sizeof msg, "%s needs a%s %s token; this one is %s", r->name,
              need == AUTH_ADMIN || need == AUTH_OPERATOR ? "n" : "",
              auth_scope_name((enum auth_kind)need), auth_scope_name(who));
-    rest_respond_fail(req, 403, REST_GENERAL, msg);
+    refuse(srv, req, r, slot, 403, msg);
     return NULL;
   }
   const struct auth_token *tok = auth_slot(srv->auth, slot);
   if ((r->need & REST_FLEET) && tok && tok->view) {
     snprintf(msg, sizeof msg, "%s needs a token not limited to groups", r->name);
-    rest_respond_fail(req, 403, REST_GENERAL, msg);
+    refuse(srv, req, r, slot, 403, msg);
     return NULL;
   }
   a->slot = slot;
@@ -181,7 +190,7 @@ static const struct rest_route *admit(struct server *srv, struct net_req *req,
   if (strcmp(net_req_method(req), "GET") != 0) {
     const char *ct = net_req_header(req, "content-type");
     if (!ct || strncmp(ct, "application/json", 16) != 0) {
-      rest_respond_fail(req, 400, REST_GENERAL, "Content-Type must be application/json");
+      refuse(srv, req, r, slot, 400, "Content-Type must be application/json");
       return NULL;
     }
   }
@@ -201,11 +210,10 @@ void rest_request(struct server *srv, struct net_req *req) {
   if (strcmp(net_req_method(req), "GET") != 0) {
     body = jparse_object(net_req_body(req), net_req_body_len(req));
     if (!body) {
-      rest_respond_fail(req, 400, REST_GENERAL, "please provide legal json!");
+      refuse(srv, req, r, a.slot, 400, "please provide legal json!");
       return;
     }
   }
-
   struct rest_call *c = ef_calloc(1, sizeof *c);
   c->srv = srv;
   c->req = req;
@@ -216,6 +224,7 @@ void rest_request(struct server *srv, struct net_req *req) {
   c->scope = a.scope;
   if (tok) {
     c->token_id = tok->token_id;
+    c->token_name = ef_strdup(tok->name);
     c->view = tok->view;
     auth_view_hold(c->view);
   }

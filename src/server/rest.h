@@ -23,6 +23,7 @@
 #define EF_REST_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -60,6 +61,9 @@ struct rest_route {
   int (*pool)(struct rest_call *c);
   int (*db)(struct rest_call *c, struct store *st);
   int (*loop)(struct rest_call *c);
+  /* The audit log (audit.h) records every call of a route that accepts a method other than
+   * GET; a row that only reads although it takes a body (filters) says so here. */
+  bool reads_only;
 };
 
 struct rest_call {
@@ -68,8 +72,9 @@ struct rest_call {
   const struct rest_route *route;
   const char *args[REST_MAX_ARGS]; /* decoded path arguments (owned by the call) */
   json_t *body;                    /* the request's JSON object, or NULL for GET */
-  /* the calling token (auth.h) */
+  /* the calling token (auth.h; id and name also for the audit log) */
   uint64_t token_id;
+  char *token_name;                /* owned; NULL: unnamed */
   enum auth_kind scope;
   struct auth_view *view;          /* held by the call; NULL: not limited to groups */
   /* result */
@@ -167,5 +172,6 @@ extern const struct rest_route rest_group_routes[];    /* rest_group.c */
 extern const struct rest_route rest_relation_routes[]; /* rest_relation.c */
 extern const struct rest_route rest_live_routes[];     /* rest_live.c: status, orders, miners */
 extern const struct rest_route rest_token_routes[];    /* rest_token.c: API tokens */
+extern const struct rest_route rest_audit_routes[];    /* rest_audit.c: the audit log */
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "audit.h"
 #include "device_json.h"
 #include "edgefleet/error.h"
 #include "id.h"
@@ -117,10 +118,12 @@ static void call_free(struct rest_call *c) {
   if (c->priv && c->priv_free) c->priv_free(c->priv);
   auth_view_drop(c->view);
   ef_free(c->emsg);
+  ef_free(c->token_name);
   ef_free(c);
 }
 
 void rest_finish(struct rest_call *c) {
+  audit_call(c); /* before the answer frees the request (its peer) */
   if (c->etype) {
     rest_respond_fail(c->req, c->status, c->etype, c->emsg);
   } else {

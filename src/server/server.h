@@ -57,6 +57,7 @@ struct server_config {
   bool log_status_uploads;   /* write device_logs rows for status uploads ... */
   int64_t log_status_every;  /* ms: ... at most one per device per this (0: every upload) */
   int64_t log_prune_every;   /* ms between two prunings of rows older than log_retention */
+  int64_t audit_retention;   /* ms: audit rows older than this are pruned (0 = keep) */
   int64_t front_max_connections;         /* dashboard connections at most */
   int64_t front_push_interval;        /* ms between subscription pushes */
   int64_t front_queue_max;   /* bytes queued to a dashboard before it is dropped */
@@ -103,6 +104,7 @@ struct server {
   struct logins *logins;     /* the login pipeline (login.h) */
   struct auth *auth;
   struct devlog *devlog;
+  struct audit *audit;       /* the audit log's state on the loop (audit.h) */
   struct orders *orders;     /* orders in flight (order.c) */
   struct miners *miners;     /* miner records (miner.c) */
   struct front *front;       /* dashboard connections (ws_front.c) */
@@ -205,6 +207,9 @@ int devlog_start(struct server *srv, struct devlog **out);
  * (for devlog_sync). */
 uint64_t devlog_add(struct devlog *dl, uint64_t device_id, const char *event, const char *detail,
                     const char *result);
+/* Queue an audit row (audit.h): its strings are taken (the row is zeroed). Returns the number
+ * of the batch it joined (for devlog_sync). */
+uint64_t devlog_audit(struct devlog *dl, struct store_audit *row);
 /* Call cb(ud, rc) on the loop once every row queued so far is committed: rc 0, or the store
  * error of a batch numbered >= since that failed (its rows are lost). Starts the write now
  * rather than at the next log_flush tick; may call cb before it returns. */

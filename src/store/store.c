@@ -155,6 +155,22 @@ void store_tokens_free_members(struct store_token *t) {
   memset(t, 0, sizeof *t);
 }
 
+void store_audit_clear(struct store_audit *a) {
+  if (!a) return;
+  ef_free(a->token_name);
+  ef_free(a->route);
+  ef_free(a->target);
+  ef_free(a->outcome);
+  ef_free(a->peer);
+  memset(a, 0, sizeof *a);
+}
+
+void store_audits_free(struct store_audit *arr, size_t n) {
+  if (!arr) return;
+  for (size_t i = 0; i < n; i++) store_audit_clear(&arr[i]);
+  ef_free(arr);
+}
+
 void store_tokens_free(struct store_token *arr, size_t n) {
   if (!arr) return;
   for (size_t i = 0; i < n; i++) store_tokens_free_members(&arr[i]);

@@ -94,6 +94,30 @@ struct store_token {         /* an API token of the northbound interface */
   int64_t last_used_time;    /* ms since the epoch; 0: never used (written behind, auth.c) */
 };
 
+struct store_audit {         /* one audit_log row: a mutation or order of the REST API */
+  uint64_t audit_id;         /* assigned by the store on append: increasing, the paging cursor */
+  int64_t time;              /* ms since the epoch, when the call was answered */
+  uint64_t token_id;         /* the calling API token */
+  char *token_name;          /* its name then (NULL: unnamed) */
+  char *route;               /* "device_add", "give_order", ... */
+  char *target;              /* the ids the call names, compact: "device=12 group=34" (or NULL) */
+  int status;                /* the HTTP status of the answer */
+  char *outcome;             /* "ok" or the error message */
+  char *peer;                /* the caller's address, "127.0.0.1" */
+};
+
+/* What audit_query selects; zero means no bound (a zeroed struct selects everything). Newest
+ * first: rows with audit_id < before_id (the cursor of the next page). */
+struct store_audit_filter {
+  int64_t since, until;      /* since <= time < until (ms; 0: unbounded) */
+  const char *token;         /* a token's name, or its id as decimal text */
+  const char *route;         /* exact route name */
+  const char *target;        /* a substring of the target */
+  int status_min, status_max;/* status in [min, max] (0: unbounded) */
+  uint64_t before_id;        /* audit_id < before_id (0: from the newest) */
+  size_t limit;              /* rows at most (0: none) */
+};
+
 struct store_miner {         /* a miner_info row (host_name NULL) or a worker_info row */
   char *miner_id;
   char *host_name;
@@ -174,6 +198,16 @@ struct store_ops {
   /* Delete logs older than `older_than`; *deleted is the count. */
   int (*log_prune)(struct store *st, int64_t older_than, uint64_t *deleted);
 
+  /* The audit log (docs/security.md#audit-log). Append in one transaction; audit_id of each row
+   * is assigned here. */
+  int (*audit_append)(struct store *st, struct store_audit *rows, size_t n);
+  /* Rows matching `f`, newest first (by audit_id). */
+  int (*audit_query)(struct store *st, const struct store_audit_filter *f,
+                     struct store_audit **out, size_t *n);
+  /* Delete at most `max` of the oldest rows with time < older_than; *deleted is the count (fewer
+   * than max: none is left). Bounded so one call never holds the database long. */
+  int (*audit_prune)(struct store *st, int64_t older_than, size_t max, uint64_t *deleted);
+
   /* API tokens */
   int (*token_add)(struct store *st, const struct store_token *t);
   int (*token_list)(struct store *st, struct store_token **out, size_t *n); /* by token_id */
@@ -211,6 +245,8 @@ void store_groups_free(struct store_group *arr, size_t n);
 void store_log_clear(struct store_log *l);
 void store_logs_free(struct store_log *arr, size_t n);
 void store_tokens_free_members(struct store_token *t); /* free members, zero the struct */
+void store_audit_clear(struct store_audit *a);
+void store_audits_free(struct store_audit *arr, size_t n);
 void store_tokens_free(struct store_token *arr, size_t n);
 void store_miner_clear(struct store_miner *m);
 void store_miners_free(struct store_miner *arr, size_t n);

@@ -102,6 +102,20 @@ static const char *const migrations[] = {
     "ALTER TABLE api_tokens ADD COLUMN groups TEXT;\n"
     "ALTER TABLE api_tokens ADD COLUMN expires_time INTEGER NOT NULL DEFAULT 0;\n"
     "ALTER TABLE api_tokens ADD COLUMN last_used_time INTEGER NOT NULL DEFAULT 0;\n",
+    /* 5: the audit log of the REST API's mutations and orders (docs/security.md#audit-log).
+     * audit_id orders the rows (the paging cursor); the time index serves since/until and
+     * retention. */
+    "CREATE TABLE audit_log (\n"
+    "audit_id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+    "time INTEGER NOT NULL,\n"
+    "token_id INTEGER NOT NULL,\n"
+    "token_name TEXT,\n"
+    "route TEXT NOT NULL,\n"
+    "target TEXT,\n"
+    "status INTEGER NOT NULL,\n"
+    "outcome TEXT NOT NULL,\n"
+    "peer TEXT);\n"
+    "CREATE INDEX audit_log_time ON audit_log(time);\n",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -126,6 +140,7 @@ static const char *const device_text_cols[] = {
 #define LOG_COLS "log_id, device_id, event, detail, result, time"
 #define TOK_COLS                                                                                   \
   "token_id, name, scope, token_hash, created_time, groups, expires_time, last_used_time, kind"
+#define AUD_COLS "audit_id, time, token_id, token_name, route, target, status, outcome, peer"
 
 #define SQLITE_STMTS(X)                                                                          \
   X(BEGIN, "BEGIN IMMEDIATE")                                                                    \
@@ -169,6 +184,15 @@ static const char *const device_text_cols[] = {
   X(LOG_QUERY, "SELECT " LOG_COLS " FROM device_logs WHERE device_id = ? AND time < ? "          \
                "ORDER BY time DESC, log_id DESC LIMIT ?")                                        \
   X(LOG_PRUNE, "DELETE FROM device_logs WHERE time < ?")                                         \
+  X(AUD_INSERT, "INSERT INTO audit_log (time, token_id, token_name, route, target, status, "     \
+                "outcome, peer) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")                                \
+  X(AUD_QUERY, "SELECT " AUD_COLS " FROM audit_log WHERE audit_id < ?1 AND time >= ?2 "         \
+               "AND time < ?3 AND (?4 IS NULL OR token_name = ?4 "                               \
+               "OR CAST(token_id AS TEXT) = ?4) AND (?5 IS NULL OR route = ?5) "                 \
+               "AND (?6 IS NULL OR instr(target, ?6) > 0) AND status BETWEEN ?7 AND ?8 "         \
+               "ORDER BY audit_id DESC LIMIT ?9")                                                \
+  X(AUD_PRUNE, "DELETE FROM audit_log WHERE audit_id IN (SELECT audit_id FROM audit_log "       \
+               "WHERE time < ? ORDER BY time LIMIT ?)")                                          \
   X(TOK_INSERT, "INSERT INTO api_tokens (" TOK_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?3)")     \
   X(TOK_LIST, "SELECT " TOK_COLS " FROM api_tokens ORDER BY token_id")                          \
   X(TOK_DELETE, "DELETE FROM api_tokens WHERE token_id = ?")                                     \
@@ -430,6 +454,19 @@ static void read_token(sqlite3_stmt *st, void *out) {
   t->last_used_time = sqlite3_column_int64(st, 7);
 }
 
+static void read_audit(sqlite3_stmt *st, void *out) {
+  struct store_audit *a = out;
+  a->audit_id = (uint64_t)sqlite3_column_int64(st, 0);
+  a->time = sqlite3_column_int64(st, 1);
+  a->token_id = (uint64_t)sqlite3_column_int64(st, 2);
+  a->token_name = col_text(st, 3);
+  a->route = col_text(st, 4);
+  a->target = col_text(st, 5);
+  a->status = sqlite3_column_int(st, 6);
+  a->outcome = col_text(st, 7);
+  a->peer = col_text(st, 8);
+}
+
 static void clear_device(void *rec) { store_device_clear(rec); }
 static void clear_group(void *rec) { store_group_clear(rec); }
 static void clear_log(void *rec) { store_log_clear(rec); }
@@ -439,6 +476,8 @@ static const struct row_type device_rows = {sizeof(struct store_device), read_de
                                             clear_device};
 static const struct row_type group_rows = {sizeof(struct store_group), read_group, clear_group};
 static const struct row_type log_rows = {sizeof(struct store_log), read_log, clear_log};
+static void clear_audit(void *rec) { store_audit_clear(rec); }
+static const struct row_type audit_rows = {sizeof(struct store_audit), read_audit, clear_audit};
 static const struct row_type token_rows = {sizeof(struct store_token), read_token, clear_token};
 
 static void read_miner(sqlite3_stmt *st, void *out) {
@@ -1174,6 +1213,78 @@ static int sqlite_log_prune(struct store *st, int64_t older_than, uint64_t *dele
   return ret;
 }
 
+/* ===== The audit log ===== */
+
+static int sqlite_audit_append(struct store *st, struct store_audit *rows, size_t n) {
+  struct sqlite_store *s = S(st);
+  if (n && !rows) return invalid(s, "rows is NULL");
+  for (size_t i = 0; i < n; i++)
+    if (!rows[i].route || !rows[i].outcome)
+      return invalid(s, "an audit row has no route or outcome");
+  if (n == 0) return 0;
+  int ret = tx_begin(s);
+  if (ret) return ret;
+  sqlite3_stmt *q = s->stmt[S_AUD_INSERT];
+  for (size_t i = 0; i < n; i++) {
+    const struct store_audit *a = &rows[i];
+    int brc = sqlite3_bind_int64(q, 1, a->time) | bind_id(q, 2, a->token_id) |
+              bind_text(q, 3, a->token_name) | bind_text(q, 4, a->route) |
+              bind_text(q, 5, a->target) | sqlite3_bind_int(q, 6, a->status) |
+              bind_text(q, 7, a->outcome) | bind_text(q, 8, a->peer);
+    ret = brc ? bound(s, q, brc) : run(s, q);
+    if (ret) goto fail_tx;
+    rows[i].audit_id = (uint64_t)sqlite3_last_insert_rowid(s->db);
+  }
+  ret = tx_commit(s);
+  if (ret) goto fail_ids;
+  return 0;
+
+fail_tx:
+  tx_rollback(s);
+fail_ids:
+  for (size_t i = 0; i < n; i++) rows[i].audit_id = 0;
+  return ret;
+}
+
+static int sqlite_audit_query(struct store *st, const struct store_audit_filter *f,
+                              struct store_audit **out, size_t *n) {
+  struct sqlite_store *s = S(st);
+  if (!f || !out || !n) return invalid(s, "f, out or n is NULL");
+  *out = NULL;
+  *n = 0;
+  sqlite3_stmt *q = s->stmt[S_AUD_QUERY];
+  sqlite3_int64 before = f->before_id && f->before_id <= (uint64_t)INT64_MAX
+                             ? (sqlite3_int64)f->before_id : INT64_MAX;
+  sqlite3_int64 lim = f->limit == 0 || f->limit > (size_t)INT64_MAX ? INT64_MAX
+                                                                     : (sqlite3_int64)f->limit;
+  int brc = sqlite3_bind_int64(q, 1, before) |
+            sqlite3_bind_int64(q, 2, f->since > 0 ? f->since : INT64_MIN) |
+            sqlite3_bind_int64(q, 3, f->until > 0 ? f->until : INT64_MAX) |
+            bind_text(q, 4, f->token) | bind_text(q, 5, f->route) | bind_text(q, 6, f->target) |
+            sqlite3_bind_int(q, 7, f->status_min > 0 ? f->status_min : INT_MIN) |
+            sqlite3_bind_int(q, 8, f->status_max > 0 ? f->status_max : INT_MAX) |
+            sqlite3_bind_int64(q, 9, lim);
+  if (brc) return bound(s, q, brc);
+  void *arr;
+  int ret = fetch_all(s, q, &audit_rows, &arr, n);
+  *out = arr;
+  return ret;
+}
+
+static int sqlite_audit_prune(struct store *st, int64_t older_than, size_t max,
+                              uint64_t *deleted) {
+  struct sqlite_store *s = S(st);
+  if (deleted) *deleted = 0;
+  if (max == 0) return 0;
+  sqlite3_stmt *q = s->stmt[S_AUD_PRUNE];
+  int brc = sqlite3_bind_int64(q, 1, older_than) |
+            sqlite3_bind_int64(q, 2, max > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)max);
+  if (brc) return bound(s, q, brc);
+  int ret = run(s, q);
+  if (ret == 0 && deleted) *deleted = (uint64_t)sqlite3_changes64(s->db);
+  return ret;
+}
+
 /* ===== API tokens ===== */
 
 static int sqlite_token_add(struct store *st, const struct store_token *t) {
@@ -1303,6 +1414,9 @@ const struct store_ops store_sqlite_ops = {
     .write_batch = sqlite_write_batch,
     .log_query = sqlite_log_query,
     .log_prune = sqlite_log_prune,
+    .audit_append = sqlite_audit_append,
+    .audit_query = sqlite_audit_query,
+    .audit_prune = sqlite_audit_prune,
     .token_add = sqlite_token_add,
     .token_list = sqlite_token_list,
     .token_delete = sqlite_token_delete,

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "audit.h"
 #include "edgefleet/error.h"
 #include "jsonutil.h"
 #include "mem.h"
@@ -73,6 +74,9 @@ static int setup(void **state) {
   memset(&srv, 0, sizeof srv);
   assert_int_equal(uv_loop_init(&loop), 0);
   srv.loop = &loop;
+  srv.devlog = (struct devlog *)&srv; /* devlog_stubs.c keeps the audit rows; never looked at */
+  audit_start(&srv);
+  stub_devlog_reset();
   stub_rest_reset();
   stub_auth_reset();
   stub_worker_reset(stub_store());
@@ -85,6 +89,8 @@ static int teardown(void **state) {
   assert_int_equal(uv_loop_close(&loop), 0);
   stub_net_req_clear(&req);
   stub_rest_reset();
+  audit_stop(&srv);
+  stub_devlog_reset();
   return 0;
 }
 
@@ -275,6 +281,64 @@ static void test_answer_later(void **state) {
   json_t *a = stub_net_req_json(&req);
   assert_string_equal(jstr(a, "type"), REST_DEVICEOP);
   json_decref(a);
+}
+
+/* The audit log (audit.h): one row per answered call of a route that is not a pure query, and
+ * per refusal once the token is known; none for queries, 401, 404 and 405. */
+static void test_audit_rows(void **state) {
+  (void)state;
+  request("GET", "device_query/1", ADMIN, NULL, NULL);
+  finish();
+  request("POST", "device_add", NULL, JSON, "{}");                 /* 401 */
+  request("POST", "no_such_api", ADMIN, JSON, "{}");               /* 404 */
+  request("GET", "device_add", ADMIN, NULL, NULL);                 /* 405 */
+  assert_int_equal(stub_devlog_naudits(), 0);
+
+  request("POST", "device_add", ADMIN, JSON, "{\"device_id\":\"5\",\"password\":\"pw\"}");
+  finish();
+  assert_int_equal(req.status, 200);
+  assert_int_equal(stub_devlog_naudits(), 1);
+  const struct store_audit *a = stub_devlog_audit(0);
+  assert_int_equal(a->token_id, STUB_ADMIN_ID);
+  assert_string_equal(a->token_name, "admin");
+  assert_string_equal(a->route, "device_add");
+  assert_string_equal(a->target, "device=5");
+  assert_int_equal(a->status, 200);
+  assert_string_equal(a->outcome, "ok");
+  assert_string_equal(a->peer, "127.0.0.1");
+
+  request("POST", "token_add", ADMIN, JSON, "{}"); /* a failing stage */
+  finish();
+  request("POST", "device_add", READ, JSON, "{}"); /* 403 */
+  request("POST", "device_add", ADMIN, JSON, "nope"); /* 400: not JSON */
+  request("POST", "device_add", ADMIN, "text/plain", "{}"); /* 400: Content-Type */
+  assert_int_equal(stub_devlog_naudits(), 5);
+  assert_int_equal(stub_devlog_audit(1)->status, 409);
+  assert_string_equal(stub_devlog_audit(1)->outcome, "thing already exists.");
+  assert_int_equal(stub_devlog_audit(2)->status, 403);
+  assert_string_equal(stub_devlog_audit(2)->token_name, "read");
+  assert_int_equal(stub_devlog_audit(3)->status, 400);
+  assert_string_equal(stub_devlog_audit(3)->outcome, "please provide legal json!");
+  assert_int_equal(stub_devlog_audit(4)->status, 400);
+
+  /* an order answered later: its row when it is answered, with its outcome */
+  request("POST", "device_order/9", OPERATOR, JSON, "{\"order\":\"reboot\"}");
+  assert_int_equal(stub_devlog_naudits(), 5);
+  rest_fail(stub_rest.later, 504, REST_DEVICEOP, "order timed out");
+  rest_finish(stub_rest.later);
+  assert_int_equal(stub_devlog_naudits(), 6);
+  a = stub_devlog_audit(5);
+  assert_string_equal(a->route, "device_order");
+  assert_string_equal(a->target, "arg=9 order=reboot");
+  assert_int_equal(a->status, 504);
+  assert_string_equal(a->outcome, "order timed out");
+
+  /* 429: the first of a flood */
+  stub_auth_set_budget(STUB_ADMIN_SLOT, 0);
+  for (int i = 0; i < 5; i++) request("POST", "device_add", ADMIN, JSON, "{}");
+  assert_int_equal(req.status, 429);
+  assert_int_equal(stub_devlog_naudits(), 7);
+  assert_int_equal(stub_devlog_audit(6)->status, 429);
 }
 
 static void test_store_fail_mapping(void **state) {
@@ -502,6 +566,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(test_read_token_and_args, setup, teardown),
     cmocka_unit_test_setup_teardown(test_failed_stage_skips_the_rest, setup, teardown),
     cmocka_unit_test_setup_teardown(test_answer_later, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_audit_rows, setup, teardown),
     cmocka_unit_test_setup_teardown(test_store_fail_mapping, setup, teardown),
     cmocka_unit_test_setup_teardown(test_429, setup, teardown),
     cmocka_unit_test_setup_teardown(test_429_not_charged_before_auth, setup, teardown),

@@ -46,12 +46,13 @@ struct fx {
   struct store *st;
 };
 
-/* The store must hold nothing: no devices, groups, tokens, miner rows or logs (pruning every
- * log deletes nothing from an empty store, and counts what a full one had). */
+/* The store must hold nothing: no devices, groups, tokens, miner rows, audit rows or logs
+ * (pruning every log deletes nothing from an empty store, and counts what a full one had). */
 static int check_empty(struct fx *f) {
   struct store *st = f->st;
-  size_t nd = 0, ng = 0, nt = 0, nm = 0;
+  size_t nd = 0, ng = 0, nt = 0, nm = 0, na = 0;
   uint64_t nlogs = 0;
+  struct store_audit *as = NULL;
   struct store_device *ds = NULL;
   struct store_group *gs = NULL;
   struct store_token *ts = NULL;
@@ -61,6 +62,8 @@ static int check_empty(struct fx *f) {
   if (rc == 0) rc = st->ops->token_list(st, &ts, &nt);
   if (rc == 0) rc = st->ops->miner_list(st, &ms, &nm);
   if (rc == 0) rc = st->ops->log_prune(st, INT64_MAX, &nlogs);
+  if (rc == 0) rc = st->ops->audit_query(st, &(struct store_audit_filter){.limit = 1}, &as, &na);
+  store_audits_free(as, na);
   store_devices_free(ds, nd);
   store_groups_free(gs, ng);
   store_tokens_free(ts, nt);
@@ -70,10 +73,11 @@ static int check_empty(struct fx *f) {
             store_errmsg(st));
     return -1;
   }
-  if (nd || ng || nt || nm || nlogs) {
+  if (nd || ng || nt || nm || nlogs || na) {
     fprintf(stderr, "store contract: the store is not empty at the start of a test (%zu devices, "
-            "%zu groups, %zu tokens, %zu miner rows, %llu logs): does EF_STORE_RESET empty it?\n",
-            nd, ng, nt, nm, (unsigned long long)nlogs);
+            "%zu groups, %zu tokens, %zu miner rows, %llu logs, %zu audit rows): does "
+            "EF_STORE_RESET empty it?\n",
+            nd, ng, nt, nm, (unsigned long long)nlogs, na);
     return -1;
   }
   return 0;
@@ -757,6 +761,136 @@ static void test_log_prune(void **state) {
   assert_true(l.log_id > 14);
 }
 
+/* ===== the audit log ===== */
+
+/* Row i of a test log: token 1 "ops" or token 2 "ci" by parity, routes by thirds, equal times in
+ * pairs (paging must not skip or repeat rows of the same ms). */
+static void audit_fill(struct fx *f, size_t n) {
+  static const char *const routes[] = {"device_add", "give_order", "group_delete"};
+  struct store_audit *rows = ef_calloc(n, sizeof *rows);
+  char target[32];
+  for (size_t i = 0; i < n; i++) {
+    snprintf(target, sizeof target, "device=%zu", 100 + i);
+    rows[i] = (struct store_audit){.time = 1000 + (int64_t)(i / 2), .token_id = 1 + i % 2,
+                                   .token_name = ef_strdup(i % 2 ? "ci" : "ops"),
+                                   .route = ef_strdup(routes[i % 3]),
+                                   .target = ef_strdup(target),
+                                   .status = i % 4 == 3 ? 404 : 200,
+                                   .outcome = ef_strdup(i % 4 == 3 ? "Device NOT FOUND." : "ok"),
+                                   .peer = ef_strdup("127.0.0.1")};
+  }
+  assert_int_equal(OPS(f)->audit_append(f->st, rows, n), 0);
+  for (size_t i = 1; i < n; i++) assert_true(rows[i].audit_id > rows[i - 1].audit_id);
+  store_audits_free(rows, n);
+}
+
+static size_t audit_count(struct fx *f, const struct store_audit_filter *flt) {
+  struct store_audit *got;
+  size_t n;
+  assert_int_equal(OPS(f)->audit_query(f->st, flt, &got, &n), 0);
+  store_audits_free(got, n);
+  return n;
+}
+
+static void test_audit_append_query(void **state) {
+  struct fx *f = *state;
+  struct store_audit_filter all = {0};
+  assert_int_equal(audit_count(f, &all), 0);
+  audit_fill(f, 12);
+
+  struct store_audit *got;
+  size_t n;
+  assert_int_equal(OPS(f)->audit_query(f->st, &all, &got, &n), 0);
+  assert_int_equal(n, 12);
+  /* newest first, every member back */
+  assert_string_equal(got[0].target, "device=111");
+  assert_int_equal(got[0].time, 1005);
+  assert_int_equal(got[0].token_id, 2);
+  assert_string_equal(got[0].token_name, "ci");
+  assert_string_equal(got[0].route, "group_delete");
+  assert_int_equal(got[0].status, 404);
+  assert_string_equal(got[0].outcome, "Device NOT FOUND.");
+  assert_string_equal(got[0].peer, "127.0.0.1");
+  for (size_t i = 1; i < n; i++) assert_true(got[i].audit_id < got[i - 1].audit_id);
+  store_audits_free(got, n);
+
+  /* filters */
+  assert_int_equal(audit_count(f, &(struct store_audit_filter){.token = "ops"}), 6);
+  assert_int_equal(audit_count(f, &(struct store_audit_filter){.token = "2"}), 6);
+  assert_int_equal(audit_count(f, &(struct store_audit_filter){.token = "nobody"}), 0);
+  assert_int_equal(audit_count(f, &(struct store_audit_filter){.route = "give_order"}), 4);
+  assert_int_equal(audit_count(f, &(struct store_audit_filter){.target = "device=105"}), 1);
+  assert_int_equal(audit_count(f, &(struct store_audit_filter){.since = 1002}), 8);
+  assert_int_equal(audit_count(f, &(struct store_audit_filter){.until = 1002}), 4);
+  assert_int_equal(audit_count(f, &(struct store_audit_filter){.since = 1001, .until = 1002}), 2);
+  assert_int_equal(audit_count(f, &(struct store_audit_filter){.status_min = 400}), 3);
+  assert_int_equal(
+      audit_count(f, &(struct store_audit_filter){.status_min = 200, .status_max = 299}), 9);
+  assert_int_equal(
+      audit_count(f, &(struct store_audit_filter){.token = "ci", .route = "group_delete"}), 2);
+  assert_int_equal(audit_count(f, &(struct store_audit_filter){.limit = 5}), 5);
+
+  /* bad calls */
+  assert_int_equal(OPS(f)->audit_query(f->st, NULL, &got, &n), EF_EINVAL);
+  struct store_audit bad = {.route = "x"};
+  assert_int_equal(OPS(f)->audit_append(f->st, &bad, 1), EF_EINVAL);
+  assert_int_equal(OPS(f)->audit_append(f->st, NULL, 0), 0);
+  assert_int_equal(audit_count(f, &all), 12);
+}
+
+/* Pages of 5 by the audit_id cursor cover every row once, although times repeat. */
+static void test_audit_paging(void **state) {
+  struct fx *f = *state;
+  audit_fill(f, 23);
+  bool seen[23] = {false};
+  size_t total = 0, pages = 0;
+  uint64_t cursor = 0;
+  for (;;) {
+    struct store_audit *got;
+    size_t n;
+    struct store_audit_filter flt = {.before_id = cursor, .limit = 5};
+    assert_int_equal(OPS(f)->audit_query(f->st, &flt, &got, &n), 0);
+    pages++;
+    for (size_t i = 0; i < n; i++) {
+      int k = atoi(got[i].target + strlen("device=")) - 100;
+      assert_true(k >= 0 && k < 23);
+      assert_false(seen[k]);
+      seen[k] = true;
+    }
+    total += n;
+    if (n) cursor = got[n - 1].audit_id;
+    store_audits_free(got, n);
+    if (n < 5) break;
+  }
+  assert_int_equal(total, 23);
+  assert_int_equal(pages, 5);
+}
+
+static void test_audit_prune(void **state) {
+  struct fx *f = *state;
+  audit_fill(f, 20); /* times 1000..1009, two rows each */
+  uint64_t deleted = 99;
+  /* bounded: at most 3 a call, the oldest first */
+  assert_int_equal(OPS(f)->audit_prune(f->st, 1004, 3, &deleted), 0);
+  assert_int_equal(deleted, 3);
+  assert_int_equal(OPS(f)->audit_prune(f->st, 1004, 3, &deleted), 0);
+  assert_int_equal(deleted, 3);
+  assert_int_equal(OPS(f)->audit_prune(f->st, 1004, 3, &deleted), 0);
+  assert_int_equal(deleted, 2); /* fewer than asked: nothing older is left */
+  assert_int_equal(audit_count(f, &(struct store_audit_filter){0}), 12);
+  assert_int_equal(audit_count(f, &(struct store_audit_filter){.until = 1004}), 0);
+  assert_int_equal(OPS(f)->audit_prune(f->st, 1004, 100, &deleted), 0);
+  assert_int_equal(deleted, 0);
+  assert_int_equal(OPS(f)->audit_prune(f->st, 5000, 0, &deleted), 0);
+  assert_int_equal(deleted, 0);
+  assert_int_equal(OPS(f)->audit_prune(f->st, 5000, 1000, NULL), 0);
+  assert_int_equal(audit_count(f, &(struct store_audit_filter){0}), 0);
+  /* Ids are not reused after a prune: a cursor stays meaningful. */
+  struct store_audit a = {.time = 1, .route = "r", .outcome = "ok"};
+  assert_int_equal(OPS(f)->audit_append(f->st, &a, 1), 0);
+  assert_true(a.audit_id > 20);
+}
+
 /* ===== API tokens and miner records ===== */
 
 static void test_tokens(void **state) {
@@ -951,6 +1085,9 @@ int main(int argc, char **argv) {
       T_(test_write_batch),
       T_(test_log_query),
       T_(test_log_prune),
+      T_(test_audit_append_query),
+      T_(test_audit_paging),
+      T_(test_audit_prune),
       T_(test_tokens),
       T_(test_miners),
       T_(test_timing),

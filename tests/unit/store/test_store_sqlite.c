@@ -221,7 +221,9 @@ static void test_wal_mode(void **state) {
 
 /* ===== schema: PRAGMA user_version and migrations ===== */
 
-/* PRAGMA user_version counts the migrations applied (4 today); an older file is migrated with
+#define SCHEMA_NOW 5 /* the steps of migrations[] */
+
+/* PRAGMA user_version counts the migrations applied (SCHEMA_NOW); an older file is migrated with
  * its data: version 4 gives API tokens a scope from their kind (admin -> admin, read -> read). */
 static void test_schema_version_and_migration(void **state) {
   struct fx *f = *state;
@@ -234,14 +236,14 @@ static void test_schema_version_and_migration(void **state) {
   assert_int_equal(OPS(f)->relation_add(f->st, 42, 7, 3000), 0);
 
   assert_int_equal(reopen(f, err, sizeof err), 0);
-  assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 4);
+  assert_int_equal(raw_int(f->path, "PRAGMA user_version"), SCHEMA_NOW);
   assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name='devices'"),
                    1);
 
-  /* A version-1 database (before miner records, verifiers and token scopes) is migrated to 4
-   * with its data. */
+  /* A version-1 database (before miner records, verifiers, token scopes and the audit log) is
+   * migrated to the current version with its data. */
   store_close(&f->st);
-  raw_exec(f->path, "DROP TABLE miner_info; DROP TABLE worker_info; "
+  raw_exec(f->path, "DROP TABLE miner_info; DROP TABLE worker_info; DROP TABLE audit_log; "
                     "ALTER TABLE devices DROP COLUMN pw_verifier; "
                     "ALTER TABLE api_tokens DROP COLUMN scope; "
                     "ALTER TABLE api_tokens DROP COLUMN groups; "
@@ -251,7 +253,7 @@ static void test_schema_version_and_migration(void **state) {
                     "VALUES (1, 'a', 'admin', 'h1', 5), (2, NULL, 'read', 'h2', 6); "
                     "PRAGMA user_version = 1");
   assert_int_equal(reopen(f, err, sizeof err), 0);
-  assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 4);
+  assert_int_equal(raw_int(f->path, "PRAGMA user_version"), SCHEMA_NOW);
   struct store_token *ts;
   size_t nt;
   assert_int_equal(OPS(f)->token_list(f->st, &ts, &nt), 0);
@@ -264,6 +266,8 @@ static void test_schema_version_and_migration(void **state) {
   assert_int_equal(ts[1].created_time, 6);
   store_tokens_free(ts, nt);
   assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name='miner_info'"),
+                   1);
+  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name='audit_log'"),
                    1);
 
   struct store_device out;

@@ -34,6 +34,20 @@ uint64_t devlog_add(struct devlog *dl, uint64_t device_id, const char *event, co
   return nrows;
 }
 
+static struct store_audit *audits;
+static size_t naudits;
+
+uint64_t devlog_audit(struct devlog *dl, struct store_audit *row) {
+  (void)dl;
+  audits = ef_realloc(audits, (naudits + 1) * sizeof *audits);
+  audits[naudits++] = *row;
+  *row = (struct store_audit){0};
+  return nrows + naudits;
+}
+
+size_t stub_devlog_naudits(void) { return naudits; }
+const struct store_audit *stub_devlog_audit(size_t i) { return i < naudits ? &audits[i] : NULL; }
+
 void devlog_sync(struct devlog *dl, uint64_t since, devlog_sync_cb cb, void *ud) {
   (void)dl;
   (void)since;
@@ -63,6 +77,9 @@ void stub_devlog_reset(void) {
   ef_free(rows);
   rows = NULL;
   nrows = cap = 0;
+  store_audits_free(audits, naudits);
+  audits = NULL;
+  naudits = 0;
   nheld = 0;
   holding = false;
 }

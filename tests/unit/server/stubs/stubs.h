@@ -5,7 +5,7 @@
  * the modules it calls; each stub records what it was asked into a log the test inspects.
  *
  *   net_stubs.c         net_send / net_close / net_req_respond ...: a call log per connection
- *   devlog_stubs.c      devlog_add: the rows the module would have written
+ *   devlog_stubs.c      devlog_add, devlog_audit: the rows the module would have written
  *   worker_stubs.c      worker_submit: a FIFO the test runs (work() on a store it chooses)
  *   store_stubs.c       a fake struct store whose miner_write / miner_list record and replay rows
  *   live_stubs.c        live_sess_send / live_sess_error for modules that only answer a session
@@ -68,6 +68,7 @@ struct net_req {
   const char *authorization;  /* header values, or NULL when absent */
   const char *content_type;
   const char *body;           /* NULL: "" */
+  const char *peer;           /* net_req_peer(); "127.0.0.1" when NULL */
   /* the answer */
   int nresponses;
   int status;
@@ -97,6 +98,10 @@ const struct stub_devlog_row *stub_devlog_last(const char *event);
  * returns how many there were. stub_devlog_reset() stops holding. */
 void stub_devlog_hold(bool hold);
 size_t stub_devlog_commit(int rc);
+
+/* devlog_audit's rows (taken, kept until stub_devlog_reset). */
+size_t stub_devlog_naudits(void);
+const struct store_audit *stub_devlog_audit(size_t i);
 
 /* ===== worker_stubs.c ===== */
 
@@ -149,6 +154,8 @@ void stub_live_sess_free(struct dsess *s);
 #define STUB_SLOTS 4
 #define STUB_LIMITED_GROUP 1
 #define STUB_LIMITED_DEVICE 11
+#define STUB_ADMIN_ID 100      /* auth_slot: slot 0 is token 100 "admin", ... */
+#define STUB_READ_ID 101       /* ... slot 1 token 101 "read" */
 #define STUB_RATE_WAIT_MS 1500 /* what auth_rate answers for a spent budget */
 /* auth_check / auth_identify: "Bearer admin-token" is an admin (slot 0), "Bearer read-token" a
  * reader (slot 1), "Bearer operator-token" an operator (slot 2), "Bearer limited-token" an
