@@ -82,6 +82,25 @@ def source_dir():
         os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
+def rest_routes():
+    """Every REST route row of the server's route tables (src/server/rest_*.c) as
+    (methods, name, nargs, need, reads_only): read from the sources, so a new route is in every
+    test that iterates them."""
+    import glob
+    import re
+    rows = []
+    for f in sorted(glob.glob(os.path.join(source_dir(), "src", "server", "rest_*.c"))):
+        with open(f) as fh:
+            text = fh.read()
+        for m in re.finditer(r'\{"([A-Z ]+)",\s*"(\w+)",\s*(\d),\s*(REST_[A-Z_ |]+),([^}]*)\}',
+                             text):
+            rows.append((m.group(1).split(), m.group(2), int(m.group(3)), m.group(4).strip(),
+                         "reads_only = true" in m.group(5)))
+    if len(rows) < 25:
+        raise AssertionError("route tables not found: %r" % rows)
+    return rows
+
+
 def server_binary():
     return os.path.join(build_dir(), "src", "server", "edgefleetd")
 

@@ -16,21 +16,9 @@ import re
 
 import websockets
 
-from efharness import Suite, check, await_until, source_dir, wait_until
+from efharness import Suite, check, await_until, rest_routes, wait_until
 
 T = Suite("22-tokens", front_push_interval="50ms", token_used_flush="100ms", log_flush="20ms")
-
-
-def routes():
-    """Every REST route row as (methods, name, nargs, need) from the route tables."""
-    rows = []
-    for f in ("rest_device.c", "rest_group.c", "rest_relation.c", "rest_live.c", "rest_token.c"):
-        with open(os.path.join(source_dir(), "src", "server", f)) as fh:
-            text = fh.read()
-        for m in re.finditer(r'\{"([A-Z ]+)",\s*"(\w+)",\s*(\d),\s*(REST_[A-Z_ |]+),', text):
-            rows.append((m.group(1).split(), m.group(2), int(m.group(3)), m.group(4)))
-    check(len(rows) >= 25, "route tables not found", rows)
-    return rows
 
 
 def add_token(srv, name, scope, **extra):
@@ -55,7 +43,7 @@ def read_token_cannot_write(srv):
     read, _ = add_token(srv, "wall", "read")
     op, _ = add_token(srv, "ops", "operator")
     writes = admin_only = 0
-    for methods, name, nargs, need in routes():
+    for methods, name, nargs, need, _ in rest_routes():
         for method in methods:
             st, r = call(srv, method, name, nargs, read)
             if "REST_READ" in need:
