@@ -661,7 +661,14 @@ static int refuse_no_client_cert(struct lws *wsi) {
   lws_get_peer_simple(wsi, peer, sizeof peer);
   ef_log(EF_LOG_INFO, "net: %s: /ws refused: no client certificate (tls_ca requires one for "
          "devices)", peer);
-  lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, "a client certificate is required for /ws");
+  /* written by hand: lws_return_http_status() says HTTP/1.0 this early, which WebSocket
+   * clients reject as a malformed answer instead of reading the status */
+  static const char resp[] = "HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\n"
+                             "content-length: 41\r\nconnection: close\r\n\r\n"
+                             "a client certificate is required for /ws\n";
+  unsigned char buf[LWS_PRE + sizeof resp];
+  memcpy(buf + LWS_PRE, resp, sizeof resp - 1);
+  lws_write(wsi, buf + LWS_PRE, sizeof resp - 1, LWS_WRITE_HTTP_HEADERS);
   return 1;
 }
 
@@ -1132,6 +1139,9 @@ int net_start(uv_loop_t *loop, const struct net_config *cfg, const struct net_ha
   if (n->pair) { /* certificates: tls_ctx_ready(); client certificates asked, not required */
     info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
                     LWS_SERVER_OPTION_CREATE_VHOST_SSL_CTX;
+    /* HTTP/1.1 only, as in plaintext: lws would offer h2, and browsers then carry /front
+     * as WebSocket over HTTP/2 (RFC 8441), which this layer does not route */
+    info.alpn = "http/1.1";
     if (cfg->tls_ca) {
       info.options |= LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT |
                       LWS_SERVER_OPTION_PEER_CERT_NOT_REQUIRED;
