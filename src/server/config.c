@@ -157,7 +157,15 @@ static int check_tls(const struct server_config *cfg, char *err, size_t errlen) 
     snprintf(err, errlen, "tls_ca (mutual TLS) needs tls_cert and tls_key");
     return EF_ECONFIG;
   }
-  if (!cfg->tls_cert && !cfg->allow_plaintext && !config_listen_is_loopback(cfg->listen)) {
+  /* an address that is not IPv4 at all is the listener's error ("not an IPv4 address") */
+  const char *colon = strrchr(cfg->listen, ':');
+  char host[64];
+  struct in_addr a;
+  bool ipv4 = colon && (size_t)(colon - cfg->listen) < sizeof host &&
+              snprintf(host, sizeof host, "%.*s", (int)(colon - cfg->listen), cfg->listen) > 0 &&
+              inet_pton(AF_INET, host, &a) == 1;
+  if (!cfg->tls_cert && !cfg->allow_plaintext && ipv4 &&
+      !config_listen_is_loopback(cfg->listen)) {
     snprintf(err, errlen,
              "refusing to listen on %s without TLS: it is not a loopback address, and device "
              "passwords and tokens would cross the network in clear. Set tls_cert and tls_key "
