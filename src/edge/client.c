@@ -224,7 +224,9 @@ static void start_connect(ef_client *c) {
    * (DNS name or IP address) must be the certificate's (lws: X509_VERIFY_PARAM_set1_host/ip) */
   if (c->url.tls) i.ssl_connection = LCCSCF_USE_SSL;
   c->tls_why[0] = '\0';
+  c->connecting = NULL;
   struct lws *wsi = lws_client_connect_via_info(&i);
+  if (c->state == CONN_CONNECTING) c->connecting = wsi;
   if (!wsi && c->state == CONN_CONNECTING) { /* failed without a CONNECTION_ERROR callback */
     client_log(c, 1, "connect to %s:%d failed at once", c->url.host, c->url.port);
     conn_lost(c, "connect failed");
@@ -235,6 +237,7 @@ static void conn_lost(ef_client *c, const char *why) {
   if (c->state != CONN_CONNECTING && c->state != CONN_LOGIN && c->state != CONN_ONLINE) return;
   bool was_up = c->wsi != NULL;
   c->wsi = NULL;
+  c->connecting = NULL;
   c->state = CONN_WAIT;
   heartbeat_stop(c);
   uv_timer_stop(&c->t_login);
@@ -413,6 +416,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
   case LWS_CALLBACK_CLIENT_ESTABLISHED:
     if (c->state != CONN_CONNECTING || c->shutting_down) return -1;
     c->wsi = wsi;
+    c->connecting = NULL;
     c->state = CONN_LOGIN;
     client_oplog(c, 2, "successfully connect to Server.");
     event(c, EF_EV_CONNECTED, NULL);
@@ -459,6 +463,19 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
   case LWS_CALLBACK_CLIENT_CLOSED:
     if (wsi == c->wsi) conn_lost(c, "connection closed");
     return 0;
+  case LWS_CALLBACK_WSI_DESTROY:
+    /* lws 4.1.6 frees an attempt the server closed after the TLS handshake (TLS 1.3: a client
+     * certificate refused by a server with tls_ca) without CLIENT_CONNECTION_ERROR: without
+     * this the client would wait for that attempt forever */
+    if (c->state == CONN_CONNECTING && wsi == c->connecting) {
+      char why[600];
+      snprintf(why, sizeof why, "connection error: %s%s",
+               c->tls_why[0] ? "TLS: " : "closed by the server during the handshake (with "
+                                          "TLS: was our client certificate refused?)",
+               c->tls_why);
+      conn_lost(c, why);
+    }
+    break;
   default: break;
   }
   return lws_callback_http_dummy(wsi, reason, user, in, len);

@@ -120,6 +120,7 @@ struct ef_client {
   uv_timer_t t_reconnect, t_login, t_ping, t_status, t_restart;
   struct lws_context *ctx;
   struct lws *wsi;
+  struct lws *connecting; /* the attempt in CONN_CONNECTING, for its WSI_DESTROY */
   struct edge_url url;
   struct edge_pins pins;  /* from pinned_pubkey; n == 0: no pinning */
   char tls_why[256];      /* why the last TLS handshake failed, for its connection error */

@@ -14,7 +14,7 @@ client certificates from each CA. The server runs with --tls-cert/--tls-key (som
 * only TLS 1.2+ and forward-secret AEAD ciphers; plaintext on the TLS port is refused, and many
   failed handshakes do not use up the server's handshake slots;
 * mutual TLS: a device without a client certificate gets 403 on /ws, one from another CA fails
-  the handshake, one from tls_ca logs in; REST needs none;
+  the handshake (and the agent retries), one from tls_ca logs in; REST needs none;
 * SIGHUP swaps a renewed certificate while devices stay connected (same connections, no new
   login), new connections see the new certificate, and a broken renewal keeps the old one;
 * REST through edgefleetctl --ca over https; /front over wss; the dashboard over https in
@@ -337,6 +337,14 @@ async def mutual_tls(srv):
         wait_until(lambda: a.log().count("'403'") >= 2, 10, what="two 403 refusals in the log")
     finally:
         a.stop()
+    # another CA's certificate: the server ends the handshake; the agent retries, it does not hang
+    r = agent(srv, did, "--ca", P("ca.crt"), "--cert", P("rogue.crt"), "--key", P("rogue.key"))
+    try:
+        wait_until(lambda: r.log().count("disconnected from Server: connection error") >= 2, 10,
+                   what="two failed attempts of the agent with another CA's certificate")
+    finally:
+        r.stop()
+    check("login success" not in r.log(), r.tail())
     b = agent(srv, did, "--ca", P("ca.crt"), "--cert", P("device.crt"), "--key", P("device.key"))
     try:
         wait_until(lambda: "login success" in b.log(), 10, what="the agent with a certificate")
