@@ -473,6 +473,9 @@ def dashboard_over_https(srv):
         page.evaluate("location.hash = '#/devices'")
         page.wait_for("!!document.querySelector('tr[data-device=\"%s\"]')" % did,
                       what="the device in the list (over wss)")
+        st = page.evaluate("fetch('/service/devices_manage/device_query/%s', {headers: "
+                           "{Authorization: 'Bearer %s'}}).then(r => r.status)" % (did, srv.token))
+        check(st == 200, "REST from the page over https", st)
         check(page.problems() == [], page.problems())
     finally:
         browser.stop()
