@@ -50,7 +50,14 @@ void ef_client_free(ef_client **c);
 
 /* Set one option by name ('-' and '_' are equal). Returns EF_ENOENT for an unknown key and
  * EF_ECONFIG for a bad value. The strings are copied. Options and defaults:
- *   server               ws://host:port/path of the server's southbound endpoint (required)
+ *   server               ws://host:port/path of the server's southbound endpoint (required);
+ *                        wss:// for TLS (port 443 by default)
+ *   ca_file              wss: PEM CAs the server's certificate must chain to [system store]
+ *   cert_file, key_file  wss: PEM client certificate and key (mutual TLS) [key: cert_file]
+ *   pinned_pubkey        wss: sha256//<base64 SHA-256 of the server's SubjectPublicKeyInfo>,
+ *                        ';' between several; checked besides the chain
+ *                        (a failed verification is a connect failure, logged with its reason
+ *                        and retried like any other)
  *   device_id            login by id ...
  *   device_sn, device_model   ... or by serial number + model
  *   password             the device password (the fallback when no valid token is kept)

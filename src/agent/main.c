@@ -44,8 +44,9 @@ static void on_signal(int sig) {
 
 static void usage(FILE *out) {
   fprintf(out,
-          "usage: edgefleet-agent --server ws://HOST:PORT/ws (--device-id ID | --sn SN --model M)\n"
+          "usage: edgefleet-agent --server ws[s]://HOST:PORT/ws (--device-id ID | --sn SN --model M)\n"
           "                       --password PW [--data-dir DIR] [--config FILE]\n"
+          "                       [--ca CA.pem] [--cert CERT.pem --key KEY.pem] [--pin sha256//...]\n"
           "                       [--log-level info] [--OPTION VALUE ...]\n\n"
           "Every option is also a config file line \"name = value\"; the command line wins.\n"
           "Durations take ms/s/m/h/d, sizes k/m/g.\n\n"
@@ -69,6 +70,10 @@ static int set_option(void *ud, const char *key, const char *value, char *err, s
   if (rc != EF_ENOENT) return rc;
   if (strcmp(key, "sn") == 0) key = "device_sn";
   else if (strcmp(key, "model") == 0) key = "device_model";
+  else if (strcmp(key, "ca") == 0) key = "ca_file"; /* TLS (wss://): --ca --cert --key --pin */
+  else if (strcmp(key, "cert") == 0) key = "cert_file";
+  else if (strcmp(key, "key") == 0) key = "key_file";
+  else if (strcmp(key, "pin") == 0) key = "pinned_pubkey";
   rc = ef_client_set(su->client, key, value);
   if (rc == EF_ECONFIG) snprintf(err, errlen, "%s: bad value '%s'", key, value);
   else if (rc != 0 && rc != EF_ENOENT) snprintf(err, errlen, "%s: %s", key, ef_strerror(rc));

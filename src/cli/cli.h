@@ -25,6 +25,7 @@ enum cli_exit {
 struct cli_opts {
   /* global */
   char *server, *token, *token_file;
+  char *ca, *cert, *key;      /* https: CA file, client certificate and key (PEM) */
   bool json, verbose, help;
   int64_t connect_timeout, timeout; /* ms */
   /* per command */

@@ -116,6 +116,11 @@ static int request(struct cli *c, CURL *h, const char *method, const char *path,
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(h, CURLOPT_USERAGENT, "edgefleetctl/0.1");
+  /* https: curl verifies the chain and the host name by default; --ca replaces the system's
+   * store, --cert/--key present a client certificate */
+  if (c->o.ca) curl_easy_setopt(h, CURLOPT_CAINFO, c->o.ca);
+  if (c->o.cert) curl_easy_setopt(h, CURLOPT_SSLCERT, c->o.cert);
+  if (c->o.key) curl_easy_setopt(h, CURLOPT_SSLKEY, c->o.key);
   if (text) {
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, text);
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(text));

@@ -2,7 +2,8 @@
 /* main.c -- edgefleetctl: the command line, the command table, help, and where the server
  * address and the API token come from.
  *
- *   edgefleetctl [--server URL] [--token TOKEN | --token-file FILE] [--json] [-v] COMMAND ...
+ *   edgefleetctl [--server URL] [--token TOKEN | --token-file FILE] [--json] [-v]
+ *                [--ca CA.pem] [--cert CERT.pem --key KEY.pem] COMMAND ...
  *
  * Options may stand anywhere on the line (before or after the command words); `--` ends them.
  * The options are cfg.h rows, so they parse and report errors like every edgefleet program's;
@@ -35,6 +36,10 @@ static const struct cfg_opt global_opts[] = {
           "(-h) usage, of a command when one is given"),
   CFG_ROW(struct cli_opts, connect_timeout, CFG_MS, 1, 3600000, "5s", "time to connect"),
   CFG_ROW(struct cli_opts, timeout, CFG_MS, 1, 86400000, "30s", "time for a whole request"),
+  CFG_ROW(struct cli_opts, ca, CFG_STR, 0, 0, NULL,
+          "https: PEM CA certificates to verify the server with [the system's store]"),
+  CFG_ROW(struct cli_opts, cert, CFG_STR, 0, 0, NULL, "https: PEM client certificate"),
+  CFG_ROW(struct cli_opts, key, CFG_STR, 0, 0, NULL, "https: PEM private key of --cert"),
   CFG_END,
 };
 

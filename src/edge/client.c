@@ -17,6 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
 #include "clock.h"
 #include "edge_internal.h"
 #include "mem.h"
@@ -217,7 +220,13 @@ static void start_connect(ef_client *c) {
   i.host = c->url.host;
   i.origin = c->url.host;
   i.local_protocol_name = "edgefleet";
+  /* wss: the chain must verify against ca_file or the system's store, and the name in the URL
+   * (DNS name or IP address) must be the certificate's (lws: X509_VERIFY_PARAM_set1_host/ip) */
+  if (c->url.tls) i.ssl_connection = LCCSCF_USE_SSL;
+  c->tls_why[0] = '\0';
+  c->connecting = NULL;
   struct lws *wsi = lws_client_connect_via_info(&i);
+  if (c->state == CONN_CONNECTING) c->connecting = wsi;
   if (!wsi && c->state == CONN_CONNECTING) { /* failed without a CONNECTION_ERROR callback */
     client_log(c, 1, "connect to %s:%d failed at once", c->url.host, c->url.port);
     conn_lost(c, "connect failed");
@@ -228,6 +237,7 @@ static void conn_lost(ef_client *c, const char *why) {
   if (c->state != CONN_CONNECTING && c->state != CONN_LOGIN && c->state != CONN_ONLINE) return;
   bool was_up = c->wsi != NULL;
   c->wsi = NULL;
+  c->connecting = NULL;
   c->state = CONN_WAIT;
   heartbeat_stop(c);
   uv_timer_stop(&c->t_login);
@@ -358,6 +368,32 @@ static void on_message(ef_client *c, const char *text, size_t len) {
   proto_msg_free(&m);
 }
 
+/* Called by OpenSSL for each certificate of the server's chain, from the root to the server's
+ * own (depth 0). A failure is kept with its reason (expired, hostname mismatch, unable to get
+ * local issuer certificate, ...) for the connection error that follows; with pinned_pubkey the
+ * server's key must also be one of the pins. 0 accepts, 1 refuses. */
+static int verify_server_cert(ef_client *c, X509_STORE_CTX *xs, int preverify_ok) {
+  int depth = X509_STORE_CTX_get_error_depth(xs);
+  if (!preverify_ok) {
+    int e = X509_STORE_CTX_get_error(xs);
+    if (!c->tls_why[0])
+      snprintf(c->tls_why, sizeof c->tls_why, "server certificate refused: %s (depth %d)",
+               X509_verify_cert_error_string(e), depth);
+    return 1;
+  }
+  if (depth == 0 && c->pins.n) {
+    unsigned char h[32];
+    X509 *leaf = X509_STORE_CTX_get_current_cert(xs);
+    if (!leaf || tls_spki_sha256(leaf, h) != 0 || !tls_pins_match(&c->pins, h)) {
+      snprintf(c->tls_why, sizeof c->tls_why,
+               "server certificate refused: its public key is not one of pinned_pubkey");
+      X509_STORE_CTX_set_error(xs, X509_V_ERR_APPLICATION_VERIFICATION);
+      return 1;
+    }
+  }
+  return 0;
+}
+
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                        size_t len) {
   struct lws_context *ctx = lws_get_context(wsi);
@@ -366,14 +402,21 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
   switch (reason) {
   case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
     if (c->state == CONN_CONNECTING) {
-      char why[256];
-      snprintf(why, sizeof why, "connection error: %s", in ? (const char *)in : "unknown");
+      char why[600];
+      if (c->tls_why[0]) /* the verify callback's reason says more than lws' summary */
+        snprintf(why, sizeof why, "connection error: TLS: %s", c->tls_why);
+      else
+        snprintf(why, sizeof why, "connection error: %s", in ? (const char *)in : "unknown");
       conn_lost(c, why);
     }
     return 0;
+  case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION: /* user: X509_STORE_CTX, len:
+                                                                 OpenSSL's verdict so far */
+    return verify_server_cert(c, user, (int)len);
   case LWS_CALLBACK_CLIENT_ESTABLISHED:
     if (c->state != CONN_CONNECTING || c->shutting_down) return -1;
     c->wsi = wsi;
+    c->connecting = NULL;
     c->state = CONN_LOGIN;
     client_oplog(c, 2, "successfully connect to Server.");
     event(c, EF_EV_CONNECTED, NULL);
@@ -420,6 +463,19 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
   case LWS_CALLBACK_CLIENT_CLOSED:
     if (wsi == c->wsi) conn_lost(c, "connection closed");
     return 0;
+  case LWS_CALLBACK_WSI_DESTROY:
+    /* lws 4.1.6 frees an attempt the server closed after the TLS handshake (TLS 1.3: a client
+     * certificate refused by a server with tls_ca) without CLIENT_CONNECTION_ERROR: without
+     * this the client would wait for that attempt forever */
+    if (c->state == CONN_CONNECTING && wsi == c->connecting) {
+      char why[600];
+      snprintf(why, sizeof why, "connection error: %s%s",
+               c->tls_why[0] ? "TLS: " : "closed by the server during the handshake (with "
+                                          "TLS: was our client certificate refused?)",
+               c->tls_why);
+      conn_lost(c, why);
+    }
+    break;
   default: break;
   }
   return lws_callback_http_dummy(wsi, reason, user, in, len);
@@ -501,6 +557,36 @@ static void finish_loop(ef_client *c) {
   }
 }
 
+/* The TLS options fit the URL and their files can be read (lws would only log a failure). */
+static int tls_check_conf(ef_client *c) {
+  const struct edge_conf *f = &c->conf;
+  memset(&c->pins, 0, sizeof c->pins);
+  if (!c->url.tls) {
+    if (f->ca_file || f->cert_file || f->key_file || f->pinned_pubkey)
+      client_log(c, 1, "ca_file, cert_file, key_file and pinned_pubkey apply to wss:// only; "
+                       "%s is ws:// (no TLS)", f->server);
+    return 0;
+  }
+  if (f->key_file && !f->cert_file) {
+    client_log(c, 0, "key_file without cert_file");
+    return EF_ECONFIG;
+  }
+  const char *files[][2] = {{"ca_file", f->ca_file}, {"cert_file", f->cert_file},
+                            {"key_file", f->key_file}};
+  for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+    if (files[i][1] && access(files[i][1], R_OK) != 0) {
+      client_log(c, 0, "%s %s: %s", files[i][0], files[i][1], strerror(errno));
+      return EF_ECONFIG;
+    }
+  char err[256];
+  if (f->pinned_pubkey && *f->pinned_pubkey &&
+      tls_pins_parse(f->pinned_pubkey, &c->pins, err, sizeof err) != 0) {
+    client_log(c, 0, "%s", err);
+    return EF_ECONFIG;
+  }
+  return 0;
+}
+
 int ef_client_run(ef_client *c) {
   if (!c) return EF_EINVAL;
   if (c->running) return EF_EBUSY;
@@ -521,6 +607,8 @@ int ef_client_run(ef_client *c) {
     client_log(c, 0, "password must be set");
     return EF_ECONFIG;
   }
+  rc = tls_check_conf(c);
+  if (rc) return rc;
   if (mkdir_p(c->conf.data_dir) != 0) {
     client_log(c, 0, "cannot create data_dir %s: %s", c->conf.data_dir, strerror(errno));
     return EF_ESYS;
@@ -563,6 +651,15 @@ int ef_client_run(ef_client *c) {
   info.uid = -1;
   /* lws counts whole seconds: round up, so that 1500ms is not cut to 1 s */
   info.timeout_secs = (unsigned)((c->conf.connect_timeout + 999) / 1000);
+  if (c->url.tls) {
+    info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    /* with ca_file, that file only: not the system's CAs besides */
+    if (c->conf.ca_file) info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+    info.client_ssl_ca_filepath = c->conf.ca_file;
+    info.client_ssl_cert_filepath = c->conf.cert_file;
+    info.client_ssl_private_key_filepath =
+        c->conf.key_file ? c->conf.key_file : c->conf.cert_file;
+  }
   c->ctx = lws_create_context(&info);
   if (!c->ctx) {
     client_log(c, 0, "cannot create the websocket context (is libwebsockets-evlib-uv installed?)");

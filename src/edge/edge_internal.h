@@ -30,6 +30,7 @@ struct oplog;
 struct edge_conf {
   char *server, *device_id, *device_sn, *device_model, *password, *data_dir, *log_file;
   char *sftp_host, *sftp_user, *sftp_password, *sftp_key, *sftp_known_hosts;
+  char *ca_file, *cert_file, *key_file, *pinned_pubkey; /* wss:// only */
   int64_t ping_interval, pong_timeout, status_interval, max_failures, reconnect_interval,
       reconnect_jitter, max_retries, restart_wait, log_rotate, log_keep, sftp_port, max_message,
       sftp_timeout;
@@ -41,13 +42,28 @@ int options_set(struct edge_conf *conf, const char *key, const char *value, char
                 size_t errlen);
 void options_free(struct edge_conf *conf);
 
-/* ws://host[:port][/path] -> parts; 0 or EF_ECONFIG with err set (wss:// is refused). */
+/* ws:// or wss://host[:port][/path] -> parts (port 80 or 443 by default); 0 or EF_ECONFIG with
+ * err set. */
 struct edge_url {
   char host[256];
   char path[512];
   int port;
+  bool tls;               /* wss:// */
 };
 int options_parse_url(const char *url, struct edge_url *out, char *err, size_t errlen);
+
+/* ===== tls_pin.c -- pinned_pubkey ===== */
+#define EDGE_PINS_MAX 8
+struct edge_pins {
+  unsigned char sha[EDGE_PINS_MAX][32]; /* SHA-256 of a SubjectPublicKeyInfo (DER) */
+  size_t n;
+};
+/* "sha256//<base64>[;sha256//<base64>...]" (curl's --pinnedpubkey); 0 or EF_ECONFIG + err. */
+int tls_pins_parse(const char *s, struct edge_pins *out, char *err, size_t errlen);
+typedef struct x509_st X509;
+/* The SHA-256 of cert's SubjectPublicKeyInfo; 0 or EF_EINVAL. */
+int tls_spki_sha256(X509 *cert, unsigned char out[32]);
+bool tls_pins_match(const struct edge_pins *p, const unsigned char h[32]);
 
 /* ===== orders.c -- order jobs for the worker thread ===== */
 enum job_kind { JOB_CUSTOM, JOB_UPLOAD_LOG };
@@ -104,7 +120,10 @@ struct ef_client {
   uv_timer_t t_reconnect, t_login, t_ping, t_status, t_restart;
   struct lws_context *ctx;
   struct lws *wsi;
+  struct lws *connecting; /* the attempt in CONN_CONNECTING, for its WSI_DESTROY */
   struct edge_url url;
+  struct edge_pins pins;  /* from pinned_pubkey; n == 0: no pinning */
+  char tls_why[256];      /* why the last TLS handshake failed, for its connection error */
   struct oplog *oplog;
   enum conn_state state;
   unsigned conn_gen;

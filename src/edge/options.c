@@ -15,7 +15,15 @@
 
 static const struct cfg_opt opts[] = {
   CFG_ROW(struct edge_conf, server, CFG_STR, 0, 0, NULL,
-          "ws://host:port/path of the server's device endpoint"),
+          "ws:// or wss://host:port/path of the server's device endpoint"),
+  CFG_ROW(struct edge_conf, ca_file, CFG_STR, 0, 0, NULL,
+          "wss: PEM CA certificates the server's must chain to [the system's store] (--ca)"),
+  CFG_ROW(struct edge_conf, cert_file, CFG_STR, 0, 0, NULL,
+          "wss: PEM client certificate, for a server that requires one (--cert)"),
+  CFG_ROW(struct edge_conf, key_file, CFG_STR, 0, 0, NULL,
+          "wss: PEM private key of cert_file [cert_file] (--key)"),
+  CFG_ROW(struct edge_conf, pinned_pubkey, CFG_STR, 0, 0, NULL,
+          "wss: sha256//<base64> of the server's public key, ';' between several (--pin)"),
   CFG_ROW(struct edge_conf, device_id, CFG_STR, 0, 0, NULL, "log in by device id ..."),
   CFG_ROW(struct edge_conf, device_sn, CFG_STR, 0, 0, NULL, "... or by serial number (--sn) ..."),
   CFG_ROW(struct edge_conf, device_model, CFG_STR, 0, 0, NULL, "... and model (--model)"),
@@ -80,18 +88,15 @@ int ef_client_option(size_t i, const char **name, const char **def, const char *
 int options_parse_url(const char *url, struct edge_url *out, char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
   if (!url || !*url) {
-    snprintf(err, errlen, "server: not set (ws://host:port/path)");
+    snprintf(err, errlen, "server: not set (ws://host:port/path or wss://...)");
     return EF_ECONFIG;
   }
-  if (strncasecmp(url, "wss://", 6) == 0) {
-    snprintf(err, errlen, "server: wss:// is not supported (libedgefleet has no TLS); use ws://");
+  out->tls = strncasecmp(url, "wss://", 6) == 0;
+  if (!out->tls && strncasecmp(url, "ws://", 5) != 0) {
+    snprintf(err, errlen, "server: '%s' must start with ws:// or wss://", url);
     return EF_ECONFIG;
   }
-  if (strncasecmp(url, "ws://", 5) != 0) {
-    snprintf(err, errlen, "server: '%s' must start with ws://", url);
-    return EF_ECONFIG;
-  }
-  const char *h = url + 5, *slash = strchr(h, '/');
+  const char *h = url + (out->tls ? 6 : 5), *slash = strchr(h, '/');
   size_t hostport = slash ? (size_t)(slash - h) : strlen(h);
   const char *hend = h + hostport;
   const char *colon = NULL;
@@ -108,7 +113,7 @@ int options_parse_url(const char *url, struct edge_url *out, char *err, size_t e
     if (hl == 0 || hl >= sizeof out->host) goto bad;
     memcpy(out->host, h, hl);
   }
-  out->port = 80;
+  out->port = out->tls ? 443 : 80;
   if (colon) {
     char *end;
     long p = strtol(colon + 1, &end, 10);
@@ -119,7 +124,7 @@ int options_parse_url(const char *url, struct edge_url *out, char *err, size_t e
   if (strlen(slash ? slash : "/") >= sizeof out->path) goto bad;
   return 0;
 bad:
-  snprintf(err, errlen, "server: '%s' is not a ws://host[:port][/path] URL", url);
+  snprintf(err, errlen, "server: '%s' is not a ws[s]://host[:port][/path] URL", url);
   return EF_ECONFIG;
 }
 
@@ -136,6 +141,11 @@ int options_set(struct edge_conf *conf, const char *key, const char *value, char
   if (strcmp(k, "server") == 0) {
     struct edge_url u;
     int rc = options_parse_url(value, &u, err, errlen);
+    if (rc) return rc;
+  }
+  if (strcmp(k, "pinned_pubkey") == 0 && *value) {
+    struct edge_pins p;
+    int rc = tls_pins_parse(value, &p, err, errlen);
     if (rc) return rc;
   }
   return cfg_table_set(opts, conf, k, value, err, errlen);

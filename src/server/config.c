@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 
 #include "cfg.h"
 #include "edgefleet/error.h"
@@ -127,8 +128,58 @@ static const struct cfg_opt server_opts[] = {
           "REST requests a token may make at once after a pause (its bucket)"),
   CFG_ROW(struct server_config, token_used_flush, CFG_MS, 100, 3600000, "10s",
           "API tokens' last use is written to the database behind, this often"),
+  CFG_ROW(struct server_config, tls_cert, CFG_STR, 0, 0, NULL,
+          "PEM certificate, chain allowed (leaf first): TLS 1.2+ on every connection"),
+  CFG_ROW(struct server_config, tls_key, CFG_STR, 0, 0, NULL,
+          "PEM private key of tls_cert (both re-read on SIGHUP)"),
+  CFG_ROW(struct server_config, tls_ca, CFG_STR, 0, 0, NULL,
+          "PEM CA: devices on /ws must present a client certificate it signed (mutual TLS)"),
+  CFG_ROW(struct server_config, allow_plaintext, CFG_BOOL, 0, 0, "false",
+          "serve plain HTTP/WebSocket on a listen address that is not loopback"),
   CFG_END,
 };
+
+bool config_listen_is_loopback(const char *listen) {
+  const char *colon = strrchr(listen, ':');
+  size_t hl = colon ? (size_t)(colon - listen) : strlen(listen);
+  char host[64];
+  if (hl == 0 || hl >= sizeof host) return false;
+  memcpy(host, listen, hl);
+  host[hl] = '\0';
+  if (strcmp(host, "localhost") == 0) return true;
+  struct in_addr a;
+  return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
+/* TLS options that go together, and the plaintext rule (docs/security.md#tls). */
+static int check_tls(const struct server_config *cfg, char *err, size_t errlen) {
+  if (!cfg->tls_cert != !cfg->tls_key) {
+    snprintf(err, errlen, "tls_cert and tls_key go together: set both or neither");
+    return EF_ECONFIG;
+  }
+  if (cfg->tls_ca && !cfg->tls_cert) {
+    snprintf(err, errlen, "tls_ca (mutual TLS) needs tls_cert and tls_key");
+    return EF_ECONFIG;
+  }
+  /* an address that is not IPv4 at all is the listener's error ("not an IPv4 address") */
+  const char *colon = strrchr(cfg->listen, ':');
+  char host[64];
+  struct in_addr a;
+  bool ipv4 = colon && (size_t)(colon - cfg->listen) < sizeof host &&
+              snprintf(host, sizeof host, "%.*s", (int)(colon - cfg->listen), cfg->listen) > 0 &&
+              inet_pton(AF_INET, host, &a) == 1;
+  if (!cfg->tls_cert && !cfg->allow_plaintext && ipv4 &&
+      !config_listen_is_loopback(cfg->listen)) {
+    snprintf(err, errlen,
+             "refusing to listen on %s without TLS: it is not a loopback address, and device "
+             "passwords and tokens would cross the network in clear. Set tls_cert and tls_key "
+             "(--tls-cert, --tls-key), or allow_plaintext = true (e.g. behind a TLS-terminating "
+             "proxy; docs/security.md#tls)",
+             cfg->listen);
+    return EF_ECONFIG;
+  }
+  return 0;
+}
 
 static int set_opt(void *ud, const char *key, const char *value, char *err, size_t errlen) {
   return cfg_table_set(server_opts, ud, key, value, err, errlen);
@@ -151,6 +202,7 @@ int config_init(struct server_config *cfg, int argc, char **argv, char *err, siz
     snprintf(err, errlen, "http_deadline must exceed order_timeout (an order's answer waits that)");
     return EF_ECONFIG;
   }
+  if (check_tls(cfg, err, errlen) != 0) return EF_ECONFIG;
   if (cfg->heartbeat_tolerance_miss > cfg->heartbeat_tolerance) {
     snprintf(err, errlen, "heartbeat_tolerance_miss must not exceed heartbeat_tolerance");
     return EF_ECONFIG;

@@ -6,6 +6,7 @@
  * API tokens: blocking, before anything listens) → database thread → device-log writer →
  * listener.
  * It logs "ready port=N" once it accepts connections (tests wait for that line).
+ * SIGHUP: re-read tls_cert and tls_key (net_tls_reload); connections stay.
  * SIGINT/SIGTERM: stop accepting, close every connection (devices are logged offline), write the
  * device-log batch, stop the database thread, let the loop drain, exit 0.
  */
@@ -54,6 +55,7 @@ static void shutdown_server(struct server *srv) {
          (unsigned long long)srv->n_sessions);
   uv_close((uv_handle_t *)&srv->sigint, NULL);
   uv_close((uv_handle_t *)&srv->sigterm, NULL);
+  uv_close((uv_handle_t *)&srv->sighup, NULL);
   live_note_all(srv->live, "server shutdown");
   logins_stop(srv->logins);
   net_stop(srv->net);
@@ -69,6 +71,12 @@ static void shutdown_server(struct server *srv) {
 static void on_signal(uv_signal_t *h, int signum) {
   ef_log(EF_LOG_INFO, "signal %d", signum);
   shutdown_server(h->data);
+}
+
+static void on_sighup(uv_signal_t *h, int signum) {
+  struct server *srv = h->data;
+  ef_log(EF_LOG_INFO, "signal %d: reloading the TLS certificate and key", signum);
+  if (srv->net) net_tls_reload(srv->net);
 }
 
 static int split_listen(const char *listen, char *host, size_t hostlen, int *port) {
@@ -183,6 +191,7 @@ int main(int argc, char **argv) {
     .max_body_total = (size_t)cfg->max_body_total, .http_deadline_ms = cfg->http_deadline,
     .send_queue_max = (size_t)cfg->send_queue_max, .static_dir = cfg->static_dir,
     .vendor_dir = cfg->vendor_dir, .peers = srv.peers,
+    .tls_cert = cfg->tls_cert, .tls_key = cfg->tls_key, .tls_ca = cfg->tls_ca,
   };
   struct net_handlers h = {&srv, on_open, on_message, on_close, on_request, on_headers};
   int nrc = net_start(&loop, &ncfg, &h, &srv.net);
@@ -204,9 +213,11 @@ int main(int argc, char **argv) {
   }
   uv_signal_init(&loop, &srv.sigint);
   uv_signal_init(&loop, &srv.sigterm);
-  srv.sigint.data = srv.sigterm.data = &srv;
+  uv_signal_init(&loop, &srv.sighup);
+  srv.sigint.data = srv.sigterm.data = srv.sighup.data = &srv;
   uv_signal_start(&srv.sigint, on_signal, SIGINT);
   uv_signal_start(&srv.sigterm, on_signal, SIGTERM);
+  uv_signal_start(&srv.sighup, on_sighup, SIGHUP);
 
   ef_log(EF_LOG_INFO, "ready port=%d data_dir=%s db=%s", net_port(srv.net), cfg->data_dir,
          cfg->db);

@@ -68,6 +68,13 @@ struct net_config {
   const char *static_dir;    /* served at "/" (dashboard), or NULL */
   const char *vendor_dir;    /* served at "/vendor/" with static_dir (Debian's libjs-*) */
   struct peers *peers;       /* per-address limits (peers.h; borrowed), or NULL for none */
+  /* TLS (docs/security.md#tls): with tls_cert and tls_key every connection is TLS 1.2+; with
+   * tls_ca too, a client certificate is asked for and, when sent, must verify against tls_ca
+   * (else the handshake fails), and a /ws upgrade without one verified is refused (403).
+   * REST and /front do not need one. NULL: plaintext. */
+  const char *tls_cert;      /* PEM certificate, its chain after it */
+  const char *tls_key;       /* PEM private key, unencrypted */
+  const char *tls_ca;        /* PEM CA certificates for client certificates, or NULL */
 };
 
 /* Create the listener on `loop` (owned by the caller, who runs it). Raises RLIMIT_NOFILE to its
@@ -78,6 +85,11 @@ int net_start(uv_loop_t *loop, const struct net_config *cfg, const struct net_ha
               struct net **out);
 /* The port actually bound. */
 int net_port(const struct net *n);
+/* Re-read tls_cert and tls_key (SIGHUP): read and checked on the libuv thread pool, then new
+ * handshakes use them; open connections keep their session. A failure (missing file, no PEM,
+ * a key that does not match) keeps the pair in use and logs why. Without TLS it logs that there
+ * is nothing to reload. */
+void net_tls_reload(struct net *n);
 /* Close every connection and the listener. After it returns, run the loop until it has no more
  * handles, then the caller may close the loop. on_close is called for open connections. */
 void net_stop(struct net *n);

@@ -21,6 +21,11 @@
  * - No lws "validity" timers: with its default policy lws keeps a 300 s ping timer for every
  *   WebSocket in one sorted list, so each new connection walks all the others (a reconnect
  *   storm was O(N^2): 23 s at 19.5k). The protocol has its own heartbeat.
+ * - TLS (tls_cert/tls_key): the vhost gets an SSL_CTX from lws (LWS_SERVER_OPTION_CREATE_VHOST_
+ *   SSL_CTX, no file paths given to lws), and our pair and policy (tls.c) are put into it when
+ *   lws hands it over (LOAD_EXTRA_SERVER_VERIFY_CERTS); adopted sockets do their TLS handshake
+ *   in lws (lws_adopt_socket_vhost allows SSL), still counted as handshaking here. A reload
+ *   swaps the pair in that SSL_CTX: new SSL objects take it, open connections keep theirs.
  */
 #include <errno.h>
 #include <libwebsockets.h>
@@ -41,6 +46,7 @@
 #include "mem.h"
 #include "net.h"
 #include "peers.h"
+#include "tls.h"
 #include "u64map.h"
 
 struct out_msg {
@@ -120,6 +126,10 @@ struct net {
   struct lws_protocols protocols[2];
   char *static_root;        /* realpath of static_dir, or NULL: no dashboard */
   char *vendor_root;        /* realpath of vendor_dir, with static_root */
+  SSL_CTX *ssl_ctx;         /* the vhost's (lws owns it), or NULL: plaintext */
+  struct tls_pair *pair;    /* at start-up only: applied when lws hands over ssl_ctx */
+  struct tls_reload *reload; /* a reload on the thread pool, or NULL */
+  bool free_after_reload;   /* net_stop() is done but a reload is still out */
 };
 
 /* What the net layer keeps of every connection it accepted, as lws' opaque user data: its
@@ -615,6 +625,122 @@ static int route_ws(struct lws *wsi) {
   return 0;
 }
 
+/* ----- TLS ----- */
+
+/* lws hands over the vhost's SSL_CTX: our policy and the pair loaded by net_start(). */
+static int tls_ctx_ready(struct net *n, SSL_CTX *ctx) {
+  char err[512];
+  if (!n || !n->pair) return 0;
+  if (tls_ctx_policy(ctx) != 0) {
+    ef_log(EF_LOG_ERROR, "net: cannot set the TLS protocol and cipher policy");
+    return 1;
+  }
+  if (tls_pair_apply(n->pair, ctx, err, sizeof err) != 0) {
+    ef_log(EF_LOG_ERROR, "net: %s", err);
+    return 1;
+  }
+  n->ssl_ctx = ctx;
+  return 0;
+}
+
+/* The connection's client certificate was sent and verified against tls_ca. */
+static bool peer_cert_verified(struct lws *wsi) {
+  SSL *ssl = lws_get_ssl(wsi);
+  if (!ssl) return false;
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+  X509 *x = SSL_get0_peer_certificate(ssl);
+  bool have = x != NULL;
+#else
+  X509 *x = SSL_get_peer_certificate(ssl);
+  bool have = x != NULL;
+  X509_free(x);
+#endif
+  return have && SSL_get_verify_result(ssl) == X509_V_OK;
+}
+
+/* A /ws upgrade without a verified client certificate, with tls_ca set: 403, then closed. */
+static int refuse_no_client_cert(struct lws *wsi) {
+  char peer[48];
+  lws_get_peer_simple(wsi, peer, sizeof peer);
+  ef_log(EF_LOG_INFO, "net: %s: /ws refused: no client certificate (tls_ca requires one for "
+         "devices)", peer);
+  /* written by hand: lws_return_http_status() says HTTP/1.0 this early, which WebSocket
+   * clients reject as a malformed answer instead of reading the status */
+  static const char resp[] = "HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\n"
+                             "content-length: 41\r\nconnection: close\r\n\r\n"
+                             "a client certificate is required for /ws\n";
+  unsigned char buf[LWS_PRE + sizeof resp];
+  memcpy(buf + LWS_PRE, resp, sizeof resp - 1);
+  lws_write(wsi, buf + LWS_PRE, sizeof resp - 1, LWS_WRITE_HTTP_HEADERS);
+  return 1;
+}
+
+/* A client certificate that does not verify against tls_ca: the handshake fails; say why. */
+static void client_cert_refused(struct lws *wsi, X509_STORE_CTX *xs) {
+  char peer[48] = "?";
+  lws_get_peer_simple(wsi, peer, sizeof peer);
+  int e = X509_STORE_CTX_get_error(xs);
+  ef_log(EF_LOG_INFO, "net: %s: client certificate refused: %s (depth %d)", peer,
+         X509_verify_cert_error_string(e), X509_STORE_CTX_get_error_depth(xs));
+}
+
+struct tls_reload {
+  uv_work_t work;
+  struct net *n;
+  struct tls_pair *pair;
+  int rc;
+  char err[512];
+};
+
+static void net_free_now(struct net *n);
+
+static void reload_work(uv_work_t *w) { /* thread pool: file reads */
+  struct tls_reload *r = w->data;
+  r->rc = tls_pair_load(r->n->cfg.tls_cert, r->n->cfg.tls_key, &r->pair, r->err, sizeof r->err);
+}
+
+static void reload_done(uv_work_t *w, int status) {
+  struct tls_reload *r = w->data;
+  struct net *n = r->n;
+  n->reload = NULL;
+  if (status == 0 && r->rc == 0 && !n->stopping)
+    r->rc = tls_pair_apply(r->pair, n->ssl_ctx, r->err, sizeof r->err);
+  if (n->stopping) {
+    /* shutting down: nothing to say */
+  } else if (status != 0 || r->rc != 0) {
+    ef_log(EF_LOG_ERROR, "net: TLS reload failed, still serving the previous certificate: %s",
+           status ? uv_strerror(status) : r->err);
+  } else {
+    char what[512];
+    tls_pair_describe(r->pair, what, sizeof what);
+    ef_log(EF_LOG_INFO, "net: TLS certificate reloaded from %s (%s); new connections use it, "
+           "open ones keep theirs", n->cfg.tls_cert, what);
+  }
+  tls_pair_free(&r->pair);
+  ef_free(r);
+  if (n->free_after_reload) net_free_now(n);
+}
+
+void net_tls_reload(struct net *n) {
+  if (!n->ssl_ctx) {
+    ef_log(EF_LOG_INFO, "net: TLS is not configured (tls_cert, tls_key): nothing to reload");
+    return;
+  }
+  if (n->reload) {
+    ef_log(EF_LOG_INFO, "net: a TLS reload is under way already");
+    return;
+  }
+  struct tls_reload *r = ef_calloc(1, sizeof *r);
+  r->n = n;
+  r->work.data = r;
+  if (uv_queue_work(n->loop, &r->work, reload_work, reload_done) != 0) {
+    ef_log(EF_LOG_ERROR, "net: cannot start the TLS reload");
+    ef_free(r);
+    return;
+  }
+  n->reload = r;
+}
+
 static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                         size_t len) {
   struct pss *pss = user;
@@ -623,7 +749,16 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
   switch (reason) {
   case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
     if (!route_ws(wsi)) return 1; /* unknown path: refuse the upgrade */
+    if (n->cfg.tls_ca && route_ws(wsi) == NET_WS_DEVICE && !peer_cert_verified(wsi))
+      return refuse_no_client_cert(wsi);
     break;
+
+  case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS: /* `user`: the vhost's SSL_CTX */
+    return tls_ctx_ready(n, user);
+
+  case LWS_CALLBACK_OPENSSL_PERFORM_CLIENT_CERT_VERIFICATION: /* len: OpenSSL's preverify_ok */
+    if (!len) client_cert_refused(wsi, user);
+    return len ? 0 : 1; /* 0 = accept */
 
   case LWS_CALLBACK_ESTABLISHED: {
     handshake_done(n, wsi);
@@ -947,12 +1082,36 @@ static void on_prune(uv_timer_t *t) {
   peers_prune(n->cfg.peers, (int64_t)uv_now(n->loop));
 }
 
+/* The pair and CA of a TLS configuration, read and checked before anything listens. */
+static int tls_prepare(const struct net_config *cfg, struct tls_pair **pair) {
+  char err[512];
+  if (!cfg->tls_cert) return 0;
+  if ((cfg->tls_ca && tls_check_ca(cfg->tls_ca, err, sizeof err) != 0) ||
+      tls_pair_load(cfg->tls_cert, cfg->tls_key, pair, err, sizeof err) != 0) {
+    ef_log(EF_LOG_ERROR, "net: %s", err);
+    return EF_ECONFIG;
+  }
+  char what[512];
+  tls_pair_describe(*pair, what, sizeof what);
+  ef_log(EF_LOG_INFO, "net: TLS 1.2+ with %s (%s)%s%s", cfg->tls_cert, what,
+         cfg->tls_ca ? "; /ws requires a client certificate signed by " : "",
+         cfg->tls_ca ? cfg->tls_ca : "");
+  return 0;
+}
+
 int net_start(uv_loop_t *loop, const struct net_config *cfg, const struct net_handlers *h,
               struct net **out) {
   int lfd, port;
-  int rc = listen_on(cfg->host, cfg->port, &lfd, &port);
+  struct tls_pair *pair = NULL;
+  int rc = tls_prepare(cfg, &pair);
   if (rc != 0) return rc;
+  rc = listen_on(cfg->host, cfg->port, &lfd, &port);
+  if (rc != 0) {
+    tls_pair_free(&pair);
+    return rc;
+  }
   struct net *n = ef_calloc(1, sizeof *n);
+  n->pair = pair;
   n->cfg = *cfg;
   n->h = *h;
   n->listen_fd = -1;
@@ -980,6 +1139,18 @@ int net_start(uv_loop_t *loop, const struct net_config *cfg, const struct net_ha
    * 8.1), in lws' parser, before it reaches ws_receive(). */
   info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DISABLE_IPV6 |
                  LWS_SERVER_OPTION_VALIDATE_UTF8;
+  if (n->pair) { /* certificates: tls_ctx_ready(); client certificates asked, not required */
+    info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
+                    LWS_SERVER_OPTION_CREATE_VHOST_SSL_CTX;
+    /* HTTP/1.1 only, as in plaintext: lws would offer h2, and browsers then carry /front
+     * as WebSocket over HTTP/2 (RFC 8441), which this layer does not route */
+    info.alpn = "http/1.1";
+    if (cfg->tls_ca) {
+      info.options |= LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT |
+                      LWS_SERVER_OPTION_PEER_CERT_NOT_REQUIRED;
+      info.ssl_ca_filepath = cfg->tls_ca;
+    }
+  }
   info.foreign_loops = loops;
   info.port = CONTEXT_PORT_NO_LISTEN_SERVER; /* we listen: accept_some() */
   info.protocols = n->protocols;
@@ -997,7 +1168,9 @@ int net_start(uv_loop_t *loop, const struct net_config *cfg, const struct net_ha
   /* On failure the loop has lws' leftovers on it: the caller must not run it again. */
   n->ctx = lws_create_context(&info);
   n->vh = n->ctx ? lws_get_vhost_by_name(n->ctx, "default") : NULL;
-  if (!n->vh) {
+  tls_pair_free(&n->pair);
+  if (!n->vh || (pair && !n->ssl_ctx)) {
+    if (n->ctx) ef_log(EF_LOG_ERROR, "net: lws did not set up TLS");
     close(lfd);
     free(n->static_root);
     free(n->vendor_root);
@@ -1020,12 +1193,17 @@ int net_start(uv_loop_t *loop, const struct net_config *cfg, const struct net_ha
 
 int net_port(const struct net *n) { return n->port; }
 
-static void net_free(uv_handle_t *h) {
-  struct net *n = h->data;
+static void net_free_now(struct net *n) {
   free(n->static_root); /* from realpath() */
   free(n->vendor_root);
   ef_free(n->scratch);
   ef_free(n);
+}
+
+static void net_free(uv_handle_t *h) {
+  struct net *n = h->data;
+  if (n->reload) n->free_after_reload = true; /* reload_done() frees it */
+  else net_free_now(n);
 }
 
 static void retry_closed(uv_handle_t *h) {
@@ -1047,5 +1225,6 @@ void net_stop(struct net *n) {
   n->listen_fd = -1;
   lws_context_destroy(n->ctx); /* closes every wsi: CLOSED callbacks run from here */
   n->ctx = NULL;
+  n->ssl_ctx = NULL;          /* freed with the vhost */
   uv_close((uv_handle_t *)&n->listen_poll, listen_closed);
 }

@@ -82,6 +82,10 @@ struct server_config {
   int64_t rest_rate;         /* REST requests per second per API token (0: no limit) ... */
   int64_t rest_burst;        /* ... and at once after a pause (the token bucket's size) */
   int64_t token_used_flush;  /* ms: API tokens' last use is written behind this often */
+  char *tls_cert;            /* PEM certificate (+ chain): TLS on every connection, or NULL */
+  char *tls_key;             /* its PEM private key */
+  char *tls_ca;              /* CA of the client certificates /ws requires, or NULL */
+  bool allow_plaintext;      /* serve without TLS on an address that is not loopback */
 };
 
 struct cfg_opt;
@@ -91,6 +95,8 @@ void config_free(struct server_config *cfg);
 void config_usage(FILE *out);
 /* The option table (cfg.h), ended by a row with a NULL name: for tests of edgefleetd.conf. */
 const struct cfg_opt *config_opts(void);
+/* `listen` (host:port) names a loopback address: 127.0.0.0/8 or "localhost". */
+bool config_listen_is_loopback(const char *listen);
 
 /* ===== the server ===== */
 struct server {
@@ -108,7 +114,7 @@ struct server {
   struct orders *orders;     /* orders in flight (order.c) */
   struct miners *miners;     /* miner records (miner.c) */
   struct front *front;       /* dashboard connections (ws_front.c) */
-  uv_signal_t sigint, sigterm;
+  uv_signal_t sigint, sigterm, sighup; /* SIGHUP: reload the TLS certificate */
   bool stopping;
   uint64_t n_sessions;       /* open device connections, logged in or not */
 };

@@ -365,14 +365,19 @@ class AgentProcess:
 class Api:
     """Blocking REST client; every call returns (http_status, parsed_json_or_text)."""
 
-    def __init__(self, port, token, timeout=30.0):
+    def __init__(self, port, token, timeout=30.0, ssl_context=None):
         self.port = port
         self.token = token
         self.timeout = timeout
+        self.ssl_context = ssl_context  # set: https (a TLS server, tests/integration/65-tls.py)
 
     def request(self, method, path, body=None, token=None, content_type="application/json",
                 raw=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+        if self.ssl_context is not None:
+            conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=self.timeout,
+                                               context=self.ssl_context)
+        else:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
         try:
             headers = {}
             tok = self.token if token is None else token

@@ -83,7 +83,8 @@ async def main(t):
     await p.stop()
 
     # --- bad options are refused clearly
-    for args in (["--server", "wss://x/ws"], ["--ping-interval", "soon"], ["--no-such", "1"]):
+    for args in (["--server", "https://x/ws"], ["--pinned-pubkey", "sha256/x"],
+                 ["--ping-interval", "soon"], ["--no-such", "1"]):
         argv = [edgetest.PROBE, "--device-id", "1", *args]
         proc = await asyncio.create_subprocess_exec(*argv, stdout=asyncio.subprocess.PIPE,
                                                     stderr=asyncio.subprocess.PIPE)
@@ -91,7 +92,7 @@ async def main(t):
         check(proc.returncode == 2, f"{args}: exit {proc.returncode}")
         want = "ENOENT" if args[0] == "--no-such" else "ECONFIG"
         check(f"OPTION {args[0][2:]} {want}" in out.decode(), f"{args}: {out}")
-        if "wss" in args[1]:
-            check(b"wss:// is not supported" in err, f"wss message: {err}")
+        if "https" in args[1]:
+            check(b"must start with ws:// or wss://" in err, f"scheme message: {err}")
 
 edgetest.run(main)

@@ -46,7 +46,9 @@ static void test_set(void **state) {
   assert_int_equal(ef_client_set(c, "no_such_option", "1"), EF_ENOENT);
   assert_int_equal(ef_client_set(c, "max_retries", "-1"), EF_ECONFIG);
   assert_int_equal(ef_client_set(c, "pong_timeout", "fast"), EF_ECONFIG);
-  assert_int_equal(ef_client_set(c, "server", "wss://h/ws"), EF_ECONFIG);
+  assert_int_equal(ef_client_set(c, "server", "wss://h/ws"), 0);
+  assert_int_equal(ef_client_set(c, "ca_file", "/etc/ca.pem"), 0);
+  assert_int_equal(ef_client_set(c, "pinned_pubkey", "sha256/abc"), EF_ECONFIG);
   assert_int_equal(ef_client_set(c, "server", "http://h/ws"), EF_ECONFIG);
   assert_int_equal(ef_client_set(c, NULL, "x"), EF_EINVAL);
   assert_int_equal(ef_client_on_order(c, "restart", NULL, NULL), EF_EINVAL);
@@ -104,12 +106,57 @@ static void test_url(void **state) {
   assert_string_equal(u.host, "::1");
   assert_int_equal(u.port, 81);
   assert_string_equal(u.path, "/a/b?x=1");
+  assert_false(u.tls);
+  /* wss://: TLS, port 443 unless given */
+  assert_int_equal(options_parse_url("wss://fleet.example.org/ws", &u, err, sizeof err), 0);
+  assert_true(u.tls);
+  assert_string_equal(u.host, "fleet.example.org");
+  assert_int_equal(u.port, 443);
+  assert_int_equal(options_parse_url("WSS://10.0.0.1:9443", &u, err, sizeof err), 0);
+  assert_true(u.tls);
+  assert_int_equal(u.port, 9443);
+  assert_string_equal(u.path, "/");
   static const char *bad[] = {"", "ws://", "ws://:80/", "ws://h:0/", "ws://h:70000/",
-                              "ws://h:x/", "ws://[::1/", "wss://h/", "tcp://h/", "ws://h:/"};
+                              "ws://h:x/", "ws://[::1/", "wss://", "wss://h:0/", "tcp://h/",
+                              "ws://h:/", "https://h/"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     assert_int_equal(options_parse_url(bad[i], &u, err, sizeof err), EF_ECONFIG);
-  options_parse_url("wss://h/", &u, err, sizeof err);
-  assert_non_null(strstr(err, "wss:// is not supported"));
+  options_parse_url("tcp://h/", &u, err, sizeof err);
+  assert_non_null(strstr(err, "must start with ws:// or wss://"));
+}
+
+/* pinned_pubkey: curl's sha256//<base64> form, ';' between several. */
+static void test_pins(void **state) {
+  (void)state;
+  struct edge_pins p;
+  char err[256];
+  const char *a = "sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="; /* SHA-256 of "" */
+  const char *b = "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+  assert_int_equal(tls_pins_parse(a, &p, err, sizeof err), 0);
+  assert_int_equal(p.n, 1);
+  static const unsigned char empty_sha[32] = {
+      0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
+      0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55};
+  assert_true(tls_pins_match(&p, empty_sha));
+  char two[200];
+  snprintf(two, sizeof two, "%s;%s", b, a);
+  assert_int_equal(tls_pins_parse(two, &p, err, sizeof err), 0);
+  assert_int_equal(p.n, 2);
+  assert_true(tls_pins_match(&p, empty_sha));
+  assert_int_equal(tls_pins_parse(b, &p, err, sizeof err), 0);
+  assert_false(tls_pins_match(&p, empty_sha));
+  static const char *bad[] = {"", "sha256//", "sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+                              "sha1//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+                              "sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuF==",
+                              "sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU",
+                              "sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hS!FU=",
+                              "sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=;"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    int rc = tls_pins_parse(bad[i], &p, err, sizeof err);
+    if (i == sizeof bad / sizeof bad[0] - 1) assert_int_equal(rc, 0); /* a trailing ';' is fine */
+    else assert_int_equal(rc, EF_ECONFIG);
+  }
+  assert_non_null(strstr(err, "pinned_pubkey"));
 }
 
 /* Every option the library lists for --help is one ef_client_set() accepts, once each. */
@@ -139,6 +186,7 @@ int main(void) {
       cmocka_unit_test(test_set),
       cmocka_unit_test(test_config_file),
       cmocka_unit_test(test_url),
+      cmocka_unit_test(test_pins),
       cmocka_unit_test(test_option_list),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -36,9 +36,10 @@ class Config:
             self.outer_order_dict = dict(outer_order_dict)
 
     # completed for the test: not in the seed: the two derived values controller_main uses
+    # (the scheme: ws, or wss from EF_SEED_SCHEME for tests/integration/65-tls.py)
     @property
     def server_url(self):
-        return f"ws://{self.host}:{self.port}/ws"
+        return f"{os.environ.get('EF_SEED_SCHEME', 'ws')}://{self.host}:{self.port}/ws"
 
     # completed for the test: not in the seed
     @property
