@@ -83,7 +83,8 @@ static void nv_collect(struct gpu_state *st, json_t *arr) {
       if (s) json_object_set_new(g, "name", s);
     }
     unsigned temp, mw;
-    if (nv_ok(st, i, F_TEMP, nv->nvmlDeviceGetTemperature(dev, NVML_TEMPERATURE_GPU, &temp)))
+    if (nv_ok(st, i, F_TEMP, nv->nvmlDeviceGetTemperature(dev, NVML_TEMPERATURE_GPU, &temp)) &&
+        temp < 150)
       json_object_set_new(g, "temperature", json_integer(temp));
     struct nvml_utilization u;
     if (nv_ok(st, i, F_UTIL, nv->nvmlDeviceGetUtilizationRates(dev, &u)) && u.gpu <= 100)
