@@ -50,7 +50,8 @@ static void join_worker(const struct live *l, const char *host, json_t *w) {
     json_object_set_new(w, "diskW", json_real(wr));
   }
   if ((v = json_object_get(st, "net_io"))) json_object_set(w, "netIO", v);
-  if ((v = json_object_get(st, "gpus"))) json_object_set(w, "gpuInfo", v);
+  /* the agent's gpu collector (docs/agent.md#gpu); the worker's `gpus` stays lotus' list */
+  if ((v = json_object_get(st, "gpuInfo"))) json_object_set(w, "gpuInfo", v);
   json_decref(st);
 }
 
