@@ -422,7 +422,7 @@ def dashboard(srv):
                       what="the last balance")
         page.wait_for("window.efApp.page && document.querySelectorAll('canvas').length === 4", what="charts")
         check(page.evaluate("window.efLoadMarker") == marker, "the page was reloaded")
-        check("Workers (2, 2 online)" in text_of(page, "#miner-content"), "workers heading")
+        check("Workers (2 · 2 online)" in text_of(page, "#miner-content"), "workers heading")
         no_problems(page)
         shot(page, "miner.png")
         page.evaluate("window.scrollTo(0, document.getElementById('workers').offsetTop - 110)")

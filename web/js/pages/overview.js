@@ -114,17 +114,30 @@ function alarmList(alarms) {
 
 function size(v) { return typeof v === 'number' ? fmtBytes(v) : v; }
 
+// A miner that is down: its last collection failed (`minerError` in the summary, docs/protocol.md),
+// or, from a server that only raises the alarm, a `miner_error` item. null when it is up.
+function downOf(m, alarms) {
+  if (typeof m.minerError === 'string' && m.minerError) return { error: m.minerError, since: m.minerErrorSince };
+  const a = alarms.find((x) => x.type === 'miner_error');
+  return a ? { error: a.message, since: m.minerErrorSince } : null;
+}
+
 function card(m) {
   const alarms = alarmsOf(m);
-  const level = worst(alarms);
+  const down = downOf(m, alarms);
+  const level = down ? 'critical' : worst(alarms);
   const states = m.sectorStates && typeof m.sectorStates === 'object' ? Object.entries(m.sectorStates) : [];
   states.sort((a, b) => b[1] - a[1]);
   const workers = m.workers == null ? '—' : `${m.workersOnline ?? '?'} / ${m.workers} online`;
   return h('a.card.miner-card', { href: `#/miner/${encodeURIComponent(m.minerId)}`,
-    class: level ? `alarm ${sevClass(level)}` : '', dataset: { miner: m.minerId } },
+    class: [level ? `alarm ${sevClass(level)}` : '', down ? 'down' : ''].join(' '),
+    dataset: { miner: m.minerId, down: down ? 'true' : 'false' } },
   h('div.card-head', h('h2', m.minerId),
-    level ? badge(`${alarms.length} alarm${alarms.length > 1 ? 's' : ''}`, level === 'critical' ? 'bad' : 'warn')
-      : badge('ok', 'ok')),
+    down ? badge('down', 'bad') : null,
+    alarms.length ? badge(`${alarms.length} alarm${alarms.length > 1 ? 's' : ''}`, level === 'critical' ? 'bad' : 'warn')
+      : down ? null : badge('ok', 'ok')),
+  down ? h('p.miner-down', h('b', 'Miner down: '), down.error,
+    typeof down.since === 'number' ? h('span.small', ` (since ${fmtTime(down.since)}, ${fmtAgo(down.since)})`) : null) : null,
   kv([
     ['Miner balance', m.minerBalance],
     ['Worker balance', m.workerBalance],
