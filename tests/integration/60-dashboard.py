@@ -43,11 +43,16 @@ def miner_record():
     return {
         "minerId": "f01234", "minerBalance": "244.058 mFIL", "workerBalance": "39.522 FIL",
         "postBalance": "1.2 FIL", "pledgeBalance": "221.871 mFIL", "minerAvailable": "12.5 FIL",
-        "preCommitWait": "0 FIL", "commitWait": "0 FIL", "rawBytePower": "1.5 PiB",
+        "preCommitDeposit": "0.202 FIL", "preCommitWait": 1, "commitWait": 0, "rawBytePower": "1.5 PiB",
         "adjustedPower": "1.5 PiB", "effectivePower": "1.4 PiB", "totalSectors": 48012,
         "effectiveSectors": 48000, "errorSectors": 2, "recoverySectors": 0, "deletedSectors": 5,
         "failSectors": 0, "expectBlock": "3.2", "preCommit1": 4, "preCommit2": 2, "waitSeed": 3,
-        "committing": 1, "finalizeSector": 0, "totalMessages": 1234,
+        "committing": 1, "finalizeSector": 0, "totalMessages": 3, "chainSync": "sync ok",
+        "dealCount": 40, "faultySectors": 2, "recoverySectors": 0, "faultyPower": "64 GiB",
+        "faults": [310, 311], "currentDeadline": 17, "deadlines": [
+            {"index": i, "partitions": 2, "sectors": 1000, "faults": 2 if i == 9 else 0, "recoveries": 0,
+             "provenPartitions": 2 if i < 17 else 0} for i in range(48)],
+        "deadlineLeftSeconds": 1100,
         "sectorStates": {"Proving": 48000, "PreCommit1": 4, "PreCommit2": 2, "WaitSeed": 3,
                          "Committing": 1, "FaultedFinal": 2},
         "workerInfo": {

@@ -86,6 +86,8 @@ export class DeadlinePanel {
       this.faults, this.check);
     this.key = null;
     this.closeAt = null; // ms when the current window closes, for the local countdown
+    this.leftSeen = null; // the deadlineLeftSeconds value closeAt was counted from
+    this.leftCur = null;
   }
 
   // Draw again what changed; rec is the page's whole record, `recvAt` when it arrived.
@@ -108,8 +110,13 @@ export class DeadlinePanel {
     // The current window: closes at deadlineClose, else deadlineLeftSeconds after the upload.
     if (int(rec.deadlineClose) != null) this.closeAt = rec.deadlineClose;
     else if (int(rec.deadlineLeftSeconds) != null) {
-      const base = typeof rec.updatedTime === 'number' ? rec.updatedTime : recvAt;
-      this.closeAt = base + rec.deadlineLeftSeconds * 1000;
+      // counted from the upload that brought this value (its updatedTime; a later upload
+      // without it does not restart the count)
+      if (rec.deadlineLeftSeconds !== this.leftSeen || cur !== this.leftCur) {
+        this.leftSeen = rec.deadlineLeftSeconds;
+        this.leftCur = cur;
+        this.closeAt = (typeof rec.updatedTime === 'number' ? rec.updatedTime : recvAt) + rec.deadlineLeftSeconds * 1000;
+      }
     } else this.closeAt = null;
     fill(this.info,
       cur != null ? h('span', 'current ', h('b#dl-current', `#${cur}`)) : h('span.muted', 'current unknown'),

@@ -46,10 +46,16 @@ const VIEWS = {
     return [`${n}${size}${ret}`, '', null];
   },
   controlAddresses: (r) => (Array.isArray(r.controlAddresses) && r.controlAddresses.length
-    ? [r.controlAddresses.join(', '), 'mono', null] : [null]),
-  ownerAddress: (r) => [r.ownerAddress, 'mono', null],
-  workerAddress: (r) => [r.workerAddress, 'mono', null],
+    ? [r.controlAddresses.map(shortAddr).join(', '), 'mono', r.controlAddresses.join('\n')] : [null]),
+  ownerAddress: (r) => [shortAddr(r.ownerAddress), 'mono', r.ownerAddress],
+  workerAddress: (r) => [shortAddr(r.workerAddress), 'mono', r.workerAddress],
 };
+
+// "f3vfs6…qd2a": a long address shortened (the whole one is the cell's title).
+function shortAddr(a) {
+  if (typeof a !== 'string') return a;
+  return a.length > 14 ? `${a.slice(0, 6)}…${a.slice(-4)}` : a;
+}
 const TASK_ORDER = ['AP', 'PC1', 'PC2', 'C1', 'C2', 'GET', 'FIN'];
 const RESAMPLE_MS = 10000;
 
@@ -314,6 +320,7 @@ function workerCard(host, w) {
     h('span.spacer'),
     h('span.chips', types.map((t) => h('span.chip.task', t))));
 
+  const gpus = gpuTable(w);
   // The host's own agent figures when it runs one, else lotus' own view of its resources.
   const agent = w.cpuTemper != null || w.cpuLoad != null || w.totalMemory != null;
   const memPct = typeof w.useMemory === 'number' && typeof w.totalMemory === 'number' && w.totalMemory > 0
@@ -328,9 +335,7 @@ function workerCard(host, w) {
       h('dt', 'Memory'), h('dd', bar(memPct, `${fmtMiB(w.useMemory)} / ${fmtMiB(w.totalMemory)}`)),
       h('dt', 'Disk'), h('dd', bar(typeof w.useDisk === 'number' ? w.useDisk : null, fmtPercent(w.useDisk))),
       h('dt', 'Disk IO'), h('dd', `R ${fmtBytes(w.diskR, '/s')} · W ${fmtBytes(w.diskW, '/s')}`),
-    ] : lotusUse(w));
-
-  const gpus = gpuTable(w);
+    ] : lotusUse(w, gpus != null));
   const nets = Array.isArray(w.netIO) ? w.netIO.filter((n) => n && n.name) : [];
   const netTable = nets.length ? h('table.net',
     h('thead', h('tr', h('th', 'Interface'), h('th', 'RX'), h('th', 'TX'), h('th', 'RX pkt/s'), h('th', 'TX pkt/s'))),
@@ -371,7 +376,7 @@ const pair = (o) => (o && typeof o === 'object' ? o : null);
 
 // lotus' own figures of a worker without an agent: cpuUse/ramUse/gpuUse (or cpu/ram/gpu as the
 // `sealing workers` parser gives them).
-function lotusUse(w) {
+function lotusUse(w, hasGpus) {
   const rows = [];
   const cpu = pair(w.cpuUse) || pair(w.cpu);
   if (cpu) {
@@ -391,7 +396,7 @@ function lotusUse(w) {
     const text = g ? `${fmtNum(g.used, 2)} / ${fmtNum(g.total, 0)} in use` : typeof gpu === 'number' ? `${fmtNum(gpu, 2)} in use` : String(gpu);
     rows.push(h('dt', 'GPU (lotus)'), h('dd.gpu-use', g && g.percent != null ? bar(g.percent, text) : text));
   }
-  if (!rows.length) rows.push(h('dt', 'Hardware'), h('dd.muted', 'no agent on this host and no figures from lotus'));
+  if (!rows.length && !hasGpus) rows.push(h('dt', 'Hardware'), h('dd.muted', 'no agent on this host and no figures from lotus'));
   return rows;
 }
 
