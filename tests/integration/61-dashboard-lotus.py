@@ -6,10 +6,12 @@ docs/protocol.md#miner-records (deadlines, faults, recoveries, pending messages,
 deals, lotus' view of each worker, GPUs, a missing worker, a miner that is down); edgefleetd
 serves web/ and headless Chromium (tests/helpers/cdp.py) reads the overview and the miner page.
 Then pushes (/front merge patches) move the current deadline, clear a fault, make a worker vanish
-and the message count unknown, and the page follows without a reload. No console problems.
+and the message count unknown, and the page follows without a reload; a good collection clears
+the down miner on the overview. No console problems.
 
-The browser helpers and the raw device feeder are 60-dashboard.py's. Screenshot
-miner-deadlines.png (1280x800) goes to $EF_SCREENSHOTS, else <build>/screenshots/."""
+The browser helpers and the raw device feeder are 60-dashboard.py's. Screenshots
+overview-down.png, miner-deadlines.png and miner-lotus-workers.png (1280x800) go to
+$EF_SCREENSHOTS, else <build>/screenshots/."""
 import importlib
 import re
 import time
@@ -144,7 +146,7 @@ def lotus_dashboard(srv):
 
         # --- the overview: the down miner is loud, the other one is not down ---
         page.wait_for("!!document.querySelector('[data-miner=\"f0888\"]')", what="the down miner's card")
-        page.wait_for("document.querySelector('[data-miner=\"f0888\"]').dataset.down === 'true'",
+        page.wait_for("(e => e && e.dataset.down === 'true')(document.querySelector('[data-miner=\"f0888\"]'))",
                       what="the miner-down state")
         card = text_of(page, "[data-miner=\"f0888\"]")
         check("Miner down" in card and DOWN in card, "down card", card)
@@ -154,6 +156,7 @@ def lotus_dashboard(srv):
         check(page.evaluate("document.querySelector('[data-miner=\"f0999\"]').dataset.down") == "false",
               "f0999 shown down")
         check("Miner down" not in text_of(page, "[data-miner=\"f0999\"]"))
+        dash.shot(page, "overview-down.png")
         marker = page.evaluate("window.efLoadMarker")
 
         # --- the miner page: the deadlines strip ---
@@ -231,12 +234,12 @@ def lotus_dashboard(srv):
             "totalMessagesError": "no lotus binary configured",
             "workerInfo": {"pc1-02": {"missing": True, "lastSeen": int(time.time() * 1000) - 2 * MIN,
                                       "lotus": {"listed": False}}}}, False))
-        page.wait_for("document.getElementById('dl-strip').dataset.current === '11'", what="the marker moved")
+        page.wait_for("(e => e && e.dataset.current === '11')(document.getElementById('dl-strip'))", what="the marker moved")
         n, cur, faulty, proven = strip(page)
         check(n == 48 and cur == [11] and faulty == [5], "strip after the push", n, cur, faulty)
         check(10 in proven, "deadline 10 not proven", proven)
         check(text_of(page, "#dl-current") == "#11" and text_of(page, "#dl-recovering") == "0")
-        page.wait_for("document.querySelector('[data-host=\"pc1-02\"]').dataset.missing === 'true'",
+        page.wait_for("(e => e && e.dataset.missing === 'true')(document.querySelector('[data-host=\"pc1-02\"]'))",
                       what="pc1-02 missing")
         check("last seen 2 min ago" in worker(page, "pc1-02"), worker(page, "pc1-02"))
         check("2 missing" in text_of(page, "#workers-head"), text_of(page, "#workers-head"))
@@ -252,11 +255,11 @@ def lotus_dashboard(srv):
                       % js(DOWN), what="the miner-down line on the miner page")
         check("since" in text_of(page, "#miner-down"), text_of(page, "#miner-down"))
         page.evaluate("location.hash = '#/'")
-        page.wait_for("document.querySelector('[data-miner=\"f0888\"]').dataset.down === 'true'",
+        page.wait_for("(e => e && e.dataset.down === 'true')(document.querySelector('[data-miner=\"f0888\"]'))",
                       what="the overview again")
         feeder.send("m2", upload({"minerId": "f0888", "minerError": None, "minerErrorSince": None,
                                   "error": None, "totalSectors": 10}, False))
-        page.wait_for("document.querySelector('[data-miner=\"f0888\"]').dataset.down === 'false'",
+        page.wait_for("(e => e && e.dataset.down === 'false')(document.querySelector('[data-miner=\"f0888\"]'))",
                       what="the miner up again")
         check("Miner down" not in text_of(page, "[data-miner=\"f0888\"]"))
         check(page.evaluate("window.efLoadMarker") == marker, "the page was reloaded")

@@ -136,7 +136,9 @@ function card(m) {
     down ? badge('down', 'bad') : null,
     alarms.length ? badge(`${alarms.length} alarm${alarms.length > 1 ? 's' : ''}`, level === 'critical' ? 'bad' : 'warn')
       : down ? null : badge('ok', 'ok')),
-  down ? h('p.miner-down', h('b', 'Miner down: '), down.error,
+  // the error once: here, unless a server alarm item below already says it
+  down ? h('p.miner-down', h('b', 'Miner down'),
+    alarms.some((a) => a.message === down.error) ? null : `: ${down.error}`,
     typeof down.since === 'number' ? h('span.small', ` (since ${fmtTime(down.since)}, ${fmtAgo(down.since)})`) : null) : null,
   kv([
     ['Miner balance', m.minerBalance],
@@ -145,6 +147,10 @@ function card(m) {
     ['Adjusted power', size(m.adjustedPower)],
     ['Sectors', m.totalSectors],
     ['Error sectors', m.errorSectors, Number(m.errorSectors) > 0 ? 'bad' : ''],
+    // issue-11 figures, when the server's summary carries them
+    m.faultySectors != null ? ['Faulty sectors', m.faultySectors, Number(m.faultySectors) > 0 ? 'bad' : ''] : null,
+    m.currentDeadline != null ? ['Deadline', `#${m.currentDeadline}`] : null,
+    m.totalMessages != null ? ['Messages pending', m.totalMessages] : null,
     ['Workers', workers, Number(m.workers) > Number(m.workersOnline) ? 'warn' : ''],
     ['Updated', fmtAgo(m.updatedTime)],
   ]),
