@@ -72,20 +72,20 @@ def gpu_record():
         "peerId": "12D3KooWTest", "multiaddrs": ["/ip4/127.0.0.1/tcp/24001"],
         "provingCheck": {"deadline": 11, "checkedAt": NOW, "badSectors": [230], "bad": 1},
         "workerInfo": {
-            # a GPU worker whose host runs an agent: its GPU collector's figures
+            # a GPU worker whose host runs an agent (its GPU figures come from that agent's
+            # status, GPU_STATUS); lotus' own GPU list as the workers parser gives it
             "gpu01": {"hostName": "gpu01", "enabled": True, "taskType": ["PC2", "C2"],
                       "lotus": {"listed": True, "enabled": True, "lastSeen": NOW - 5000, "tasks": ["PC2", "C2"]},
                       "netState": "reachable", "currentQueue": {}, "pendingQueue": {},
-                      "gpus": [{"index": 0, "vendor": "nvidia", "name": "NVIDIA GeForce RTX 3090",
-                                "temperature": 64, "utilization": 87, "memoryUsed": 20 * GIB,
-                                "memoryTotal": 24 * GIB, "power": 310}]},
+                      "gpus": [{"name": "NVIDIA GeForce RTX 3090", "used": True}]},
             # a worker without an agent: lotus' own resource figures
             "pc1-02": {"hostName": "pc1-02", "enabled": True, "taskType": ["AP", "PC1"],
                        "lotus": {"listed": True, "enabled": True, "lastSeen": NOW - 3000, "tasks": ["AP", "PC1"]},
                        "netState": "reachable", "currentQueue": {}, "pendingQueue": {},
                        "cpuUse": {"used": 64, "total": 128},
                        "ramUse": {"used": 200 * GIB, "total": 512 * GIB},
-                       "gpuUse": {"percent": 50, "used": 1.0, "total": 2}},
+                       "gpuUse": {"percent": 50, "used": 1.0, "total": 2},
+                       "gpus": [{"name": "NVIDIA GeForce RTX 4090", "used": False}]},
             # a worker lotus no longer lists, kept as missing
             "old-w": {"hostName": "old-w", "enabled": True, "taskType": ["GET"], "missing": True,
                       "lastSeen": NOW - 60 * MIN, "netState": "unknown",
@@ -93,6 +93,18 @@ def gpu_record():
                       "currentQueue": {}, "pendingQueue": {}},
         },
     }
+
+
+# The agent on gpu01: its GPU collector's array, the device status key `gpuInfo`
+# (docs/agent.md); the server joins it into workerInfo.gpu01.gpuInfo.
+GPUS = [{"index": 0, "vendor": "nvidia", "name": "NVIDIA GeForce RTX 3090", "temperature": 64,
+         "utilization": 87, "memoryUsed": 20 * GIB, "memoryTotal": 24 * GIB, "power": 310},
+        {"index": 1, "vendor": "amd", "name": "Radeon Pro W6800", "temperature": 91, "utilization": 12}]
+
+
+def gpu_status():
+    # `gpus` too: the status key a server before issue 11 joined as gpuInfo.
+    return dash.status("gpu01", 58.0, 3.25, {"gpuInfo": GPUS, "gpus": GPUS})
 
 
 def down_record():
@@ -128,11 +140,14 @@ def lotus_dashboard(srv):
     base = "http://127.0.0.1:%d" % srv.port
     m1 = srv.add_device("SN-M999", "lotus", "pw", device_name="lotus-miner f0999", device_type="miner")
     m2 = srv.add_device("SN-M888", "lotus", "pw", device_name="lotus-miner f0888", device_type="miner")
+    g1 = srv.add_device("SN-GPU01", "epyc", "pw", device_name="gpu01", device_type="worker")
     feeder = Feeder(srv.port)
     browser = Chromium(width=1280, height=800)
     try:
         feeder.add("m1", m1, "pw")
         feeder.add("m2", m2, "pw")
+        feeder.add("gpu01", g1, "pw")
+        feeder.send("gpu01", gpu_status())
         feeder.send("m1", upload(gpu_record(), True))
         feeder.send("m2", upload(down_record(), True))
         wait_until(lambda: feeder.acks("m1", "send_minerInfo_response") >= 1
@@ -195,13 +210,25 @@ def lotus_dashboard(srv):
 
         # --- workers: GPUs, lotus' figures, the missing one ---
         page.wait_for("!!document.querySelector('[data-host=\"old-w\"]')", what="the worker cards")
-        g = text_of(page, "[data-host=\"gpu01\"] table.gpus")
-        for want in ("NVIDIA GeForce RTX 3090", "64 °C", "87 %", "20 GiB / 24 GiB", "310 W"):
-            check(want in g, "gpu01's GPU row lacks", want, g)
-        check(page.evaluate("document.querySelectorAll('[data-host=\"gpu01\"] tr[data-gpu]').length") == 1)
+        # gpu01: its agent's figures (not lotus'), a row per GPU from the agent's status, lotus'
+        # use of the one it lists marked on that row
+        page.wait_for("document.querySelectorAll('[data-host=\"gpu01\"] tr[data-gpu]').length === 2",
+                      what="gpu01's two GPU rows")
+        rows = page.evaluate("Array.from(document.querySelectorAll('[data-host=\"gpu01\"] tr[data-gpu]'))"
+                             ".map(r => [r.dataset.gpu, r.textContent])")
+        check(rows[0][0] == "0" and rows[1][0] == "1", rows)
+        for want in ("NVIDIA GeForce RTX 3090", "nvidia", "lotus: in use", "64 °C", "87 %", "20 GiB / 24 GiB", "310 W"):
+            check(want in rows[0][1], "gpu01's first GPU row lacks", want, rows)
+        for want in ("Radeon Pro W6800", "amd", "91 °C", "12 %"):
+            check(want in rows[1][1], "gpu01's second GPU row lacks", want, rows)
+        check("lotus" not in rows[1][1], rows)
+        check(page.evaluate("document.querySelector('[data-host=\"gpu01\"] tr[data-gpu=\"1\"] td.bad') !== null"),
+              "91 °C not red")
+        w = worker(page, "gpu01")
+        check("58 °C" in w and "3.25" in w and "CPU (lotus)" not in w, "gpu01 is not shown with its agent's figures", w)
         w = worker(page, "pc1-02")
         for want in ("CPU (lotus)", "64 / 128 cores", "RAM (lotus)", "200 GiB / 512 GiB", "GPU (lotus)",
-                     "1 / 2 in use", "lotus heard from it"):
+                     "1 / 2 in use", "lotus heard from it", "NVIDIA GeForce RTX 4090", "lotus: not in use"):
             check(want in w, "pc1-02's card lacks", want, w)
         # netState as the server gives it (the page shows it, derives nothing)
         served = front_request(srv.port, srv.token, "minerInfo", {"minerId": "f0999"})["data"]["workerInfo"]

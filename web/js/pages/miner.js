@@ -400,31 +400,44 @@ function lotusUse(w, hasGpus) {
   return rows;
 }
 
-// The worker's GPUs: the host agent's collector (`gpuInfo` from its status, or `gpus` entries
-// with figures), else lotus' list of GPU names and whether it uses them.
+// The worker's GPUs: the host agent's collector (`gpuInfo`, joined from that host's status;
+// `gpus` entries with figures are taken the same way), one row each; lotus' own list (`gpus`
+// entries {name, used}) marks the row of the GPU with the same name "lotus: in use", and adds a
+// grey row for a GPU the agent does not report (or every GPU, on a host without an agent).
 function gpuTable(w) {
-  const dev = (Array.isArray(w.gpuInfo) ? w.gpuInfo : [])
-    .concat(Array.isArray(w.gpus) ? w.gpus.filter((g) => g && (g.temperature != null || g.utilization != null
-      || g.memoryTotal != null || g.vendor)) : [])
-    .filter((g) => g && typeof g === 'object');
-  const lotusOnly = Array.isArray(w.gpus) ? w.gpus.filter((g) => g && typeof g === 'object' && !dev.includes(g)) : [];
+  const lotusList = Array.isArray(w.gpus) ? w.gpus.filter((g) => g && typeof g === 'object') : [];
+  const hasFigures = (g) => g.temperature != null || g.utilization != null || g.memoryTotal != null || g.vendor != null;
+  const dev = (Array.isArray(w.gpuInfo) ? w.gpuInfo.filter((g) => g && typeof g === 'object') : [])
+    .concat(lotusList.filter(hasFigures));
+  const lotusOnly = lotusList.filter((g) => !hasFigures(g));
+  const lotusSays = (g) => (g.used === true ? 'lotus: in use' : g.used === false ? 'lotus: not in use' : 'lotus');
+  const matched = new Set();
+  const lotusOf = (name) => {
+    const g = lotusOnly.find((x) => !matched.has(x) && x.name && x.name === name);
+    if (g) matched.add(g);
+    return g;
+  };
   if (!dev.length && !lotusOnly.length) {
     return w.gpuTemper != null || w.gpuLoad != null
       ? h('p.small', `GPU ${fmtTemp(w.gpuTemper)} · ${fmtPercent(w.gpuLoad)} busy`) : null;
   }
   const mem = (g) => (g.memoryTotal != null ? `${fmtBytes(g.memoryUsed)} / ${fmtBytes(g.memoryTotal)}` : '—');
+  const devRows = dev.map((g, i) => {
+    const lg = lotusOf(g.name);
+    return h('tr', { dataset: { gpu: String(g.index ?? i) } },
+      h('td', g.name || `GPU ${g.index ?? i}`, g.vendor ? h('span.muted.small', ` ${g.vendor}`) : null,
+        lg ? h('span.muted.small.lotus-use', ` · ${lotusSays(lg)}`) : null),
+      h('td.num', { class: Number(g.temperature ?? g.temp) >= 85 ? 'bad' : '' }, fmtTemp(g.temperature ?? g.temp)),
+      h('td.num', fmtPercent(g.utilization ?? g.load)),
+      h('td.num', mem(g)),
+      h('td.num', g.power != null ? `${fmtNum(g.power, 0)} W` : '—'));
+  });
+  const rest = lotusOnly.filter((g) => !matched.has(g));
   return h('table.gpus',
     h('thead', h('tr', h('th', 'GPU'), h('th.num', 'Temp'), h('th.num', 'Busy'), h('th.num', 'Memory'), h('th.num', 'Power'))),
-    h('tbody',
-      dev.map((g, i) => h('tr', { dataset: { gpu: String(g.index ?? i) } },
-        h('td', g.name || `GPU ${g.index ?? i}`, g.vendor ? h('span.muted.small', ` ${g.vendor}`) : null),
-        h('td.num', { class: Number(g.temperature) >= 85 ? 'bad' : '' }, fmtTemp(g.temperature ?? g.temp)),
-        h('td.num', fmtPercent(g.utilization ?? g.load)),
-        h('td.num', mem(g)),
-        h('td.num', g.power != null ? `${fmtNum(g.power, 0)} W` : '—'))),
-      lotusOnly.map((g, i) => h('tr.lotus-gpu', { dataset: { gpu: `lotus-${i}` } },
-        h('td', g.name || `GPU ${i}`), h('td.muted', { colSpan: 4 },
-          g.used === true ? 'lotus: in use' : g.used === false ? 'lotus: not in use' : 'lotus')))));
+    h('tbody', devRows,
+      rest.map((g, i) => h('tr.lotus-gpu', { dataset: { gpu: `lotus-${i}` } },
+        h('td', g.name || `GPU ${i}`), h('td.muted', { colSpan: 4 }, lotusSays(g))))));
 }
 
 function bar(pct, label) {
