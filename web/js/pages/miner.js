@@ -250,6 +250,7 @@ export function mount(root, { front, params }) {
       const base = Number(el.dataset.base);
       setText(el, fmtDuration(base + (now - Number(el.dataset.at)) / 1000));
     }
+    for (const el of workersBox.querySelectorAll('[data-ago]')) setText(el, fmtAgo(Number(el.dataset.ago), now));
     renderMeta();
     deadlines.tick();
     sample(false);
@@ -309,14 +310,14 @@ function workerCard(host, w) {
   const types = Array.isArray(w.taskType) && w.taskType.length ? w.taskType : Array.isArray(lw.tasks) ? lw.tasks : [];
   const head = h('div.card-head',
     h('h3', host),
-    missing ? badge(`missing from lotus${typeof w.lastSeen === 'number' ? `, last seen ${fmtAgo(w.lastSeen)}` : ''}`, 'bad')
+    missing ? h('span.badge.bad', 'missing from lotus', typeof w.lastSeen === 'number' ? [', last seen ', ago(w.lastSeen)] : null)
       : null,
     h('span.net', { dataset: { net: String(w.netState ?? 'unknown') }, title: 'the miner host\'s reachability of this worker' },
       badge(w.netState || 'unknown', netKind(w.netState))),
     enabled === false ? badge('disabled', 'bad') : enabled === true ? badge('enabled', 'ok') : null,
     w.taskState != null && w.taskState !== '' ? badge(`task state ${w.taskState}`, '') : null,
     typeof lw.lastSeen === 'number' ? h('span.muted.small.lotus-seen', { title: fmtTime(lw.lastSeen) },
-      `lotus heard from it ${fmtAgo(lw.lastSeen)}`) : null,
+      'lotus heard from it ', ago(lw.lastSeen)) : null,
     h('span.spacer'),
     h('span.chips', types.map((t) => h('span.chip.task', t))));
 
@@ -327,7 +328,7 @@ function workerCard(host, w) {
     ? (100 * w.useMemory) / w.totalMemory : null;
   const hw = h('dl.kv.hw',
     missing && typeof w.lastSeen === 'number'
-      ? [h('dt', 'Last seen'), h('dd.bad.last-seen', `${fmtTime(w.lastSeen)} (${fmtAgo(w.lastSeen)})`)] : null,
+      ? [h('dt', 'Last seen'), h('dd.bad.last-seen', `${fmtTime(w.lastSeen)} (`, ago(w.lastSeen), ')')] : null,
     agent ? [
       h('dt', 'CPU temp'), h('dd', { class: Number(w.cpuTemper) >= 85 ? 'bad' : '' }, fmtTemp(w.cpuTemper)),
       h('dt', 'CPU load'), h('dd', fmtNum(w.cpuLoad, 2)),
@@ -361,6 +362,11 @@ function workerCard(host, w) {
     head,
     h('div.worker-body', h('div.worker-hw', hw, gpus, netTable), h('div.worker-jobs',
       h('h4', `Jobs: ${running} running, ${jobs.length - running} waiting`), jobTable)));
+}
+
+// "12 s ago", kept current by the page's ticker (data-ago: the time in ms).
+function ago(ms) {
+  return h('span', { dataset: { ago: String(ms) } }, fmtAgo(ms));
 }
 
 // netState -> badge kind: the miner host's reachability of the worker (reachable, unreachable,
