@@ -144,10 +144,11 @@ export class DeadlinePanel {
       const bad = Array.isArray(pc.badSectors) ? pc.badSectors : [];
       const n = pc.bad ?? bad.length;
       fill(this.check, `Proving check of deadline ${pc.deadline ?? '?'}`,
-        int(pc.checkedAt) != null ? ` (${fmtAgo(pc.checkedAt)})` : '', ': ',
+        int(pc.opensAt) != null ? ` (opens ${fmtClock(pc.opensAt)})` : '',
+        int(pc.checkedAt) != null ? `, checked ${fmtAgo(pc.checkedAt)}` : '', ': ',
         pc.error ? h('span.error', `failed: ${pc.error}`)
-          : Number(n) > 0 ? h('span.error', `${n} bad sector${n > 1 ? 's' : ''}: ${bad.join(', ')}`)
-            : h('span.ok', 'no bad sectors'));
+          : Number(n) > 0 ? h('span.error', `${n} bad sector${n > 1 ? 's' : ''}: ${bad.join(', ')}`,
+            pc.badTruncated ? ' …' : '') : h('span.ok', 'no bad sectors'));
     }
   }
 

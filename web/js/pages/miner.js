@@ -164,6 +164,11 @@ export function mount(root, { front, params }) {
       if ((dd.title || null) !== (title || null)) dd.title = title || '';
     }
     deadlines.render(rec, lastRecv);
+    // a miner host whose lotus-miner never answered: keyed by its device, named by its host
+    if (rec.deviceOnly && rec.hostName && title.dataset.host !== rec.hostName) {
+      title.dataset.host = rec.hostName;
+      fill(title, 'Miner host ', h('span.mono', rec.hostName), ' ', h('span.muted.small', '(no miner id yet)'));
+    }
     const st = rec.sectorStates && typeof rec.sectorStates === 'object' ? Object.entries(rec.sectorStates) : [];
     const text = st.map(([s, n]) => `${s}:${n}`).join(',');
     if (states.dataset.text !== text) {
@@ -314,6 +319,11 @@ function workerCard(host, w) {
       : null,
     h('span.net', { dataset: { net: String(w.netState ?? 'unknown') }, title: 'the miner host\'s reachability of this worker' },
       badge(w.netState || 'unknown', netKind(w.netState))),
+    // the worker host's own agent, when one reports that host (agentState, joined by the server)
+    w.agentState != null ? h('span.agent', { dataset: { agent: String(w.agentState) }, title: 'the edgefleet agent on this host' },
+      badge(`agent ${w.agentState}`, stateKind(w.agentState) || 'warn'))
+      : REACH.has(String(w.netState)) ? h('span.agent', { dataset: { agent: '' }, title: 'no edgefleet agent reports this host' },
+        badge('no agent', '')) : null,
     enabled === false ? badge('disabled', 'bad') : enabled === true ? badge('enabled', 'ok') : null,
     w.taskState != null && w.taskState !== '' ? badge(`task state ${w.taskState}`, '') : null,
     typeof lw.lastSeen === 'number' ? h('span.muted.small.lotus-seen', { title: fmtTime(lw.lastSeen) },
@@ -368,6 +378,8 @@ function workerCard(host, w) {
 function ago(ms) {
   return h('span', { dataset: { ago: String(ms) } }, fmtAgo(ms));
 }
+
+const REACH = new Set(['reachable', 'unreachable', 'unknown']);
 
 // netState -> badge kind: the miner host's reachability of the worker (reachable, unreachable,
 // unknown), or a device state (online, offline, Unknown) from a server that joins that instead.
