@@ -151,7 +151,7 @@ function card(m) {
       : down ? null : badge('ok', 'ok')),
   // the error once: here, unless a server alarm item below already says it
   down ? h('p.miner-down', h('b', 'Miner down'),
-    alarms.some((a) => a.message === down.error) ? null : `: ${down.error}`,
+    alarms.some((a) => a.message.includes(down.error)) ? null : `: ${down.error}`,
     typeof down.since === 'number' ? h('span.small', ` (since ${fmtTime(down.since)}, ${fmtAgo(down.since)})`) : null) : null,
   kv([
     ['Miner balance', m.minerBalance],
