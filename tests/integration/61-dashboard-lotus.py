@@ -236,6 +236,12 @@ def lotus_dashboard(srv):
             shown = page.evaluate("document.querySelector('[data-host=\"%s\"] [data-net]').dataset.net"
                                   % wk["hostName"])
             check(shown == wk.get("netState", "unknown"), "netState of", wk["hostName"], shown, wk.get("netState"))
+            # the host's own agent as served (agentState), "no agent" beside a reachability
+            agent = page.evaluate("(e => e ? e.dataset.agent : null)(document.querySelector("
+                                  "'[data-host=\"%s\"] [data-agent]'))" % wk["hostName"])
+            want = wk["agentState"] if "agentState" in wk else (
+                "" if wk.get("netState") in ("reachable", "unreachable", "unknown") else None)
+            check(agent == want, "agent of", wk["hostName"], agent, want)
         old = worker(page, "old-w")
         check("missing from lotus" in old and "last seen 1 h ago" in old, old)
         check(page.evaluate("document.querySelector('[data-host=\"old-w\"]').dataset.missing") == "true")
