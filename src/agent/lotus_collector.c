@@ -485,7 +485,6 @@ static void proving_check(struct lotus_collector *lc, json_t *rec, int64_t now, 
              (long long)json_integer_value(json_object_get(pc, "bad")),
              (long long)(ef_mono_ms() - t0));
       json_decref(lc->pcheck);
-  json_decref(lc->reach);
       lc->pcheck = pc;
       lc->pc_deadline = dl;
       lc->pc_open = open;
