@@ -157,6 +157,7 @@ json_t *lotus_reach_probe(const json_t *storage, const json_t *hosts, int64_t ti
   struct pollfd *pf = ef_calloc(nh ? nh : 1, sizeof *pf);
   size_t np = 0;
   const json_t *urls = json_object_get(storage, "urls");
+  json_t *uaddrs = NULL; /* per URL, its host's addresses (resolved when first needed) */
   for (size_t h = 0; h < nh; h++) {
     const char *host = json_string_value(json_array_get(hosts, h));
     if (!host || !*host) continue;
@@ -171,15 +172,20 @@ json_t *lotus_reach_probe(const json_t *storage, const json_t *hosts, int64_t ti
         url = u;
         break;
       }
-    if (!url) {
+    if (!url && json_array_size(urls)) {
+      if (!uaddrs) { /* each URL host resolved once a round */
+        uaddrs = json_array();
+        json_array_foreach(urls, i, u) {
+          json_t *a = addrs_of(jstr(u, "host"));
+          json_array_append_new(uaddrs, a ? a : json_array());
+        }
+      }
       mine = addrs_of(host);
       json_array_foreach(urls, i, u) {
-        json_t *theirs = addrs_of(jstr(u, "host"));
         size_t k;
         json_t *a;
-        json_array_foreach(theirs, k, a)
+        json_array_foreach(json_array_get(uaddrs, i), k, a)
           if (has_str(mine, json_string_value(a))) url = u;
-        json_decref(theirs);
         if (url) break;
       }
       json_decref(mine);
@@ -223,6 +229,7 @@ json_t *lotus_reach_probe(const json_t *storage, const json_t *hosts, int64_t ti
     if (pr[i].fd >= 0) close(pr[i].fd); /* timed out */
     json_object_set_new(out, pr[i].host, json_string(pr[i].ok ? "reachable" : "unreachable"));
   }
+  json_decref(uaddrs);
   ef_free(pf);
   ef_free(pr);
   return out;

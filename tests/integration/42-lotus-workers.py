@@ -188,19 +188,20 @@ def reachability_and_missing_workers(srv):
 
     def body(agent):
         # "localhost" is reached through its URL's address (127.0.0.1); "127.0.0.1" itself
-        # through the literal host of its URL; "w-nourl" has no URL at all.
-        agent.put("workers", "localhost 127.0.0.1 w-nourl w-off,disabled\n")
+        # through the literal host of its URL; "127.0.0.7" has no URL at all. (Worker names are
+        # numeric or localhost: resolving them sends no DNS query.)
+        agent.put("workers", "localhost 127.0.0.1 127.0.0.7 127.0.0.8,disabled\n")
         agent.put("urls", "http://127.0.0.1:%d/remote\n" % up.getsockname()[1])
         m = wait_until(lambda: (lambda m: m if m and "netState" in
-                                m["workers"].get("w-nourl", {}) else None)(miner(srv)), 15,
+                                m["workers"].get("127.0.0.7", {}) else None)(miner(srv)), 15,
                        what="the record with netState")
         w = m["workers"]
         check(w["localhost"]["netState"] == "reachable", w["localhost"])
         check(w["127.0.0.1"]["netState"] == "reachable", w["127.0.0.1"])
-        check(w["w-nourl"]["netState"] == "unknown", w["w-nourl"])
+        check(w["127.0.0.7"]["netState"] == "unknown", w["127.0.0.7"])
         lv = w["localhost"]["lotus"]
         check(lv["listed"] is True and lv["enabled"] is True and lv["tasks"] == ["PC1"], lv)
-        check(w["w-off"]["lotus"]["enabled"] is False, w["w-off"])
+        check(w["127.0.0.8"]["lotus"]["enabled"] is False, w["127.0.0.8"])
         check("agentState" not in w["localhost"], w["localhost"])  # no agent on that host
         s = [x for x in overview(srv) if x["minerId"] == MINER][0]
         a = alarms(s)
@@ -217,19 +218,19 @@ def reachability_and_missing_workers(srv):
         a = alarms(s)["worker_unreachable"]
         check(a["severity"] == "warning" and "127.0.0.1" in a["message"], a)
 
-        # w-nourl vanishes from lotus' list: kept as missing until an operator removes it
-        agent.put("workers", "localhost 127.0.0.1 w-off,disabled\n")
-        wait_until(lambda: miner(srv)["workers"]["w-nourl"].get("missing") is True, 15,
+        # 127.0.0.7 vanishes from lotus' list: kept as missing until an operator removes it
+        agent.put("workers", "localhost 127.0.0.1 127.0.0.8,disabled\n")
+        wait_until(lambda: miner(srv)["workers"]["127.0.0.7"].get("missing") is True, 15,
                    what="missing")
-        gone = miner(srv)["workers"]["w-nourl"]
+        gone = miner(srv)["workers"]["127.0.0.7"]
         check(isinstance(gone["lastSeen"], int) and gone["lotus"]["listed"] is False, gone)
         check("worker_missing" in alarms([x for x in overview(srv)
                                           if x["minerId"] == MINER][0]))
         st, r = srv.api.post("miner_worker_delete", {"minerId": MINER, "hostName": "localhost"})
         check(st == 409, st, r)
-        st, r = srv.api.post("miner_worker_delete", {"minerId": MINER, "hostName": "w-nourl"})
+        st, r = srv.api.post("miner_worker_delete", {"minerId": MINER, "hostName": "127.0.0.7"})
         check(st == 200, st, r)
-        check("w-nourl" not in miner(srv)["workers"], miner(srv)["workers"].keys())
+        check("127.0.0.7" not in miner(srv)["workers"], miner(srv)["workers"].keys())
     try:
         run(srv, body)
     finally:
