@@ -7,6 +7,7 @@ files in its directory (so the test changes them while the agent runs):
 
 * a worker whose listen address (`storage list` URL) accepts connections is `reachable`, one that
   refuses `unreachable`, one without a URL `unknown`; a disabled worker shows lotus.enabled false;
+  an agent on a worker host with `lotus_worker_name` is joined to that worker (agentState);
   the overview (the /front minerList) raises unreachable and disabled, and no "offline" alarm
   for workers that have no agent;
 * a worker that vanishes from `sealing workers` stays as `missing` with lastSeen, raises
@@ -203,6 +204,18 @@ def reachability_and_missing_workers(srv):
         check(lv["listed"] is True and lv["enabled"] is True and lv["tasks"] == ["PC1"], lv)
         check(w["127.0.0.8"]["lotus"]["enabled"] is False, w["127.0.0.8"])
         check("agentState" not in w["localhost"], w["localhost"])  # no agent on that host
+
+        # an agent on a worker host lotus knows by another name (lotus_worker_name): its figures
+        # join that worker
+        wid = srv.add_device("SN-WORKER-8", "worker", "pw")
+        wagent = AgentProcess(srv, ["--device-id", wid, "--password", "pw",
+                                    "--status-interval", "1s", "--lotus-worker-name", "127.0.0.8"])
+        try:
+            w8 = wait_until(lambda: (lambda x: x if x.get("agentState") == "online" else None)(
+                miner(srv)["workers"]["127.0.0.8"]), 15, what="the worker agent joined")
+            check("totalMemory" in w8 and w8["netState"] == "unknown", w8)
+        finally:
+            check(wagent.stop() == 0, "worker agent exit status")
         s = [x for x in overview(srv) if x["minerId"] == MINER][0]
         a = alarms(s)
         check(set(a) == {"worker_disabled"} or set(a) == {"worker_disabled", "stale"}, s)
