@@ -19,7 +19,7 @@ const struct cfg_opt agent_opts[] = {
   CFG_ROW(struct agent_conf, sys_root, CFG_STR, 0, 0, "/sys",
           "where the system collector reads /sys"),
   CFG_ROW(struct agent_conf, collectors, CFG_STR, 0, 0, "system",
-          "enabled collectors, comma separated (system)"),
+          "enabled collectors, comma separated (system, gpu)"),
   CFG_ROW(struct agent_conf, order_timeout, CFG_MS, 100, 3600000, "8s",
           "time limit of a custom order (SIGTERM, SIGKILL 1s later)"),
   CFG_ROW(struct agent_conf, log_level, CFG_ENUM_OF(log_level_names), 0, 0, "info",
