@@ -132,12 +132,12 @@ static json_t *states_from_sectors(const json_t *sectors) {
 
 static void add_counters(json_t *rec, const json_t *st, bool have_total) {
   ef_lotus_add_sector_counters(rec, st);
-  json_int_t total = 0;
+  uint64_t total = 0; /* unsigned: absurd inputs wrap, never overflow */
   const char *name;
   json_t *v;
   json_object_foreach((json_t *)st, name, v)
-    if (json_is_integer(v)) total += json_integer_value(v);
-  if (!have_total) json_object_set_new(rec, "totalSectors", json_integer(total));
+    if (json_is_integer(v)) total += (uint64_t)json_integer_value(v);
+  if (!have_total) json_object_set_new(rec, "totalSectors", json_integer((json_int_t)total));
 }
 
 /* "sync slow (1m2s behind)" -> 62 */
@@ -358,6 +358,8 @@ json_t *lotus_record_build(const json_t *info, const json_t *workers, const json
 
 #define WINDOW_MS (30LL * 60 * 1000) /* a WindowPoSt deadline: 60 epochs of 30 s */
 #define MAX_FAULT_NUMBERS 1000
+#define MAX_DEADLINE_INDEX 100000 /* indexes beyond this are not times we compute */
+#define MAX_OFFSET_S 1e9          /* "in/ago" offsets beyond ~30 years are garbage */
 
 /* The last instant at or before now_ms (+1 min of slack) whose local time of day is `sod`. */
 static int64_t local_time_before(int64_t now_ms, int sod) {
@@ -377,6 +379,8 @@ static int64_t local_time_before(int64_t now_ms, int sod) {
   return -1;
 }
 
+static bool sane_offset(double s) { return s > -MAX_OFFSET_S && s < MAX_OFFSET_S; }
+
 static json_int_t iget(const json_t *o, const char *key, json_int_t dflt) {
   json_t *v = json_object_get(o, key);
   return json_is_integer(v) ? json_integer_value(v) : dflt;
@@ -387,15 +391,16 @@ void lotus_record_add_proving(json_t *rec, const json_t *deadlines, const json_t
   json_t *rows = json_object_get(deadlines, "deadlines");
   json_int_t cur = iget(deadlines, "currentDeadline", -1);
   if (cur < 0) cur = iget(pinfo, "currentDeadline", -1);
+  if (cur > MAX_DEADLINE_INDEX) cur = -1; /* lotus has 48; anything far beyond is garbage */
   /* when the current deadline opened and closes */
   int64_t open_ms = -1, close_ms = -1;
   json_t *in = json_object_get(pinfo, "deadlineOpenInSeconds");
-  if (json_is_number(in)) {
+  json_t *cl = json_object_get(pinfo, "deadlineCloseInSeconds");
+  if (json_is_number(in) && sane_offset(json_number_value(in))) {
     /* epochs lie on a 30 s grid: rounding keeps the value the same from one run to the next */
     int64_t t = now_ms + (int64_t)(json_number_value(in) * 1000);
     open_ms = (t + 15000) / 30000 * 30000;
-    json_t *cl = json_object_get(pinfo, "deadlineCloseInSeconds");
-    if (json_is_number(cl))
+    if (json_is_number(cl) && sane_offset(json_number_value(cl)))
       close_ms = (now_ms + (int64_t)(json_number_value(cl) * 1000) + 15000) / 30000 * 30000;
   }
   size_t i;
@@ -420,7 +425,7 @@ void lotus_record_add_proving(json_t *rec, const json_t *deadlines, const json_t
         if (json_is_integer(v)) json_object_set_new(o, *k, json_copy(v));
       }
       json_int_t idx = iget(d, "index", -1);
-      if (open_ms >= 0 && cur >= 0)
+      if (open_ms >= 0 && cur >= 0 && idx <= MAX_DEADLINE_INDEX)
         json_object_set_new(o, "open", json_integer((json_int_t)(open_ms + (idx - cur) * window)));
       if (idx == cur) json_object_set_new(o, "current", json_true());
       json_array_append_new(out, o);

@@ -7,6 +7,7 @@
  * `totalSectors`. Rules beyond the table: any other name ending in "Failed" is a failSectors
  * state, anything else (unknown, newer, the empty name) is otherSectors.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "lotus_parse.h"
@@ -104,8 +105,9 @@ void ef_lotus_add_sector_counters(json_t *obj, const json_t *states) {
   json_object_foreach((json_t *)states, name, v) {
     if (!json_is_integer(v)) continue;
     const char *c = ef_lotus_state_counter(name);
-    json_object_set_new(obj, c,
-                        json_integer(json_integer_value(json_object_get(obj, c)) +
-                                     json_integer_value(v)));
+    /* unsigned: absurd inputs wrap instead of overflowing (they never add up anyway) */
+    uint64_t sum = (uint64_t)json_integer_value(json_object_get(obj, c)) +
+                   (uint64_t)json_integer_value(v);
+    json_object_set_new(obj, c, json_integer((json_int_t)sum));
   }
 }

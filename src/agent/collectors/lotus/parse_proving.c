@@ -21,6 +21,7 @@
 #include "lotus_parse.h"
 
 #define MAX_FAULT_ROWS 100000 /* sector numbers kept; counts go on beyond */
+#define MAX_COUNT 1000000000000ULL /* a larger sector/partition count is not lotus output */
 
 /* ---- shared bits ----------------------------------------------------------------------------- */
 
@@ -45,7 +46,8 @@ static bool error_line(struct lotus_ctx *c, const char *t, size_t tn) {
 
 /* "(N)" -> N */
 static bool paren_uint(const char *s, size_t n, uint64_t *out) {
-  return n >= 3 && s[0] == '(' && s[n - 1] == ')' && lotus_uint(s + 1, n - 2, out);
+  return n >= 3 && s[0] == '(' && s[n - 1] == ')' && lotus_uint(s + 1, n - 2, out) &&
+         *out <= MAX_COUNT;
 }
 
 /* "15:04:05" -> seconds of the day */
@@ -67,7 +69,7 @@ struct deadlines {
   enum dl_col cols[8];
   unsigned ncols; /* 0 until a header (or the first row) set the layout */
   json_int_t current;
-  json_int_t faults;
+  uint64_t faults; /* unsigned: cannot overflow into UB, whatever the input */
   bool any_faults;
 };
 
@@ -115,6 +117,11 @@ static void dl_guess(struct deadlines *d, const char *tok[], const size_t tokn[]
   d->ncols = n;
 }
 
+/* A count cell: a whole number of sane size. */
+static bool count(const char *s, size_t n, uint64_t *v) {
+  return lotus_uint(s, n, v) && *v <= MAX_COUNT;
+}
+
 static bool dl_row(struct deadlines *d, const char *t, size_t tn) {
   const char *tok[12];
   size_t tokn[12];
@@ -146,28 +153,28 @@ static bool dl_row(struct deadlines *d, const char *t, size_t tn) {
       t_i++;
       break;
     case C_PARTS:
-      if ((ok = lotus_uint(tok[t_i], tokn[t_i], &v)))
+      if ((ok = count(tok[t_i], tokn[t_i], &v)))
         json_object_set_new(dl, "partitions", json_integer((json_int_t)v));
       t_i++;
       break;
     case C_SECTORS:
-      if ((ok = lotus_uint(tok[t_i], tokn[t_i], &v)))
+      if ((ok = count(tok[t_i], tokn[t_i], &v)))
         json_object_set_new(dl, "sectors", json_integer((json_int_t)v));
       t_i++;
       break;
     case C_SECTORS_FAULTS:
-      ok = t_i + 1 < k && lotus_uint(tok[t_i], tokn[t_i], &v) &&
+      ok = t_i + 1 < k && count(tok[t_i], tokn[t_i], &v) &&
            paren_uint(tok[t_i + 1], tokn[t_i + 1], &f);
       if (ok) {
         json_object_set_new(dl, "sectors", json_integer((json_int_t)v));
         json_object_set_new(dl, "faults", json_integer((json_int_t)f));
-        d->faults += (json_int_t)f;
+        d->faults += f;
         d->any_faults = true;
       }
       t_i += 2;
       break;
     case C_PROVEN:
-      if ((ok = lotus_uint(tok[t_i], tokn[t_i], &v)))
+      if ((ok = count(tok[t_i], tokn[t_i], &v)))
         json_object_set_new(dl, "provenPartitions", json_integer((json_int_t)v));
       t_i++;
       break;
@@ -201,7 +208,7 @@ json_t *ef_lotus_parse_deadlines(const char *buf, size_t len) {
   lotus_each_line(&c, buf, len, dl_line, &d);
   json_object_set_new(c.root, "deadlines", d.list);
   if (d.current >= 0) json_object_set_new(c.root, "currentDeadline", json_integer(d.current));
-  if (d.any_faults) json_object_set_new(c.root, "faultySectors", json_integer(d.faults));
+  if (d.any_faults) json_object_set_new(c.root, "faultySectors", json_integer((json_int_t)d.faults));
   return lotus_finish(&c);
 }
 
