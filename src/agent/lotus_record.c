@@ -166,11 +166,14 @@ static void add_miner(json_t *rec, const json_t *info, const json_t *sectors) {
     copy_with(rec, info, *f, "Exact");
   }
   /* An input of the earlier shape (the deposit as a FIL text under "preCommitWait"). */
-  if (!json_object_get(info, "preCommitDeposit") && json_is_string(json_object_get(info, "preCommitWait"))) {
-    json_object_set_new(rec, "preCommitDeposit", json_deep_copy(json_object_get(info, "preCommitWait")));
+  json_t *old = json_object_get(info, "preCommitWait");
+  if (!json_object_get(info, "preCommitDeposit") && json_is_string(old)) {
+    json_object_set_new(rec, "preCommitDeposit", json_deep_copy(old));
     json_t *v;
-    if ((v = json_object_get(info, "preCommitWaitAtto"))) json_object_set_new(rec, "preCommitDepositAtto", json_deep_copy(v));
-    if ((v = json_object_get(info, "preCommitWaitExact"))) json_object_set_new(rec, "preCommitDepositExact", json_deep_copy(v));
+    if ((v = json_object_get(info, "preCommitWaitAtto")))
+      json_object_set_new(rec, "preCommitDepositAtto", json_deep_copy(v));
+    if ((v = json_object_get(info, "preCommitWaitExact")))
+      json_object_set_new(rec, "preCommitDepositExact", json_deep_copy(v));
   }
   add_chain_behind(rec);
   add_deal_count(rec);
@@ -528,7 +531,8 @@ void lotus_record_add_check(json_t *rec, const json_t *check, int deadline, int6
       json_array_append_new(nums, json_copy(s));
   }
   json_object_set_new(pc, "badSectors", nums);
-  json_object_set_new(pc, "bad", json_integer(iget(check, "bad", (json_int_t)json_array_size(nums))));
+  json_int_t bad = iget(check, "bad", (json_int_t)json_array_size(nums));
+  json_object_set_new(pc, "bad", json_integer(bad));
   const char *perr = json_string_value(json_array_get(json_object_get(check, "errors"), 0));
   if (error) json_object_set_new(pc, "error", json_string(error));
   else if (perr) json_object_set_new(pc, "error", json_string(perr));

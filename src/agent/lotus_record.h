@@ -6,7 +6,8 @@
  * `workers` {"workers":[...]} of ef_lotus_parse_workers(), `jobs` {"jobs":[...]} of
  * ef_lotus_parse_jobs(), `sectors` {"sectors":[...]} of ef_lotus_parse_sectors(). The RPC source
  * (lotus_rpc.c) builds the same shapes from API answers, so both sources share this builder.
- * docs/lotus-collector.md lists every field of the record and the sector-state table.
+ * docs/lotus-collector.md lists every field of the record; docs/lotus.md#sector-states has the
+ * sector-state table and #the-record-from-the-cli-source the CLI parts.
  */
 #ifndef EF_AGENT_LOTUS_RECORD_H
 #define EF_AGENT_LOTUS_RECORD_H

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_lotus_cli.c -- the lotus-miner output parsers (src/agent/collectors/lotus/): every input
  * goes through each of them (every kind of `edgefleet-agent lotus-parse`: info, workers, jobs,
- * sectors, deadlines, faults, proving-info, check, control, mpool, net), then the results through
- * the record builder and its CLI-source parts (src/agent/lotus_record.c), as the collector does. A short input is also read as each unit
- * the parsers use (a FIL amount, a size, a Go duration). Properties: every parser returns an
- * object that serialises, whose errorCount matches its errors; the record is an object with
- * workerInfo an object; FIL amounts and durations round-trip exactly through their formatters
+ * sectors, deadlines, faults, proving-info, check, control, mpool, net), then the results
+ * through the record builder and its CLI-source parts (src/agent/lotus_record.c), as the
+ * collector does. A short input is also read as each unit the parsers use (a FIL amount, a
+ * size, a Go duration). Properties: every parser returns an object that serialises, whose
+ * errorCount matches its errors; the record is an object with workerInfo an object, its
+ * deadlines have indexes, its sector counters add up to the states listed; FIL amounts and durations round-trip exactly through their formatters
  * (fil_to_atto(fil_string(x)) == x, duration_parse(duration_str(ns)) == ns). Seeds: every
  * fixture of tests/data/lotus. */
 #include <jansson.h>
@@ -103,7 +104,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint64_t listed = 0, counted = 0; /* unsigned: wraps alike on both sides */
     const char *k;
     json_t *v;
-    json_object_foreach(st, k, v) listed += json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
+    json_object_foreach(st, k, v)
+      if (json_is_integer(v)) listed += (uint64_t)json_integer_value(v);
     for (const char *const *c = ef_lotus_sector_counters; *c; c++)
       counted += (uint64_t)json_integer_value(json_object_get(rec, *c));
     FUZZ_CHECK(listed == counted);

@@ -134,7 +134,8 @@ static void proving_from_info(void **st) {
 
 static void addresses_messages_net(void **st) {
   (void)st;
-  json_t *ctl = parse_fixture(ef_lotus_parse_control, "actor-control-list-verbose-miner-v1.36.1-2026.txt");
+  json_t *ctl =
+      parse_fixture(ef_lotus_parse_control, "actor-control-list-verbose-miner-v1.36.1-2026.txt");
   json_t *mp = parse_fixture(ef_lotus_parse_mpool, "mpool-pending-local-v1.36.1-2026.txt");
   json_t *net = parse_fixture(ef_lotus_parse_net, "net-listen-miner-v1.36.1-2026.txt");
   json_t *rec = json_object();

@@ -352,7 +352,8 @@ static void test_every_state(void **state) {
   expect_int(o, "finalizeSector", 1);
   expect_int(o, "snapSectors", 2 + 1 + 1 + 1 + 1);
   expect_int(o, "errorSectors", 5 + 2 + 1);        /* FaultedFinal included */
-  expect_int(o, "failSectors", 3 + 1 + 1 + 1 + 1); /* FailedUnrecoverable, DealsExpired, RemoveFailed */
+  /* FailedUnrecoverable 3, CommitFailed, FinalizeReplicaUpdateFailed, DealsExpired, RemoveFailed */
+  expect_int(o, "failSectors", 3 + 1 + 1 + 1 + 1);
   expect_int(o, "deletedSectors", 2 + 1 + 1 + 40);
   expect_int(o, "otherSectors", 2 + 1);
   expect_str(o, "preCommitDeposit", "12.346 FIL");
@@ -416,7 +417,8 @@ static void test_cli_kinds(void **state) {
     char *out;
     assert_int_equal(run_cli(argv, 3, &out), 0);
     json_t *o = json_loads(out, 0, NULL);
-    if (!o || !json_object_get(o, cases[i].key)) fail_msg("%s: no %s", cases[i].kind, cases[i].key);
+    if (!o || !json_object_get(o, cases[i].key))
+      fail_msg("%s: no %s", cases[i].kind, cases[i].key);
     assert_null(json_object_get(o, "errors"));
     json_decref(o);
     ef_free(out);

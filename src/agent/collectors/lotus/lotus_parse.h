@@ -30,8 +30,8 @@ json_t *ef_lotus_parse_sectors(const char *buf, size_t len);
 json_t *ef_lotus_parse_deadlines(const char *buf, size_t len);
 /* `lotus-miner proving faults` -> {"faults":[{deadline, partition?, sector}], "faultySectors"?}. */
 json_t *ef_lotus_parse_faults(const char *buf, size_t len);
-/* `lotus-miner proving info` -> {currentDeadline, faultySectors, recoverySectors, deadlineOpenEpoch,
- * deadlineOpenInSeconds, ...} (docs/lotus.md#proving-info). */
+/* `lotus-miner proving info` -> {currentDeadline, faultySectors, recoverySectors,
+ * deadlineOpenEpoch, deadlineOpenInSeconds, ...} (docs/lotus.md#proving-info). */
 json_t *ef_lotus_parse_proving_info(const char *buf, size_t len);
 /* `lotus-miner proving check [--only-bad] DL` -> {"badSectors":[{deadline, partition, sector,
  * error?}], "bad", "good"}. */

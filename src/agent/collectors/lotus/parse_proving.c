@@ -197,7 +197,8 @@ static void dl_line(struct lotus_ctx *c, struct lotus_line *l, void *ud) {
   const char *t = l->s;
   size_t tn = l->n;
   lotus_trim(&t, &tn);
-  if (tn == 0 || miner_line(c->root, t, tn) || error_line(c, t, tn) || dl_header(d, t, tn)) return;
+  if (tn == 0 || miner_line(c->root, t, tn) || error_line(c, t, tn) || dl_header(d, t, tn))
+    return;
   if (!dl_row(d, t, tn)) lotus_unrecognised(c, t, tn);
 }
 
@@ -208,7 +209,8 @@ json_t *ef_lotus_parse_deadlines(const char *buf, size_t len) {
   lotus_each_line(&c, buf, len, dl_line, &d);
   json_object_set_new(c.root, "deadlines", d.list);
   if (d.current >= 0) json_object_set_new(c.root, "currentDeadline", json_integer(d.current));
-  if (d.any_faults) json_object_set_new(c.root, "faultySectors", json_integer((json_int_t)d.faults));
+  if (d.any_faults)
+    json_object_set_new(c.root, "faultySectors", json_integer((json_int_t)d.faults));
   return lotus_finish(&c);
 }
 
