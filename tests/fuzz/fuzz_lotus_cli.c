@@ -6,9 +6,9 @@
  * collector does. A short input is also read as each unit the parsers use (a FIL amount, a
  * size, a Go duration). Properties: every parser returns an object that serialises, whose
  * errorCount matches its errors; the record is an object with workerInfo an object, its
- * deadlines have indexes, its sector counters add up to the states listed; FIL amounts and durations round-trip exactly through their formatters
- * (fil_to_atto(fil_string(x)) == x, duration_parse(duration_str(ns)) == ns). Seeds: every
- * fixture of tests/data/lotus. */
+ * deadlines have indexes, its sector counters add up to the states listed; FIL amounts and
+ * durations round-trip exactly through their formatters (fil_to_atto(fil_string(x)) == x,
+ * duration_parse(duration_str(ns)) == ns). Seeds: every fixture of tests/data/lotus. */
 #include <jansson.h>
 
 #include "edgefleet/error.h"
