@@ -533,6 +533,12 @@ void lotus_record_add_check(json_t *rec, const json_t *check, int deadline, int6
   json_object_set_new(pc, "badSectors", nums);
   json_int_t bad = iget(check, "bad", (json_int_t)json_array_size(nums));
   json_object_set_new(pc, "bad", json_integer(bad));
+  if (bad > (json_int_t)json_array_size(nums))
+    json_object_set_new(pc, "badTruncated", json_true());
+  /* when the checked deadline opens, from the deadlines already in the record */
+  json_array_foreach(json_object_get(rec, "deadlines"), i, row)
+    if (iget(row, "index", -1) == deadline && json_is_integer(json_object_get(row, "open")))
+      json_object_set_new(pc, "opensAt", json_copy(json_object_get(row, "open")));
   const char *perr = json_string_value(json_array_get(json_object_get(check, "errors"), 0));
   if (error) json_object_set_new(pc, "error", json_string(error));
   else if (perr) json_object_set_new(pc, "error", json_string(perr));

@@ -50,8 +50,10 @@ void lotus_record_add_messages(json_t *rec, const json_t *mpool, const json_t *c
                                const char *error);
 /* peerId, multiaddrs from ef_lotus_parse_net() (`lotus-miner net id` + `net listen` output). */
 void lotus_record_add_net(json_t *rec, const json_t *net);
-/* provingCheck {deadline, checkedAt, badSectors, bad, error?} from ef_lotus_parse_check()
- * (`lotus-miner proving check --only-bad DL`); `error` (may be NULL): why the check failed. */
+/* provingCheck {deadline, checkedAt, badSectors (<= 1000), bad, badTruncated?, opensAt?, error?}
+ * from ef_lotus_parse_check() (`lotus-miner proving check --only-bad DL`); `error` (may be
+ * NULL): why the check failed. opensAt is the `open` of deadline DL in rec's deadlines[] (call
+ * lotus_record_add_proving() first). */
 void lotus_record_add_check(json_t *rec, const json_t *check, int deadline, int64_t now_ms,
                             const char *error);
 

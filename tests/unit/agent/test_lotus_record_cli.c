@@ -169,9 +169,13 @@ static void addresses_messages_net(void **st) {
 static void proving_check(void **st) {
   (void)st;
   json_t *ck = parse_fixture(ef_lotus_parse_check, "proving-check-only-bad-miner-v1.36.1-2026.txt");
+  json_t *d = parse_fixture(ef_lotus_parse_deadlines, "proving-deadlines-miner-v1.36.1-2026.txt");
   json_t *rec = json_object();
+  lotus_record_add_proving(rec, d, NULL, NULL, T_2026_01_01 + 14 * 60 * MIN + 10 * MIN);
   lotus_record_add_check(rec, ck, 3, 1767225600000, NULL);
   json_t *pc = json_object_get(rec, "provingCheck");
+  assert_int_equal(iget(pc, "opensAt"), T_2026_01_01 + 13 * 60 * MIN); /* deadline 3: 13:00 */
+  assert_null(json_object_get(pc, "badTruncated"));
   assert_int_equal(iget(pc, "deadline"), 3);
   assert_int_equal(iget(pc, "checkedAt"), 1767225600000);
   assert_int_equal(iget(pc, "bad"), 2);
@@ -184,6 +188,7 @@ static void proving_check(void **st) {
                       "lotus-miner: timed out after 120 s");
   json_decref(rec);
   json_decref(ck);
+  json_decref(d);
 }
 
 /* The record's counters (lotus_record_build) add up to totalSectors on every full list. */
