@@ -236,6 +236,13 @@ static void counters_add_up(void **st) {
   assert_int_equal(iget(rec, "dealCount"), 37);
   json_decref(rec);
   json_decref(info);
+  info = json_pack("{s:s, s:{s:i}}", "chainSync", "sync behind! (1h2m3s behind)", "storageDeals",
+                   "count", 5);
+  rec = lotus_record_build(info, NULL, NULL, NULL, 1);
+  assert_int_equal(iget(rec, "chainSyncBehindSeconds"), 3723);
+  assert_int_equal(iget(rec, "dealCount"), 5);
+  json_decref(rec);
+  json_decref(info);
 }
 
 int main(void) {
