@@ -112,7 +112,7 @@ static void proving_from_info(void **st) {
   json_decref(rec);
 
   /* proving info alone (v0.5.4, 25 s blocks: the window is what it says) */
-  json_t *pi5 = parse_fixture(ef_lotus_parse_proving_info, "proving-info-v0.5.4-aug2020.txt");
+  json_t *pi5 = parse_fixture(ef_lotus_parse_proving_info, "proving-info-v0.5.4-goduration-aug2020.txt");
   rec = json_object();
   lotus_record_add_proving(rec, NULL, pi5, NULL, open);
   assert_int_equal(iget(rec, "currentDeadline"), 4);

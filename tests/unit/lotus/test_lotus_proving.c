@@ -175,7 +175,7 @@ static void test_faults(void **state) {
 
 static void test_proving_info(void **state) {
   (void)state;
-  json_t *o = fixture_parse(ef_lotus_parse_proving_info, "proving-info-v0.5.4-aug2020.txt");
+  json_t *o = fixture_parse(ef_lotus_parse_proving_info, "proving-info-v0.5.4-goduration-aug2020.txt");
   expect_str(o, "minerId", "t01000");
   expect_int(o, "currentEpoch", 61234);
   expect_int(o, "faultySectors", 12);

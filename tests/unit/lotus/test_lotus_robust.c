@@ -44,7 +44,7 @@ static const struct {
     {"proving-deadlines-v1.32-newminer-2025.txt", ef_lotus_parse_deadlines, false},
     {"proving-faults-v0.4.2-jul2020.txt", ef_lotus_parse_faults, false},
     {"proving-faults-miner-v1.36.1-2026.txt", ef_lotus_parse_faults, false},
-    {"proving-info-v0.5.4-aug2020.txt", ef_lotus_parse_proving_info, false},
+    {"proving-info-v0.5.4-goduration-aug2020.txt", ef_lotus_parse_proving_info, false},
     {"proving-info-v1.23-2023.txt", ef_lotus_parse_proving_info, false},
     {"proving-check-only-bad-miner-v1.36.1-2026.txt", ef_lotus_parse_check, false},
     {"proving-check-all-v1.10-jun2021.txt", ef_lotus_parse_check, false},

@@ -11,7 +11,8 @@
  * this proving period, so already past). `proving faults`: "deadline sectors" rows (v0.4) or
  * "deadline partition sectors" rows, one per faulty sector, or "no faulty sectors" (v0.4).
  * `proving info`: "Key: value" lines; epochs print as "E (D ago)", "E (in D)", "E (now)" or
- * with a date "E (02 Jan 06 15:04 MST, D ago)", D a durafmt text cut to two units.
+ * with a date "E (02 Jan 06 15:04 MST, D ago)", D a Go duration (<= v0.8) or a durafmt text cut
+ * to two units (v0.9+).
  * `proving check`: "deadline partition sector status" rows, status "good" or "bad (reason)".
  */
 #include <stdio.h>
@@ -340,8 +341,8 @@ json_t *ef_lotus_parse_check(const char *buf, size_t len) {
 
 /* ---- proving info ---------------------------------------------------------------------------- */
 
-/* durafmt text ("12 minutes 30 seconds", "1 day 2 hours", v1.1+) or a Go duration ("12m30s",
- * v0.4-v1.0) -> seconds; false when neither. */
+/* durafmt text ("12 minutes 30 seconds", "1 day 2 hours", v0.9+) or a Go duration ("12m30s",
+ * v0.4-v0.8) -> seconds; false when neither. */
 static bool durafmt_seconds(const char *s, size_t n, double *out) {
   int64_t ns;
   if (ef_lotus_duration_parse(s, n, &ns) == 0) {
