@@ -19,60 +19,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "jsonutil.h"
+#include "lotus_parse.h"
 #include "mem.h"
 
 /* ---- sector states ---------------------------------------------------------------------- */
 
-struct state_row {
-  const char *state;
-  const char *counter;
-  const char *sub;
-};
-
-static const struct state_row states[] = {
-  {"GetTicket", "preCommit1", NULL},
-  {"PreCommit1", "preCommit1", NULL},
-  {"PreCommit2", "preCommit2", NULL},
-  {"PreCommitting", "preCommit2", "preCommitWaitSectors"},
-  {"SubmitPreCommitBatch", "preCommit2", "preCommitWaitSectors"},
-  {"PreCommitBatchWait", "preCommit2", "preCommitWaitSectors"},
-  {"PreCommitWait", "preCommit2", "preCommitWaitSectors"},
-  {"WaitSeed", "waitSeed", NULL},
-  {"Committing", "committing", NULL},
-  {"CommitFinalize", "committing", NULL},
-  {"SubmitCommit", "committing", "commitWaitSectors"},
-  {"SubmitCommitAggregate", "committing", "commitWaitSectors"},
-  {"CommitAggregateWait", "committing", "commitWaitSectors"},
-  {"CommitWait", "committing", "commitWaitSectors"},
-  {"FinalizeSector", "finalizeSector", NULL},
-  {"Proving", "effectiveSectors", NULL},
-  {"Available", "effectiveSectors", NULL},
-  {"Faulty", "errorSectors", NULL},
-  {"FaultReported", "errorSectors", NULL},
-  {"Removed", "deletedSectors", NULL},
-  {NULL, NULL, NULL},
-};
-
-/* Every counter, so that each is present (0) whenever the states are known. */
-static const char *const counters[] = {
-  "preCommit1", "preCommit2", "waitSeed", "committing", "finalizeSector",
-  "preCommitWaitSectors", "commitWaitSectors", "effectiveSectors", "errorSectors",
-  "deletedSectors", "failSectors", NULL,
-};
-
+/* The table itself is in the parser library (collectors/lotus/lotus_states.c), shared with the
+ * counters `lotus-parse info` prints: one state, one counter. */
 const char *lotus_state_counter(const char *state, const char **sub) {
   if (sub) *sub = NULL;
-  if (!state) return NULL;
-  for (const struct state_row *r = states; r->state; r++)
-    if (strcmp(r->state, state) == 0) {
-      if (sub) *sub = r->sub;
-      return r->counter;
-    }
-  size_t n = strlen(state);
-  if (n > 6 && strcmp(state + n - 6, "Failed") == 0) return "failSectors";
-  return NULL;
+  return ef_lotus_state_counter(state);
 }
 
 /* ---- task names ------------------------------------------------------------------------- */
@@ -126,7 +85,7 @@ static int task_rank(const char *name) {
 /* FIL amounts: copied with their "…Atto" / "…Exact" companions. */
 static const char *const fil_fields[] = {
   "minerBalance", "workerBalance", "postBalance", "pledgeBalance", "vestingBalance",
-  "minerAvailable", "preCommitWait", "commitWait", "marketBalance", "marketLocked",
+  "minerAvailable", "preCommitDeposit", "marketBalance", "marketLocked",
   "marketAvailable", "totalSpendable", NULL,
 };
 
@@ -141,7 +100,7 @@ static const char *const size_fields[] = {
 static const char *const plain_fields[] = {
   "minerId", "expectBlock", "expectBlock99", "belowMinPower", "rawPowerPercent", "powerPercent",
   "faultyPercent", "chainSync", "activeAlerts", "workerCounts", "subsystems", "startedAt",
-  "recoverySectors", "totalMessages", NULL,
+  "recoverySectors", "totalMessages", "deals", "storageDeals", "retrievalDeals", NULL,
 };
 
 static void copy_field(json_t *rec, const json_t *from, const char *key) {
@@ -172,21 +131,30 @@ static json_t *states_from_sectors(const json_t *sectors) {
 }
 
 static void add_counters(json_t *rec, const json_t *st, bool have_total) {
-  for (const char *const *c = counters; *c; c++) json_object_set_new(rec, *c, json_integer(0));
-  json_int_t total = 0;
+  ef_lotus_add_sector_counters(rec, st);
+  uint64_t total = 0; /* unsigned: absurd inputs wrap, never overflow */
   const char *name;
   json_t *v;
-  json_object_foreach((json_t *)st, name, v) {
-    if (!json_is_integer(v)) continue;
-    json_int_t n = json_integer_value(v);
-    total += n;
-    const char *sub;
-    const char *c = lotus_state_counter(name, &sub);
-    if (c) json_object_set_new(rec, c, json_integer(json_integer_value(json_object_get(rec, c)) + n));
-    if (sub)
-      json_object_set_new(rec, sub, json_integer(json_integer_value(json_object_get(rec, sub)) + n));
-  }
-  if (!have_total) json_object_set_new(rec, "totalSectors", json_integer(total));
+  json_object_foreach((json_t *)st, name, v)
+    if (json_is_integer(v)) total += (uint64_t)json_integer_value(v);
+  if (!have_total) json_object_set_new(rec, "totalSectors", json_integer((json_int_t)total));
+}
+
+/* "sync slow (1m2s behind)" -> 62 */
+static void add_chain_behind(json_t *rec) {
+  const char *cs = jstr(rec, "chainSync");
+  const char *open = cs ? strchr(cs, '(') : NULL;
+  const char *behind = open ? strstr(open, " behind)") : NULL;
+  int64_t ns;
+  if (behind && ef_lotus_duration_parse(open + 1, (size_t)(behind - open - 1), &ns) == 0 && ns >= 0)
+    json_object_set_new(rec, "chainSyncBehindSeconds", json_integer(ns / 1000000000));
+}
+
+/* dealCount: the total of the `Deals:` block (v0.5.2-v1.11.0) or of the markets' storage deals. */
+static void add_deal_count(json_t *rec) {
+  json_t *n = json_object_get(json_object_get(rec, "deals"), "count");
+  if (!json_is_integer(n)) n = json_object_get(json_object_get(rec, "storageDeals"), "count");
+  if (json_is_integer(n)) json_object_set_new(rec, "dealCount", json_copy(n));
 }
 
 static void add_miner(json_t *rec, const json_t *info, const json_t *sectors) {
@@ -197,6 +165,18 @@ static void add_miner(json_t *rec, const json_t *info, const json_t *sectors) {
     copy_with(rec, info, *f, "Atto");
     copy_with(rec, info, *f, "Exact");
   }
+  /* An input of the earlier shape (the deposit as a FIL text under "preCommitWait"). */
+  json_t *old = json_object_get(info, "preCommitWait");
+  if (!json_object_get(info, "preCommitDeposit") && json_is_string(old)) {
+    json_object_set_new(rec, "preCommitDeposit", json_deep_copy(old));
+    json_t *v;
+    if ((v = json_object_get(info, "preCommitWaitAtto")))
+      json_object_set_new(rec, "preCommitDepositAtto", json_deep_copy(v));
+    if ((v = json_object_get(info, "preCommitWaitExact")))
+      json_object_set_new(rec, "preCommitDepositExact", json_deep_copy(v));
+  }
+  add_chain_behind(rec);
+  add_deal_count(rec);
   for (const char *const *f = size_fields; *f; f++) {
     if (!json_object_get(info, *f)) continue;
     copy_field(rec, info, *f);
@@ -375,4 +355,192 @@ json_t *lotus_record_build(const json_t *info, const json_t *workers, const json
     json_object_set_new(rec, "workerInfo", build_workers(workers, jobs));
   json_object_set_new(rec, "timestamp", json_integer((json_int_t)now_ms));
   return rec;
+}
+
+/* ---- proving: deadlines, faults, recoveries (CLI source) -------------------------------- */
+
+#define WINDOW_MS (30LL * 60 * 1000) /* a WindowPoSt deadline: 60 epochs of 30 s */
+#define MAX_FAULT_NUMBERS 1000
+#define MAX_DEADLINE_INDEX 100000 /* indexes beyond this are not times we compute */
+#define MAX_OFFSET_S 1e9          /* "in/ago" offsets beyond ~30 years are garbage */
+
+/* The last instant at or before now_ms (+1 min of slack) whose local time of day is `sod`. */
+static int64_t local_time_before(int64_t now_ms, int sod) {
+  time_t now = (time_t)(now_ms / 1000);
+  struct tm tm;
+  if (!localtime_r(&now, &tm)) return -1;
+  for (int back = 0; back < 2; back++) {
+    struct tm x = tm;
+    x.tm_mday -= back;
+    x.tm_hour = sod / 3600;
+    x.tm_min = sod / 60 % 60;
+    x.tm_sec = sod % 60;
+    x.tm_isdst = -1;
+    time_t t = mktime(&x);
+    if (t != (time_t)-1 && t <= now + 60) return (int64_t)t * 1000;
+  }
+  return -1;
+}
+
+static bool sane_offset(double s) { return s > -MAX_OFFSET_S && s < MAX_OFFSET_S; }
+
+static json_int_t iget(const json_t *o, const char *key, json_int_t dflt) {
+  json_t *v = json_object_get(o, key);
+  return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
+void lotus_record_add_proving(json_t *rec, const json_t *deadlines, const json_t *pinfo,
+                              const json_t *faults, int64_t now_ms) {
+  json_t *rows = json_object_get(deadlines, "deadlines");
+  json_int_t cur = iget(deadlines, "currentDeadline", -1);
+  if (cur < 0) cur = iget(pinfo, "currentDeadline", -1);
+  if (cur > MAX_DEADLINE_INDEX) cur = -1; /* lotus has 48; anything far beyond is garbage */
+  /* when the current deadline opened and closes */
+  int64_t open_ms = -1, close_ms = -1;
+  json_t *in = json_object_get(pinfo, "deadlineOpenInSeconds");
+  json_t *cl = json_object_get(pinfo, "deadlineCloseInSeconds");
+  if (json_is_number(in) && sane_offset(json_number_value(in))) {
+    /* epochs lie on a 30 s grid: rounding keeps the value the same from one run to the next */
+    int64_t t = now_ms + (int64_t)(json_number_value(in) * 1000);
+    open_ms = (t + 15000) / 30000 * 30000;
+    if (json_is_number(cl) && sane_offset(json_number_value(cl)))
+      close_ms = (now_ms + (int64_t)(json_number_value(cl) * 1000) + 15000) / 30000 * 30000;
+  }
+  size_t i;
+  json_t *d;
+  if (open_ms < 0 && cur >= 0)
+    json_array_foreach(rows, i, d) {
+      if (iget(d, "index", -1) != cur) continue;
+      json_int_t sod = iget(d, "openSecondOfDay", -1);
+      if (sod >= 0) open_ms = local_time_before(now_ms, (int)sod);
+    }
+  if (open_ms >= 0 && close_ms <= open_ms) close_ms = open_ms + WINDOW_MS;
+  int64_t window = open_ms >= 0 ? close_ms - open_ms : WINDOW_MS;
+  if (json_is_array(rows)) {
+    json_t *out = json_array();
+    json_array_foreach(rows, i, d) {
+      if (!json_is_object(d) || iget(d, "index", -1) < 0) continue;
+      json_t *o = json_object();
+      static const char *const keep[] = {"index", "partitions", "sectors", "faults",
+                                         "recoveries", "provenPartitions", NULL};
+      for (const char *const *k = keep; *k; k++) {
+        json_t *v = json_object_get(d, *k);
+        if (json_is_integer(v)) json_object_set_new(o, *k, json_copy(v));
+      }
+      json_int_t idx = iget(d, "index", -1);
+      if (open_ms >= 0 && cur >= 0 && idx <= MAX_DEADLINE_INDEX)
+        json_object_set_new(o, "open", json_integer((json_int_t)(open_ms + (idx - cur) * window)));
+      if (idx == cur) json_object_set_new(o, "current", json_true());
+      json_array_append_new(out, o);
+    }
+    json_object_set_new(rec, "deadlines", out);
+  }
+  if (cur >= 0) json_object_set_new(rec, "currentDeadline", json_integer(cur));
+  if (open_ms >= 0) {
+    json_object_set_new(rec, "deadlineOpen", json_integer((json_int_t)open_ms));
+    json_object_set_new(rec, "deadlineClose", json_integer((json_int_t)close_ms));
+    json_object_set_new(rec, "nextDeadlineOpen", json_integer((json_int_t)close_ms));
+    int64_t left = (close_ms - now_ms) / 1000;
+    json_object_set_new(rec, "deadlineLeftSeconds", json_integer(left > 0 ? left : 0));
+  }
+  /* faults: the list of `proving faults` first, else the counts */
+  json_int_t nf = iget(faults, "faultySectors", -1);
+  if (nf < 0) nf = iget(pinfo, "faultySectors", -1);
+  if (nf < 0) nf = iget(deadlines, "faultySectors", -1);
+  if (nf >= 0) json_object_set_new(rec, "faultySectors", json_integer(nf));
+  json_t *fl = json_object_get(faults, "faults");
+  if (json_is_array(fl)) {
+    json_t *nums = json_array();
+    json_array_foreach(fl, i, d) {
+      json_t *s = json_object_get(d, "sector");
+      if (!json_is_integer(s)) continue;
+      if (json_array_size(nums) >= MAX_FAULT_NUMBERS) break;
+      json_array_append_new(nums, json_copy(s));
+    }
+    json_object_set_new(rec, "faults", nums);
+    if (json_is_true(json_object_get(faults, "faultsTruncated")) ||
+        (nf >= 0 && nf > (json_int_t)json_array_size(nums)))
+      json_object_set_new(rec, "faultsTruncated", json_true());
+  }
+  json_int_t rs = iget(pinfo, "recoverySectors", -1);
+  if (rs >= 0) json_object_set_new(rec, "recoverySectors", json_integer(rs));
+}
+
+/* ---- addresses, messages, network ------------------------------------------------------- */
+
+void lotus_record_add_addresses(json_t *rec, const json_t *control) {
+  const char *owner = jstr(control, "owner"), *worker = jstr(control, "worker");
+  if (owner) json_object_set_new(rec, "ownerAddress", json_string(owner));
+  if (worker) json_object_set_new(rec, "workerAddress", json_string(worker));
+  json_t *ca = json_object_get(control, "control");
+  if (json_is_array(ca)) json_object_set_new(rec, "controlAddresses", json_deep_copy(ca));
+}
+
+/* `addr` is one of the miner's addresses in the control list: its ID, its key, or a key that
+ * begins with the printed cut key ("f3abc..." without --verbose). */
+static bool miner_address(const json_t *control, const char *addr) {
+  size_t i;
+  json_t *row;
+  json_array_foreach(json_object_get(control, "addresses"), i, row) {
+    const char *name = jstr(row, "name");
+    if (name && strcmp(name, "beneficiary") == 0) continue;
+    const char *id = jstr(row, "id"), *key = jstr(row, "key"), *pre = jstr(row, "keyPrefix");
+    if ((id && strcmp(id, addr) == 0) || (key && strcmp(key, addr) == 0)) return true;
+    if (pre && *pre && strncmp(pre, addr, strlen(pre)) == 0) return true;
+  }
+  return false;
+}
+
+void lotus_record_add_messages(json_t *rec, const json_t *mpool, const json_t *control,
+                               const char *error) {
+  if (error) {
+    json_object_set_new(rec, "totalMessagesError", json_string(error));
+    return;
+  }
+  if (!json_is_object(mpool)) return;
+  json_int_t n = 0;
+  if (json_array_size(json_object_get(control, "addresses")) > 0) {
+    const char *addr;
+    json_t *v;
+    json_object_foreach(json_object_get(mpool, "from"), addr, v)
+      if (miner_address(control, addr)) n += json_integer_value(v);
+  } else {
+    n = iget(mpool, "messages", 0); /* --local: the node's wallet only */
+  }
+  json_object_set_new(rec, "totalMessages", json_integer(n));
+}
+
+void lotus_record_add_net(json_t *rec, const json_t *net) {
+  const char *id = jstr(net, "peerId");
+  if (id) json_object_set_new(rec, "peerId", json_string(id));
+  json_t *ma = json_object_get(net, "multiaddrs");
+  if (json_array_size(ma) > 0) json_object_set_new(rec, "multiaddrs", json_deep_copy(ma));
+}
+
+void lotus_record_add_check(json_t *rec, const json_t *check, int deadline, int64_t now_ms,
+                            const char *error) {
+  json_t *pc = json_object();
+  json_object_set_new(pc, "deadline", json_integer(deadline));
+  json_object_set_new(pc, "checkedAt", json_integer((json_int_t)now_ms));
+  json_t *nums = json_array();
+  size_t i;
+  json_t *row;
+  json_array_foreach(json_object_get(check, "badSectors"), i, row) {
+    json_t *s = json_object_get(row, "sector");
+    if (json_is_integer(s) && json_array_size(nums) < MAX_FAULT_NUMBERS)
+      json_array_append_new(nums, json_copy(s));
+  }
+  json_object_set_new(pc, "badSectors", nums);
+  json_int_t bad = iget(check, "bad", (json_int_t)json_array_size(nums));
+  json_object_set_new(pc, "bad", json_integer(bad));
+  if (bad > (json_int_t)json_array_size(nums))
+    json_object_set_new(pc, "badTruncated", json_true());
+  /* when the checked deadline opens, from the deadlines already in the record */
+  json_array_foreach(json_object_get(rec, "deadlines"), i, row)
+    if (iget(row, "index", -1) == deadline && json_is_integer(json_object_get(row, "open")))
+      json_object_set_new(pc, "opensAt", json_copy(json_object_get(row, "open")));
+  const char *perr = json_string_value(json_array_get(json_object_get(check, "errors"), 0));
+  if (error) json_object_set_new(pc, "error", json_string(error));
+  else if (perr) json_object_set_new(pc, "error", json_string(perr));
+  json_object_set_new(rec, "provingCheck", pc);
 }

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_lotus_cli.c -- the lotus-miner output parsers (src/agent/collectors/lotus/): every input
- * goes through each of them (info, workers, jobs, sectors: the four kinds the agent and
- * `edgefleet-agent lotus-parse` read), then the four results through the record builder
- * (src/agent/lotus_record.c), as the collector does. A short input is also read as each unit
- * the parsers use (a FIL amount, a size, a Go duration). Properties: every parser returns an
- * object that serialises, whose errorCount matches its errors; the record is an object with
- * workerInfo an object; FIL amounts and durations round-trip exactly through their formatters
- * (fil_to_atto(fil_string(x)) == x, duration_parse(duration_str(ns)) == ns). Seeds: every
- * fixture of tests/data/lotus. */
+ * goes through each of them (every kind of `edgefleet-agent lotus-parse`: info, workers, jobs,
+ * sectors, deadlines, faults, proving-info, check, control, mpool, net), then the results
+ * through the record builder and its CLI-source parts (src/agent/lotus_record.c), as the
+ * collector does. A short input is also read as each unit the parsers use (a FIL amount, a
+ * size, a Go duration). Properties: every parser returns an object that serialises, whose
+ * errorCount matches its errors; the record is an object with workerInfo an object, its
+ * deadlines have indexes, its sector counters add up to the states listed; FIL amounts and
+ * durations round-trip exactly through their formatters (fil_to_atto(fil_string(x)) == x,
+ * duration_parse(duration_str(ns)) == ns). Seeds: every fixture of tests/data/lotus. */
 #include <jansson.h>
 
 #include "edgefleet/error.h"
@@ -77,8 +78,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   json_t *workers = parse(ef_lotus_parse_workers, data, size);
   json_t *jobs = parse(ef_lotus_parse_jobs, data, size);
   json_t *sectors = parse(ef_lotus_parse_sectors, data, size);
+  json_t *deadlines = parse(ef_lotus_parse_deadlines, data, size);
+  json_t *faults = parse(ef_lotus_parse_faults, data, size);
+  json_t *pinfo = parse(ef_lotus_parse_proving_info, data, size);
+  json_t *check = parse(ef_lotus_parse_check, data, size);
+  json_t *control = parse(ef_lotus_parse_control, data, size);
+  json_t *mpool = parse(ef_lotus_parse_mpool, data, size);
+  json_t *net = parse(ef_lotus_parse_net, data, size);
   json_t *rec = lotus_record_build(info, workers, jobs, sectors, NOW_MS);
   FUZZ_CHECK(json_is_object(rec));
+  lotus_record_add_proving(rec, deadlines, pinfo, faults, NOW_MS);
+  lotus_record_add_addresses(rec, control);
+  lotus_record_add_messages(rec, mpool, control, NULL);
+  lotus_record_add_net(rec, net);
+  lotus_record_add_check(rec, check, 0, NOW_MS, NULL);
+  /* every deadline the record lists has an index; the faults list is capped */
+  size_t di;
+  json_t *dv;
+  json_array_foreach(json_object_get(rec, "deadlines"), di, dv)
+    FUZZ_CHECK(json_is_integer(json_object_get(dv, "index")));
+  FUZZ_CHECK(json_array_size(json_object_get(rec, "faults")) <= 1000);
+  /* one counter per state: the counters add up to the states listed */
+  json_t *st = json_object_get(rec, "sectorStates");
+  if (json_is_object(st)) {
+    uint64_t listed = 0, counted = 0; /* unsigned: wraps alike on both sides */
+    const char *k;
+    json_t *v;
+    json_object_foreach(st, k, v)
+      if (json_is_integer(v)) listed += (uint64_t)json_integer_value(v);
+    for (const char *const *c = ef_lotus_sector_counters; *c; c++)
+      counted += (uint64_t)json_integer_value(json_object_get(rec, *c));
+    FUZZ_CHECK(listed == counted);
+  }
   json_t *wi = json_object_get(rec, "workerInfo");
   FUZZ_CHECK(!wi || json_is_object(wi));
   char *text = json_dumps(rec, JSON_COMPACT);
@@ -92,6 +123,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   json_decref(workers);
   json_decref(jobs);
   json_decref(sectors);
+  json_decref(deadlines);
+  json_decref(faults);
+  json_decref(pinfo);
+  json_decref(check);
+  json_decref(control);
+  json_decref(mpool);
+  json_decref(net);
   if (size <= 128) units((const char *)data, size);
   return 0;
 }

@@ -77,19 +77,20 @@ static json_t *queue(const json_t *w, const char *q, const char *task) {
 
 static void state_table(void **st) {
   (void)st;
-  const char *sub;
+  const char *sub = "x";
   assert_string_equal(lotus_state_counter("PreCommit1", &sub), "preCommit1");
   assert_null(sub);
-  assert_string_equal(lotus_state_counter("PreCommitWait", &sub), "preCommit2");
-  assert_string_equal(sub, "preCommitWaitSectors");
-  assert_string_equal(lotus_state_counter("CommitWait", &sub), "committing");
-  assert_string_equal(sub, "commitWaitSectors");
+  assert_string_equal(lotus_state_counter("PreCommitWait", &sub), "preCommitWait");
+  assert_null(sub); /* one counter per state */
+  assert_string_equal(lotus_state_counter("CommitWait", &sub), "commitWait");
+  assert_string_equal(lotus_state_counter("FaultedFinal", NULL), "errorSectors");
+  assert_string_equal(lotus_state_counter("FailedUnrecoverable", NULL), "failSectors");
   assert_string_equal(lotus_state_counter("WaitSeed", NULL), "waitSeed");
   assert_string_equal(lotus_state_counter("SealPreCommit1Failed", NULL), "failSectors");
   assert_string_equal(lotus_state_counter("FaultReported", NULL), "errorSectors");
-  assert_null(lotus_state_counter("Packing", &sub));
-  assert_null(lotus_state_counter("Failed", NULL)); /* no state is called just that */
-  assert_null(lotus_state_counter(NULL, NULL));
+  assert_string_equal(lotus_state_counter("Packing", &sub), "otherSectors");
+  assert_string_equal(lotus_state_counter("Failed", NULL), "otherSectors"); /* no such state */
+  assert_string_equal(lotus_state_counter(NULL, NULL), "otherSectors");
   assert_string_equal(lotus_task_short("seal/v0/precommit/2"), "PC2");
   assert_string_equal(lotus_task_short("seal/v0/bogus"), "seal/v0/bogus");
 }
@@ -109,7 +110,7 @@ static void record_from_fixtures(void **st) {
   assert_string_equal(jstr(rec, "minerBalanceAtto"), "96543211000000000000000");
   assert_string_equal(jstr(rec, "workerBalance"), "23.457 FIL");
   assert_string_equal(jstr(rec, "postBalance"), "198.765 FIL");
-  assert_string_equal(jstr(rec, "preCommitWait"), "1234.568 FIL");
+  assert_string_equal(jstr(rec, "preCommitDeposit"), "1234.568 FIL");
   assert_string_equal(jstr(rec, "minerAvailable"), "1728.395 FIL");
   assert_non_null(jstr(rec, "rawBytePower"));
   assert_non_null(jstr(rec, "rawBytePowerBytes"));
@@ -119,11 +120,11 @@ static void record_from_fixtures(void **st) {
   assert_int_equal(iget(rec, "totalSectors"), 40123);
   assert_int_equal(iget(rec, "effectiveSectors"), 39610);
   assert_int_equal(iget(rec, "preCommit1"), 256);
-  assert_int_equal(iget(rec, "preCommit2"), 18 + 64 + 32);
-  assert_int_equal(iget(rec, "preCommitWaitSectors"), 64 + 32);
+  assert_int_equal(iget(rec, "preCommit2"), 18);
+  assert_int_equal(iget(rec, "preCommitWait"), 64 + 32);
   assert_int_equal(iget(rec, "waitSeed"), 88);
-  assert_int_equal(iget(rec, "committing"), 3 + 40);
-  assert_int_equal(iget(rec, "commitWaitSectors"), 40);
+  assert_int_equal(iget(rec, "committing"), 3);
+  assert_int_equal(iget(rec, "commitWait"), 40);
   assert_int_equal(iget(rec, "finalizeSector"), 5);
   assert_int_equal(iget(rec, "deletedSectors"), 1);
   assert_int_equal(iget(rec, "failSectors"), 0);
@@ -664,10 +665,11 @@ static void rpc_source(void **st) {
   assert_string_equal(jstr(rec, "workerBalance"), "45.679 FIL");
   assert_string_equal(jstr(rec, "postBalance"), "91.358 FIL"); /* two controls, same fixture */
   assert_string_equal(jstr(rec, "pledgeBalance"), "801234.568 FIL");
-  assert_string_equal(jstr(rec, "preCommitWait"), "0");
+  assert_string_equal(jstr(rec, "preCommitDeposit"), "0");
   assert_int_equal(iget(rec, "totalSectors"), 75040 + 38 + 24 + 2 + 6 + 3 + 1 + 2 + 4);
   assert_int_equal(iget(rec, "preCommit1"), 24);
-  assert_int_equal(iget(rec, "committing"), 3);
+  assert_int_equal(iget(rec, "committing"), 0);
+  assert_int_equal(iget(rec, "commitWait"), 3); /* CommitAggregateWait */
   assert_int_equal(iget(rec, "errorSectors"), 4);
 
   json_t *pc1 = worker(rec, "pc1-01");

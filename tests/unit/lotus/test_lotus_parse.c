@@ -71,8 +71,8 @@ static void test_info_v054(void **state) {
   expect_str(o, "deals.states.Active.verifiedSize", "0 B");
   expect_str(o, "pledgeBalance", "136.456789012345678901 FIL");
   expect_str(o, "vestingBalance", "80.234567890123456789 FIL");
-  expect_str(o, "preCommitWait", "3.12 FIL");
-  expect_str(o, "preCommitWaitAtto", "3120000000000000000");
+  expect_str(o, "preCommitDeposit", "3.12 FIL");
+  expect_str(o, "preCommitDepositAtto", "3120000000000000000");
   expect_str(o, "marketBalance", "0.00004125 FIL");
   expect_str(o, "marketBalanceAtto", "41250000000000");
   expect_str(o, "marketLocked", "0 FIL");
@@ -81,7 +81,7 @@ static void test_info_v054(void **state) {
   expect_int(o, "totalSectors", 172);
   expect_int(o, "sectorStates.Proving", 134);
   expect_int(o, "sectorStates.FaultedFinal", 1);
-  expect_int(o, "errorSectors", 2);
+  expect_int(o, "errorSectors", 3); /* Faulty + FaultReported + FaultedFinal */
   expect_int(o, "waitSeed", 12);
   expect_int(o, "committing", 4);
   expect_int(o, "finalizeSector", 3);
@@ -213,8 +213,8 @@ static void test_info_v1233(void **state) {
   expect_str(o, "minerBalance", "845678.901 FIL");
   expect_str(o, "minerBalanceAtto", "845678901000000000000000");
   expect_bool(o, "minerBalanceExact", false);
-  expect_str(o, "preCommitWait", "0");
-  expect_bool(o, "preCommitWaitExact", true);
+  expect_str(o, "preCommitDeposit", "0");
+  expect_bool(o, "preCommitDepositExact", true);
   expect_str(o, "pledgeBalance", "801234.568 FIL");
   expect_str(o, "workerBalance", "45.679 FIL");
   expect_str(o, "postBalance", "12.346 FIL");
@@ -718,7 +718,7 @@ static void test_cli(void **state) {
   assert_int_equal(run_cli(missing, 3, &out), 1);
   assert_string_equal(out, "");
   ef_free(out);
-  char *kind[] = {"lotus-parse", "deadlines", file, NULL};
+  char *kind[] = {"lotus-parse", "blocks", file, NULL};
   assert_int_equal(run_cli(kind, 3, &out), 2);
   ef_free(out);
   char *few[] = {"lotus-parse", "info", NULL};

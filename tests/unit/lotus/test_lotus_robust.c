@@ -2,7 +2,8 @@
 /* test_lotus_robust.c -- the parsers never crash and always return a JSON object that
  * serialises, whatever comes in: every fixture cut at every 97th byte, with bytes flipped,
  * 1 MB of random binary, random lines built from lotus' own vocabulary. And presentation noise
- * must not change the result: colour codes anywhere, CRLF, tabs expanded to spaces.
+ * must not change the result: colour codes anywhere, CRLF, tabs expanded to spaces. (`mpool
+ * pending` prints JSON, never coloured: its robustness is the fuzz target's.)
  * Every input is a heap block of exactly its length, so ASan sees any over-read. */
 #include "lotus_test.h"
 
@@ -36,6 +37,20 @@ static const struct {
     {"jobs-v1.2.0-retwait-dec2020.txt", ef_lotus_parse_jobs, false},
     {"jobs-v1.23-prepared-2023.txt", ef_lotus_parse_jobs, false},
     {"proving-workers-v1.23-2023.txt", ef_lotus_parse_workers, true},
+    {"proving-deadlines-miner-v1.36.1-2026.txt", ef_lotus_parse_deadlines, false},
+    {"proving-deadlines-v0.4.2-jul2020.txt", ef_lotus_parse_deadlines, false},
+    {"proving-deadlines-v1.10-jun2021.txt", ef_lotus_parse_deadlines, false},
+    {"proving-deadlines-color-v1.23-2023.txt", ef_lotus_parse_deadlines, false},
+    {"proving-deadlines-v1.32-newminer-2025.txt", ef_lotus_parse_deadlines, false},
+    {"proving-faults-v0.4.2-jul2020.txt", ef_lotus_parse_faults, false},
+    {"proving-faults-miner-v1.36.1-2026.txt", ef_lotus_parse_faults, false},
+    {"proving-info-v0.5.4-goduration-aug2020.txt", ef_lotus_parse_proving_info, false},
+    {"proving-info-v1.23-2023.txt", ef_lotus_parse_proving_info, false},
+    {"proving-check-only-bad-miner-v1.36.1-2026.txt", ef_lotus_parse_check, false},
+    {"proving-check-all-v1.10-jun2021.txt", ef_lotus_parse_check, false},
+    {"actor-control-list-verbose-miner-v1.36.1-2026.txt", ef_lotus_parse_control, false},
+    {"actor-control-list-v1.23-2023.txt", ef_lotus_parse_control, false},
+    {"net-listen-miner-v1.36.1-2026.txt", ef_lotus_parse_net, false},
     {"sectors-list-v0.5.10-sep2020.txt", ef_lotus_parse_sectors, false},
     {"sectors-list-v1.23-2023.txt", ef_lotus_parse_sectors, false},
     {"workers-color-fragment-v1.23.txt", ef_lotus_parse_workers, true},

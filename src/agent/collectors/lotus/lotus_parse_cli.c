@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* lotus_parse_cli.c -- `edgefleet-agent lotus-parse info|workers|jobs|sectors FILE`: run one
+/* lotus_parse_cli.c -- `edgefleet-agent lotus-parse KIND FILE`: run one
  * parser on a saved lotus-miner output (FILE "-" = stdin) and print the JSON. For operators
  * checking what the agent makes of their miner's output, and for the tests. */
 #include <errno.h>
@@ -21,13 +21,24 @@ static const struct {
     {"workers", ef_lotus_parse_workers},
     {"jobs", ef_lotus_parse_jobs},
     {"sectors", ef_lotus_parse_sectors},
+    {"deadlines", ef_lotus_parse_deadlines},
+    {"faults", ef_lotus_parse_faults},
+    {"proving-info", ef_lotus_parse_proving_info},
+    {"check", ef_lotus_parse_check},
+    {"control", ef_lotus_parse_control},
+    {"mpool", ef_lotus_parse_mpool},
+    {"net", ef_lotus_parse_net},
 };
 
 static int usage(const char *prog) {
   fprintf(stderr,
-          "usage: %s info|workers|jobs|sectors FILE\n"
-          "  parse a saved lotus-miner output (info, sealing workers / proving workers,\n"
-          "  sealing jobs, sectors list) and print it as JSON; FILE '-' reads stdin\n",
+          "usage: %s KIND FILE\n"
+          "  parse a saved lotus-miner output and print it as JSON; FILE '-' reads stdin.\n"
+          "  KIND: info (lotus-miner info), workers (sealing workers / proving workers),\n"
+          "  jobs (sealing jobs), sectors (sectors list), deadlines (proving deadlines),\n"
+          "  faults (proving faults), proving-info (proving info), check (proving check\n"
+          "  --only-bad), control (actor control list), mpool (lotus mpool pending --local),\n"
+          "  net (net id / net listen)\n",
           prog);
   return 2;
 }

@@ -47,7 +47,7 @@ struct rule {
 
 /* FIL fields: printed text kept now, expanded in finish_fil(). */
 static const char *const fil_fields[] = {
-    "minerBalance",  "preCommitWait",   "pledgeBalance", "vestingBalance", "minerAvailable",
+    "minerBalance",  "preCommitDeposit", "pledgeBalance", "vestingBalance", "minerAvailable",
     "marketBalance", "marketLocked",    "marketAvailable", "workerBalance", "postBalance",
     "totalSpendable", "baseFee"};
 
@@ -334,7 +334,7 @@ static const struct rule rules[] = {
     {"Projected average block win rate", set_win, NULL, B_NONE, 1},
     {"Deals", set_deals, "deals", B_DEALS, -1},
     {"Miner Balance", set_balance, "minerBalance", B_MINER_BAL, -1},
-    {"PreCommit", set_balance, "preCommitWait", B_MINER_BAL, -1},
+    {"PreCommit", set_balance, "preCommitDeposit", B_MINER_BAL, -1},
     {"Pledge", set_balance, "pledgeBalance", B_MINER_BAL, -1},
     {"Vesting", set_balance, "vestingBalance", B_MINER_BAL, -1},
     {"Locked", set_balance, NULL, B_KEEP, -1},
@@ -578,33 +578,7 @@ static void finish(struct info *in) {
   if (in->compact >= 0)
     json_object_set_new(in->root, "layout", json_string(in->compact ? "v1.2.2+" : "v0.4-v1.2.1"));
   if (!in->states) return;
-  static const struct {
-    const char *field;
-    const char *states[3];
-  } derived[] = {
-      {"effectiveSectors", {"Proving", "Available", NULL}},
-      {"errorSectors", {"Faulty", "FaultReported", NULL}},
-      {"deletedSectors", {"Removed", NULL, NULL}},
-      {"preCommit1", {"PreCommit1", NULL, NULL}},
-      {"preCommit2", {"PreCommit2", NULL, NULL}},
-      {"waitSeed", {"WaitSeed", NULL, NULL}},
-      {"committing", {"Committing", NULL, NULL}},
-      {"finalizeSector", {"FinalizeSector", NULL, NULL}},
-  };
-  for (size_t i = 0; i < sizeof derived / sizeof derived[0]; i++) {
-    json_int_t sum = 0;
-    for (int k = 0; k < 3 && derived[i].states[k]; k++)
-      sum += json_integer_value(json_object_get(in->states, derived[i].states[k]));
-    json_object_set_new(in->root, derived[i].field, json_integer(sum));
-  }
-  json_int_t failed = 0;
-  const char *name;
-  json_t *v;
-  json_object_foreach(in->states, name, v) {
-    size_t nl = strlen(name);
-    if (nl >= 6 && strcmp(name + nl - 6, "Failed") == 0) failed += json_integer_value(v);
-  }
-  json_object_set_new(in->root, "failSectors", json_integer(failed));
+  ef_lotus_add_sector_counters(in->root, in->states); /* lotus_states.c */
 }
 
 json_t *ef_lotus_parse_info(const char *buf, size_t len) {
