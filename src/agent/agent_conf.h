@@ -39,6 +39,8 @@ struct agent_conf {
   int64_t lotus_interval; /* ms between collections */
   int64_t lotus_timeout;  /* ms one lotus-miner command / one RPC call may take */
   bool lotus_sectors;     /* also run `sectors list` */
+  char *lotus;            /* the lotus (full node) program: `mpool pending --local` (cli) */
+  int64_t lotus_slow_interval; /* ms between reads of addresses, peer id, listen addresses */
   char *lotus_api;        /* rpc: miner API info or URL (default $MINER_API_INFO) */
   char *lotus_token;      /* rpc: miner API token (overrides the one in lotus_api) */
   char *lotus_node_api;   /* rpc: full node API info or URL (default $FULLNODE_API_INFO) */

@@ -11,17 +11,25 @@
  * with the last known figures, never as an empty miner. When `info` times out the other commands
  * are skipped for that round (the daemon is hung; three timeouts in a row would only delay).
  *
+ * The CLI source's further parts run after the three (run_extras): `proving deadlines`,
+ * `proving info`, `proving faults` every round (the deadline moves every 30 minutes; faults
+ * matter at once), `lotus mpool pending --local` every round when a lotus program is configured,
+ * and the slowly changing `actor control list --verbose`, `net id`, `net listen` on the first
+ * round, after one of them failed, and every slow_interval_ms. Each has the same time limit and
+ * last-good rule; one failing is named in "error" and stops nothing.
+ *
  * A round whose `info` fails (the daemon is down, hangs, prints nothing usable) sets
  * `minerError` (+ `minerErrorSince`, the first failed round); before any miner id is known the
  * record is uploaded without one, {minerError, minerErrorSince, hostName, timestamp}, which the
  * server keys by the device (docs/protocol.md#miner-down). After the record is built the
  * collector adds what lotus says of each worker (`lotus`), the miner host's reachability of each
  * (`netState`, lotus_reach.h) and, when enabled, the proving check of the next deadline
- * (lotus_provecheck.h); all of it on this thread.
+ * (`proving check --only-bad`); all of it on this thread.
  *
  * Uploads go through struct lotus_delta: it keeps the last record SENT and diffs each new one
- * against it (mergepatch_diff); "timestamp" is left out of the comparison so that an unchanged
- * miner sends nothing, and added to every upload that does go out, with minerId.
+ * against it (mergepatch_diff); "timestamp" and "deadlineLeftSeconds" (relative to it) are left
+ * out of the comparison so that an unchanged miner sends nothing, and added to every upload
+ * that does go out, with minerId.
  */
 #include "lotus_collector.h"
 
@@ -38,7 +46,6 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "lotus_parse.h"
-#include "lotus_provecheck.h"
 #include "lotus_reach.h"
 #include "lotus_record.h"
 #include "lotus_rpc.h"
@@ -49,6 +56,9 @@
 #define OUTPUT_MAX (4u << 20)    /* info, sealing workers, sealing jobs */
 #define SECTORS_MAX (64u << 20)  /* sectors list: ~100 bytes a sector */
 #define ERROR_MAX 1024
+
+#define LOTUS_DEADLINES 48               /* WindowPoSt deadlines a proving period */
+#define LOTUS_DEADLINE_MS (30 * 60000LL) /* 60 epochs of 30 s */
 
 /* ---- delta ------------------------------------------------------------------------------ */
 
@@ -100,10 +110,19 @@ static int send_doc(struct lotus_delta *d, const json_t *doc, bool full) {
   return 1;
 }
 
+/* deadlineLeftSeconds changes at every collection like the timestamp, and is relative to it:
+ * both are left out of the comparison and sent with every upload that goes out. */
+static void add_volatile(json_t *doc, json_t *ts, json_t *left) {
+  if (ts) json_object_set(doc, "timestamp", ts);
+  if (left) json_object_set(doc, "deadlineLeftSeconds", left);
+}
+
 int lotus_delta_push(struct lotus_delta *d, const json_t *rec) {
   json_t *cur = json_deep_copy(rec);
   json_t *ts = json_incref(json_object_get(cur, "timestamp"));
+  json_t *left = json_incref(json_object_get(cur, "deadlineLeftSeconds"));
   json_object_del(cur, "timestamp");
+  json_object_del(cur, "deadlineLeftSeconds");
   const char *id = jstr(cur, "minerId");
   const char *last_id = d->last ? jstr(d->last, "minerId") : NULL;
   bool full = d->need_full || !d->last || !id || !last_id || strcmp(id, last_id) != 0;
@@ -114,7 +133,7 @@ int lotus_delta_push(struct lotus_delta *d, const json_t *rec) {
   } else if (full) {
     d->need_full = false;
     json_t *doc = json_deep_copy(cur);
-    if (ts) json_object_set(doc, "timestamp", ts);
+    add_volatile(doc, ts, left);
     rc = send_doc(d, doc, true);
     json_decref(doc);
   } else {
@@ -124,12 +143,13 @@ int lotus_delta_push(struct lotus_delta *d, const json_t *rec) {
       rc = 0;
     } else {
       json_object_set_new(patch, "minerId", json_string(id));
-      if (ts) json_object_set(patch, "timestamp", ts);
+      add_volatile(patch, ts, left);
       rc = send_doc(d, patch, false);
       json_decref(patch);
     }
   }
   json_decref(ts);
+  json_decref(left);
   json_decref(d->last);
   d->last = cur;
   return rc;
@@ -151,12 +171,19 @@ void lotus_delta_get_stats(const struct lotus_delta *d, struct lotus_delta_stats
 /* One lotus-miner command and the last good parse of its output. */
 struct part {
   const char *name;            /* "info", "sealing workers", ... for messages */
-  const char *args[3];         /* arguments after the program */
+  const char *args[4];         /* arguments after the program */
   json_t *(*parse)(const char *buf, size_t len);
-  const char *list;            /* the array a good parse has (NULL: needs minerId) */
+  const char *list;            /* the key a good parse has: an array (non-empty, or empty
+                                  without parse errors) or any value (NULL: needs minerId) */
   size_t out_max;
   json_t *good;                /* last good parse, or NULL */
+  int64_t good_at;             /* ms: when `good` was read */
+  bool lotus;                  /* runs the lotus program (conf.lotus_path), not lotus-miner */
 };
+
+/* The CLI source's further parts (lotus_record_add_proving() & co.): every round but the slow
+ * ones, which run on the first round, after a failure, and every slow_interval_ms. */
+enum { X_DEADLINES, X_PINFO, X_FAULTS, X_CONTROL, X_NETID, X_NETLISTEN, X_MPOOL, X_COUNT };
 
 struct lotus_collector {
   struct lotus_conf conf;
@@ -165,6 +192,9 @@ struct lotus_collector {
   struct lotus_delta *delta;
   struct part parts[4];        /* info, workers, jobs, sectors */
   size_t nparts;
+  struct part extra[X_COUNT];  /* cli: proving, addresses, net, messages */
+  int64_t slow_next;           /* ms (wall): when the slow parts are due again; 0 = now */
+  bool slow_failed;            /* a slow part failed last time: retried next round */
 
   pthread_t thread;
   bool started;
@@ -203,6 +233,7 @@ static const char *first_parse_error(const json_t *parsed) {
 static bool parse_ok(const struct part *p, const json_t *parsed) {
   if (!p->list) return jstr(parsed, "minerId") != NULL;
   json_t *arr = json_object_get(parsed, p->list);
+  if (arr && !json_is_array(arr)) return true;
   if (!json_is_array(arr)) return false;
   return json_array_size(arr) > 0 || json_integer_value(json_object_get(parsed, "errorCount")) == 0;
 }
@@ -211,13 +242,14 @@ static bool parse_ok(const struct part *p, const json_t *parsed) {
  * *timed_out set when the command timed out or the program is missing (no use trying more). */
 static int run_part(struct lotus_collector *lc, struct part *p, char *err, size_t errlen,
                     bool *timed_out) {
-  char *argv[5] = {(char *)lc->conf.miner_path, NULL, NULL, NULL, NULL};
-  for (int i = 0; i < 3 && p->args[i]; i++) argv[i + 1] = (char *)p->args[i];
+  const char *prog = p->lotus ? lc->conf.lotus_path : lc->conf.miner_path;
+  char *argv[6] = {(char *)prog, NULL, NULL, NULL, NULL, NULL};
+  for (int i = 0; i < 4 && p->args[i]; i++) argv[i + 1] = (char *)p->args[i];
   char *out = NULL;
   size_t len = 0;
   char msg[512];
   char what[64];
-  snprintf(what, sizeof what, "lotus-miner %s", p->name);
+  snprintf(what, sizeof what, "%s %s", p->lotus ? "lotus" : "lotus-miner", p->name);
   int64_t t0 = ef_mono_ms();
   int rc = order_exec(argv, lc->conf.timeout_ms, p->out_max, &out, &len, msg, sizeof msg);
   ef_log(EF_LOG_DEBUG, "lotus: %s: %s in %lld ms, %zu bytes", what, rc == 0 ? "ok" : msg,
@@ -225,7 +257,7 @@ static int run_part(struct lotus_collector *lc, struct part *p, char *err, size_
   if (rc != 0) {
     *timed_out = strncmp(msg, "timed out", 9) == 0;
     if (strncmp(msg, "cannot run", 10) == 0 && strstr(msg, "No such file")) {
-      snprintf(msg, sizeof msg, "not found (%s)", lc->conf.miner_path);
+      snprintf(msg, sizeof msg, "not found (%s)", prog);
       *timed_out = true; /* the other commands would fail the same way */
     }
     add_error(err, errlen, "%s: %s", what, msg);
@@ -247,20 +279,85 @@ static int run_part(struct lotus_collector *lc, struct part *p, char *err, size_
   return 0;
 }
 
+/* `proving info`'s offsets ("in 30 minutes") as of now when the last good parse is older
+ * (the command failed this round): a copy with the offsets moved, else the parse itself. */
+static json_t *pinfo_now(const struct part *p, int64_t now_ms) {
+  if (!p->good || p->good_at == now_ms) return json_incref(p->good);
+  json_t *c = json_deep_copy(p->good);
+  static const char *const keys[] = {"deadlineOpenInSeconds", "deadlineCloseInSeconds", NULL};
+  for (const char *const *k = keys; *k; k++) {
+    json_t *v = json_object_get(c, *k);
+    if (json_is_number(v))
+      json_object_set_new(c, *k, json_real(json_number_value(v) -
+                                           (double)(now_ms - p->good_at) / 1000.0));
+  }
+  return c;
+}
+
+/* The further parts of the CLI source (docs/lotus-collector.md#commands): `proving deadlines`,
+ * `proving info`, `proving faults` every round; `actor control list --verbose`, `net id`,
+ * `net listen` when due; `lotus mpool pending --local` every round when lotus_path is set. A
+ * failure is named in `err` and its last good parse is used; it never stops the others. */
+static void run_extras(struct lotus_collector *lc, int64_t now_ms, char *err, size_t errlen) {
+  bool slow_due = lc->slow_failed || !lc->slow_next || now_ms >= lc->slow_next;
+  bool slow_failed = false;
+  for (int i = 0; i < X_COUNT; i++) {
+    struct part *p = &lc->extra[i];
+    bool slow = i == X_CONTROL || i == X_NETID || i == X_NETLISTEN;
+    if (slow && !slow_due) continue;
+    if (p->lotus && !(lc->conf.lotus_path && *lc->conf.lotus_path)) continue;
+    bool timed_out = false;
+    if (run_part(lc, p, err, errlen, &timed_out) == 0) p->good_at = now_ms;
+    else if (slow) slow_failed = true;
+  }
+  if (slow_due) {
+    lc->slow_failed = slow_failed;
+    lc->slow_next = now_ms + (lc->conf.slow_interval_ms > 0 ? lc->conf.slow_interval_ms : 0);
+  }
+}
+
+/* The record's keys of the further parts (lotus_record_add_*). */
+static void add_extras(struct lotus_collector *lc, json_t *rec, int64_t now_ms) {
+  json_t *pinfo = pinfo_now(&lc->extra[X_PINFO], now_ms);
+  lotus_record_add_proving(rec, lc->extra[X_DEADLINES].good, pinfo, lc->extra[X_FAULTS].good,
+                           now_ms);
+  json_decref(pinfo);
+  const json_t *ctl = lc->extra[X_CONTROL].good;
+  lotus_record_add_addresses(rec, ctl);
+  json_t *net = json_object();
+  const char *id = jstr(lc->extra[X_NETID].good, "peerId");
+  if (id) json_object_set_new(net, "peerId", json_string(id));
+  json_t *ma = json_object_get(lc->extra[X_NETLISTEN].good, "multiaddrs");
+  if (ma) json_object_set(net, "multiaddrs", ma);
+  lotus_record_add_net(rec, net);
+  json_decref(net);
+  if (!(lc->conf.lotus_path && *lc->conf.lotus_path))
+    lotus_record_add_messages(rec, NULL, NULL, "no lotus binary configured");
+  else if (lc->extra[X_MPOOL].good)
+    lotus_record_add_messages(rec, lc->extra[X_MPOOL].good, ctl, NULL);
+  else
+    lotus_record_add_messages(rec, NULL, NULL, "lotus mpool pending: no good answer yet");
+}
+
 /* `down` gets the error of `info` when it failed this round (the miner is down). */
 static json_t *collect_cli(struct lotus_collector *lc, int64_t now_ms, char *err, size_t errlen,
                            char *down, size_t downlen) {
+  bool skipped = false;
   for (size_t i = 0; i < lc->nparts; i++) {
     bool timed_out = false;
     if (run_part(lc, &lc->parts[i], err, errlen, &timed_out) != 0 && i == 0) {
       snprintf(down, downlen, "%s", err);
       if (!timed_out) continue;
       add_error(err, errlen, "%s%s", "other commands skipped this round", "");
+      skipped = true;
       break;
     }
   }
-  return lotus_record_build(lc->parts[0].good, lc->parts[1].good, lc->parts[2].good,
-                            lc->nparts > 3 ? lc->parts[3].good : NULL, now_ms);
+  if (!skipped) run_extras(lc, now_ms, err, errlen);
+  json_t *rec = lotus_record_build(lc->parts[0].good, lc->parts[1].good, lc->parts[2].good,
+                                   lc->nparts > 3 ? lc->parts[3].good : NULL, now_ms);
+  add_extras(lc, rec, now_ms);
+  return rec;
 }
 
 /* The RPC source keeps its last good parts in the same slots (info, workers, jobs). */
@@ -424,40 +521,24 @@ static int run_miner(struct lotus_collector *lc, const char *const *args, int64_
   return order_exec(argv, timeout_ms, OUTPUT_MAX, out, len, msg, msglen);
 }
 
-/* The current deadline and when the next one opens: from the record (proving deadlines, when
- * the parser gives them), else from `proving info`. */
-static bool next_deadline(struct lotus_collector *lc, const json_t *rec, int64_t now, int *cur,
-                          int64_t *next_open, char *err, size_t errlen) {
+/* The current deadline and when the next one opens: from the record (`proving deadlines` +
+ * `proving info` of this round, lotus_record_add_proving()). */
+static bool next_deadline(const json_t *rec, int *cur, int64_t *next_open) {
   json_t *c = json_object_get(rec, "currentDeadline");
   json_t *n = json_object_get(rec, "nextDeadlineOpen");
-  if (json_is_integer(c) && json_is_integer(n)) {
-    *cur = (int)json_integer_value(c);
-    *next_open = json_integer_value(n);
-    return *cur >= 0 && *cur < LOTUS_DEADLINES;
-  }
-  static const char *const args[] = {"proving", "info", NULL};
-  char *out = NULL, msg[512];
-  size_t len = 0;
-  if (run_miner(lc, args, lc->conf.timeout_ms, &out, &len, msg, sizeof msg) != 0) {
-    add_error(err, errlen, "lotus-miner proving info: %s%s", msg, "");
-    return false;
-  }
-  int64_t in_ms = 0;
-  bool ok = lotus_provecheck_info(out, len, cur, &in_ms);
-  ef_free(out);
-  if (!ok) add_error(err, errlen, "%s%s", "lotus-miner proving info: no Deadline Index/Close", "");
-  *next_open = now + in_ms;
-  return ok;
+  if (!json_is_integer(c) || !json_is_integer(n)) return false;
+  *cur = (int)json_integer_value(c);
+  *next_open = json_integer_value(n);
+  return *cur >= 0 && *cur < LOTUS_DEADLINES;
 }
 
 /* When a deadline among the next proving_check_deadlines opens within proving_check_before and
  * was not checked for this opening yet: check it (one a round), and carry the last result. */
-static void proving_check(struct lotus_collector *lc, json_t *rec, int64_t now, char *err,
-                          size_t errlen) {
+static void proving_check(struct lotus_collector *lc, json_t *rec, int64_t now) {
   if (!lc->conf.proving_check || !lc->conf.miner_path || !*lc->conf.miner_path) return;
   int cur = 0;
   int64_t next_open = 0;
-  if (jstr(rec, "minerError") == NULL && next_deadline(lc, rec, now, &cur, &next_open, err, errlen)) {
+  if (jstr(rec, "minerError") == NULL && next_deadline(rec, &cur, &next_open)) {
     int64_t n = lc->conf.proving_check_deadlines;
     for (int64_t k = 0; k < n && k < LOTUS_DEADLINES - 1; k++) {
       int dl = (int)((cur + 1 + k) % LOTUS_DEADLINES);
@@ -472,12 +553,14 @@ static void proving_check(struct lotus_collector *lc, json_t *rec, int64_t now, 
       int64_t t0 = ef_mono_ms();
       int rc = run_miner(lc, args, lc->conf.proving_check_timeout_ms, &out, &len, msg,
                          sizeof msg);
-      json_t *pc = rc == 0 ? lotus_provecheck_parse(out, len) : json_object();
+      json_t *ck = rc == 0 ? ef_lotus_parse_check(out, len) : NULL;
       ef_free(out);
-      json_object_set_new(pc, "deadline", json_integer(dl));
+      lotus_record_add_check(rec, ck, dl, now, rc == 0 ? NULL : msg);
+      json_decref(ck);
+      json_t *pc = json_incref(json_object_get(rec, "provingCheck"));
+      /* the opening this check was made for (deadlines[].open of an index before the current
+       * one is the past period's) */
       json_object_set_new(pc, "opensAt", json_integer((json_int_t)open));
-      json_object_set_new(pc, "checkedAt", json_integer((json_int_t)now));
-      if (rc != 0) json_object_set_new(pc, "error", json_string(msg));
       ef_log(rc == 0 && json_integer_value(json_object_get(pc, "bad")) == 0 ? EF_LOG_INFO
                                                                           : EF_LOG_WARN,
              "lotus: proving check of deadline %d (opens in %lld s): %s, %lld bad, %lld ms", dl,
@@ -525,7 +608,7 @@ int lotus_collector_run_once(struct lotus_collector *lc, int64_t now_ms, json_t 
   }
   add_lotus_view(lc, rec);
   add_reach(lc, rec, !*down);
-  proving_check(lc, rec, now_ms, err, sizeof err);
+  proving_check(lc, rec, now_ms);
   if (*err) {
     json_object_set_new(rec, "error", json_string(err));
     ef_log(EF_LOG_WARN, "lotus: %s", err);
@@ -623,17 +706,37 @@ int lotus_collector_new(const struct lotus_conf *conf, lotus_send_fn send, void 
   lc->rpc = rpc;
   lc->rpc_src = src;
   lotus_delta_new(send, ud, &lc->delta);
-  lc->parts[0] = (struct part){"info", {"info", NULL, NULL}, ef_lotus_parse_info, NULL,
-                               OUTPUT_MAX, NULL};
-  lc->parts[1] = (struct part){"sealing workers", {"sealing", "workers", NULL},
-                               ef_lotus_parse_workers, "workers", OUTPUT_MAX, NULL};
-  lc->parts[2] = (struct part){"sealing jobs", {"sealing", "jobs", NULL}, ef_lotus_parse_jobs,
-                               "jobs", OUTPUT_MAX, NULL};
-  lc->parts[3] = (struct part){"sectors list", {"sectors", "list", NULL},
-                               ef_lotus_parse_sectors, "sectors", SECTORS_MAX, NULL};
+#define PART(n, a, f, l, m, ...) \
+  (struct part) { .name = (n), .args = a, .parse = (f), .list = (l), .out_max = (m), __VA_ARGS__ }
+#define ARGS(...) {__VA_ARGS__}
+  lc->parts[0] = PART("info", ARGS("info"), ef_lotus_parse_info, NULL, OUTPUT_MAX);
+  lc->parts[1] = PART("sealing workers", ARGS("sealing", "workers"), ef_lotus_parse_workers,
+                      "workers", OUTPUT_MAX);
+  lc->parts[2] = PART("sealing jobs", ARGS("sealing", "jobs"), ef_lotus_parse_jobs, "jobs",
+                      OUTPUT_MAX);
+  lc->parts[3] = PART("sectors list", ARGS("sectors", "list"), ef_lotus_parse_sectors, "sectors",
+                      SECTORS_MAX);
   lc->nparts = conf->sectors && !rpc ? 4 : 3;
-  lc->storage = (struct part){"storage list", {"storage", "list", NULL},
-                              lotus_reach_parse_storage, "urls", OUTPUT_MAX, NULL};
+  if (!rpc) {
+    lc->extra[X_DEADLINES] = PART("proving deadlines", ARGS("proving", "deadlines"),
+                                  ef_lotus_parse_deadlines, "deadlines", OUTPUT_MAX);
+    lc->extra[X_PINFO] = PART("proving info", ARGS("proving", "info"),
+                              ef_lotus_parse_proving_info, "currentDeadline", OUTPUT_MAX);
+    lc->extra[X_FAULTS] = PART("proving faults", ARGS("proving", "faults"), ef_lotus_parse_faults,
+                               "faults", SECTORS_MAX);
+    lc->extra[X_CONTROL] = PART("actor control list", ARGS("actor", "control", "list", "--verbose"),
+                                ef_lotus_parse_control, "addresses", OUTPUT_MAX);
+    lc->extra[X_NETID] = PART("net id", ARGS("net", "id"), ef_lotus_parse_net, "peerId",
+                              OUTPUT_MAX);
+    lc->extra[X_NETLISTEN] = PART("net listen", ARGS("net", "listen"), ef_lotus_parse_net,
+                                  "multiaddrs", OUTPUT_MAX);
+    lc->extra[X_MPOOL] = PART("mpool pending", ARGS("mpool", "pending", "--local"),
+                              ef_lotus_parse_mpool, "messages", SECTORS_MAX, .lotus = true);
+  }
+  lc->storage = PART("storage list", ARGS("storage", "list"), lotus_reach_parse_storage, "urls",
+                     OUTPUT_MAX);
+#undef ARGS
+#undef PART
   pthread_mutex_init(&lc->mu, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
@@ -685,6 +788,7 @@ void lotus_collector_free(struct lotus_collector **plc) {
     pthread_join(lc->thread, NULL);
   }
   for (size_t i = 0; i < 4; i++) json_decref(lc->parts[i].good);
+  for (size_t i = 0; i < X_COUNT; i++) json_decref(lc->extra[i].good);
   json_decref(lc->storage.good);
   json_decref(lc->pcheck);
   json_decref(lc->reach);

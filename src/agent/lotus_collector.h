@@ -26,6 +26,10 @@ struct lotus_conf {
   int64_t interval_ms;     /* collection period */
   int64_t timeout_ms;      /* time limit of one command / one HTTP call */
   bool sectors;            /* also run `sectors list` (cli; can be huge) */
+  const char *lotus_path;  /* cli: the lotus program for `mpool pending --local` (NULL: none,
+                              totalMessagesError says so) */
+  int64_t slow_interval_ms; /* cli: period of `actor control list`, `net id`, `net listen`
+                               (also the first round and after a failure; 0 = every round) */
   const char *api;         /* rpc: miner API, "TOKEN:/ip4/H/tcp/P/http" or http://H:P; NULL =
                               $MINER_API_INFO */
   const char *token;       /* rpc: overrides the token of `api` */

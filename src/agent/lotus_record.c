@@ -415,6 +415,18 @@ void lotus_record_add_proving(json_t *rec, const json_t *deadlines, const json_t
       if (sod >= 0) open_ms = local_time_before(now_ms, (int)sod);
     }
   if (open_ms >= 0 && close_ms <= open_ms) close_ms = open_ms + WINDOW_MS;
+  /* `proving deadlines` and `proving info` run seconds apart: across a deadline's boundary the
+   * two current indexes differ by one, and proving info's window is the neighbour's */
+  json_int_t pcur = iget(pinfo, "currentDeadline", -1);
+  if (in && open_ms >= 0 && cur >= 0 && pcur >= 0 && pcur != cur) {
+    json_int_t diff = (cur - pcur + 48) % 48;
+    int64_t w = close_ms - open_ms;
+    if (diff == 1 || diff == 47) {
+      int64_t shift = diff == 1 ? w : -w;
+      open_ms += shift;
+      close_ms += shift;
+    }
+  }
   int64_t window = open_ms >= 0 ? close_ms - open_ms : WINDOW_MS;
   if (json_is_array(rows)) {
     json_t *out = json_array();

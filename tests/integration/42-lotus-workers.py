@@ -34,7 +34,7 @@ T = Suite("42-lotus-workers")
 
 MINER = "f01230123"  # the miner of the info fixture
 SCRIPT = r'''#!%(python)s
-import os, sys, time
+import os, re, sys, time
 D = %(dir)r
 def read(name, default=""):
     try:
@@ -52,6 +52,11 @@ if mode == "fail":
 if mode == "hang":
     time.sleep(30)
 cmd = " ".join(args[:2])
+FIXTURES = {"proving deadlines": "proving-deadlines-miner-v1.36.1-2026.txt",
+            "proving faults": "proving-faults-empty-v1.23-2023.txt",
+            "actor control": "actor-control-list-verbose-miner-v1.36.1-2026.txt",
+            "net id": "net-id-miner-v1.36.1-2026.txt",
+            "net listen": "net-listen-miner-v1.36.1-2026.txt"}
 if args[:1] == ["info"]:
     sys.stdout.write(read("info"))
 elif cmd == "sealing workers":
@@ -74,6 +79,10 @@ elif cmd == "proving info":
     sys.stdout.write("Miner: f01230123\nCurrent Epoch: 1000\nDeadline Index:       5\n"
                      "Deadline Sectors:     0\nDeadline Open:        980 (10m0s ago)\n"
                      "Deadline Close:       1040 (in 20m0s)\n")
+elif cmd in FIXTURES:  # the CLI source's other commands: fixtures of the same deadline (5)
+    with open(os.path.join(%(data)r, FIXTURES[cmd])) as f:
+        # a healthy miner: no faults in any deadline (no deadline_faults alarm)
+        sys.stdout.write(re.sub(r"\((\d+)\)", "(0)", f.read()))
 elif cmd == "proving check":
     sys.stdout.write("deadline  partition  sector  status\n"
                      "%%s         0          42      bad (sealed file missing)\n" %% args[-1])
@@ -93,7 +102,9 @@ class Miner(AgentProcess):
                                "info-v1.23.3-aug2023.txt")) as f:
             self.put("info", f.read())
         self.prog = os.path.join(self.dir, "lotus-miner")
-        self.put("lotus-miner", SCRIPT % {"python": sys.executable, "dir": self.dir})
+        self.put("lotus-miner", SCRIPT % {"python": sys.executable, "dir": self.dir,
+                                            "data": os.path.join(source_dir(), "tests", "data",
+                                                                 "lotus")})
         os.chmod(self.prog, stat.S_IRWXU)
         self.did = srv.add_device("SN-LOTUS-W", "miner", "pw")
         super().__init__(srv, ["--device-id", self.did, "--password", "pw", "--data-dir", self.dir,

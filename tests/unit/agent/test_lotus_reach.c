@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* test_lotus_reach.c -- the worker reachability check (lotus_reach.c): `storage list` URLs,
  * matching a worker by the URL's literal host or by its resolved address, connects to a port
- * that listens / refuses, the `max` bound; and the proving check's minimal readings
- * (lotus_provecheck.c): bad sectors of `proving check --only-bad`, the schedule from
- * `proving info`. */
+ * that listens / refuses, the `max` bound. (The proving check's schedule and output are read by
+ * the parsers of docs/lotus.md: test_lotus_record.c, proving_check_schedule.) */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,7 +18,6 @@
 #include <cmocka.h>
 
 #include "jsonutil.h"
-#include "lotus_provecheck.h"
 #include "lotus_reach.h"
 
 static const char STORAGE[] =
@@ -95,45 +93,10 @@ static void probe(void **state) {
   close(lfd);
 }
 
-static void proving_check_output(void **state) {
-  (void)state;
-  static const char out[] = "deadline  partition  sector  status\n"
-                            "12        0          5       bad (sealed file missing)\n"
-                            "12        1          1234    bad (cache: no such file)\n"
-                            "note: 12 3 x\n";
-  json_t *pc = lotus_provecheck_parse(out, sizeof out - 1);
-  assert_int_equal(json_integer_value(json_object_get(pc, "bad")), 2);
-  json_t *bad = json_object_get(pc, "badSectors");
-  assert_int_equal(json_integer_value(json_array_get(bad, 0)), 5);
-  assert_int_equal(json_integer_value(json_array_get(bad, 1)), 1234);
-  assert_null(json_object_get(pc, "badTruncated"));
-  json_decref(pc);
-  pc = lotus_provecheck_parse("deadline  partition  sector  status\n", 36);
-  assert_int_equal(json_integer_value(json_object_get(pc, "bad")), 0);
-  json_decref(pc);
-}
-
-static void proving_info(void **state) {
-  (void)state;
-  static const char out[] = "Miner: f01234\nCurrent Epoch:           1000\n"
-                            "Deadline Index:       47\nDeadline Sectors:     0\n"
-                            "Deadline Open:        980 (10m0s ago)\n"
-                            "Deadline Close:       1040 (in 20m30s)\n";
-  int idx = -1;
-  int64_t in = 0;
-  assert_true(lotus_provecheck_info(out, sizeof out - 1, &idx, &in));
-  assert_int_equal(idx, 47);
-  assert_int_equal(in, 20 * 60000 + 30000);
-  assert_false(lotus_provecheck_info("Deadline Index: 48\n", 19, &idx, &in));
-  assert_false(lotus_provecheck_info("", 0, &idx, &in));
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(storage_urls),
     cmocka_unit_test(probe),
-    cmocka_unit_test(proving_check_output),
-    cmocka_unit_test(proving_info),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -324,8 +324,10 @@ static void delta_uploads(void **st) {
 
 static char tmpdir[256];
 
-/* A shell script answering `info`, `sealing workers`, `sealing jobs` with fixture files, or
- * hanging when $dir/hang exists, or failing when $dir/fail exists. */
+/* A shell script answering `info`, `sealing workers`, `sealing jobs`, the proving, address,
+ * net (and, as `lotus`, mpool) commands with fixture files, or hanging when $dir/hang exists,
+ * or failing when $dir/fail (all) or $dir/fail-WORD1-WORD2 (that command) exists; each call's
+ * arguments are appended to $dir/calls. */
 static void write_fake(const char *path) {
   const char *data = getenv("EF_TEST_DATA");
   FILE *f = fopen(path, "w");
@@ -336,14 +338,27 @@ static void write_fake(const char *path) {
           "[ -e %s/hang ] && exec sleep 30\n"
           "[ -e %s/fail ] && { echo 'ERROR: could not get API info' >&2; exit 1; }\n"
           "[ -e %s/garbage ] && { printf '\\001\\002 binary junk\\n\\377\\376'; exit 0; }\n"
+          "echo \"$*\" >> %s/calls\n"
+          "[ -e %s/fail-$1-$2 ] && { echo \"ERROR: $1 $2 failed\" >&2; exit 1; }\n"
           "case \"$1 $2\" in\n"
           "  'info ') cat $D/info-v1.10.0-jun2021.txt;;\n"
           "  'sealing workers') cat $D/workers-v1.4.1-uuid-disabled-feb2021.txt;;\n"
           "  'sealing jobs') cat $D/jobs-v1.2.0-retwait-dec2020.txt;;\n"
           "  'sectors list') cat $D/sectors-list-v1.23-2023.txt;;\n"
+          "  'proving deadlines') cat $D/proving-deadlines-color-v1.23-2023.txt;;\n"
+          /* durafmt times ("in 30 minutes"), as every lotus since v0.9 prints them; the index
+           * of the deadlines fixture's (current) one */
+          "  'proving info') sed 's/Index:       19/Index:       40/' "
+          "$D/proving-info-v1.23-2023.txt;;\n"
+          "  'proving faults') cat $D/proving-faults-miner-v1.36.1-2026.txt;;\n"
+          "  'proving check') cat $D/proving-check-only-bad-miner-v1.36.1-2026.txt;;\n"
+          "  'actor control') cat $D/actor-control-list-verbose-miner-v1.36.1-2026.txt;;\n"
+          "  'net id') cat $D/net-id-miner-v1.36.1-2026.txt;;\n"
+          "  'net listen') cat $D/net-listen-miner-v1.36.1-2026.txt;;\n"
+          "  'mpool pending') cat $D/mpool-pending-local-v1.36.1-2026.txt;;\n"
           "  *) echo \"ERROR: unknown command $1\" >&2; exit 1;;\n"
           "esac\n",
-          data ? data : "tests/data", tmpdir, tmpdir, tmpdir);
+          data ? data : "tests/data", tmpdir, tmpdir, tmpdir, tmpdir, tmpdir);
   fclose(f);
   chmod(path, 0755);
 }
@@ -392,10 +407,12 @@ static void cli_source(void **st) {
   assert_string_equal(jstr(rec, "minerBalance"), "96543.211 FIL");
   assert_int_equal(json_array_size(queue(worker(rec, "pc1-01"), "currentQueue", "PC1")), 2);
   json_decref(rec);
-  /* only the error, the miner-down pair (minerError, minerErrorSince), minerId, timestamp */
+  /* only the error, the miner-down pair (minerError, minerErrorSince), minerId, timestamp and
+   * deadlineLeftSeconds (sent with every upload, relative to its timestamp) */
   json_t *patch = sent_json(&s, 1);
   assert_int_equal(s.full[1], 0);
-  assert_int_equal(json_object_size(patch), 5);
+  assert_int_equal(json_object_size(patch), 6);
+  assert_true(json_is_integer(json_object_get(patch, "deadlineLeftSeconds")));
   assert_non_null(jstr(patch, "error"));
   assert_non_null(strstr(jstr(patch, "minerError"), "lotus-miner info: timed out"));
   assert_int_equal(json_integer_value(json_object_get(patch, "minerErrorSince")), 3000);
@@ -478,6 +495,135 @@ static void cli_source(void **st) {
   conf.source = "cli";
   conf.miner_path = NULL;
   assert_int_equal(lotus_collector_new(&conf, capture, &s, &lc, err, sizeof err), EF_ECONFIG);
+  sent_free(&s);
+
+  char cmd[400];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+  assert_int_equal(system(cmd), 0);
+}
+
+/* Lines of $tmpdir/calls that begin with `prefix`. */
+static int calls(const char *prefix) {
+  char p[300], line[256];
+  snprintf(p, sizeof p, "%s/calls", tmpdir);
+  FILE *f = fopen(p, "r");
+  if (!f) return 0;
+  int n = 0;
+  while (fgets(line, sizeof line, f))
+    if (strncmp(line, prefix, strlen(prefix)) == 0) n++;
+  fclose(f);
+  return n;
+}
+
+/* The CLI source's further parts: deadlines, faults, addresses, peer, messages, and the proving
+ * check scheduled from `proving info`'s durafmt text ("Deadline Close: 3125467 (in 30
+ * minutes)"), which the collector's former reader took only as a Go duration ("in 30m0s"): with
+ * it, no check was ever scheduled on a lotus since v0.9 and provingCheck stayed absent here. */
+static void cli_source_parts(void **st) {
+  (void)st;
+  snprintf(tmpdir, sizeof tmpdir, "/tmp/lotus-record-test-XXXXXX");
+  assert_non_null(mkdtemp(tmpdir));
+  char fake[300], lotus[300];
+  snprintf(fake, sizeof fake, "%s/lotus-miner", tmpdir);
+  snprintf(lotus, sizeof lotus, "%s/lotus", tmpdir);
+  write_fake(fake);
+  write_fake(lotus);
+
+  struct sent s = {0};
+  struct lotus_conf conf = {.source = "cli", .miner_path = fake, .interval_ms = 1000,
+                            .timeout_ms = 4000, .lotus_path = lotus,
+                            .slow_interval_ms = 300000, .proving_check = true,
+                            .proving_check_before_ms = 31 * 60000,
+                            .proving_check_deadlines = 1,
+                            .proving_check_timeout_ms = 4000};
+  struct lotus_collector *lc;
+  char err[256];
+  assert_int_equal(lotus_collector_new(&conf, capture, &s, &lc, err, sizeof err), 0);
+  const int64_t T = 1790000000000LL;
+  json_t *rec = NULL;
+  assert_int_equal(lotus_collector_run_once(lc, T, &rec), 1);
+  if (json_object_get(rec, "error")) fprintf(stderr, "error: %s\n", jstr(rec, "error"));
+  assert_null(json_object_get(rec, "error"));
+  /* proving: 48 deadlines, the current one from `proving info`, its window from the durafmt */
+  assert_int_equal(json_array_size(json_object_get(rec, "deadlines")), 48);
+  assert_int_equal(iget(rec, "currentDeadline"), 40);
+  json_int_t open = iget(rec, "deadlineOpen");
+  assert_true(llabs(open - T) <= 15000);
+  assert_int_equal(iget(rec, "deadlineClose"), open + 30 * 60000);
+  assert_int_equal(iget(rec, "nextDeadlineOpen"), open + 30 * 60000);
+  assert_int_equal(iget(rec, "recoverySectors"), 5);
+  assert_int_equal(iget(rec, "faultySectors"),
+                   (json_int_t)json_array_size(json_object_get(rec, "faults")));
+  assert_true(iget(rec, "faultySectors") > 0);
+  /* the proving check of the next deadline, which opens within proving_check_before */
+  json_t *pc = json_object_get(rec, "provingCheck");
+  assert_non_null(pc);
+  assert_int_equal(iget(pc, "deadline"), 41);
+  assert_int_equal(iget(pc, "bad"), 2);
+  assert_int_equal(json_integer_value(json_array_get(json_object_get(pc, "badSectors"), 0)),
+                   20114);
+  assert_int_equal(iget(pc, "opensAt"), open + 30 * 60000);
+  assert_int_equal(iget(pc, "checkedAt"), T);
+  assert_null(json_object_get(pc, "error"));
+  assert_int_equal(calls("proving check --only-bad 41"), 1);
+  /* addresses, peer, messages of the miner's addresses */
+  assert_string_equal(jstr(rec, "ownerAddress"), "f03456780");
+  assert_string_equal(jstr(rec, "workerAddress"), "f03456781");
+  assert_true(json_is_array(json_object_get(rec, "controlAddresses")));
+  assert_string_equal(jstr(rec, "peerId"), "12D3KooWGzxzKZYveHXtpG6AsrUJBcWxHBFS2HsEoGTxrMLvKXtf");
+  assert_int_equal(json_array_size(json_object_get(rec, "multiaddrs")), 3);
+  json_int_t msgs = iget(rec, "totalMessages");
+  assert_true(msgs >= 2 && msgs < 4); /* not f1abc..., which is no address of the miner */
+  assert_null(json_object_get(rec, "totalMessagesError"));
+  assert_int_equal(calls("mpool pending --local"), 1);
+  json_decref(rec);
+
+  /* a round later: the slow parts are not read again, the check not repeated (the fixture's
+   * unchanged "now" moves the opening by the round's 30 s: still the same opening); a failing
+   * optional command is named in the error and stops nothing (its last good parse stays) */
+  touch("fail-proving-faults", true);
+  assert_int_equal(lotus_collector_run_once(lc, T + 30000, &rec), 1);
+  assert_non_null(strstr(jstr(rec, "error"), "lotus-miner proving faults: exit 1"));
+  assert_null(json_object_get(rec, "minerError"));
+  assert_true(iget(rec, "faultySectors") > 0);
+  assert_int_equal(iget(rec, "currentDeadline"), 40);
+  assert_string_equal(jstr(rec, "ownerAddress"), "f03456780");
+  assert_int_equal(iget(json_object_get(rec, "provingCheck"), "deadline"), 41);
+  assert_int_equal(calls("actor control list --verbose"), 1);
+  assert_int_equal(calls("net id"), 1);
+  assert_int_equal(calls("proving check"), 1);
+  assert_int_equal(calls("proving faults"), 2);
+  assert_int_equal(calls("mpool pending"), 2);
+  json_decref(rec);
+  touch("fail-proving-faults", false);
+  /* a failed slow part is read again the next round, not only after slow_interval */
+  touch("fail-net-id", true);
+  lotus_collector_run_once(lc, T + 400000, &rec); /* slow parts due */
+  assert_non_null(strstr(jstr(rec, "error"), "lotus-miner net id: exit 1"));
+  assert_non_null(jstr(rec, "peerId")); /* the last good one */
+  json_decref(rec);
+  touch("fail-net-id", false);
+  lotus_collector_run_once(lc, T + 401000, &rec);
+  assert_null(json_object_get(rec, "error"));
+  assert_int_equal(calls("net id"), 3);
+  assert_int_equal(calls("actor control"), 3);
+  json_decref(rec);
+  lotus_collector_free(&lc);
+
+  /* without a lotus program: no count, the reason instead */
+  conf.lotus_path = NULL;
+  conf.proving_check = false;
+  assert_int_equal(lotus_collector_new(&conf, capture, &s, &lc, err, sizeof err), 0);
+  lotus_collector_run_once(lc, T, &rec);
+  assert_null(json_object_get(rec, "totalMessages"));
+  assert_string_equal(jstr(rec, "totalMessagesError"), "no lotus binary configured");
+  assert_null(json_object_get(rec, "provingCheck"));
+  json_decref(rec);
+  /* deadlineLeftSeconds changes every round but alone sends nothing */
+  int n = s.n;
+  assert_int_equal(lotus_collector_run_once(lc, T + 2000, NULL), 0);
+  assert_int_equal(s.n, n);
+  lotus_collector_free(&lc);
   sent_free(&s);
 
   char cmd[400];
@@ -806,6 +952,7 @@ int main(void) {
     cmocka_unit_test(jobs_matched_by_worker_id),
     cmocka_unit_test(delta_uploads),
     cmocka_unit_test(cli_source),
+    cmocka_unit_test(cli_source_parts),
     cmocka_unit_test(collector_thread),
     cmocka_unit_test(api_info),
     cmocka_unit_test(rpc_source),

@@ -111,6 +111,23 @@ static void proving_from_info(void **st) {
   assert_null(json_object_get(rec, "faults")); /* no `proving faults` list */
   json_decref(rec);
 
+  /* proving info read just before the boundary, the deadlines just after (or the reverse):
+   * its window is the neighbour's, moved by one */
+  json_t *pi39 = json_deep_copy(pi);
+  json_object_set_new(pi39, "currentDeadline", json_integer(39));
+  rec = json_object();
+  lotus_record_add_proving(rec, d, pi39, NULL, open);
+  assert_int_equal(iget(rec, "currentDeadline"), 40);
+  assert_int_equal(iget(rec, "deadlineOpen"), open + 30 * MIN);
+  assert_int_equal(iget(rec, "nextDeadlineOpen"), open + 60 * MIN);
+  json_decref(rec);
+  json_object_set_new(pi39, "currentDeadline", json_integer(41));
+  rec = json_object();
+  lotus_record_add_proving(rec, d, pi39, NULL, open);
+  assert_int_equal(iget(rec, "deadlineOpen"), open - 30 * MIN);
+  json_decref(rec);
+  json_decref(pi39);
+
   /* proving info alone (v0.5.4, 25 s blocks: the window is what it says) */
   json_t *pi5 = parse_fixture(ef_lotus_parse_proving_info, "proving-info-v0.5.4-goduration-aug2020.txt");
   rec = json_object();
