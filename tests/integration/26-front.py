@@ -7,12 +7,12 @@ subDeviceStatus, bad messages, the connection limit, and a slow subscriber that 
 without delaying the others."""
 import asyncio
 import json
-import socket
 import time
 
 import websockets
 
 from efharness import Suite, check, await_until
+from front import Front, int_code
 
 T = Suite("26-front", front_push_interval="100ms", heartbeat_tolerance="10s", log_flush="20ms",
           heartbeat_tolerance_miss="5s")
@@ -21,69 +21,11 @@ JOB = {"id": "7e19a74f", "sector": "1", "worker": "a555f37e", "hostName": "worke
        "task": "PC1", "state": "running", "time": "1m0s"}
 
 
-def int_code(m):
-    """Replies and pushes carry `code` as a JSON integer, 1 or 0 (never the string "1")."""
-    c = m.get("code")
-    check(type(c) is int and c in (0, 1), "code is not the integer 1 or 0: %r (message %r, msgId %r)"
-          % (c, m.get("message"), m.get("msgId")))
-    return m
-
-
 def record():
     return {"minerId": "f01234", "minerBalance": "244.058 mFIL", "totalSectors": 7,
             "errorSectors": 1, "sectorStates": {"Proving": 5},
             "workerInfo": {"worker01": {"hostName": "worker01", "taskType": ["PC1"],
                                         "currentQueue": {"PC1": [JOB]}, "pendingQueue": {}}}}
-
-
-class Front:
-    """A dashboard connection speaking raw JSON."""
-
-    def __init__(self, srv, rcvbuf=None, source="127.0.0.1"):
-        self.url = "ws://127.0.0.1:%d/front" % srv.port
-        self.port = srv.port
-        self.rcvbuf = rcvbuf
-        self.source = source  # another loopback address is another client address
-        self.n = 0
-
-    async def __aenter__(self):
-        sock = None
-        if self.rcvbuf or self.source != "127.0.0.1":
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            if self.rcvbuf:  # a small receive window: the server's output backs up sooner
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
-            sock.bind((self.source, 0))
-            sock.connect(("127.0.0.1", self.port))
-        self.ws = await websockets.connect(self.url, ping_interval=None, max_size=1 << 24,
-                                           sock=sock)
-        return self
-
-    async def __aexit__(self, *exc):
-        await self.ws.close()
-
-    async def recv(self, timeout=2):
-        return json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
-
-    async def call(self, **msg):
-        """Send a request/event and return its response (pushes in between are kept)."""
-        self.n += 1
-        msg["msgId"] = str(self.n)
-        await self.ws.send(json.dumps(msg))
-        while True:
-            r = await self.recv()
-            if r.get("msgId") == str(self.n):
-                return int_code(r)
-
-    async def login(self, token):
-        r = await self.call(uri="login", body={"token": token})
-        check(r["code"] == 1, r)
-        return r
-
-    async def push(self, timeout=2):
-        while True:
-            r = await self.recv(timeout)
-            if "msgId" not in r:
-                return int_code(r)
 
 
 async def miner_feed(srv):
