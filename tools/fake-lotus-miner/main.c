@@ -30,7 +30,7 @@ static const char usage[] =
   "commands (lotus-miner miner/v1.36.1 output):\n"
   "  info [--hide-sectors-info]   sealing workers   sealing jobs   sectors list   --version\n"
   "  proving deadlines   proving faults   proving check --only-bad DEADLINE\n"
-  "  actor control list   net id   mpool pending --local (lotus' output)\n"
+  "  actor control list [--verbose]   net id   net listen   mpool pending --local (lotus')\n"
   "options (anywhere on the line; --opt=value works too):\n"
   "  --state FILE        state file (env FAKE_LOTUS_STATE; default $TMPDIR/fake-lotus-miner.json)\n"
   "  --speed X           simulated seconds per wall-clock second (env FAKE_LOTUS_SPEED; default 1)\n"
@@ -57,7 +57,7 @@ static const char usage[] =
 struct opts {
   const char *state;
   struct sim_options sim;
-  bool speed_set, reset, hide_sectors, version, now_fixed;
+  bool speed_set, reset, hide_sectors, version, now_fixed, verbose;
   int64_t now;
   const char *words[4];
   int nwords;
@@ -176,6 +176,10 @@ static int parse(int argc, char **argv, struct opts *o) {
       o->reset = true;
       continue;
     }
+    if (strcmp(arg, "--verbose") == 0) {
+      o->verbose = true;
+      continue;
+    }
     if (strcmp(arg, "--hide-sectors-info") == 0) {
       o->hide_sectors = true;
       continue;
@@ -292,7 +296,7 @@ static int misbehave(void) {
 }
 
 enum cmd { CMD_INFO, CMD_WORKERS, CMD_JOBS, CMD_SECTORS, CMD_DEADLINES, CMD_FAULTS, CMD_CHECK,
-           CMD_CONTROL, CMD_NETID, CMD_MPOOL, CMD_NONE };
+           CMD_CONTROL, CMD_NETID, CMD_LISTEN, CMD_MPOOL, CMD_NONE };
 
 static int command(const struct opts *o, enum cmd *out) {
   const char *w0 = o->nwords > 0 ? o->words[0] : "", *w1 = o->nwords > 1 ? o->words[1] : "";
@@ -315,6 +319,8 @@ static int command(const struct opts *o, enum cmd *out) {
     *out = CMD_CONTROL;
   else if (strcmp(w0, "net") == 0 && strcmp(w1, "id") == 0 && o->nwords == 2)
     *out = CMD_NETID;
+  else if (strcmp(w0, "net") == 0 && strcmp(w1, "listen") == 0 && o->nwords == 2)
+    *out = CMD_LISTEN;
   else if (strcmp(w0, "mpool") == 0 && strcmp(w1, "pending") == 0 && o->nwords == 2)
     *out = CMD_MPOOL;
   else
@@ -440,8 +446,9 @@ int main(int argc, char **argv) {
   case CMD_DEADLINES: print_deadlines(s, stdout); break;
   case CMD_FAULTS: print_faults(s, stdout); break;
   case CMD_CHECK: print_check_bad(s, (int)dl, stdout); break;
-  case CMD_CONTROL: print_control(s, stdout); break;
+  case CMD_CONTROL: print_control(s, o.verbose, stdout); break;
   case CMD_NETID: print_net_id(s, stdout); break;
+  case CMD_LISTEN: print_net_listen(s, stdout); break;
   case CMD_MPOOL: print_mpool(s, stdout); break;
   case CMD_NONE: break;
   case CMD_INFO: print_info(s, stdout, o.hide_sectors); break;

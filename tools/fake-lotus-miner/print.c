@@ -24,6 +24,11 @@ static void print_power(const struct sim *s, FILE *out) {
   int64_t verified = s->verified < proving ? s->verified : proving;
   double raw = (double)proving * SIM_SECTOR_SIZE;
   double qa = raw + 9.0 * (double)verified * SIM_SECTOR_SIZE;
+  /* the network's power as whole bytes, as the JSON-RPC server gives it */
+  struct sim net = *s;
+  net.net_qa = floor(s->net_qa);
+  net.net_raw = floor(s->net_raw);
+  s = &net;
 
   fprintf(out, "Miner: %s (32 GiB sectors)\n", s->miner);
   fprintf(out, "Power: %s / %s (%0.4f%%)\n", lfmt_deci(a, qa), lfmt_deci(b, s->net_qa),
@@ -372,8 +377,8 @@ static void check_row(const struct sim_sector *sec, int part, void *ud) {
   snprintf(a, sizeof a, "%d", c->dl);
   snprintf(b, sizeof b, "%d", part);
   snprintf(d, sizeof d, "%lld", (long long)sec->id);
-  snprintf(st, sizeof st, "bad (reading sealed: stat /srv/lotus/sealed/s-%s-%lld: no such file or "
-                          "directory)", c->s->miner, (long long)sec->id);
+  snprintf(st, sizeof st, "bad (reading sealed sector: stat /srv/lotus/sealed/s-t0%s-%lld: no such "
+                          "file or directory)", c->s->miner + 2, (long long)sec->id);
   lfmt_table_row(c->t, (const char *const[]){a, b, d, st});
 }
 
@@ -388,16 +393,20 @@ void print_check_bad(const struct sim *s, int dl, FILE *out) {
 
 /* ----- actor control list / net id / mpool pending ----- */
 
-/* `actor control list` (lib/tablewriter: name ID key use balance). */
-void print_control(const struct sim *s, FILE *out) {
-  static const char *const names[SIM_NADDR] = {"owner", "worker", "control-0"};
-  static const char *const uses[SIM_NADDR] = {"", "other", "post"};
+/* `actor control list [--verbose]` (lib/tablewriter: name ID key use balance; --verbose adds
+ * the beneficiary row, which is the owner here). */
+void print_control(const struct sim *s, bool verbose, FILE *out) {
+  static const char *const names[] = {"owner", "worker", "beneficiary", "control-0"};
+  static const char *const uses[] = {"", "other", "", "post"};
+  static const int which[] = {SIM_ADDR_OWNER, SIM_ADDR_WORKER, SIM_ADDR_OWNER, SIM_ADDR_CONTROL};
   struct lfmt_table *t = lfmt_table_new(5);
   lfmt_table_row(t, (const char *const[]){"name", "ID", "key", "use", "balance"});
-  for (int i = 0; i < SIM_NADDR; i++) {
+  for (int i = 0; i < 4; i++) {
     char id[32], key[48], bal[LFMT_LEN];
-    sim_address(s, i, id, key);
-    lfmt_fil_short_nano(bal, sim_wallet_nano(s, i));
+    if (i == 2 && !verbose)
+      continue;
+    sim_address(s, which[i], id, key);
+    lfmt_fil_short_nano(bal, sim_wallet_nano(s, which[i]));
     lfmt_table_row(t, (const char *const[]){names[i], id, key, uses[i], bal});
   }
   lfmt_table_flush_lotus(&t, out);
@@ -407,6 +416,13 @@ void print_net_id(const struct sim *s, FILE *out) {
   char id[64];
   sim_peer_id(s, id);
   fprintf(out, "%s\n", id);
+}
+
+/* `net listen`: the libp2p listen addresses with the peer id. */
+void print_net_listen(const struct sim *s, FILE *out) {
+  char id[64];
+  sim_peer_id(s, id);
+  fprintf(out, "/ip4/127.0.0.1/tcp/24001/p2p/%s\n/ip6/::1/tcp/24001/p2p/%s\n", id, id);
 }
 
 json_t *sim_message_json(const struct sim *s, const struct sim_msg *m, const char *from) {

@@ -25,10 +25,11 @@ void print_deadlines(const struct sim *s, FILE *out);
 void print_faults(const struct sim *s, FILE *out);
 /* `lotus-miner proving check --only-bad DL`. */
 void print_check_bad(const struct sim *s, int dl, FILE *out);
-/* `lotus-miner actor control list`. */
-void print_control(const struct sim *s, FILE *out);
-/* `lotus-miner net id`. */
+/* `lotus-miner actor control list [--verbose]`. */
+void print_control(const struct sim *s, bool verbose, FILE *out);
+/* `lotus-miner net id`, `net listen`. */
 void print_net_id(const struct sim *s, FILE *out);
+void print_net_listen(const struct sim *s, FILE *out);
 /* `lotus mpool pending --local`, and one pending message as lotus' JSON (new reference). */
 void print_mpool(const struct sim *s, FILE *out);
 json_t *sim_message_json(const struct sim *s, const struct sim_msg *m, const char *from);
