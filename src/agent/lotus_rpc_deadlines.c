@@ -11,6 +11,7 @@
  */
 #include "lotus_rpc_deadlines.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -191,8 +192,9 @@ bool lotus_multiaddr_text(const char *b64, char *out, size_t cap) {
       at += 4;
     } else if (code == 41) { /* ip6 */
       if (at + 16 > n) return false;
-      PUT("/ip6/");
-      for (int k = 0; k < 8; k++) PUT("%s%x", k ? ":" : "", buf[at + 2 * k] << 8 | buf[at + 2 * k + 1]);
+      char text[INET6_ADDRSTRLEN];
+      if (!inet_ntop(AF_INET6, buf + at, text, sizeof text)) return false;
+      PUT("/ip6/%s", text);
       at += 16;
     } else if (code == 6 || code == 273) { /* tcp, udp */
       if (at + 2 > n) return false;
