@@ -302,10 +302,12 @@ ONLY_CLI = {
     "provingCheck",
 }
 ONLY_RPC = {
-    # the RPC source reads them from chain state the CLI does not print
+    # read from chain state; the CLI source has them only once the collector runs the new
+    # commands (proving deadlines/faults, actor control list, net id/listen, lotus mpool)
     "preCommitDeposit", "preCommitDepositAtto", "preCommitDepositExact", "ownerAddress",
     "workerAddress", "controlAddresses", "peerId", "multiaddrs", "faults", "faultsTruncated",
-    "recoverySectors", "deadlineClose", "deadlineLeftSeconds",
+    "recoverySectors", "deadlines", "currentDeadline", "deadlineOpen", "deadlineClose",
+    "deadlineLeftSeconds", "nextDeadlineOpen", "faultySectors",
     # MpoolPending needs no `lotus` binary
     "totalMessages", "totalMessagesError",
 }
@@ -337,6 +339,16 @@ def exempt(path):
     # taskType: WorkerStats lists the task types a worker accepts; `sealing workers` prints
     # only those with running tasks, so the CLI source knows a subset
     if key == "taskType":
+        return True
+    # multiaddrs: the RPC source gives the on-chain ones (StateMinerInfo), the CLI source
+    # `net listen`'s listen addresses (with /p2p/<id>): not the same list
+    if key == "multiaddrs":
+        return True
+    # times of the deadline windows: the CLI prints only a time of day (or nothing), resolved
+    # against the agent's clock, and the time left is measured on that clock; the fake's clock
+    # is frozen hours behind it here. The RPC source takes them from epochs.
+    if key in ("open", "deadlineOpen", "deadlineClose", "nextDeadlineOpen",
+               "deadlineLeftSeconds"):
         return True
     return False
 
