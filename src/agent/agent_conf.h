@@ -43,6 +43,13 @@ struct agent_conf {
   char *lotus_token;      /* rpc: miner API token (overrides the one in lotus_api) */
   char *lotus_node_api;   /* rpc: full node API info or URL (default $FULLNODE_API_INFO) */
   char *lotus_node_token; /* rpc: full node token */
+  int64_t lotus_reach_timeout; /* ms: connect limit of the workers' reachability (0: none) */
+  int64_t lotus_reach_max;     /* workers probed a round */
+  char *lotus_worker_name;     /* lotus' name of this host, sent in the status upload */
+  bool lotus_proving_check;    /* proving check before deadlines open */
+  int64_t lotus_proving_check_before;    /* ms before the opening */
+  int64_t lotus_proving_check_deadlines; /* how many of the next deadlines */
+  int64_t lotus_proving_check_timeout;   /* ms: time limit of one check */
   struct agent_order *orders; /* owned; n_orders of them */
   size_t n_orders;
 };

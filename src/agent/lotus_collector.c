@@ -11,6 +11,14 @@
  * with the last known figures, never as an empty miner. When `info` times out the other commands
  * are skipped for that round (the daemon is hung; three timeouts in a row would only delay).
  *
+ * A round whose `info` fails (the daemon is down, hangs, prints nothing usable) sets
+ * `minerError` (+ `minerErrorSince`, the first failed round); before any miner id is known the
+ * record is uploaded without one, {minerError, minerErrorSince, hostName, timestamp}, which the
+ * server keys by the device (docs/protocol.md#miner-down). After the record is built the
+ * collector adds what lotus says of each worker (`lotus`), the miner host's reachability of each
+ * (`netState`, lotus_reach.h) and, when enabled, the proving check of the next deadline
+ * (lotus_provecheck.h); all of it on this thread.
+ *
  * Uploads go through struct lotus_delta: it keeps the last record SENT and diffs each new one
  * against it (mergepatch_diff); "timestamp" is left out of the comparison so that an unchanged
  * miner sends nothing, and added to every upload that does go out, with minerId.
@@ -23,12 +31,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "edgefleet/error.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "lotus_parse.h"
+#include "lotus_provecheck.h"
+#include "lotus_reach.h"
 #include "lotus_record.h"
 #include "lotus_rpc.h"
 #include "mem.h"
@@ -97,7 +108,10 @@ int lotus_delta_push(struct lotus_delta *d, const json_t *rec) {
   const char *last_id = d->last ? jstr(d->last, "minerId") : NULL;
   bool full = d->need_full || !d->last || !id || !last_id || strcmp(id, last_id) != 0;
   int rc;
-  if (full) {
+  if (!id && !last_id && d->last && !d->need_full && json_equal(d->last, cur)) {
+    d->st.unchanged++; /* the same miner-down record without a miner id: sent already */
+    rc = 0;
+  } else if (full) {
     d->need_full = false;
     json_t *doc = json_deep_copy(cur);
     if (ts) json_object_set(doc, "timestamp", ts);
@@ -160,6 +174,13 @@ struct lotus_collector {
   bool full_wanted;            /* under mu */
   struct lotus_delta_stats stats; /* under mu: the delta's counts, copied by the thread */
   json_t *starts;              /* job id -> start (ms) given last time, for stable starts */
+  struct part storage;         /* `storage list`, for worker reachability */
+  int64_t down_since;          /* ms: first round whose `info` failed; 0 while it works */
+  json_t *pcheck;              /* the last provingCheck, or NULL */
+  json_t *reach;               /* the last reachability probe {host: netState}, or NULL */
+  unsigned storage_failed;     /* `storage list` failures in a row (logged once) */
+  int pc_deadline;             /* the deadline and opening it was made for */
+  int64_t pc_open;
 };
 
 static void add_error(char *err, size_t cap, const char *fmt, const char *a, const char *b) {
@@ -226,10 +247,14 @@ static int run_part(struct lotus_collector *lc, struct part *p, char *err, size_
   return 0;
 }
 
-static json_t *collect_cli(struct lotus_collector *lc, int64_t now_ms, char *err, size_t errlen) {
+/* `down` gets the error of `info` when it failed this round (the miner is down). */
+static json_t *collect_cli(struct lotus_collector *lc, int64_t now_ms, char *err, size_t errlen,
+                           char *down, size_t downlen) {
   for (size_t i = 0; i < lc->nparts; i++) {
     bool timed_out = false;
-    if (run_part(lc, &lc->parts[i], err, errlen, &timed_out) != 0 && i == 0 && timed_out) {
+    if (run_part(lc, &lc->parts[i], err, errlen, &timed_out) != 0 && i == 0) {
+      snprintf(down, downlen, "%s", err);
+      if (!timed_out) continue;
       add_error(err, errlen, "%s%s", "other commands skipped this round", "");
       break;
     }
@@ -239,9 +264,11 @@ static json_t *collect_cli(struct lotus_collector *lc, int64_t now_ms, char *err
 }
 
 /* The RPC source keeps its last good parts in the same slots (info, workers, jobs). */
-static json_t *collect_rpc(struct lotus_collector *lc, int64_t now_ms, char *err, size_t errlen) {
+static json_t *collect_rpc(struct lotus_collector *lc, int64_t now_ms, char *err, size_t errlen,
+                           char *down, size_t downlen) {
   json_t *got[3] = {NULL, NULL, NULL};
   lotus_rpc_collect(lc->rpc_src, now_ms, &got[0], &got[1], &got[2], err, errlen);
+  if (!got[0]) snprintf(down, downlen, "%s", *err ? err : "miner API: no answer");
   for (int i = 0; i < 3; i++)
     if (got[i]) {
       json_decref(lc->parts[i].good);
@@ -296,18 +323,223 @@ static void stamp_job_starts(struct lotus_collector *lc, json_t *rec, int64_t no
   lc->starts = seen; /* jobs gone from the output are forgotten */
 }
 
+/* ---- workers as lotus sees them, and as the miner host reaches them ---------------------- */
+
+/* The record's key of a worker lotus lists (as lotus_record.c keys it). */
+static const char *worker_key(const json_t *pw) {
+  const char *host = jstr(pw, "hostName");
+  const char *id = jstr(pw, "id");
+  return host && *host ? host : id && *id ? id : "(unknown)";
+}
+
+/* workerInfo[host].lotus = {listed, enabled, tasks[, lastSeen]} from the last good worker list
+ * (several lotus workers on one host: enabled when any is, the union of their tasks). */
+static void add_lotus_view(struct lotus_collector *lc, json_t *rec) {
+  json_t *wi = json_object_get(rec, "workerInfo");
+  size_t i;
+  json_t *pw;
+  json_array_foreach(json_object_get(lc->parts[1].good, "workers"), i, pw) {
+    json_t *w = json_object_get(wi, worker_key(pw));
+    if (!json_is_object(w)) continue;
+    json_t *lv = json_object_get(w, "lotus");
+    if (!lv) {
+      lv = json_pack("{s:b, s:b, s:[]}", "listed", 1, "enabled", 0, "tasks");
+      json_object_set_new(w, "lotus", lv);
+    }
+    if (!json_is_false(json_object_get(pw, "enabled")))
+      json_object_set_new(lv, "enabled", json_true());
+    json_t *tasks = json_object_get(lv, "tasks");
+    size_t k;
+    json_t *t;
+    json_array_foreach(json_object_get(pw, "tasks"), k, t) {
+      const char *name = json_is_string(t) ? json_string_value(t) : jstr(t, "task");
+      bool have = false;
+      size_t j;
+      json_t *x;
+      json_array_foreach(tasks, j, x) have = have || (name && json_is_string(x) &&
+                                                      strcmp(json_string_value(x), name) == 0);
+      if (name && *name && !have) json_array_append_new(tasks, json_string(name));
+    }
+    json_array_foreach(json_object_get(pw, "taskTypes"), k, t) {
+      const char *name = json_string_value(t);
+      bool have = false;
+      size_t j;
+      json_t *x;
+      json_array_foreach(tasks, j, x) have = have || (name && json_is_string(x) &&
+                                                      strcmp(json_string_value(x), name) == 0);
+      if (name && *name && !have) json_array_append_new(tasks, json_string(name));
+    }
+    json_t *seen = json_object_get(pw, "lastSeen"); /* when the source reports a heartbeat */
+    if (json_is_integer(seen)) json_object_set(lv, "lastSeen", seen);
+  }
+}
+
+/* workerInfo[host].netState for every worker lotus lists, from `storage list` and a connect. */
+static bool has_string_in(const json_t *arr, const char *s) {
+  size_t i;
+  json_t *v;
+  json_array_foreach(arr, i, v)
+    if (strcmp(json_string_value(v), s) == 0) return true;
+  return false;
+}
+
+/* `probe` false (the miner is down this round): the last round's results are kept. */
+static void add_reach(struct lotus_collector *lc, json_t *rec, bool probe) {
+  if (lc->conf.reach_timeout_ms <= 0 || !lc->conf.miner_path || !*lc->conf.miner_path) return;
+  json_t *wi = json_object_get(rec, "workerInfo");
+  json_t *hosts = json_array();
+  const char *host;
+  json_t *w;
+  json_object_foreach(wi, host, w)
+    if (json_object_get(w, "lotus")) json_array_append_new(hosts, json_string(host));
+  if (json_array_size(hosts) && probe) {
+    /* A `storage list` that fails leaves the workers "unknown" (the last good URLs are used);
+     * it is logged, not added to the record's error: the miner's figures are fine. */
+    bool timed_out = false;
+    char serr[ERROR_MAX] = "";
+    if (run_part(lc, &lc->storage, serr, sizeof serr, &timed_out) != 0)
+      ef_log(lc->storage_failed++ ? EF_LOG_DEBUG : EF_LOG_WARN, "lotus: reachability: %s", serr);
+    else
+      lc->storage_failed = 0;
+    json_decref(lc->reach);
+    lc->reach = lotus_reach_probe(lc->storage.good, hosts, lc->conf.reach_timeout_ms,
+                                  lc->conf.reach_max > 0 ? (size_t)lc->conf.reach_max : 0);
+  }
+  json_t *state;
+  json_object_foreach(lc->reach, host, state) {
+    json_t *entry = json_object_get(wi, host);
+    if (json_is_object(entry) && has_string_in(hosts, host))
+      json_object_set(entry, "netState", state);
+  }
+  json_decref(hosts);
+}
+
+/* ---- the proving check ------------------------------------------------------------------ */
+
+/* Run lotus-miner with `args` (NULL-terminated, at most 4) within timeout_ms. */
+static int run_miner(struct lotus_collector *lc, const char *const *args, int64_t timeout_ms,
+                     char **out, size_t *len, char *msg, size_t msglen) {
+  char *argv[6] = {(char *)lc->conf.miner_path, NULL, NULL, NULL, NULL, NULL};
+  for (int i = 0; i < 4 && args[i]; i++) argv[i + 1] = (char *)args[i];
+  return order_exec(argv, timeout_ms, OUTPUT_MAX, out, len, msg, msglen);
+}
+
+/* The current deadline and when the next one opens: from the record (proving deadlines, when
+ * the parser gives them), else from `proving info`. */
+static bool next_deadline(struct lotus_collector *lc, const json_t *rec, int64_t now, int *cur,
+                          int64_t *next_open, char *err, size_t errlen) {
+  json_t *c = json_object_get(rec, "currentDeadline");
+  json_t *n = json_object_get(rec, "nextDeadlineOpen");
+  if (json_is_integer(c) && json_is_integer(n)) {
+    *cur = (int)json_integer_value(c);
+    *next_open = json_integer_value(n);
+    return *cur >= 0 && *cur < LOTUS_DEADLINES;
+  }
+  static const char *const args[] = {"proving", "info", NULL};
+  char *out = NULL, msg[512];
+  size_t len = 0;
+  if (run_miner(lc, args, lc->conf.timeout_ms, &out, &len, msg, sizeof msg) != 0) {
+    add_error(err, errlen, "lotus-miner proving info: %s%s", msg, "");
+    return false;
+  }
+  int64_t in_ms = 0;
+  bool ok = lotus_provecheck_info(out, len, cur, &in_ms);
+  ef_free(out);
+  if (!ok) add_error(err, errlen, "%s%s", "lotus-miner proving info: no Deadline Index/Close", "");
+  *next_open = now + in_ms;
+  return ok;
+}
+
+/* When a deadline among the next proving_check_deadlines opens within proving_check_before and
+ * was not checked for this opening yet: check it (one a round), and carry the last result. */
+static void proving_check(struct lotus_collector *lc, json_t *rec, int64_t now, char *err,
+                          size_t errlen) {
+  if (!lc->conf.proving_check || !lc->conf.miner_path || !*lc->conf.miner_path) return;
+  int cur = 0;
+  int64_t next_open = 0;
+  if (jstr(rec, "minerError") == NULL && next_deadline(lc, rec, now, &cur, &next_open, err, errlen)) {
+    int64_t n = lc->conf.proving_check_deadlines;
+    for (int64_t k = 0; k < n && k < LOTUS_DEADLINES - 1; k++) {
+      int dl = (int)((cur + 1 + k) % LOTUS_DEADLINES);
+      int64_t open = next_open + k * LOTUS_DEADLINE_MS;
+      if (now < open - lc->conf.proving_check_before_ms || now >= open) continue;
+      if (lc->pcheck && dl == lc->pc_deadline && llabs(open - lc->pc_open) < 60000) continue;
+      char dls[16], msg[512];
+      snprintf(dls, sizeof dls, "%d", dl);
+      const char *const args[] = {"proving", "check", "--only-bad", dls, NULL};
+      char *out = NULL;
+      size_t len = 0;
+      int64_t t0 = ef_mono_ms();
+      int rc = run_miner(lc, args, lc->conf.proving_check_timeout_ms, &out, &len, msg,
+                         sizeof msg);
+      json_t *pc = rc == 0 ? lotus_provecheck_parse(out, len) : json_object();
+      ef_free(out);
+      json_object_set_new(pc, "deadline", json_integer(dl));
+      json_object_set_new(pc, "opensAt", json_integer((json_int_t)open));
+      json_object_set_new(pc, "checkedAt", json_integer((json_int_t)now));
+      if (rc != 0) json_object_set_new(pc, "error", json_string(msg));
+      ef_log(rc == 0 && json_integer_value(json_object_get(pc, "bad")) == 0 ? EF_LOG_INFO
+                                                                          : EF_LOG_WARN,
+             "lotus: proving check of deadline %d (opens in %lld s): %s, %lld bad, %lld ms", dl,
+             (long long)((open - now) / 1000), rc == 0 ? "done" : msg,
+             (long long)json_integer_value(json_object_get(pc, "bad")),
+             (long long)(ef_mono_ms() - t0));
+      json_decref(lc->pcheck);
+      lc->pcheck = pc;
+      lc->pc_deadline = dl;
+      lc->pc_open = open;
+      break;
+    }
+  }
+  if (lc->pcheck) json_object_set_new(rec, "provingCheck", json_deep_copy(lc->pcheck));
+}
+
+/* The upload of a miner whose `info` never worked: no miner id, keyed by the device. */
+static json_t *device_record(const json_t *rec) {
+  json_t *d = json_object();
+  static const char *const keys[] = {"minerError", "minerErrorSince", "error", "timestamp", NULL};
+  for (const char *const *k = keys; *k; k++) {
+    json_t *v = json_object_get(rec, *k);
+    if (v) json_object_set(d, *k, v);
+  }
+  char host[256];
+  if (gethostname(host, sizeof host) == 0) {
+    host[sizeof host - 1] = '\0';
+    json_t *h = json_string(host);
+    if (h) json_object_set_new(d, "hostName", h);
+  }
+  return d;
+}
+
 int lotus_collector_run_once(struct lotus_collector *lc, int64_t now_ms, json_t **rec_out) {
-  char err[ERROR_MAX] = "";
-  json_t *rec = lc->rpc ? collect_rpc(lc, now_ms, err, sizeof err)
-                        : collect_cli(lc, now_ms, err, sizeof err);
+  char err[ERROR_MAX] = "", down[ERROR_MAX] = "";
+  json_t *rec = lc->rpc ? collect_rpc(lc, now_ms, err, sizeof err, down, sizeof down)
+                        : collect_cli(lc, now_ms, err, sizeof err, down, sizeof down);
   stamp_job_starts(lc, rec, now_ms);
+  if (*down) {
+    if (!lc->down_since) lc->down_since = now_ms;
+    json_object_set_new(rec, "minerError", json_string(down));
+    json_object_set_new(rec, "minerErrorSince", json_integer((json_int_t)lc->down_since));
+  } else {
+    lc->down_since = 0;
+  }
+  add_lotus_view(lc, rec);
+  add_reach(lc, rec, !*down);
+  proving_check(lc, rec, now_ms, err, sizeof err);
   if (*err) {
     json_object_set_new(rec, "error", json_string(err));
     ef_log(EF_LOG_WARN, "lotus: %s", err);
   }
   int rc = 0;
-  if (jstr(rec, "minerId")) rc = lotus_delta_push(lc->delta, rec);
-  else ef_log(EF_LOG_INFO, "lotus: no miner id yet, nothing uploaded");
+  if (jstr(rec, "minerId")) {
+    rc = lotus_delta_push(lc->delta, rec);
+  } else if (*down) {
+    json_t *d = device_record(rec);
+    rc = lotus_delta_push(lc->delta, d);
+    json_decref(d);
+  } else {
+    ef_log(EF_LOG_INFO, "lotus: no miner id yet, nothing uploaded");
+  }
   if (rec_out) *rec_out = rec;
   else json_decref(rec);
   return rc;
@@ -400,6 +632,8 @@ int lotus_collector_new(const struct lotus_conf *conf, lotus_send_fn send, void 
   lc->parts[3] = (struct part){"sectors list", {"sectors", "list", NULL},
                                ef_lotus_parse_sectors, "sectors", SECTORS_MAX, NULL};
   lc->nparts = conf->sectors && !rpc ? 4 : 3;
+  lc->storage = (struct part){"storage list", {"storage", "list", NULL},
+                              lotus_reach_parse_storage, "urls", OUTPUT_MAX, NULL};
   pthread_mutex_init(&lc->mu, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
@@ -451,6 +685,9 @@ void lotus_collector_free(struct lotus_collector **plc) {
     pthread_join(lc->thread, NULL);
   }
   for (size_t i = 0; i < 4; i++) json_decref(lc->parts[i].good);
+  json_decref(lc->storage.good);
+  json_decref(lc->pcheck);
+  json_decref(lc->reach);
   json_decref(lc->starts);
   lotus_delta_free(&lc->delta);
   lotus_rpc_free(&lc->rpc_src);

@@ -31,6 +31,16 @@ struct lotus_conf {
   const char *token;       /* rpc: overrides the token of `api` */
   const char *node_api;    /* rpc: full node API; NULL = $FULLNODE_API_INFO (optional) */
   const char *node_token;  /* rpc: overrides the token of `node_api` */
+  /* Worker reachability (lotus_reach.h): `storage list` URLs, one connect each; needs
+   * miner_path (also with the rpc source). 0 = not probed (netState absent). */
+  int64_t reach_timeout_ms;
+  int64_t reach_max;       /* workers probed a round */
+  /* `proving check --only-bad DL` before deadlines open (off by default: it reads every
+   * challenged sector); needs miner_path. */
+  bool proving_check;
+  int64_t proving_check_before_ms;  /* how long before a deadline opens */
+  int64_t proving_check_deadlines;  /* how many of the next deadlines (1..47) */
+  int64_t proving_check_timeout_ms; /* time limit of one check */
 };
 
 /* Delivers one upload: `json` the data object (valid during the call), full != 0 for a whole

@@ -14,9 +14,11 @@
 #include <string.h>
 
 #include "agent_conf.h"
+#include "clock.h"
 #include "collector.h"
 #include "edgefleet/edge.h"
 #include "edgefleet/error.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "lotus_collector.h"
 #include "lotus_parse.h"
@@ -101,6 +103,23 @@ static void on_event(void *ud, enum ef_client_event ev, const char *detail) {
          detail && *detail ? ": " : "", detail ? detail : "");
 }
 
+/* The status upload: the collectors' figures, plus lotus' name of this host when it differs
+ * from the host name (lotus_worker_name), for the server to join this host to a miner's worker. */
+struct status_src {
+  struct collectors *set;
+  const char *worker_name; /* borrowed from the agent's conf */
+};
+
+static char *status_cb(void *ud) {
+  struct status_src *ss = ud;
+  json_t *st = collectors_collect(ss->set, ef_mono_ms());
+  if (st && ss->worker_name && *ss->worker_name) {
+    json_t *name = json_string(ss->worker_name);
+    if (name) json_object_set_new(st, "lotus_worker_name", name);
+  }
+  return jdump_decref(st);
+}
+
 /* The lotus collector's uploads go to the library's thread-safe miner queue. */
 static int send_miner(void *ud, const char *json, int full) {
   return ef_client_send_miner(ud, json, full);
@@ -119,7 +138,12 @@ static int lotus_setup(const struct agent_conf *conf, ef_client *client,
     .source = rpc ? "rpc" : "cli", .miner_path = conf->lotus_miner,
     .interval_ms = conf->lotus_interval, .timeout_ms = conf->lotus_timeout,
     .sectors = conf->lotus_sectors, .api = conf->lotus_api, .token = conf->lotus_token,
-    .node_api = conf->lotus_node_api, .node_token = conf->lotus_node_token};
+    .node_api = conf->lotus_node_api, .node_token = conf->lotus_node_token,
+    .reach_timeout_ms = conf->lotus_reach_timeout, .reach_max = conf->lotus_reach_max,
+    .proving_check = conf->lotus_proving_check,
+    .proving_check_before_ms = conf->lotus_proving_check_before,
+    .proving_check_deadlines = conf->lotus_proving_check_deadlines,
+    .proving_check_timeout_ms = conf->lotus_proving_check_timeout};
   int rc = lotus_collector_new(&lc, send_miner, client, out, err, errlen);
   if (rc != 0) return rc;
   ef_client_on_full_request(client, on_full_request, *out);
@@ -186,7 +210,8 @@ int main(int argc, char **argv) {
   struct lotus_collector *lotus = NULL;
   if (collectors_new(&conf, &set, err, sizeof err) != 0) goto fail_config;
   if (lotus_setup(&conf, client, &lotus, err, sizeof err) != 0) goto fail_orders;
-  ef_client_on_status(client, collectors_status_cb, set);
+  struct status_src ss = {set, conf.lotus_worker_name};
+  ef_client_on_status(client, status_cb, &ss);
   for (size_t i = 0; i < conf.n_orders; i++) {
     struct agent_order *o = &conf.orders[i];
     o->timeout_ms = conf.order_timeout;

@@ -122,7 +122,7 @@ static void put_array(struct buf *b, const json_t *arr) {
 static const struct { const char *key, *label; } target_keys[] = {
   {"device_id", "device"}, {"device_ids", "devices"}, {"group_id", "group"},
   {"group_ids", "groups"}, {"token_id", "token"},     {"minerId", "miner"},
-  {"order", "order"},
+  {"hostName", "host"},    {"order", "order"},
 };
 
 char *audit_target(const char *const *args, int nargs, const json_t *body, const json_t *data) {

@@ -2,11 +2,15 @@
 /* join.c -- miner records as readers see them: each worker joined with the live hardware status
  * of the agent on that host, and per-miner summaries with their alarms.
  *
- * Worker hardware is not copied into the record: it is the worker host's latest status upload
- * (the agent on that machine reports `host_name`, live.h maps it to its device), read when the
- * record is read, together with that device's state as `netState`.
+ * A worker's availability is lotus' and the miner host's, both in the record: `lotus`
+ * {listed, enabled, ...} and `netState` (the agent on the miner connects to the worker's listen
+ * address), `missing` when lotus stopped listing it (miner.c). A worker host that also runs an
+ * agent additionally shows that agent's latest status upload (live.h maps its `host_name`, or
+ * its `lotus_worker_name`, to the device), read when the record is read, with the device's
+ * state as `agentState`; a worker without an agent raises nothing for lacking one.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "clock.h"
 #include "id.h"
@@ -16,7 +20,9 @@
 /* Hardware of the worker host `host` from its own agent's latest status upload. */
 static void join_worker(const struct live *l, const char *host, json_t *w) {
   uint64_t dev = live_host_device(l, host);
-  json_object_set_new(w, "netState", json_string(dev_state_name(live_state(l, dev))));
+  if (!json_is_string(json_object_get(w, "netState")))
+    json_object_set_new(w, "netState", json_string("unknown"));
+  if (dev) json_object_set_new(w, "agentState", json_string(dev_state_name(live_state(l, dev))));
   json_t *st = dev ? live_status_data(l, dev) : NULL;
   if (!st) return;
   json_t *v;
@@ -50,7 +56,8 @@ static void join_worker(const struct live *l, const char *host, json_t *w) {
     json_object_set_new(w, "diskW", json_real(wr));
   }
   if ((v = json_object_get(st, "net_io"))) json_object_set(w, "netIO", v);
-  if ((v = json_object_get(st, "gpus"))) json_object_set(w, "gpuInfo", v);
+  /* the agent's gpu collector (docs/agent.md#gpu); the worker's `gpus` stays lotus' list */
+  if ((v = json_object_get(st, "gpuInfo"))) json_object_set(w, "gpuInfo", v);
   json_decref(st);
 }
 
@@ -149,22 +156,105 @@ static void add_alarm(json_t *alarms, const char *type, const char *severity, js
                                           "message", message));
 }
 
+/* What the workers of a record add up to, for the summary and its alarms. */
+struct worker_counts {
+  json_int_t workers, up, unreachable, disabled, missing;
+  char first_unreachable[128], first_disabled[128], first_missing[128];
+};
+
+static void note(char *buf, size_t len, const char *host) {
+  if (!*buf) snprintf(buf, len, "%s", host);
+}
+
+static void count_workers(const json_t *rec, struct worker_counts *c) {
+  memset(c, 0, sizeof *c);
+  const char *host;
+  json_t *w;
+  json_object_foreach(jobj(rec, "workerInfo"), host, w) {
+    c->workers++;
+    json_t *lotus = json_object_get(w, "lotus");
+    bool missing = json_is_true(json_object_get(w, "missing"));
+    const char *net = jstr(w, "netState");
+    bool unreachable = !missing && net && strcmp(net, "unreachable") == 0;
+    bool disabled = !missing && (json_is_false(json_object_get(lotus, "enabled")) ||
+                                 (!lotus && json_is_false(json_object_get(w, "enabled"))));
+    if (missing) {
+      c->missing++;
+      note(c->first_missing, sizeof c->first_missing, host);
+    }
+    if (unreachable) {
+      c->unreachable++;
+      note(c->first_unreachable, sizeof c->first_unreachable, host);
+    }
+    if (disabled) {
+      c->disabled++;
+      note(c->first_disabled, sizeof c->first_disabled, host);
+    }
+    if (!missing && !unreachable && !disabled) c->up++;
+  }
+}
+
+/* "w1" or "w1 and 2 more". */
+static json_t *hosts_msg(const char *what, const char *first, json_int_t n) {
+  if (n <= 1) return json_sprintf("worker %s %s", first, what);
+  return json_sprintf("%lld workers %s (%s and %lld more)", (long long)n, what, first,
+                      (long long)(n - 1));
+}
+
+/* Deadlines with faulty sectors: their count and the first index. */
+static json_int_t faulty_deadlines(const json_t *rec, json_int_t *first) {
+  json_int_t n = 0;
+  size_t i;
+  json_t *d;
+  json_array_foreach(json_object_get(rec, "deadlines"), i, d)
+    if (json_integer_value(json_object_get(d, "faults")) > 0) {
+      if (!n) *first = json_integer_value(json_object_get(d, "index"));
+      n++;
+    }
+  return n;
+}
+
 /* The alarms of a miner, computed here once for every reader (docs/frontend.md#alarms). */
-static json_t *alarms_of(const struct miner_info *m, json_int_t workers, json_int_t online,
-                         int64_t now, int64_t stale) {
+static json_t *alarms_of(const struct miner_info *m, const struct worker_counts *c, int64_t now,
+                         int64_t stale) {
   json_t *alarms = json_array();
-  json_int_t errs = json_integer_value(json_object_get(m->record, "errorSectors"));
+  const json_t *r = m->record;
+  const char *down = jstr(r, "minerError");
+  if (down)
+    add_alarm(alarms, "miner_down", "critical", json_sprintf("lotus-miner down: %s", down));
+  json_int_t errs = json_integer_value(json_object_get(r, "errorSectors"));
   if (errs > 0)
     add_alarm(alarms, "error_sectors", "warning", json_sprintf("%lld error sectors", (long long)errs));
-  if (online < workers)
-    add_alarm(alarms, "workers_offline", online == 0 ? "critical" : "warning",
-          json_sprintf("%lld of %lld workers offline", (long long)(workers - online),
-                       (long long)workers));
+  json_int_t faulty = json_integer_value(json_object_get(r, "faultySectors"));
+  if (faulty > 0)
+    add_alarm(alarms, "faulty_sectors", "critical",
+              json_sprintf("%lld faulty sectors", (long long)faulty));
+  json_int_t first = 0, nd = faulty_deadlines(r, &first);
+  if (nd > 0)
+    add_alarm(alarms, "deadline_faults", "critical",
+              nd == 1 ? json_sprintf("deadline %lld has faults", (long long)first)
+                      : json_sprintf("%lld deadlines have faults (first %lld)", (long long)nd,
+                                     (long long)first));
+  json_t *pc = json_object_get(r, "provingCheck");
+  json_int_t bad = json_integer_value(json_object_get(pc, "bad"));
+  if (bad > 0)
+    add_alarm(alarms, "proving_check", "critical",
+              json_sprintf("%lld bad sectors in deadline %lld before it opens", (long long)bad,
+                           (long long)json_integer_value(json_object_get(pc, "deadline"))));
+  if (c->unreachable)
+    add_alarm(alarms, "worker_unreachable", c->unreachable == c->workers ? "critical" : "warning",
+              hosts_msg("unreachable from the miner", c->first_unreachable, c->unreachable));
+  if (c->disabled)
+    add_alarm(alarms, "worker_disabled", "warning",
+              hosts_msg("disabled in lotus", c->first_disabled, c->disabled));
+  if (c->missing)
+    add_alarm(alarms, "worker_missing", "warning",
+              hosts_msg("no longer listed by lotus", c->first_missing, c->missing));
   if (now - m->updated > stale)
     add_alarm(alarms, "stale", "warning",
           json_sprintf("no update for %lld min", (long long)((now - m->updated) / 60000)));
-  if (jstr(m->record, "error"))
-    add_alarm(alarms, "miner_error", "critical", json_string(jstr(m->record, "error")));
+  const char *err = jstr(r, "error");
+  if (err && !down) add_alarm(alarms, "miner_error", "warning", json_string(err));
   return alarms;
 }
 
@@ -173,6 +263,8 @@ json_t *join_summaries(struct server *srv) {
     "minerBalance", "workerBalance", "minerAvailable", "pledgeBalance", "rawBytePower",
     "adjustedPower", "totalSectors", "effectiveSectors", "errorSectors", "sectorStates",
     "preCommit1", "preCommit2", "waitSeed", "committing", "expectBlock", "error",
+    "minerError", "minerErrorSince", "deviceOnly", "hostName", "faultySectors",
+    "recoverySectors", "currentDeadline", "nextDeadlineOpen", "provingCheck",
   };
   json_t *arr = json_array();
   int64_t now = ef_now_ms();
@@ -184,16 +276,14 @@ json_t *join_summaries(struct server *srv) {
       json_t *v = json_object_get(m.record, copied[k]);
       if (v) json_object_set(o, copied[k], v);
     }
-    json_int_t workers = 0, online = 0;
-    const char *host;
-    json_t *w;
-    json_object_foreach(jobj(m.record, "workerInfo"), host, w) {
-      workers++;
-      if (live_state(srv->live, live_host_device(srv->live, host)) == DEV_ONLINE) online++;
-    }
-    json_object_set_new(o, "workers", json_integer(workers));
-    json_object_set_new(o, "workersOnline", json_integer(online));
-    json_object_set_new(o, "alarms", alarms_of(&m, workers, online, now, srv->cfg.miner_stale));
+    struct worker_counts c;
+    count_workers(m.record, &c);
+    json_object_set_new(o, "workers", json_integer(c.workers));
+    json_object_set_new(o, "workersOnline", json_integer(c.up));
+    json_object_set_new(o, "workersUnreachable", json_integer(c.unreachable));
+    json_object_set_new(o, "workersDisabled", json_integer(c.disabled));
+    json_object_set_new(o, "workersMissing", json_integer(c.missing));
+    json_object_set_new(o, "alarms", alarms_of(&m, &c, now, srv->cfg.miner_stale));
     json_array_append_new(arr, o);
   }
   return arr;

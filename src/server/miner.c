@@ -11,6 +11,14 @@
  * host names), and a timer writes only those rows, in one transaction, on the database thread.
  *
  * Worker hardware is not copied into the record: join.c adds it when the record is read.
+ *
+ * A worker the agent stops reporting (gone from lotus' list: a patch sets it to null, or a full
+ * record lacks it) is kept as `missing: true` with `lastSeen` (the previous upload's time) until
+ * an operator removes it (miner_worker_delete); when lotus lists it again the agent's entry
+ * replaces the missing one whole. A device whose lotus-miner fails before any miner id is known
+ * uploads `{minerError, …}` without minerId: that record is keyed by the device
+ * ("device:<id>", `deviceOnly: true`), kept in memory only, and dropped when the same device
+ * uploads a real record (docs/protocol.md#miner-down).
  */
 #include <string.h>
 
@@ -32,6 +40,7 @@ struct miner {
   size_t bytes;            /* upper bound of the record's size as JSON text (measure()) */
   int64_t updated;         /* ms since the epoch */
   bool dirty;              /* the miner's own fields changed */
+  bool device_only;        /* "device:<id>": a miner-down record before any miner id */
 };
 
 struct miners {
@@ -64,6 +73,18 @@ static struct miner *create(struct miners *ms, const char *id) {
   json_object_set_new(ms->index, id, json_integer((json_int_t)ms->n));
   ms->arr[ms->n++] = m;
   return m;
+}
+
+/* Forget miner `i` (in memory only: device-only records are never written). */
+static void drop(struct miners *ms, size_t i) {
+  struct miner *m = ms->arr[i];
+  json_object_del(ms->index, m->id);
+  ef_free(m->id);
+  json_decref(m->record);
+  json_decref(m->dirty_workers);
+  ef_free(m);
+  ms->arr[i] = ms->arr[--ms->n];
+  if (i < ms->n) json_object_set_new(ms->index, ms->arr[i]->id, json_integer((json_int_t)i));
 }
 
 /* ----- write-behind ----- */
@@ -101,7 +122,7 @@ static void flush(struct miners *ms) {
   size_t cap = 0;
   for (size_t i = 0; i < ms->n; i++) {
     struct miner *m = ms->arr[i];
-    if (!m->record) continue;
+    if (!m->record || m->device_only) continue;
     json_t *workers = jobj(m->record, "workerInfo");
     if (m->dirty) {
       json_t *own = json_copy(m->record); /* shallow: workerInfo is stored per row */
@@ -152,7 +173,7 @@ static const char *admit_new(const struct miners *ms, uint64_t dev) {
   const struct server_config *c = &ms->srv->cfg;
   if ((int64_t)ms->n >= c->max_miners) return "too many miners on this server (max_miners)";
   int64_t own = 0;
-  for (size_t i = 0; i < ms->n; i++) own += ms->arr[i]->device_id == dev;
+  for (size_t i = 0; i < ms->n; i++) own += ms->arr[i]->device_id == dev && !ms->arr[i]->device_only;
   return own >= c->miners_per_device ? "too many miners for one device (miners_per_device)"
                                      : NULL;
 }
@@ -168,6 +189,96 @@ static const char *measure(struct miner *m, size_t incoming, size_t max) {
   return m->bytes + incoming > max ? "miner record too large (max_miner_record)" : NULL;
 }
 
+static char *device_key(uint64_t dev, char *buf, size_t len) {
+  char idbuf[EF_ID_STRLEN];
+  snprintf(buf, len, "device:%s", id_format(dev, idbuf));
+  return buf;
+}
+
+/* A miner-down upload before any miner id: the record is keyed by the device. */
+static void device_only_upload(const struct ws_msg *wm, json_t *data) {
+  struct miners *ms = wm->srv->miners;
+  char key[EF_ID_STRLEN + 8];
+  device_key(wm->device_id, key, sizeof key);
+  struct miner *m = find(ms, key);
+  if (!m) {
+    const char *refusal = admit_new(ms, wm->device_id);
+    if (refusal) {
+      devlog_add(ms->srv->devlog, wm->device_id, "miner_refused", key, refusal);
+      live_sess_error(wm->s, refusal);
+      return;
+    }
+    m = create(ms, key);
+    m->device_only = true;
+  }
+  json_decref(m->record);
+  m->record = json_deep_copy(data);
+  json_object_set_new(m->record, "deviceOnly", json_true());
+  json_object_set_new(m->record, "workerInfo", json_object());
+  m->device_id = wm->device_id;
+  m->updated = ef_now_ms();
+  live_sess_send(wm->s, WIRE_MINER_ACK_FRAME, sizeof WIRE_MINER_ACK_FRAME - 1);
+}
+
+/* A good upload from device `dev`: its device-only (miner-down) record is over. */
+static void drop_device_only(struct miners *ms, uint64_t dev) {
+  char key[EF_ID_STRLEN + 8];
+  json_t *i = json_object_get(ms->index, device_key(dev, key, sizeof key));
+  if (i) drop(ms, (size_t)json_integer_value(i));
+}
+
+/* The entry a worker that vanished from the agent's list keeps: what it was, without jobs. */
+static json_t *missing_entry(const json_t *old, int64_t last_seen) {
+  json_t *w = json_is_object(old) ? json_deep_copy(old) : json_object();
+  if (!json_is_true(json_object_get(w, "missing"))) {
+    json_object_set_new(w, "missing", json_true());
+    json_object_set_new(w, "lastSeen", json_integer((json_int_t)last_seen));
+  }
+  json_object_set_new(w, "currentQueue", json_object());
+  json_object_set_new(w, "pendingQueue", json_object());
+  json_object_set_new(w, "taskState", json_string("missing"));
+  json_t *lotus = json_object_get(w, "lotus");
+  if (json_is_object(lotus)) json_object_set_new(lotus, "listed", json_false());
+  json_object_del(w, "netState");
+  return w;
+}
+
+/* Before `data` is applied to m's record: the hosts it drops (null in a patch, absent from a
+ * full record) become missing entries in *keep; hosts it names that were missing are removed so
+ * that the agent's new entry replaces them whole. */
+static json_t *vanishing(struct miner *m, const json_t *data, bool full) {
+  json_t *keep = json_object();
+  json_t *old = m->record ? jobj(m->record, "workerInfo") : NULL;
+  json_t *nw = json_object_get(data, "workerInfo");
+  const char *host;
+  json_t *w;
+  json_object_foreach(old, host, w) {
+    json_t *v = json_is_object(nw) ? json_object_get(nw, host) : NULL;
+    bool gone = full ? !json_is_object(v) : (json_is_null(nw) || json_is_null(v));
+    if (gone) {
+      json_object_set_new(keep, host, missing_entry(w, m->updated));
+      json_object_set_new(m->dirty_workers, host, json_true());
+    }
+  }
+  void *tmp;
+  json_object_foreach_safe(old, tmp, host, w)
+    if (json_is_true(json_object_get(w, "missing")) && json_is_object(nw) &&
+        json_is_object(json_object_get(nw, host)))
+      json_object_del(old, host);
+  return keep;
+}
+
+int miner_worker_delete(struct miners *ms, const char *id, const char *host) {
+  struct miner *m = find(ms, id);
+  json_t *wi = m && m->record ? jobj(m->record, "workerInfo") : NULL;
+  json_t *w = wi ? json_object_get(wi, host) : NULL;
+  if (!w) return EF_ENOENT;
+  if (!json_is_true(json_object_get(w, "missing"))) return EF_EBUSY;
+  json_object_del(wi, host);
+  json_object_set_new(m->dirty_workers, host, json_true()); /* a NULL row deletes it */
+  return 0;
+}
+
 /* upload_miner_info from a miner's agent: a full record or a merge patch. */
 static void handle_upload(const struct ws_msg *wm) {
   struct miners *ms = wm->srv->miners;
@@ -178,6 +289,11 @@ static void handle_upload(const struct ws_msg *wm) {
   json_t *hdr = jobj(msg, "Headers");
   bool full = hdr && json_is_true(json_object_get(hdr, "full"));
   json_t *workers = data ? json_object_get(data, "workerInfo") : NULL;
+  if (data && !json_object_get(data, "minerId") && full && jstr(data, "minerError") &&
+      !workers) {
+    device_only_upload(wm, data);
+    return;
+  }
   if (!id || !*id || (workers && !json_is_object(workers) && !json_is_null(workers))) {
     live_sess_error(s, !id || !*id ? "upload_miner_info needs data.minerId"
                                    : "workerInfo must be an object keyed by host name");
@@ -202,6 +318,8 @@ static void handle_upload(const struct ws_msg *wm) {
     live_sess_send(s, WIRE_REPORT_FULL_FRAME, sizeof WIRE_REPORT_FULL_FRAME - 1);
     return;
   }
+  drop_device_only(ms, wm->device_id);
+  json_t *keep = vanishing(m, data, full);
   if (full) {
     json_t *old = m->record ? m->record : json_object();
     json_t *diff = mergepatch_diff(old, data);
@@ -217,6 +335,8 @@ static void handle_upload(const struct ws_msg *wm) {
     m->bytes += wm->len;
   }
   if (!jobj(m->record, "workerInfo")) json_object_set_new(m->record, "workerInfo", json_object());
+  json_object_update(jobj(m->record, "workerInfo"), keep);
+  json_decref(keep);
   if (m->device_id != wm->device_id) m->dirty = true; /* the owner is stored with the record */
   m->device_id = wm->device_id;
   m->updated = ef_now_ms();

@@ -125,6 +125,9 @@ static inline bool rest_sees_device(const struct rest_call *c, uint64_t id) {
 static inline bool rest_sees_group(const struct rest_call *c, uint64_t id) {
   return auth_view_has_group(c->view, id);
 }
+/* Keep, in order, the rows of arr[0..n) the call may see; the others are cleared. The new n. */
+size_t rest_keep_seen_devices(const struct rest_call *c, struct store_device *arr, size_t n);
+size_t rest_keep_seen_groups(const struct rest_call *c, struct store_group *arr, size_t n);
 
 /* ----- limits of what routes store (rest_limits.c; docs/api.md#limits) -----
  * Every string member a route stores has a row in rest_limits[]: its kind and its limit in

@@ -134,3 +134,21 @@ void rest_finish(struct rest_call *c) {
   call_free(c);
 }
 
+
+size_t rest_keep_seen_devices(const struct rest_call *c, struct store_device *arr, size_t n) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (rest_sees_device(c, arr[i].device_id)) arr[k++] = arr[i];
+    else store_device_clear(&arr[i]);
+  }
+  return k;
+}
+
+size_t rest_keep_seen_groups(const struct rest_call *c, struct store_group *arr, size_t n) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (rest_sees_group(c, arr[i].group_id)) arr[k++] = arr[i];
+    else store_group_clear(&arr[i]);
+  }
+  return k;
+}

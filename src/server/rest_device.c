@@ -280,14 +280,7 @@ static int query_all_db(struct rest_call *c, struct store *st) {
   size_t n = 0;
   int rc = st->ops->device_list(st, &arr, &n);
   if (rc) return rest_store_fail(c, rc, REST_DEVICEOP, "Device", st);
-  if (c->view) { /* only what the token may see; the others are freed here */
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-      if (rest_sees_device(c, arr[i].device_id)) arr[k++] = arr[i];
-      else store_device_clear(&arr[i]);
-    }
-    n = k;
-  }
+  if (c->view) n = rest_keep_seen_devices(c, arr, n); /* only what the token may see */
   json_t *data = devices_to_json(arr, n);
   store_devices_free(arr, n);
   return rest_ok(c, data);
@@ -403,14 +396,7 @@ static int groups_query_db(struct rest_call *c, struct store *st) {
   size_t n = 0;
   int rc = st->ops->device_groups(st, id, &gs, &n);
   if (rc) return rest_store_fail(c, rc, REST_DEVICEOP, "Device", st);
-  if (c->view) { /* only the token's groups */
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-      if (rest_sees_group(c, gs[i].group_id)) gs[k++] = gs[i];
-      else store_group_clear(&gs[i]);
-    }
-    n = k;
-  }
+  if (c->view) n = rest_keep_seen_groups(c, gs, n); /* only the token's groups */
   json_t *data = groups_to_json(gs, n);
   store_groups_free(gs, n);
   return rest_ok(c, data);

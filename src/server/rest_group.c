@@ -96,14 +96,7 @@ static int query_all_db(struct rest_call *c, struct store *st) {
   size_t n = 0;
   int rc = st->ops->group_list(st, &gs, &n);
   if (rc) return rest_store_fail(c, rc, REST_GROUPOP, "Group", st);
-  if (c->view) { /* only the token's groups */
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-      if (rest_sees_group(c, gs[i].group_id)) gs[k++] = gs[i];
-      else store_group_clear(&gs[i]);
-    }
-    n = k;
-  }
+  if (c->view) n = rest_keep_seen_groups(c, gs, n); /* only the token's groups */
   json_t *data = groups_to_json(gs, n);
   store_groups_free(gs, n);
   return rest_ok(c, data);

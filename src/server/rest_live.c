@@ -249,6 +249,23 @@ static int bind_loop(struct rest_call *c) {
   return rest_ok(c, NULL);
 }
 
+/* ----- miner_worker_delete {minerId, hostName}: an operator forgets a missing worker ----- */
+
+static int worker_delete_loop(struct rest_call *c) {
+  const char *miner = jstr(c->body, "minerId");
+  const char *host = jstr(c->body, "hostName");
+  if (!miner || !*miner || !host)
+    return rest_fail(c, 400, REST_GENERAL, "minerId and hostName must be strings");
+  struct miner_info mi;
+  if (!miner_lookup(c->srv->miners, miner, &mi) || !rest_sees_device(c, mi.device_id))
+    return rest_fail(c, 404, REST_GENERAL, WIRE_MSG_MINER_NOT_FOUND);
+  int rc = miner_worker_delete(c->srv->miners, miner, host);
+  if (rc == EF_ENOENT) return rest_fail(c, 404, REST_GENERAL, "no such worker");
+  if (rc == EF_EBUSY)
+    return rest_fail(c, 409, REST_GENERAL, "the worker is listed by lotus: only missing ones go");
+  return rest_ok(c, NULL);
+}
+
 const struct rest_route rest_live_routes[] = {
   {"GET", "device_statusInfo_query", 1, REST_READ, NULL, NULL, status_loop},
   {"POST", "give_order", 0, REST_OPERATOR, NULL, give_db, give_loop},
@@ -256,5 +273,6 @@ const struct rest_route rest_live_routes[] = {
   {"GET", "miner_query_all", 0, REST_READ, NULL, NULL, miner_all_loop},
   {"GET", "miner_query", 1, REST_READ, NULL, NULL, miner_one_loop},
   {"POST", "miner_bind", 0, REST_OPERATOR | REST_FLEET, NULL, bind_db, bind_loop},
+  {"POST", "miner_worker_delete", 0, REST_OPERATOR, NULL, NULL, worker_delete_loop},
   {NULL, NULL, 0, 0, NULL, NULL, NULL},
 };

@@ -165,6 +165,9 @@ bool miner_lookup(const struct miners *ms, const char *id, struct miner_info *ou
 /* An admin moves miner `id` to another device (its uploads are accepted from then on, the
  * previous device's refused). 0 or EF_ENOENT. */
 int miner_bind(struct miners *ms, const char *id, uint64_t device_id);
+/* An operator removes worker `host` of miner `id`, which must be `missing` (gone from lotus'
+ * list): 0, EF_ENOENT (no such miner or worker), EF_EBUSY (still listed: it would come back). */
+int miner_worker_delete(struct miners *ms, const char *id, const char *host);
 /* The i-th miner (record may be NULL); false past the last. */
 bool miner_at(const struct miners *ms, size_t i, struct miner_info *out);
 

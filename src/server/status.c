@@ -18,7 +18,10 @@ static void handle_status(const struct ws_msg *m) {
     live_sess_error(m->s, "upload_status_info needs a data object");
     return;
   }
-  const char *host = jstr(data, "host_name");
+  /* An agent whose host lotus knows by another name says so (lotus_worker_name): the miner's
+   * workers are joined by lotus' name (join.c). */
+  const char *host = jstr(data, "lotus_worker_name");
+  if (!host || !*host) host = jstr(data, "host_name");
   if (host && *host && !live_sess_set_host(m->s, host) &&
       live_status_time(m->srv->live, m->device_id) <= 0) /* once a session */
     ef_log(EF_LOG_WARN, "device %llu: host_name %s is held by another connected device; "

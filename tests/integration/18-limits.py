@@ -116,8 +116,8 @@ async def guessing_while_a_fleet_logs_in(srv):
     lg = subprocess.Popen(
         [os.path.join(efharness.build_dir(), "tools/loadgen/edgefleet-loadgen"), "--server",
          "ws://127.0.0.1:%d/ws" % srv.port, "--provision",
-         os.path.join(srv.data_dir, "admin.token"), "--devices", "10000", "--duration", "25",
-         "--schedule", "fast", "--ramp", "5", "--login-timeout", "20", "--json"],
+         os.path.join(srv.data_dir, "admin.token"), "--devices", "10000", "--duration", "40",
+         "--schedule", "fast", "--ramp", "5", "--login-timeout", "35", "--json"],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     answers = {}
     end = time.monotonic() + 20
@@ -127,7 +127,7 @@ async def guessing_while_a_fleet_logs_in(srv):
         answers[r.get("message")] = answers.get(r.get("message"), 0) + 1
         guesses += 1
         await dev.close()
-    out, err = lg.communicate(timeout=60)
+    out, err = lg.communicate(timeout=90)
     check(lg.returncode == 0, "loadgen exit", lg.returncode, err[-2000:])
     j = json.loads([l for l in out.splitlines() if l.startswith("{")][-1])
     print("%d guesses: %s; fleet: %s" % (guesses, answers, {k: j[k] for k in (

@@ -86,6 +86,8 @@ def every_mutation_recorded_once(srv):
          outcome="ok: 0 succeeded, 0 failed")
     call("miner_bind", {"minerId": "f0999", "device_id": dev}, status=404,
          target="device=%s miner=f0999" % dev, outcome="Miner NOT FOUND.")
+    call("miner_worker_delete", {"minerId": "f0999", "hostName": "pc1-02"}, status=404,
+         target="miner=f0999 host=pc1-02", outcome="Miner NOT FOUND.")
     t = call("api_token_add", {"kind": "read", "name": "viewer"})
     expect[-1] = ("api_token_add", "token=%s" % t["token_id"], 200, "ok")
     secrets.append(t["token"])

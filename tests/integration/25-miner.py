@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: MIT
 """25-miner.py -- miner records on the server (docs/protocol.md#miner-data): a full upload is
 acknowledged and served by miner_query / miner_query_all in the original minerInfo shape, merge
-patches change only what they name (null deletes a worker or a job list), worker hardware is
-joined from the worker host's own status upload with its online state as netState, records
-survive a server restart, and a patch the server has no base for makes it ask for a full one."""
+patches change only what they name (null deletes a job list; a worker set to null stays as
+`missing` until an operator removes it with miner_worker_delete), netState is what the miner's
+record says, worker hardware is joined from the worker host's own status upload with its online
+state as agentState, records survive a server restart, and a patch the server has no base for
+makes it ask for a full one."""
 
 from efharness import Suite, check, await_until
 
@@ -64,6 +66,20 @@ async def full_then_patches(srv):
     check(await dev.recv_json(2) == ACK)
     m = query(srv)
     check(m["minerBalance"] == "250 mFIL" and m["workerBalance"] == "39.522 FIL", m)
+    check(sorted(m["workers"]) == ["worker01", "worker02"], m["workers"].keys())
+    w2 = m["workers"]["worker02"]
+    check(w2["missing"] is True and isinstance(w2["lastSeen"], int) and w2["taskType"] == ["C2"],
+          w2)
+    # only an operator removes a missing worker; a listed one refuses (it would come back)
+    st, r = srv.api.post("miner_worker_delete", {"minerId": "f01234", "hostName": "worker01"})
+    check(st == 409, st, r)
+    st, r = srv.api.post("miner_worker_delete", {"minerId": "f01234", "hostName": "nope"})
+    check(st == 404, st, r)
+    st, r = srv.api.post("miner_worker_delete", {"minerId": "f01234"})
+    check(st == 400, st, r)
+    st, r = srv.api.post("miner_worker_delete", {"minerId": "f01234", "hostName": "worker02"})
+    check(st == 200, st, r)
+    m = query(srv)
     check(list(m["workers"]) == ["worker01"], m["workers"].keys())
     check(m["workers"]["worker01"]["currentQueue"]["PC1"][0]["time"] == "1h50m0s", m)
     check(m["workers"]["worker01"]["taskType"] == ["PC1", "PC2"], m)
@@ -108,7 +124,9 @@ async def worker_hardware_join(srv):
     await dev.send_json(upload(record(), True))
     check(await dev.recv_json(2) == ACK)
     m = query(srv)
-    check(m["workers"]["worker01"]["netState"] == "offline", m)
+    # netState is the miner's reachability of the worker: none in this record
+    check(m["workers"]["worker01"]["netState"] == "unknown", m)
+    check("agentState" not in m["workers"]["worker01"], m)
 
     wid = srv.add_device("SN-W1", "worker", "pw")
     async with srv.connect() as w:
@@ -122,13 +140,13 @@ async def worker_hardware_join(srv):
             "net_io": [{"name": "eth0", "rx": 1, "tx": 2, "rxpck": 3, "txpck": 4}]}})
         check((await w.recv_json(2))["type"] == "send_statusInfo_response")
         w1 = query(srv)["workers"]["worker01"]
-        check(w1["netState"] == "online" and w1["cpuTemper"] == 61.5 and w1["cpuLoad"] == 4.67, w1)
+        check(w1["agentState"] == "online" and w1["cpuTemper"] == 61.5 and w1["cpuLoad"] == 4.67, w1)
         check(w1["totalMemory"] == 1000 and w1["useMemory"] == 600 and w1["useDisk"] == 27.6, w1)
         check(w1["diskR"] == 101 and w1["diskW"] == 52, w1)
         check(w1["netIO"] == [{"name": "eth0", "rx": 1, "tx": 2, "rxpck": 3, "txpck": 4}], w1)
-        check(query(srv)["workers"]["worker02"]["netState"] == "offline")
-    # The worker's agent is gone: offline again, hardware no longer joined.
-    await await_until(lambda: query(srv)["workers"]["worker01"]["netState"] == "offline", 3)
+        check("agentState" not in query(srv)["workers"]["worker02"])
+    # The worker's agent is gone: offline, hardware no longer joined.
+    await await_until(lambda: query(srv)["workers"]["worker01"].get("agentState") == "offline", 3)
     check("cpuTemper" not in query(srv)["workers"]["worker01"])
     await dev.__aexit__(None, None, None)
 
@@ -144,7 +162,9 @@ async def persisted_across_restart(srv):
     srv.stop()      # writes what is dirty on the way out
     srv.start()
     m = query(srv)
-    check(m["minerBalance"] == "244.058 mFIL" and list(m["workers"]) == ["worker01"], m)
+    check(m["minerBalance"] == "244.058 mFIL", m)
+    check(sorted(m["workers"]) == ["worker01", "worker02"] and m["workers"]["worker02"]["missing"],
+          m)
     check(m["workers"]["worker01"]["currentQueue"]["PC1"][0] == JOB, m)
 
 

@@ -106,6 +106,13 @@ def seed_controller(srv):
         # an order the controller does not know
         st, r = srv.api.post("give_order", {"device_id": did, "order": "no_such_order"})
         check(st == 502 and r["message"] == "order not in config", "unknown order:", st, r)
+        # The seed's controller answers an unknown order twice ("order not in config", then the
+        # KeyError as "Error in exec order: ..."), with no order_id: the second answer must have
+        # arrived, and been ignored, before the next order, or it would be taken as that one's.
+        def second_answer_ignored():
+            with open(srv.stderr_path, "rb") as f:
+                return b"result for an order it was not given ignored" in f.read()
+        wait_until(second_answer_ignored, 5, what="the controller's second answer, ignored")
 
         # restart: handshake, then os.execl -- same pid, a new login
         n_logins = len(logins(srv, did))

@@ -13,6 +13,7 @@ else to <build>/screenshots/."""
 import asyncio
 import json
 import os
+import re
 import struct
 import threading
 import time
@@ -43,11 +44,16 @@ def miner_record():
     return {
         "minerId": "f01234", "minerBalance": "244.058 mFIL", "workerBalance": "39.522 FIL",
         "postBalance": "1.2 FIL", "pledgeBalance": "221.871 mFIL", "minerAvailable": "12.5 FIL",
-        "preCommitWait": "0 FIL", "commitWait": "0 FIL", "rawBytePower": "1.5 PiB",
+        "preCommitDeposit": "0.202 FIL", "preCommitWait": 1, "commitWait": 0, "rawBytePower": "1.5 PiB",
         "adjustedPower": "1.5 PiB", "effectivePower": "1.4 PiB", "totalSectors": 48012,
         "effectiveSectors": 48000, "errorSectors": 2, "recoverySectors": 0, "deletedSectors": 5,
         "failSectors": 0, "expectBlock": "3.2", "preCommit1": 4, "preCommit2": 2, "waitSeed": 3,
-        "committing": 1, "finalizeSector": 0, "totalMessages": 1234,
+        "committing": 1, "finalizeSector": 0, "totalMessages": 3, "chainSync": "sync ok",
+        "dealCount": 40, "faultySectors": 0, "recoverySectors": 0, "faultyPower": "0 B",
+        "currentDeadline": 17, "deadlines": [
+            {"index": i, "partitions": 2, "sectors": 1000, "faults": 0, "recoveries": 0,
+             "provenPartitions": 2 if i < 17 else 0} for i in range(48)],
+        "deadlineLeftSeconds": 1100,
         "sectorStates": {"Proving": 48000, "PreCommit1": 4, "PreCommit2": 2, "WaitSeed": 3,
                          "Committing": 1, "FaultedFinal": 2},
         "workerInfo": {
@@ -332,10 +338,12 @@ def dashboard(srv):
         for want in ("244.058 mFIL", "39.522 FIL", "1.5 PiB", "2 / 3 online", "PreCommit1"):
             check(want in card, "overview card lacks", want, card)
         # Alarms are the server's items, shown as they come (severity as the colour, message as
-        # the text), none derived in the page: 2 error sectors and worker03 offline, warnings.
+        # the text), none derived in the page: 2 error sectors, and (from a server that counts
+        # workers by their hosts' agents) worker03 offline; all warnings. (Which worker items
+        # the server raises is its business, docs/frontend.md#alarms; the page shows them all.)
         items = wait_until(lambda: shown_as_served(page, srv, "f01234"), 5, interval=0.2,
                            what="the server's alarm items on the card")["items"]
-        check(sorted(items) == [["error_sectors", "warning"], ["workers_offline", "warning"]], items)
+        check(["error_sectors", "warning"] in items and all(sev == "warning" for _, sev in items), items)
         check(card_has_class(page, "f01234", "sev-warning"), "the card is not marked with its worst severity")
         page.wait_for("!!document.querySelector('[data-miner=\"f05678\"]')", what="the second miner")
         check("1 / 1 online" in text_of(page, "[data-miner=\"f05678\"]"), text_of(page, "[data-miner=\"f05678\"]"))
@@ -353,13 +361,14 @@ def dashboard(srv):
         refused = "lotus-miner: connection refused"
         feeder.send("miner2", upload({"minerId": "f05678", "error": refused}, False))
 
+        # a warning: a miner that is down raises miner_down instead (docs/frontend.md#alarms)
         def error_item_shown():
             r = shown_as_served(page, srv, "f05678")
-            return r if r and ["miner_error", "critical"] in r["items"] else None
+            return r if r and any(t == "miner_error" for t, _ in r["items"]) else None
         items = wait_until(error_item_shown, 5, interval=0.2, what="the miner_error item")["items"]
-        check(items == [["miner_error", "critical"]], items)
+        check(len(items) == 1 and items[0][1] == "warning", items)
         check(card_alarms(page, "f05678")[0][2] == refused, card_alarms(page, "f05678"))
-        check(card_has_class(page, "f05678", "sev-critical"), "the card is not marked critical")
+        check(card_has_class(page, "f05678", "sev-" + items[0][1]), "the card is not marked", items[0][1])
         feeder.send("miner2", upload({"minerId": "f05678", "error": None}, False))
         page.wait_for("!document.querySelector('[data-miner=\"f05678\"] li[data-alarm]') && "
                       "!document.querySelector('[data-miner=\"f05678\"]').classList.contains('alarm')",
@@ -378,7 +387,10 @@ def dashboard(srv):
         # worker01's hardware is joined from its own agent's status upload
         for want in ("online", "61.5 °C", "4.67", "27.6 %", "eth0", "AP", "enabled"):
             check(want in w1card, "worker01 card lacks", want, w1card)
-        check("offline" in text_of(page, "[data-host=\"worker03\"]"))
+        # worker03 has no agent: "no agent" beside the miner host's reachability (netState),
+        # never "offline" for want of an agent
+        w3 = text_of(page, "[data-host=\"worker03\"]")
+        check("no agent" in w3 and "offline" not in w3, w3)
         check(text_of(page, "[data-field=\"minerBalance\"]") == "244.058 mFIL")
 
         # elapsed time ticks up locally between pushes (lotus said 1m0s)
@@ -401,7 +413,10 @@ def dashboard(srv):
                       what="the job moved to PC2")
         page.wait_for("!!document.querySelector('[data-host=\"worker01\"] tr[data-job=\"c0ffee11\"][data-queue=\"waiting\"]')",
                       what="the new waiting job")
-        page.wait_for("!document.querySelector('[data-host=\"worker03\"]')", what="worker03 removed")
+        # worker03 dropped by lotus: kept as missing until an operator removes it
+        # (docs/protocol.md)
+        page.wait_for("(e => e && e.dataset.missing === 'true')(document.querySelector('[data-host=\"worker03\"]'))",
+                      what="worker03 kept as missing")
         page.wait_for("document.querySelector('[data-field=\"minerBalance\"]').textContent === '250.5 mFIL'",
                       what="the balance change")
         check("PreCommit2 3" in text_of(page, "#sector-states"), text_of(page, "#sector-states"))
@@ -422,7 +437,8 @@ def dashboard(srv):
                       what="the last balance")
         page.wait_for("window.efApp.page && document.querySelectorAll('canvas').length === 4", what="charts")
         check(page.evaluate("window.efLoadMarker") == marker, "the page was reloaded")
-        check("Workers (2, 2 online)" in text_of(page, "#miner-content"), "workers heading")
+        check(re.fullmatch(r"Workers \(3 · 2 \w+ · 1 missing\)", text_of(page, "#workers-head")),
+              "workers heading", text_of(page, "#workers-head"))
         no_problems(page)
         shot(page, "miner.png")
         page.evaluate("window.scrollTo(0, document.getElementById('workers').offsetTop - 110)")

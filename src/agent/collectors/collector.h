@@ -32,8 +32,9 @@ struct ef_collector {
   void (*cleanup)(void *state);
 };
 
-/* The collectors this build knows (system.c, ...). */
+/* The collectors this build knows (system.c, gpu.c). */
 extern const struct ef_collector collector_system;
+extern const struct ef_collector collector_gpu;
 
 /* The set of enabled collectors named by conf->collectors. */
 struct collectors;

@@ -15,6 +15,7 @@
 /* Every collector this build has: add a file, a row here, a section in docs/agent.md. */
 static const struct ef_collector *const known[] = {
   &collector_system,
+  &collector_gpu,
   NULL,
 };
 
@@ -61,7 +62,7 @@ int collectors_new(const struct agent_conf *conf, struct collectors **out, char 
     }
     const struct ef_collector *c = find(s, len);
     if (!c) {
-      snprintf(err, errlen, "collectors: unknown collector '%.*s' (known: system)", (int)len, s);
+      snprintf(err, errlen, "collectors: unknown collector '%.*s' (known: system, gpu)", (int)len, s);
       collectors_free(&set);
       return EF_ECONFIG;
     }

@@ -391,10 +391,13 @@ static void cli_source(void **st) {
   assert_string_equal(jstr(rec, "minerBalance"), "96543.211 FIL");
   assert_int_equal(json_array_size(queue(worker(rec, "pc1-01"), "currentQueue", "PC1")), 2);
   json_decref(rec);
-  json_t *patch = sent_json(&s, 1); /* only the error (and minerId, timestamp) */
+  /* only the error, the miner-down pair (minerError, minerErrorSince), minerId, timestamp */
+  json_t *patch = sent_json(&s, 1);
   assert_int_equal(s.full[1], 0);
-  assert_int_equal(json_object_size(patch), 3);
+  assert_int_equal(json_object_size(patch), 5);
   assert_non_null(jstr(patch, "error"));
+  assert_non_null(strstr(jstr(patch, "minerError"), "lotus-miner info: timed out"));
+  assert_int_equal(json_integer_value(json_object_get(patch, "minerErrorSince")), 3000);
   json_decref(patch);
   touch("hang", false);
 
@@ -450,9 +453,22 @@ static void cli_source(void **st) {
   /* a missing program */
   conf.miner_path = "/nonexistent/lotus-miner";
   assert_int_equal(lotus_collector_new(&conf, capture, &s, &lc, err, sizeof err), 0);
-  assert_int_equal(lotus_collector_run_once(lc, 1, &rec), 0); /* no minerId: nothing sent */
+  /* a miner down before any miner id is known is loud: a record without minerId, which the
+   * server keys by the device (docs/protocol.md#miner-down); sent once while it stays the same */
+  n = s.n;
+  assert_int_equal(lotus_collector_run_once(lc, 1, &rec), 1);
   assert_non_null(strstr(jstr(rec, "error"), "lotus-miner info: not found"));
   json_decref(rec);
+  assert_int_equal(s.n, n + 1);
+  assert_int_equal(s.full[n], 1);
+  json_t *down = sent_json(&s, n);
+  assert_null(json_object_get(down, "minerId"));
+  assert_null(json_object_get(down, "workerInfo"));
+  assert_non_null(strstr(jstr(down, "minerError"), "lotus-miner info: not found"));
+  assert_int_equal(json_integer_value(json_object_get(down, "minerErrorSince")), 1);
+  assert_non_null(jstr(down, "hostName"));
+  json_decref(down);
+  assert_int_equal(lotus_collector_run_once(lc, 2, NULL), 0); /* unchanged: nothing */
   lotus_collector_free(&lc);
 
   /* bad configurations */

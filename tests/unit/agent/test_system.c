@@ -316,10 +316,10 @@ static void set_rejects_unknown_names(void **state) {
   struct fx *f = *state;
   struct collectors *set = NULL;
   char err[256] = "";
-  set_opt(f, "collectors", "system, gpu");
+  set_opt(f, "collectors", "system, tpu");
   assert_int_equal(collectors_new(&f->conf, &set, err, sizeof err), EF_ECONFIG);
   assert_null(set);
-  assert_non_null(strstr(err, "'gpu'"));
+  assert_non_null(strstr(err, "'tpu'"));
 
   set_opt(f, "collectors", "system,system");
   assert_int_equal(collectors_new(&f->conf, &set, err, sizeof err), 0);

@@ -185,6 +185,11 @@ static void test_patch_merges(void **state) {
   assert_string_equal(stub_net_last(&conn), WIRE_MINER_ACK_FRAME);
   struct miner_info mi;
   assert_true(miner_lookup(srv.miners, "f01", &mi));
+  /* w1, gone from the agent's list, stays as missing until an operator removes it */
+  json_t *w1 = json_object_get(json_object_get(mi.record, "workerInfo"), "w1");
+  assert_true(json_is_true(json_object_get(w1, "missing")));
+  assert_true(json_is_integer(json_object_get(w1, "lastSeen")));
+  assert_int_equal(miner_worker_delete(srv.miners, "f01", "w1"), 0);
   assert_json_eq((json_t *)mi.record,
                  "{\"minerId\":\"f01\",\"balance\":\"11\","
                  "\"workerInfo\":{\"w2\":{\"cpu\":2,\"mem\":8},\"w3\":{\"cpu\":3}}}");
@@ -340,8 +345,11 @@ static void test_full_writes_diff(void **state) {
   json_t *rec = row_record(stub_store_find("f01", "w1"));
   assert_json_eq(rec, "{\"cpu\":4}");
   json_decref(rec);
+  /* w2, absent from the full record, is written as missing (kept until an operator removes it) */
   assert_non_null(stub_store_find("f01", "w2"));
-  assert_null(stub_store_find("f01", "w2")->record);
+  rec = row_record(stub_store_find("f01", "w2"));
+  assert_true(json_is_true(json_object_get(rec, "missing")));
+  json_decref(rec);
 }
 
 /* workerInfo null, in a patch or as the difference of a full upload, drops every worker: each
@@ -352,16 +360,22 @@ static void test_workers_dropped(void **state) {
   upload(false, "{\"minerId\":\"f01\",\"workerInfo\":null}");
   struct miner_info mi;
   assert_true(miner_lookup(srv.miners, "f01", &mi));
-  assert_json_eq((json_t *)mi.record,
-                 "{\"minerId\":\"f01\",\"balance\":\"10\",\"power\":5,\"workerInfo\":{}}");
+  /* every worker goes missing (kept, without jobs) */
+  json_t *wi = json_object_get(mi.record, "workerInfo");
+  assert_int_equal(json_object_size(wi), 2);
+  assert_true(json_is_true(json_object_get(json_object_get(wi, "w1"), "missing")));
+  assert_true(json_is_true(json_object_get(json_object_get(wi, "w2"), "missing")));
   stop();
   assert_int_equal(stub_store_nrows(), 2);
-  assert_null(stub_store_find("f01", "w1")->record);
-  assert_null(stub_store_find("f01", "w2")->record);
+  assert_non_null(stub_store_find("f01", "w1")->record);
+  assert_non_null(stub_store_find("f01", "w2")->record);
   assert_null(stub_store_find("f01", NULL));
 
+  /* an operator removes them: the rows are deleted */
   restart_with_rec_a();
   upload(true, "{\"minerId\":\"f01\",\"balance\":\"10\",\"power\":5}");
+  assert_int_equal(miner_worker_delete(srv.miners, "f01", "w1"), 0);
+  assert_int_equal(miner_worker_delete(srv.miners, "f01", "w2"), 0);
   stop();
   assert_int_equal(stub_store_nrows(), 2);
   assert_null(stub_store_find("f01", "w1")->record);

@@ -5,21 +5,57 @@
 import { h, fill, setText, badge } from '../dom.js';
 import { mergePatch } from '../mergepatch.js';
 import { History, TimeChart } from '../charts.js';
+import { DeadlinePanel } from '../deadlines.js';
 import { parseFil, parseGoDuration, fmtDuration, fmtBytes, fmtMiB, fmtNum, fmtPercent, fmtTemp,
   fmtTime, fmtAgo, stateKind } from '../format.js';
 
+// [field, label]: the value is rec[field], shown as it is, unless VIEWS has a view for it.
 const GROUPS = [
   ['Balances', ['minerBalance', 'Miner'], ['workerBalance', 'Worker'], ['postBalance', 'PoSt'],
-    ['pledgeBalance', 'Pledge'], ['minerAvailable', 'Available'], ['preCommitWait', 'PreCommit wait'],
-    ['commitWait', 'Commit wait']],
+    ['pledgeBalance', 'Pledge'], ['minerAvailable', 'Available'], ['preCommitDeposit', 'PreCommit deposit']],
   ['Power', ['rawBytePower', 'Raw byte'], ['adjustedPower', 'Adjusted'], ['effectivePower', 'Effective'],
-    ['expectBlock', 'Expected blocks'], ['totalMessages', 'Messages']],
+    ['faultyPower', 'Faulty'], ['expectBlock', 'Expected blocks']],
   ['Sectors', ['totalSectors', 'Total'], ['effectiveSectors', 'Effective'], ['errorSectors', 'Error'],
-    ['recoverySectors', 'Recovering'], ['deletedSectors', 'Deleted'], ['failSectors', 'Failed']],
-  ['Sealing', ['preCommit1', 'PreCommit1'], ['preCommit2', 'PreCommit2'], ['waitSeed', 'WaitSeed'],
-    ['committing', 'Committing'], ['finalizeSector', 'Finalize']],
+    ['faultySectors', 'Faulty'], ['recoverySectors', 'Recovering'], ['deletedSectors', 'Deleted'],
+    ['failSectors', 'Failed']],
+  ['Sealing', ['preCommit1', 'PreCommit1'], ['preCommit2', 'PreCommit2'], ['preCommitWait', 'PreCommit wait'],
+    ['waitSeed', 'WaitSeed'], ['committing', 'Committing'], ['commitWait', 'Commit wait'],
+    ['finalizeSector', 'Finalize']],
+  ['Chain', ['totalMessages', 'Messages pending'], ['chainSync', 'Chain sync'], ['dealCount', 'Deals'],
+    ['ownerAddress', 'Owner'], ['workerAddress', 'Worker addr'], ['controlAddresses', 'Control']],
 ];
-const ALARM_FIELDS = new Set(['errorSectors', 'failSectors']);
+const ALARM_FIELDS = new Set(['errorSectors', 'failSectors', 'faultySectors']);
+
+// Fields shown other than as they are: (rec) -> [text, class, title] (text null: '—').
+const VIEWS = {
+  // pending messages of the miner's addresses, or why the count is unknown
+  totalMessages: (r) => (r.totalMessages != null ? [r.totalMessages, '', null]
+    : r.totalMessagesError ? ['unknown', 'muted', r.totalMessagesError] : [null]),
+  chainSync: (r) => {
+    if (r.chainSync == null) return [null];
+    const behind = Number(r.chainSyncBehindSeconds);
+    return behind > 0 ? [`${r.chainSync} (${fmtDuration(behind)} behind)`, 'warn', null]
+      : [r.chainSync, /ok/i.test(String(r.chainSync)) ? '' : 'warn', null];
+  },
+  dealCount: (r) => {
+    const deals = r.deals || r.storageDeals;
+    const n = r.dealCount ?? (deals && typeof deals === 'object' ? deals.count : null);
+    if (n == null) return [null];
+    const size = deals && typeof deals === 'object' && deals.size ? ` (${deals.size})` : '';
+    const ret = r.retrievalDeals && r.retrievalDeals.count != null ? ` · ${r.retrievalDeals.count} retrieval` : '';
+    return [`${n}${size}${ret}`, '', null];
+  },
+  controlAddresses: (r) => (Array.isArray(r.controlAddresses) && r.controlAddresses.length
+    ? [r.controlAddresses.map(shortAddr).join(', '), 'mono', r.controlAddresses.join('\n')] : [null]),
+  ownerAddress: (r) => [shortAddr(r.ownerAddress), 'mono', r.ownerAddress],
+  workerAddress: (r) => [shortAddr(r.workerAddress), 'mono', r.workerAddress],
+};
+
+// "f3vfs6…qd2a": a long address shortened (the whole one is the cell's title).
+function shortAddr(a) {
+  if (typeof a !== 'string') return a;
+  return a.length > 14 ? `${a.slice(0, 6)}…${a.slice(-4)}` : a;
+}
 const TASK_ORDER = ['AP', 'PC1', 'PC2', 'C1', 'C2', 'GET', 'FIN'];
 const RESAMPLE_MS = 10000;
 
@@ -43,9 +79,10 @@ export function mount(root, { front, params }) {
   const errorBox = h('div');
   const summary = h('div.kpi-groups');
   const states = h('div.chips#sector-states');
-  const recError = h('p.error.rec-error', { hidden: true }); // the collector's own failure report
+  const recError = h('p.error.rec-error#miner-down', { hidden: true }); // the collector's own failure report
+  const deadlines = new DeadlinePanel();
   const workersBox = h('div.workers#workers');
-  const workersHead = h('h2', 'Workers');
+  const workersHead = h('h2#workers-head', 'Workers');
 
   const charts = [
     new TimeChart('Balances (FIL)', { pick: (n) => (n.startsWith('bal:') ? n.slice(4) : null) }),
@@ -56,7 +93,7 @@ export function mount(root, { front, params }) {
     new TimeChart('Worker CPU temperature', { unit: '°', pick: (n) => (n.startsWith('temp:') ? n.slice(5) : null) }),
   ];
   const content = h('div#miner-content', { hidden: true },
-    recError, summary, states,
+    recError, deadlines.el, summary, states,
     h('div.charts', charts.map((c) => c.el)),
     workersHead, workersBox);
 
@@ -119,8 +156,18 @@ export function mount(root, { front, params }) {
   function renderSummary() {
     for (const [f, dd] of cells) {
       const v = rec[f];
-      setText(dd, v == null || v === '' ? '—' : typeof v === 'number' && /Power/.test(f) ? fmtBytes(v) : v);
-      dd.classList.toggle('bad', ALARM_FIELDS.has(f) && Number(v) > 0);
+      const [text, cls, title] = VIEWS[f] ? VIEWS[f](rec)
+        : [typeof v === 'number' && /Power/.test(f) ? fmtBytes(v) : v, ALARM_FIELDS.has(f) && Number(v) > 0 ? 'bad' : ''];
+      setText(dd, text == null || text === '' ? '—' : text);
+      const className = cls || '';
+      if (dd.className !== className) dd.className = className;
+      if ((dd.title || null) !== (title || null)) dd.title = title || '';
+    }
+    deadlines.render(rec, lastRecv);
+    // a miner host whose lotus-miner never answered: keyed by its device, named by its host
+    if (rec.deviceOnly && rec.hostName && title.dataset.host !== rec.hostName) {
+      title.dataset.host = rec.hostName;
+      fill(title, 'Miner host ', h('span.mono', rec.hostName), ' ', h('span.muted.small', '(no miner id yet)'));
     }
     const st = rec.sectorStates && typeof rec.sectorStates === 'object' ? Object.entries(rec.sectorStates) : [];
     const text = st.map(([s, n]) => `${s}:${n}`).join(',');
@@ -128,8 +175,12 @@ export function mount(root, { front, params }) {
       states.dataset.text = text;
       fill(states, st.sort((a, b) => b[1] - a[1]).map(([s, n]) => h('span.chip', `${s} `, h('b', n))));
     }
-    recError.hidden = !rec.error;
-    setText(recError, rec.error ? `The miner's collector reports: ${rec.error}` : '');
+    // minerError: the last collection failed (lotus-miner not answering); `error` the older form
+    const down = rec.minerError || rec.error;
+    recError.hidden = !down;
+    const since = typeof rec.minerErrorSince === 'number' ? ` (since ${fmtTime(rec.minerErrorSince)}, ${fmtAgo(rec.minerErrorSince)})` : '';
+    setText(recError, !down ? '' : rec.minerError ? `Miner down: ${rec.minerError}${since}`
+      : `The miner's collector reports: ${rec.error}`);
     renderMeta();
   }
 
@@ -140,10 +191,16 @@ export function mount(root, { front, params }) {
       : `live · last change received ${fmtAgo(lastRecv)}`);
   }
 
+  // "Workers (4 · 2 reachable · 1 unreachable · 1 missing)": the count of each netState as it
+  // is named (reachable/unreachable/unknown as the miner host sees them), and the missing ones.
   function renderWorkersHead() {
-    const ws = Object.values(rec.workerInfo);
-    const online = ws.filter((w) => stateKind(w && w.netState) === 'ok').length;
-    setText(workersHead, `Workers (${ws.length}, ${online} online)`);
+    const ws = Object.values(rec.workerInfo).filter((w) => w && typeof w === 'object');
+    const by = new Map();
+    for (const w of ws) if (!w.missing) by.set(String(w.netState ?? 'unknown'), (by.get(String(w.netState ?? 'unknown')) || 0) + 1);
+    const missing = ws.filter((w) => w.missing).length;
+    const parts = [...by.entries()].sort((a, b) => b[1] - a[1]).map(([s, n]) => `${n} ${s}`);
+    if (missing) parts.push(`${missing} missing`);
+    setText(workersHead, `Workers (${[ws.length, ...parts].join(' · ')})`);
   }
 
   function renderWorker(host) {
@@ -198,7 +255,9 @@ export function mount(root, { front, params }) {
       const base = Number(el.dataset.base);
       setText(el, fmtDuration(base + (now - Number(el.dataset.at)) / 1000));
     }
+    for (const el of workersBox.querySelectorAll('[data-ago]')) setText(el, fmtAgo(Number(el.dataset.ago), now));
     renderMeta();
+    deadlines.tick();
     sample(false);
   }, 1000);
 
@@ -246,28 +305,48 @@ function workerCard(host, w) {
   jobs.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'running' ? -1 : 1)
     || taskRank(a.queueTask) - taskRank(b.queueTask) || String(a.sector).localeCompare(String(b.sector), undefined, { numeric: true }));
   const now = Date.now();
-  const types = Array.isArray(w.taskType) ? w.taskType : [];
   const running = jobs.filter((j) => j.kind === 'running').length;
 
+  // What lotus says of the worker (listed, enabled, its heartbeat, the tasks it takes), apart
+  // from the miner host's reachability of it (netState) and from any agent on that host.
+  const lw = w.lotus && typeof w.lotus === 'object' ? w.lotus : {};
+  const enabled = lw.enabled ?? w.enabled;
+  const missing = w.missing === true || lw.listed === false;
+  const types = Array.isArray(w.taskType) && w.taskType.length ? w.taskType : Array.isArray(lw.tasks) ? lw.tasks : [];
   const head = h('div.card-head',
     h('h3', host),
-    badge(w.netState || 'unknown', stateKind(w.netState) || 'warn'),
-    w.enabled === false ? badge('disabled', 'bad') : w.enabled === true ? badge('enabled', 'ok') : null,
+    missing ? h('span.badge.bad', 'missing from lotus', typeof w.lastSeen === 'number' ? [', last seen ', ago(w.lastSeen)] : null)
+      : null,
+    h('span.net', { dataset: { net: String(w.netState ?? 'unknown') }, title: 'the miner host\'s reachability of this worker' },
+      badge(w.netState || 'unknown', netKind(w.netState))),
+    // the worker host's own agent, when one reports that host (agentState, joined by the server)
+    w.agentState != null ? h('span.agent', { dataset: { agent: String(w.agentState) }, title: 'the edgefleet agent on this host' },
+      badge(`agent ${w.agentState}`, stateKind(w.agentState) || 'warn'))
+      : REACH.has(String(w.netState)) ? h('span.agent', { dataset: { agent: '' }, title: 'no edgefleet agent reports this host' },
+        badge('no agent', '')) : null,
+    enabled === false ? badge('disabled', 'bad') : enabled === true ? badge('enabled', 'ok') : null,
     w.taskState != null && w.taskState !== '' ? badge(`task state ${w.taskState}`, '') : null,
+    typeof lw.lastSeen === 'number' ? h('span.muted.small.lotus-seen', { title: fmtTime(lw.lastSeen) },
+      'lotus heard from it ', ago(lw.lastSeen)) : null,
     h('span.spacer'),
     h('span.chips', types.map((t) => h('span.chip.task', t))));
 
+  const gpus = gpuTable(w);
+  // The host's own agent figures when it runs one, else lotus' own view of its resources.
+  const agent = w.cpuTemper != null || w.cpuLoad != null || w.totalMemory != null;
   const memPct = typeof w.useMemory === 'number' && typeof w.totalMemory === 'number' && w.totalMemory > 0
     ? (100 * w.useMemory) / w.totalMemory : null;
   const hw = h('dl.kv.hw',
-    h('dt', 'CPU temp'), h('dd', { class: Number(w.cpuTemper) >= 85 ? 'bad' : '' }, fmtTemp(w.cpuTemper)),
-    h('dt', 'CPU load'), h('dd', fmtNum(w.cpuLoad, 2)),
-    w.cpuUsage != null ? [h('dt', 'CPU busy'), h('dd', fmtPercent(w.cpuUsage))] : null,
-    h('dt', 'Memory'), h('dd', bar(memPct, `${fmtMiB(w.useMemory)} / ${fmtMiB(w.totalMemory)}`)),
-    h('dt', 'Disk'), h('dd', bar(typeof w.useDisk === 'number' ? w.useDisk : null, fmtPercent(w.useDisk))),
-    h('dt', 'Disk IO'), h('dd', `R ${fmtBytes(w.diskR, '/s')} · W ${fmtBytes(w.diskW, '/s')}`),
-    gpuRows(w));
-
+    missing && typeof w.lastSeen === 'number'
+      ? [h('dt', 'Last seen'), h('dd.bad.last-seen', `${fmtTime(w.lastSeen)} (`, ago(w.lastSeen), ')')] : null,
+    agent ? [
+      h('dt', 'CPU temp'), h('dd', { class: Number(w.cpuTemper) >= 85 ? 'bad' : '' }, fmtTemp(w.cpuTemper)),
+      h('dt', 'CPU load'), h('dd', fmtNum(w.cpuLoad, 2)),
+      w.cpuUsage != null ? [h('dt', 'CPU busy'), h('dd', fmtPercent(w.cpuUsage))] : null,
+      h('dt', 'Memory'), h('dd', bar(memPct, `${fmtMiB(w.useMemory)} / ${fmtMiB(w.totalMemory)}`)),
+      h('dt', 'Disk'), h('dd', bar(typeof w.useDisk === 'number' ? w.useDisk : null, fmtPercent(w.useDisk))),
+      h('dt', 'Disk IO'), h('dd', `R ${fmtBytes(w.diskR, '/s')} · W ${fmtBytes(w.diskW, '/s')}`),
+    ] : lotusUse(w, gpus != null));
   const nets = Array.isArray(w.netIO) ? w.netIO.filter((n) => n && n.name) : [];
   const netTable = nets.length ? h('table.net',
     h('thead', h('tr', h('th', 'Interface'), h('th', 'RX'), h('th', 'TX'), h('th', 'RX pkt/s'), h('th', 'TX pkt/s'))),
@@ -288,27 +367,95 @@ function workerCard(host, w) {
             fmtDuration(base)));
     }))) : h('p.muted.small', 'No jobs.');
 
-  return h('article.card.worker', { dataset: { host }, class: stateKind(w.netState) === 'ok' ? '' : 'off' },
+  return h('article.card.worker', { dataset: { host, missing: missing ? 'true' : 'false' },
+    class: missing || netKind(w.netState) === 'bad' ? 'off' : '' },
     head,
-    h('div.worker-body', h('div.worker-hw', hw, netTable), h('div.worker-jobs',
+    h('div.worker-body', h('div.worker-hw', hw, gpus, netTable), h('div.worker-jobs',
       h('h4', `Jobs: ${running} running, ${jobs.length - running} waiting`), jobTable)));
 }
 
-function gpuRows(w) {
+// "12 s ago", kept current by the page's ticker (data-ago: the time in ms).
+function ago(ms) {
+  return h('span', { dataset: { ago: String(ms) } }, fmtAgo(ms));
+}
+
+const REACH = new Set(['reachable', 'unreachable', 'unknown']);
+
+// netState -> badge kind: the miner host's reachability of the worker (reachable, unreachable,
+// unknown), or a device state (online, offline, Unknown) from a server that joins that instead.
+function netKind(s) {
+  const v = String(s ?? '').toLowerCase();
+  if (v === 'reachable') return 'ok';
+  if (v === 'unreachable') return 'bad';
+  return stateKind(s) || 'warn';
+}
+
+const pair = (o) => (o && typeof o === 'object' ? o : null);
+
+// lotus' own figures of a worker without an agent: cpuUse/ramUse/gpuUse (or cpu/ram/gpu as the
+// `sealing workers` parser gives them).
+function lotusUse(w, hasGpus) {
   const rows = [];
-  if (Array.isArray(w.gpuInfo)) {
-    w.gpuInfo.forEach((g, i) => {
-      if (!g || typeof g !== 'object') return;
-      const name = g.name || g.model || `GPU ${i}`;
-      const temp = g.temperature ?? g.temp ?? g.temper;
-      const load = g.load ?? g.utilization ?? g.util;
-      rows.push(h('dt', name), h('dd', [temp != null ? fmtTemp(temp) : null, load != null ? `${fmtPercent(load)} busy` : null]
-        .filter(Boolean).join(' · ') || '—'));
-    });
-  } else if (w.gpuTemper != null || w.gpuLoad != null) {
-    rows.push(h('dt', 'GPU'), h('dd', `${fmtTemp(w.gpuTemper)} · ${fmtPercent(w.gpuLoad)} busy`));
+  const cpu = pair(w.cpuUse) || pair(w.cpu);
+  if (cpu) {
+    rows.push(h('dt', 'CPU (lotus)'), h('dd', cpu.total != null ? bar(cpu.total > 0 ? (100 * cpu.used) / cpu.total : null,
+      `${fmtNum(cpu.used, 0)} / ${fmtNum(cpu.total, 0)} cores`) : `${fmtNum(cpu.used, 0)} cores`));
   }
+  const ram = pair(w.ramUse) || pair(w.ram);
+  if (ram) {
+    const used = ram.usedBytes ?? ram.used;
+    const total = ram.totalBytes ?? ram.total;
+    const pct = ram.percent ?? (typeof used === 'number' && typeof total === 'number' && total > 0 ? (100 * used) / total : null);
+    rows.push(h('dt', 'RAM (lotus)'), h('dd', bar(pct, `${fmtBytes(used)} / ${fmtBytes(total)}`)));
+  }
+  const gpu = w.gpuUse ?? w.gpu;
+  if (gpu != null) {
+    const g = pair(gpu);
+    const text = g ? `${fmtNum(g.used, 2)} / ${fmtNum(g.total, 0)} in use` : typeof gpu === 'number' ? `${fmtNum(gpu, 2)} in use` : String(gpu);
+    rows.push(h('dt', 'GPU (lotus)'), h('dd.gpu-use', g && g.percent != null ? bar(g.percent, text) : text));
+  }
+  if (!rows.length && !hasGpus) rows.push(h('dt', 'Hardware'), h('dd.muted', 'no agent on this host and no figures from lotus'));
   return rows;
+}
+
+// The worker's GPUs: the host agent's collector (`gpuInfo`, joined from that host's status;
+// `gpus` entries with figures are taken the same way), one row each; lotus' own list (`gpus`
+// entries {name, used}) marks the row of the GPU with the same name "lotus: in use", and adds a
+// grey row for a GPU the agent does not report (or every GPU, on a host without an agent).
+function gpuTable(w) {
+  const lotusList = Array.isArray(w.gpus) ? w.gpus.filter((g) => g && typeof g === 'object') : [];
+  const hasFigures = (g) => g.temperature != null || g.utilization != null || g.memoryTotal != null || g.vendor != null;
+  const dev = (Array.isArray(w.gpuInfo) ? w.gpuInfo.filter((g) => g && typeof g === 'object') : [])
+    .concat(lotusList.filter(hasFigures));
+  const lotusOnly = lotusList.filter((g) => !hasFigures(g));
+  const lotusSays = (g) => (g.used === true ? 'lotus: in use' : g.used === false ? 'lotus: not in use' : 'lotus');
+  const matched = new Set();
+  const lotusOf = (name) => {
+    const g = lotusOnly.find((x) => !matched.has(x) && x.name && x.name === name);
+    if (g) matched.add(g);
+    return g;
+  };
+  if (!dev.length && !lotusOnly.length) {
+    return w.gpuTemper != null || w.gpuLoad != null
+      ? h('p.small', `GPU ${fmtTemp(w.gpuTemper)} · ${fmtPercent(w.gpuLoad)} busy`) : null;
+  }
+  const mem = (g) => (g.memoryTotal != null ? `${fmtBytes(g.memoryUsed)} / ${fmtBytes(g.memoryTotal)}` : '—');
+  const devRows = dev.map((g, i) => {
+    const lg = lotusOf(g.name);
+    return h('tr', { dataset: { gpu: String(g.index ?? i) } },
+      h('td', g.name || `GPU ${g.index ?? i}`, g.vendor ? h('span.muted.small', ` ${g.vendor}`) : null,
+        lg ? h('span.muted.small.lotus-use', ` · ${lotusSays(lg)}`) : null),
+      h('td.num', { class: Number(g.temperature ?? g.temp) >= 85 ? 'bad' : '' }, fmtTemp(g.temperature ?? g.temp)),
+      h('td.num', fmtPercent(g.utilization ?? g.load)),
+      h('td.num', mem(g)),
+      h('td.num', g.power != null ? `${fmtNum(g.power, 0)} W` : '—'));
+  });
+  const rest = lotusOnly.filter((g) => !matched.has(g));
+  return h('table.gpus',
+    h('thead', h('tr', h('th', 'GPU'), h('th.num', 'Temp'), h('th.num', 'Busy'), h('th.num', 'Memory'), h('th.num', 'Power'))),
+    h('tbody', devRows,
+      rest.map((g, i) => h('tr.lotus-gpu', { dataset: { gpu: `lotus-${i}` } },
+        h('td', g.name || `GPU ${i}`), h('td.muted', { colSpan: 4 }, lotusSays(g))))));
 }
 
 function bar(pct, label) {

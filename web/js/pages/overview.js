@@ -114,17 +114,45 @@ function alarmList(alarms) {
 
 function size(v) { return typeof v === 'number' ? fmtBytes(v) : v; }
 
+// A miner that is down: its last collection failed (`minerError` in the summary, docs/protocol.md),
+// or a `miner_down` item; a *critical* `miner_error` item is how a server from before issue 11
+// said it (a warning `miner_error` is a partial failure, not a miner down). null when it is up.
+function downOf(m, alarms) {
+  if (typeof m.minerError === 'string' && m.minerError) return { error: m.minerError, since: m.minerErrorSince };
+  const a = alarms.find((x) => x.type === 'miner_down')
+    || alarms.find((x) => x.type === 'miner_error' && x.severity === 'critical');
+  return a ? { error: a.message, since: m.minerErrorSince } : null;
+}
+
+// "2 / 3 online · 1 missing": the server's worker counts.
+function workersText(m) {
+  if (m.workers == null) return '—';
+  const extra = [['workersUnreachable', 'unreachable'], ['workersDisabled', 'disabled'], ['workersMissing', 'missing']]
+    .filter(([k]) => Number(m[k]) > 0).map(([k, label]) => ` · ${m[k]} ${label}`).join('');
+  return `${m.workersOnline ?? '?'} / ${m.workers} online${extra}`;
+}
+
 function card(m) {
   const alarms = alarmsOf(m);
-  const level = worst(alarms);
+  const down = downOf(m, alarms);
+  const level = down ? 'critical' : worst(alarms);
   const states = m.sectorStates && typeof m.sectorStates === 'object' ? Object.entries(m.sectorStates) : [];
   states.sort((a, b) => b[1] - a[1]);
-  const workers = m.workers == null ? '—' : `${m.workersOnline ?? '?'} / ${m.workers} online`;
+  const workers = workersText(m);
+  // a miner host whose lotus-miner never answered has no miner id yet: the server keys it by
+  // its device (`deviceOnly`, `hostName`)
+  const title = m.deviceOnly ? (m.hostName || m.minerId) : m.minerId;
   return h('a.card.miner-card', { href: `#/miner/${encodeURIComponent(m.minerId)}`,
-    class: level ? `alarm ${sevClass(level)}` : '', dataset: { miner: m.minerId } },
-  h('div.card-head', h('h2', m.minerId),
-    level ? badge(`${alarms.length} alarm${alarms.length > 1 ? 's' : ''}`, level === 'critical' ? 'bad' : 'warn')
-      : badge('ok', 'ok')),
+    class: [level ? `alarm ${sevClass(level)}` : '', down ? 'down' : ''].join(' '),
+    dataset: { miner: m.minerId, down: down ? 'true' : 'false' } },
+  h('div.card-head', h('h2', title), m.deviceOnly ? h('span.muted.small', 'no miner id yet') : null,
+    down ? badge('down', 'bad') : null,
+    alarms.length ? badge(`${alarms.length} alarm${alarms.length > 1 ? 's' : ''}`, level === 'critical' ? 'bad' : 'warn')
+      : down ? null : badge('ok', 'ok')),
+  // the error once: here, unless a server alarm item below already says it
+  down ? h('p.miner-down', h('b', 'Miner down'),
+    alarms.some((a) => a.message.includes(down.error)) ? null : `: ${down.error}`,
+    typeof down.since === 'number' ? h('span.small', ` (since ${fmtTime(down.since)}, ${fmtAgo(down.since)})`) : null) : null,
   kv([
     ['Miner balance', m.minerBalance],
     ['Worker balance', m.workerBalance],
@@ -132,6 +160,13 @@ function card(m) {
     ['Adjusted power', size(m.adjustedPower)],
     ['Sectors', m.totalSectors],
     ['Error sectors', m.errorSectors, Number(m.errorSectors) > 0 ? 'bad' : ''],
+    // issue-11 figures, when the server's summary carries them
+    m.faultySectors != null ? ['Faulty sectors', m.faultySectors, Number(m.faultySectors) > 0 ? 'bad' : ''] : null,
+    m.recoverySectors != null ? ['Recovering sectors', m.recoverySectors] : null,
+    m.currentDeadline != null ? ['Deadline', `#${m.currentDeadline}`] : null,
+    m.provingCheck && typeof m.provingCheck === 'object' && Number(m.provingCheck.bad) > 0
+      ? ['Proving check', `${m.provingCheck.bad} bad in deadline ${m.provingCheck.deadline ?? '?'}`, 'bad'] : null,
+    m.totalMessages != null ? ['Messages pending', m.totalMessages] : null,
     ['Workers', workers, Number(m.workers) > Number(m.workersOnline) ? 'warn' : ''],
     ['Updated', fmtAgo(m.updatedTime)],
   ]),
