@@ -251,6 +251,11 @@ def rpc_matches_cli(srv):
         cur, rows = fake.deadlines()
         dl = rpc.call("StateMinerProvingDeadline", [MINER, None])
         check(dl["Index"] == cur and dl["Close"] - dl["Open"] == 60, dl, cur)
+        pinfo = fake.run("proving", "info")
+        check("\nDeadline Index:       %d\n" % cur in pinfo, pinfo)
+        check("\nCurrent Epoch:           %d\n" % dl["CurrentEpoch"] in pinfo, pinfo)
+        check("\nDeadline Close:       %d (in " % dl["Close"] in pinfo, pinfo)
+        check("\nRecovering:  %d\n" % len(fake.recovering()) in pinfo, pinfo)
         dls = rpc.call("StateMinerDeadlines", [MINER, None])
         check(len(dls) == 48, dls)
         for k in range(48):

@@ -29,7 +29,7 @@ static const char usage[] =
   "usage: fake-lotus-miner [options] COMMAND\n"
   "commands (lotus-miner miner/v1.36.1 output):\n"
   "  info [--hide-sectors-info]   sealing workers   sealing jobs   sectors list   --version\n"
-  "  proving deadlines   proving faults   proving check --only-bad DEADLINE\n"
+  "  proving deadlines   proving faults   proving info   proving check --only-bad DEADLINE\n"
   "  actor control list [--verbose]   net id   net listen   mpool pending --local (lotus')\n"
   "options (anywhere on the line; --opt=value works too):\n"
   "  --state FILE        state file (env FAKE_LOTUS_STATE; default $TMPDIR/fake-lotus-miner.json)\n"
@@ -296,7 +296,7 @@ static int misbehave(void) {
 }
 
 enum cmd { CMD_INFO, CMD_WORKERS, CMD_JOBS, CMD_SECTORS, CMD_DEADLINES, CMD_FAULTS, CMD_CHECK,
-           CMD_CONTROL, CMD_NETID, CMD_LISTEN, CMD_MPOOL, CMD_NONE };
+           CMD_CONTROL, CMD_NETID, CMD_LISTEN, CMD_MPOOL, CMD_PINFO, CMD_NONE };
 
 static int command(const struct opts *o, enum cmd *out) {
   const char *w0 = o->nwords > 0 ? o->words[0] : "", *w1 = o->nwords > 1 ? o->words[1] : "";
@@ -312,6 +312,8 @@ static int command(const struct opts *o, enum cmd *out) {
     *out = CMD_DEADLINES;
   else if (strcmp(w0, "proving") == 0 && strcmp(w1, "faults") == 0 && o->nwords == 2)
     *out = CMD_FAULTS;
+  else if (strcmp(w0, "proving") == 0 && strcmp(w1, "info") == 0 && o->nwords == 2)
+    *out = CMD_PINFO;
   else if (strcmp(w0, "proving") == 0 && strcmp(w1, "check") == 0 && o->nwords == 3)
     *out = CMD_CHECK;
   else if (strcmp(w0, "actor") == 0 && strcmp(w1, "control") == 0 && o->nwords == 3 &&
@@ -445,6 +447,7 @@ int main(int argc, char **argv) {
   switch (cmd) {
   case CMD_DEADLINES: print_deadlines(s, stdout); break;
   case CMD_FAULTS: print_faults(s, stdout); break;
+  case CMD_PINFO: print_proving_info(s, stdout); break;
   case CMD_CHECK: print_check_bad(s, (int)dl, stdout); break;
   case CMD_CONTROL: print_control(s, o.verbose, stdout); break;
   case CMD_NETID: print_net_id(s, stdout); break;

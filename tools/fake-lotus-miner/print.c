@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lotusfmt.h"
 #include "mem.h"
@@ -450,4 +451,47 @@ void print_mpool(const struct sim *s, FILE *out) {
     json_decref(j);
   }
   ef_free(m);
+}
+
+/* ----- proving info ----- */
+
+/* cliutil.EpochTimeTs: "3124267 (02 Aug 23 11:43 UTC, 9 hours 30 minutes ago)". */
+static char *epoch_time_ts(char *buf, int64_t cur, int64_t e) {
+  char rel[LFMT_LEN], when[40];
+  lfmt_epoch_time(rel, cur, e);
+  const char *open = strchr(rel, '(');
+  time_t t = (time_t)((SIM_GENESIS_MS + e * SIM_EPOCH_MS) / 1000);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(when, sizeof when, "%d %b %y %H:%M UTC", &tm);
+  snprintf(buf, 2 * LFMT_LEN, "%lld (%s, %s", (long long)e, when, open ? open + 1 : ")");
+  return buf;
+}
+
+/* `proving info` (cli/miner proving.go, v1.23+ layout). */
+void print_proving_info(const struct sim *s, FILE *out) {
+  struct sim_dlinfo d;
+  struct sim_dl dl[SIM_DEADLINES];
+  sim_deadline_info(s, &d);
+  sim_deadlines(s, dl);
+  int64_t faults = 0, rec = 0, live = 0;
+  for (int k = 0; k < SIM_DEADLINES; k++)
+    faults += dl[k].faults, rec += dl[k].recoveries, live += dl[k].sectors;
+  char a[2 * LFMT_LEN];
+  fprintf(out, "Miner: %s\n", s->miner);
+  fprintf(out, "Current Epoch:           %lld\n", (long long)d.epoch);
+  fprintf(out, "Proving Period Boundary: %lld\n", (long long)(d.period_start % SIM_PERIOD_EPOCHS));
+  fprintf(out, "Proving Period Start:    %s\n", epoch_time_ts(a, d.epoch, d.period_start));
+  fprintf(out, "Next Period Start:       %s\n",
+          epoch_time_ts(a, d.epoch, d.period_start + SIM_PERIOD_EPOCHS));
+  fprintf(out, "\n");
+  fprintf(out, "Faults:      %lld (%.2f%%)\n", (long long)faults,
+          live ? (double)faults * 100 / (double)live : 0.0);
+  fprintf(out, "Recovering:  %lld\n", (long long)rec);
+  fprintf(out, "Deadline Index:       %lld\n", (long long)d.index);
+  fprintf(out, "Deadline Sectors:     %lld\n", (long long)dl[d.index].sectors);
+  fprintf(out, "Deadline Open:        %s\n", lfmt_epoch_time(a, d.epoch, d.open));
+  fprintf(out, "Deadline Close:       %s\n", lfmt_epoch_time(a, d.epoch, d.close));
+  fprintf(out, "Deadline Challenge:   %s\n", lfmt_epoch_time(a, d.epoch, d.challenge));
+  fprintf(out, "Deadline FaultCutoff: %s\n", lfmt_epoch_time(a, d.epoch, d.fault_cutoff));
 }

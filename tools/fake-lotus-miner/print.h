@@ -21,6 +21,8 @@ void print_jobs(const struct sim *s, FILE *out);
 void print_sectors(const struct sim *s, FILE *out);
 /* `lotus-miner proving deadlines` (the v1.36 layout with the open column). */
 void print_deadlines(const struct sim *s, FILE *out);
+/* `lotus-miner proving info`. */
+void print_proving_info(const struct sim *s, FILE *out);
 /* `lotus-miner proving faults`. */
 void print_faults(const struct sim *s, FILE *out);
 /* `lotus-miner proving check --only-bad DL`. */
