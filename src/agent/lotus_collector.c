@@ -49,6 +49,7 @@
 #include "lotus_reach.h"
 #include "lotus_record.h"
 #include "lotus_rpc.h"
+#include "lotus_rpc_deadlines.h"
 #include "mem.h"
 #include "mergepatch.h"
 #include "orders.h"
@@ -371,8 +372,10 @@ static json_t *collect_rpc(struct lotus_collector *lc, int64_t now_ms, char *err
       json_decref(lc->parts[i].good);
       lc->parts[i].good = got[i];
     }
-  return lotus_record_build(lc->parts[0].good, lc->parts[1].good, lc->parts[2].good, NULL,
-                            now_ms);
+  json_t *rec = lotus_record_build(lc->parts[0].good, lc->parts[1].good, lc->parts[2].good, NULL,
+                                   now_ms);
+  if (rec && lc->parts[0].good) lotus_rpc_add_record(rec, lc->parts[0].good);
+  return rec;
 }
 
 /* A job's elapsed `time` as lotus prints it changes at every collection, and a merge patch

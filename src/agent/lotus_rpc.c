@@ -7,8 +7,13 @@
  * SectorsSummary (sectorStates), WorkerStats (workers) and WorkerJobs (jobs); the full node API,
  * when configured, gives StateMinerPower, StateMinerInfo (worker and control addresses),
  * WalletBalance (miner, worker, control balances), StateMinerAvailableBalance and StateReadState
- * (PreCommit deposits, initial pledge, vesting). attoFIL integers are formatted as lotus' CLI
- * does (ef_lotus_fil_short) and kept exact in "…Atto".
+ * (PreCommit deposits, initial pledge, vesting), StateMinerSectorCount (proving, faulty and
+ * committed power), ChainHead (the clock for epochs), StateMinerProvingDeadline,
+ * StateMinerDeadlines and StateMinerPartitions (deadlines[]), StateMinerFaults and
+ * StateMinerRecoveries, StateAccountKey (key addresses of owner/worker/control) and MpoolPending
+ * (totalMessages: the pool's messages from those addresses); lotus_rpc_deadlines.c shapes them.
+ * attoFIL integers are formatted as lotus' CLI does (ef_lotus_fil_short) and kept exact in
+ * "…Atto". The projected win rate is computed as `lotus-miner info` does (cli/miner/info.go).
  *
  * libcurl is loaded on the first collection (curl_lazy.h), not by the dynamic linker at start:
  * when it cannot be, every collection fails with that reason in err (the record's "error").
@@ -19,6 +24,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +35,7 @@
 #include "edgefleet/error.h"
 #include "jsonutil.h"
 #include "lotus_record.h"
+#include "lotus_rpc_deadlines.h"
 #include "lotus_units.h"
 #include "mem.h"
 
@@ -225,6 +232,9 @@ static int call(struct lotus_rpc *r, bool node, const char *method, json_t *para
   json_t *resp = NULL;
   if (b.too_big) snprintf(why, sizeof why, "answer larger than %u bytes", BODY_MAX);
   else if (cc != CURLE_OK) snprintf(why, sizeof why, "%s", cu->curl_easy_strerror(cc));
+  else if (status == 401 || status == 403)
+    snprintf(why, sizeof why, "HTTP %ld, the API token was refused (%s)", status,
+             *token ? "check lotus_token / lotus_node_token" : "no token configured");
   else if (!(resp = jparse_object(b.p ? b.p : "", b.len)))
     snprintf(why, sizeof why, "HTTP %ld, not a JSON-RPC answer", status);
   else if (jobj(resp, "error"))
@@ -263,20 +273,32 @@ static void set_fil(json_t *info, const char *key, const char *atto) {
   json_object_set_new(info, k, json_true());
 }
 
-/* info[key] = SizeStr of the byte count `bytes` (decimal text or integer), plus keyBytes. */
-static void set_size(json_t *info, const char *key, const json_t *bytes) {
-  char num[32], out[32], k[64];
+/* info[key] = the byte count `bytes` (decimal text or integer) as lotus prints it, plus
+ * keyBytes: SizeStr ("%.4g" and B KiB MiB ...) or, for quality-adjusted power, DeciStr ("%.3g"
+ * and "" Ki Mi ..., as `lotus-miner info` prints it since v1.32.1). Both divide by 1024 while the
+ * value is >= 1024, in doubles here (network power exceeds 2^64 bytes). */
+static void put_size(json_t *info, const char *key, const json_t *bytes, bool deci) {
+  static const char *const size_units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB"};
+  static const char *const deci_units[] = {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi"};
+  char num[48], out[48], k[64];
   if (json_is_integer(bytes)) snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(bytes));
   else if (json_is_string(bytes) && strlen(json_string_value(bytes)) < sizeof num)
     snprintf(num, sizeof num, "%s", json_string_value(bytes));
   else return;
   if (!all_digits(num)) return;
-  errno = 0;
-  unsigned long long v = strtoull(num, NULL, 10);
-  if (errno == 0 && ef_lotus_size_str((uint64_t)v, out, sizeof out) == 0)
-    json_object_set_new(info, key, json_string(out));
+  double f = strtod(num, NULL);
+  int i = 0;
+  while (f >= 1024 && i + 1 < 8) f /= 1024, i++;
+  if (f == 0) snprintf(out, sizeof out, deci ? "0 " : "0 B");
+  else if (deci) snprintf(out, sizeof out, "%.3g %s", f, deci_units[i]);
+  else snprintf(out, sizeof out, "%.4g %s", f, size_units[i]);
+  json_object_set_new(info, key, json_string(out));
   snprintf(k, sizeof k, "%sBytes", key);
   json_object_set_new(info, k, json_string(num));
+}
+
+static void set_size(json_t *info, const char *key, const json_t *bytes) {
+  put_size(info, key, bytes, false);
 }
 
 /* Sum of non-negative decimal integers a + b into out (cap >= EF_LOTUS_ATTO_MAX). */
@@ -451,17 +473,138 @@ static json_t *addr_param(const char *addr, bool tipset) {
   return tipset ? json_pack("[s, n]", addr) : json_pack("[s]", addr);
 }
 
+/* The decimal integer text `s` as a double (big powers), NAN when it is not one. */
+static double dec_double(const json_t *v) {
+  const char *s = json_string_value(v);
+  if (!all_digits(s)) return NAN;
+  return strtod(s, NULL);
+}
+
+/* expectBlock / expectBlock99 as `lotus-miner info` prints them (5 blocks per epoch, 30 s
+ * epochs, Poisson for multi-wins, durations truncated to the second). */
+static void win_rate(json_t *info, const json_t *power) {
+  double qa = dec_double(json_object_get(jobj(power, "MinerPower"), "QualityAdjPower"));
+  double net = dec_double(json_object_get(jobj(power, "TotalPower"), "QualityAdjPower"));
+  if (!(qa > 0) || !(net > 0) || !json_is_true(json_object_get(power, "HasMinPower"))) return;
+  double ratio = -expm1(-(qa * 5 / net));
+  if (!(ratio > 0)) return;
+  char every[64], p999[64], text[160];
+  double avg = 30.0 / ratio, n999 = 30.0 * log(1 - 0.999) / log(1 - ratio);
+  if (avg > 9e9 || n999 > 9e9) return;
+  ef_lotus_duration_str((int64_t)avg * 1000000000LL, every, sizeof every);
+  ef_lotus_duration_str((int64_t)n999 * 1000000000LL, p999, sizeof p999);
+  snprintf(text, sizeof text, "%.02f/week (every %s)", ratio * 7 * 2880, every);
+  json_object_set_new(info, "expectBlock", json_string(text));
+  json_object_set_new(info, "expectBlock99", json_string(p999));
+}
+
+/* effectivePower ("Proving": active + faulty sectors), faultyPower, committedPower, faultyPercent
+ * from StateMinerSectorCount, as `lotus-miner info` computes them. */
+static void sector_power(struct lotus_rpc *r, json_t *info, const char *miner, char *err,
+                         size_t errlen) {
+  const char *size = jstr(info, "sectorSizeBytes");
+  json_t *res;
+  if (!all_digits(size) ||
+      call(r, true, "Filecoin.StateMinerSectorCount", addr_param(miner, true), &res, err, errlen) != 0)
+    return;
+  uint64_t ss = strtoull(size, NULL, 10);
+  json_int_t live = jint(res, "Live"), active = jint(res, "Active"), faulty = jint(res, "Faulty");
+  json_decref(res);
+  json_t *b = json_integer((json_int_t)((uint64_t)(active + faulty) * ss));
+  set_size(info, "effectivePower", b);
+  json_decref(b);
+  b = json_integer((json_int_t)((uint64_t)live * ss));
+  set_size(info, "committedPower", b);
+  json_decref(b);
+  if (faulty > 0) {
+    b = json_integer((json_int_t)((uint64_t)faulty * ss));
+    set_size(info, "faultyPower", b);
+    json_decref(b);
+    double pct = live ? (double)(100 * faulty) / (double)live : 0;
+    json_object_set_new(info, "faultyPercent", json_real(round(pct * 100) / 100));
+  }
+}
+
+/* deadlines[], currentDeadline and the window times; faults and recoveries. */
+static void proving_fields(struct lotus_rpc *r, json_t *info, const char *miner, char *err,
+                           size_t errlen) {
+  json_t *head = NULL, *dl = NULL, *dls = NULL, *parts[LOTUS_RPC_DEADLINES] = {0};
+  struct lotus_chain_clock clock, *ck = NULL;
+  if (call(r, true, "Filecoin.ChainHead", json_array(), &head, err, errlen) == 0) {
+    json_t *h = json_object_get(head, "Height");
+    json_t *ts = json_object_get(json_array_get(json_object_get(head, "Blocks"), 0), "Timestamp");
+    if (json_is_integer(h) && json_is_integer(ts)) {
+      clock = (struct lotus_chain_clock){json_integer_value(h), json_integer_value(ts) * 1000};
+      ck = &clock;
+    }
+  }
+  if (call(r, true, "Filecoin.StateMinerProvingDeadline", addr_param(miner, true), &dl, err,
+           errlen) == 0 &&
+      call(r, true, "Filecoin.StateMinerDeadlines", addr_param(miner, true), &dls, err, errlen) == 0) {
+    for (size_t i = 0; i < json_array_size(dls) && i < LOTUS_RPC_DEADLINES; i++)
+      if (call(r, true, "Filecoin.StateMinerPartitions",
+               json_pack("[s, I, n]", miner, (json_int_t)i), &parts[i], err, errlen) != 0)
+        break; /* one failure is reported once, not 48 times */
+    lotus_rpc_put_deadlines(info, dl, dls, parts, ck);
+  }
+  json_t *faults = NULL, *rec = NULL;
+  call(r, true, "Filecoin.StateMinerFaults", addr_param(miner, true), &faults, err, errlen);
+  call(r, true, "Filecoin.StateMinerRecoveries", addr_param(miner, true), &rec, err, errlen);
+  lotus_rpc_put_faults(info, faults, rec);
+  json_decref(faults);
+  json_decref(rec);
+  for (size_t i = 0; i < LOTUS_RPC_DEADLINES; i++) json_decref(parts[i]);
+  json_decref(dl);
+  json_decref(dls);
+  json_decref(head);
+}
+
+/* totalMessages: MpoolPending's messages sent from the owner, worker or a control address, by
+ * their ID or key address (StateAccountKey; an address without one, e.g. a multisig owner,
+ * counts by its ID address only). */
+static void pending_messages(struct lotus_rpc *r, json_t *info, const json_t *mi, char *err,
+                             size_t errlen) {
+  json_t *addrs = json_array(), *v;
+  const char *keys[] = {"Owner", "Worker"};
+  for (size_t i = 0; i < 2; i++)
+    if (jstr(mi, keys[i])) json_array_append_new(addrs, json_string(jstr(mi, keys[i])));
+  size_t i, n;
+  json_array_foreach(json_object_get(mi, "ControlAddresses"), i, v)
+    if (json_is_string(v)) json_array_append(addrs, v);
+  n = json_array_size(addrs);
+  for (i = 0; i < n; i++) {
+    char scratch[256] = ""; /* a non-account actor has no key: not an error of the record */
+    json_t *key;
+    if (call(r, true, "Filecoin.StateAccountKey",
+             json_pack("[O, n]", json_array_get(addrs, i)), &key, scratch, sizeof scratch) == 0) {
+      if (json_is_string(key)) json_array_append(addrs, key);
+      json_decref(key);
+    }
+  }
+  json_t *pending;
+  if (call(r, true, "Filecoin.MpoolPending", json_pack("[n]"), &pending, err, errlen) == 0 &&
+      json_is_array(pending)) {
+    json_object_set_new(info, "totalMessages",
+                        json_integer(lotus_rpc_count_messages(pending, addrs)));
+  } else {
+    json_object_set_new(info, "totalMessagesError", json_string("rpc Filecoin.MpoolPending failed"));
+  }
+  json_decref(pending);
+  json_decref(addrs);
+}
+
 static void chain_fields(struct lotus_rpc *r, json_t *info, const char *miner, char *err,
                          size_t errlen) {
   json_t *res;
   if (call(r, true, "Filecoin.StateMinerPower", addr_param(miner, true), &res, err, errlen) == 0) {
     json_t *mp = jobj(res, "MinerPower"), *tp = jobj(res, "TotalPower");
     set_size(info, "rawBytePower", json_object_get(mp, "RawBytePower"));
-    set_size(info, "adjustedPower", json_object_get(mp, "QualityAdjPower"));
+    put_size(info, "adjustedPower", json_object_get(mp, "QualityAdjPower"), true);
     set_size(info, "totalRawPower", json_object_get(tp, "RawBytePower"));
-    set_size(info, "totalAdjustedPower", json_object_get(tp, "QualityAdjPower"));
+    put_size(info, "totalAdjustedPower", json_object_get(tp, "QualityAdjPower"), true);
     json_t *hm = json_object_get(res, "HasMinPower");
     if (json_is_false(hm)) json_object_set_new(info, "belowMinPower", json_true());
+    win_rate(info, res);
     json_decref(res);
   }
   if (call(r, true, "Filecoin.WalletBalance", json_pack("[s]", miner), &res, err, errlen) == 0) {
@@ -475,15 +618,22 @@ static void chain_fields(struct lotus_rpc *r, json_t *info, const char *miner, c
   }
   if (call(r, true, "Filecoin.StateReadState", addr_param(miner, true), &res, err, errlen) == 0) {
     json_t *st = jobj(res, "State");
-    set_fil(info, "preCommitWait", jstr(st, "PreCommitDeposits"));
+    set_fil(info, "preCommitDeposit", jstr(st, "PreCommitDeposits"));
     set_fil(info, "pledgeBalance", jstr(st, "InitialPledge"));
     set_fil(info, "vestingBalance", jstr(st, "LockedFunds"));
     json_decref(res);
   }
+  sector_power(r, info, miner, err, errlen);
+  proving_fields(r, info, miner, err, errlen);
   json_t *mi;
-  if (call(r, true, "Filecoin.StateMinerInfo", addr_param(miner, true), &mi, err, errlen) != 0)
+  if (call(r, true, "Filecoin.StateMinerInfo", addr_param(miner, true), &mi, err, errlen) != 0) {
+    json_object_set_new(info, "totalMessagesError",
+                        json_string("the miner's addresses are unknown (StateMinerInfo failed)"));
     return;
+  }
   if (!json_object_get(info, "sectorSize")) set_size(info, "sectorSize", json_object_get(mi, "SectorSize"));
+  lotus_rpc_put_addresses(info, mi);
+  pending_messages(r, info, mi, err, errlen);
   const char *worker = jstr(mi, "Worker");
   if (worker && call(r, true, "Filecoin.WalletBalance", json_pack("[s]", worker), &res, err,
                      errlen) == 0) {
@@ -538,6 +688,9 @@ int lotus_rpc_collect(struct lotus_rpc *r, int64_t now_ms, json_t **info, json_t
     json_decref(res);
   }
   if (r->node) chain_fields(r, inf, miner, err, errlen);
+  else
+    json_object_set_new(inf, "totalMessagesError",
+                        json_string("no lotus_node_api configured (MpoolPending is a full-node call)"));
   *info = inf;
 
   json_t *stats = NULL;

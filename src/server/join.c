@@ -222,10 +222,12 @@ static json_t *alarms_of(const struct miner_info *m, const struct worker_counts 
   const char *down = jstr(r, "minerError");
   if (down)
     add_alarm(alarms, "miner_down", "critical", json_sprintf("lotus-miner down: %s", down));
+  /* errorSectors (sector states) and faultySectors (the proving faults) count the same
+   * sectors from two sources: one alarm, the critical one when the faults are known. */
   json_int_t errs = json_integer_value(json_object_get(r, "errorSectors"));
-  if (errs > 0)
-    add_alarm(alarms, "error_sectors", "warning", json_sprintf("%lld error sectors", (long long)errs));
   json_int_t faulty = json_integer_value(json_object_get(r, "faultySectors"));
+  if (errs > 0 && faulty <= 0)
+    add_alarm(alarms, "error_sectors", "warning", json_sprintf("%lld error sectors", (long long)errs));
   if (faulty > 0)
     add_alarm(alarms, "faulty_sectors", "critical",
               json_sprintf("%lld faulty sectors", (long long)faulty));

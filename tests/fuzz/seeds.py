@@ -81,7 +81,11 @@ def rpc(name):
 
 
 ALL = ["ActorAddress", "ActorSectorSize", "SectorsSummary", "StateMinerPower", "WalletBalance",
-       "StateMinerAvailableBalance", "StateMinerInfo"]
+       "StateMinerAvailableBalance", "StateMinerInfo",
+       # issue 11: power by sector count, deadlines, faults, messages
+       "StateMinerSectorCount", "ChainHead", "StateMinerProvingDeadline", "StateMinerDeadlines",
+       "StateMinerPartitions", "StateMinerFaults", "StateMinerRecoveries", "StateAccountKey",
+       "MpoolPending"]
 
 
 def collection(parts):

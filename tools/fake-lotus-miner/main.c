@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* main.c -- fake-lotus-miner: a stand-in for `lotus-miner` in tests and demos. It answers `info`,
- * `sealing workers`, `sealing jobs`, `sectors list` and `--version` like miner/v1.36.1 does on a
- * pipe, from a simulated miner whose state file advances with the wall clock (see sim.h), and it
- * can misbehave on purpose (FAKE_LOTUS_MODE=hang|garbage|slow|fail). docs/fake-lotus-miner.md
- * is the manual.
+ * `sealing workers`, `sealing jobs`, `sectors list`, `proving deadlines|faults|check`, `actor
+ * control list`, `net id`, `mpool pending --local` (what `lotus` prints) and `--version` like
+ * miner/v1.36.1 does on a pipe, from a simulated miner whose state file advances with the wall
+ * clock (see sim.h); with --rpc it serves the same state as lotus' JSON-RPC API (rpc.c). It can
+ * misbehave on purpose (FAKE_LOTUS_MODE=hang|garbage|slow|fail). docs/fake-lotus-miner.md is
+ * the manual.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +20,7 @@
 #include "edgefleet/error.h"
 #include "mem.h"
 #include "print.h"
+#include "rpc.h"
 #include "sim.h"
 
 #define VERSION_LINE "lotus-miner version 1.36.1+mainnet+git.d7491c12d"
@@ -26,6 +29,8 @@ static const char usage[] =
   "usage: fake-lotus-miner [options] COMMAND\n"
   "commands (lotus-miner miner/v1.36.1 output):\n"
   "  info [--hide-sectors-info]   sealing workers   sealing jobs   sectors list   --version\n"
+  "  proving deadlines   proving faults   proving info   proving check --only-bad DEADLINE\n"
+  "  actor control list [--verbose]   net id   net listen   mpool pending --local (lotus')\n"
   "options (anywhere on the line; --opt=value works too):\n"
   "  --state FILE        state file (env FAKE_LOTUS_STATE; default $TMPDIR/fake-lotus-miner.json)\n"
   "  --speed X           simulated seconds per wall-clock second (env FAKE_LOTUS_SPEED; default 1)\n"
@@ -37,16 +42,27 @@ static const char usage[] =
   "                      (PreCommitWait WaitSeed CommitWait); repeatable, kept in the state\n"
   "  --now MS            use MS (Unix ms) as the wall clock (env FAKE_LOTUS_NOW; for tests)\n"
   "  --reset             start a new state even if the file exists\n"
+  "scenario changes (stored in the state; see the manual):\n"
+  "  --bad-sector N      sector N becomes unreadable (proving check; Faulty at its window)\n"
+  "  --fix-sector N      sector N is readable again (a Faulty one then recovers)\n"
+  "  --miss-deadline N   the next window of deadline N is missed (its sectors turn Faulty)\n"
+  "  --vanish-worker HOST / --return-worker HOST   a worker leaves / rejoins lotus' list\n"
+  "JSON-RPC server:\n"
+  "  --rpc HOST:PORT     serve lotus' JSON-RPC API on 127.0.0.1:PORT (0: any free port,\n"
+  "                      printed as \"listening on 127.0.0.1:PORT\"); until killed\n"
+  "  --token T           bearer token the server demands (env FAKE_LOTUS_TOKEN)\n"
   "env FAKE_LOTUS_MODE: hang (never answers), garbage (random bytes), slow (2 s delay),\n"
   "                     fail (exit 1 with lotus' API error)\n";
 
 struct opts {
   const char *state;
   struct sim_options sim;
-  bool speed_set, reset, hide_sectors, version;
+  bool speed_set, reset, hide_sectors, version, now_fixed, verbose;
   int64_t now;
   const char *words[4];
   int nwords;
+  int64_t bad_sector, fix_sector, miss_deadline; /* -1 = not given */
+  const char *vanish, *back, *rpc, *token;
 };
 
 static int usage_error(const char *fmt, const char *arg) {
@@ -131,8 +147,14 @@ static int parse(int argc, char **argv, struct opts *o) {
   }
   if ((e = getenv("FAKE_LOTUS_MINER")) && *e)
     o->sim.miner = e;
-  if ((e = getenv("FAKE_LOTUS_NOW")) && *e && !parse_i64(e, 0, INT64_MAX / 4, &o->now))
-    return usage_error("FAKE_LOTUS_NOW must be Unix milliseconds, got \"%s\"", e);
+  if ((e = getenv("FAKE_LOTUS_NOW")) && *e) {
+    if (!parse_i64(e, 0, INT64_MAX / 4, &o->now))
+      return usage_error("FAKE_LOTUS_NOW must be Unix milliseconds, got \"%s\"", e);
+    o->now_fixed = true;
+  }
+  o->bad_sector = o->fix_sector = o->miss_deadline = -1;
+  if ((e = getenv("FAKE_LOTUS_TOKEN")) && *e)
+    o->token = e;
 
   for (int i = 1; i < argc; i++) {
     char *arg = argv[i];
@@ -154,17 +176,24 @@ static int parse(int argc, char **argv, struct opts *o) {
       o->reset = true;
       continue;
     }
+    if (strcmp(arg, "--verbose") == 0) {
+      o->verbose = true;
+      continue;
+    }
     if (strcmp(arg, "--hide-sectors-info") == 0) {
       o->hide_sectors = true;
       continue;
     }
     /* lotus flags that change nothing here */
     if (strncmp(arg, "--color", 7) == 0 || strcmp(arg, "--show-ret-done") == 0 ||
-        strcmp(arg, "--fast") == 0)
+        strcmp(arg, "--fast") == 0 || strcmp(arg, "--only-bad") == 0 ||
+        strcmp(arg, "--local") == 0)
       continue;
     /* options with a value: --opt VALUE or --opt=VALUE */
     static const char *const valued[] = {"--state", "--speed", "--seed", "--workers", "--sectors",
-                                         "--miner", "--duration", "--now", "--blocks"};
+                                         "--miner", "--duration", "--now", "--blocks",
+                                         "--bad-sector", "--fix-sector", "--miss-deadline",
+                                         "--vanish-worker", "--return-worker", "--rpc", "--token"};
     const char *name = NULL, *val = NULL;
     for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) {
       size_t len = strlen(valued[k]);
@@ -205,6 +234,25 @@ static int parse(int argc, char **argv, struct opts *o) {
     } else if (strcmp(name, "--now") == 0) {
       if (!parse_i64(val, 0, INT64_MAX / 4, &o->now))
         return usage_error("--now must be Unix milliseconds, got \"%s\"", val);
+      o->now_fixed = true;
+    } else if (strcmp(name, "--bad-sector") == 0 || strcmp(name, "--fix-sector") == 0) {
+      if (!parse_i64(val, 0, INT64_MAX / 4, &v))
+        return usage_error("sector numbers are non-negative integers, got \"%s\"", val);
+      *(name[2] == 'b' ? &o->bad_sector : &o->fix_sector) = v;
+    } else if (strcmp(name, "--miss-deadline") == 0) {
+      if (!parse_i64(val, 0, SIM_DEADLINES - 1, &v))
+        return usage_error("--miss-deadline wants a deadline 0..47, got \"%s\"", val);
+      o->miss_deadline = v;
+    } else if (strcmp(name, "--vanish-worker") == 0) {
+      o->vanish = val;
+    } else if (strcmp(name, "--return-worker") == 0) {
+      o->back = val;
+    } else if (strcmp(name, "--rpc") == 0) {
+      o->rpc = val;
+    } else if (strcmp(name, "--token") == 0) {
+      if (!*val)
+        return usage_error("%s", "--token wants a value");
+      o->token = val;
     } /* --blocks N: accepted, no blocks table */
   }
   if (!valid_miner(o->sim.miner))
@@ -247,7 +295,8 @@ static int misbehave(void) {
   return 2;
 }
 
-enum cmd { CMD_INFO, CMD_WORKERS, CMD_JOBS, CMD_SECTORS };
+enum cmd { CMD_INFO, CMD_WORKERS, CMD_JOBS, CMD_SECTORS, CMD_DEADLINES, CMD_FAULTS, CMD_CHECK,
+           CMD_CONTROL, CMD_NETID, CMD_LISTEN, CMD_MPOOL, CMD_PINFO, CMD_NONE };
 
 static int command(const struct opts *o, enum cmd *out) {
   const char *w0 = o->nwords > 0 ? o->words[0] : "", *w1 = o->nwords > 1 ? o->words[1] : "";
@@ -259,13 +308,45 @@ static int command(const struct opts *o, enum cmd *out) {
     *out = CMD_JOBS;
   else if (strcmp(w0, "sectors") == 0 && strcmp(w1, "list") == 0 && o->nwords == 2)
     *out = CMD_SECTORS;
+  else if (strcmp(w0, "proving") == 0 && strcmp(w1, "deadlines") == 0 && o->nwords == 2)
+    *out = CMD_DEADLINES;
+  else if (strcmp(w0, "proving") == 0 && strcmp(w1, "faults") == 0 && o->nwords == 2)
+    *out = CMD_FAULTS;
+  else if (strcmp(w0, "proving") == 0 && strcmp(w1, "info") == 0 && o->nwords == 2)
+    *out = CMD_PINFO;
+  else if (strcmp(w0, "proving") == 0 && strcmp(w1, "check") == 0 && o->nwords == 3)
+    *out = CMD_CHECK;
+  else if (strcmp(w0, "actor") == 0 && strcmp(w1, "control") == 0 && o->nwords == 3 &&
+           strcmp(o->words[2], "list") == 0)
+    *out = CMD_CONTROL;
+  else if (strcmp(w0, "net") == 0 && strcmp(w1, "id") == 0 && o->nwords == 2)
+    *out = CMD_NETID;
+  else if (strcmp(w0, "net") == 0 && strcmp(w1, "listen") == 0 && o->nwords == 2)
+    *out = CMD_LISTEN;
+  else if (strcmp(w0, "mpool") == 0 && strcmp(w1, "pending") == 0 && o->nwords == 2)
+    *out = CMD_MPOOL;
   else
     return -1;
   return 0;
 }
 
 /* Load (or create) the state under its lock, advance it to now, save it. */
-static int load_advance_save(const struct opts *o, struct sim **out) {
+/* The scenario options, applied at the current simulated time. */
+static int apply_scenario(const struct opts *o, struct sim *s) {
+  char err[128];
+  if ((o->bad_sector >= 0 && !sim_set_bad(s, o->bad_sector, true, err, sizeof err)) ||
+      (o->fix_sector >= 0 && !sim_set_bad(s, o->fix_sector, false, err, sizeof err)) ||
+      (o->vanish && !sim_set_gone(s, o->vanish, true, err, sizeof err)) ||
+      (o->back && !sim_set_gone(s, o->back, false, err, sizeof err))) {
+    fprintf(stderr, "fake-lotus-miner: %s\n", err);
+    return 1;
+  }
+  if (o->miss_deadline >= 0)
+    s->miss_deadline = (int)o->miss_deadline;
+  return 0;
+}
+
+static int load_advance_save(const struct opts *o, int64_t now, struct sim **out) {
   char err[512] = "";
   int rc = 1;
   char *lock_path = ef_asprintf("%s.lock", o->state);
@@ -293,7 +374,11 @@ static int load_advance_save(const struct opts *o, struct sim **out) {
       if (o->sim.dur[i] > 0)
         s->dur[i] = o->sim.dur[i];
   }
-  sim_advance(s, o->now);
+  sim_advance(s, now);
+  if (apply_scenario(o, s) != 0) {
+    sim_free(&s);
+    goto fail_flock;
+  }
   if (sim_save(s, o->state, err, sizeof err) != 0) {
     fprintf(stderr, "fake-lotus-miner: %s\n", err);
     sim_free(&s);
@@ -308,6 +393,14 @@ fail_lock:
   return rc;
 }
 
+/* The RPC server's view of the state: loaded, advanced to now (the fixed --now, or the real
+ * clock at each request), saved -- exactly what a CLI run at that moment would see. */
+static struct sim *state_for_rpc(void *ud) {
+  const struct opts *o = ud;
+  struct sim *s;
+  return load_advance_save(o, o->now_fixed ? o->now : ef_now_ms(), &s) == 0 ? s : NULL;
+}
+
 int main(int argc, char **argv) {
   int bad = misbehave();
   if (bad >= 0)
@@ -319,7 +412,21 @@ int main(int argc, char **argv) {
     printf("%s\n", VERSION_LINE);
     return 0;
   }
-  enum cmd cmd;
+  enum cmd cmd = CMD_NONE;
+  bool scenario = o.bad_sector >= 0 || o.fix_sector >= 0 || o.miss_deadline >= 0 || o.vanish ||
+                  o.back;
+  if (o.rpc && (scenario || o.nwords))
+    return usage_error("%s", "--rpc serves until killed: give scenario changes and commands in "
+                             "separate runs on the same --state");
+  if (o.rpc)
+    return rpc_serve(o.rpc, o.token, state_for_rpc, &o);
+  if (o.nwords == 0 && scenario) {
+    struct sim *s;
+    if (load_advance_save(&o, o.now, &s) != 0)
+      return 1;
+    sim_free(&s);
+    return 0;
+  }
   if (o.nwords == 0) {
     fputs(usage, stdout);
     return 0;
@@ -330,9 +437,23 @@ int main(int argc, char **argv) {
     return 1;
   }
   struct sim *s;
-  if (load_advance_save(&o, &s) != 0)
+  int64_t dl = 0;
+  if (cmd == CMD_CHECK && !parse_i64(o.words[2], 0, SIM_DEADLINES - 1, &dl)) {
+    fprintf(stderr, "ERROR: deadline index must be 0..47, got \"%s\"\n", o.words[2]);
+    return 1;
+  }
+  if (load_advance_save(&o, o.now, &s) != 0)
     return 1;
   switch (cmd) {
+  case CMD_DEADLINES: print_deadlines(s, stdout); break;
+  case CMD_FAULTS: print_faults(s, stdout); break;
+  case CMD_PINFO: print_proving_info(s, stdout); break;
+  case CMD_CHECK: print_check_bad(s, (int)dl, stdout); break;
+  case CMD_CONTROL: print_control(s, o.verbose, stdout); break;
+  case CMD_NETID: print_net_id(s, stdout); break;
+  case CMD_LISTEN: print_net_listen(s, stdout); break;
+  case CMD_MPOOL: print_mpool(s, stdout); break;
+  case CMD_NONE: break;
   case CMD_INFO: print_info(s, stdout, o.hide_sectors); break;
   case CMD_WORKERS: print_workers(s, stdout); break;
   case CMD_JOBS: print_jobs(s, stdout); break;

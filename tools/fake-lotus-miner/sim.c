@@ -152,7 +152,7 @@ void sim_worker_usage(const struct sim *s, int w, struct sim_usage *u) {
 static int pick_worker(const struct sim *s, int task) {
   int best = -1, best_load = 0;
   for (int w = 0; w < s->nworkers; w++) {
-    if (s->workers[w].disabled || !(s->workers[w].tasks & 1u << task))
+    if (s->workers[w].disabled || s->workers[w].gone || !(s->workers[w].tasks & 1u << task))
       continue;
     int load = 0;
     for (int i = 0; i < s->njobs; i++)
@@ -168,7 +168,8 @@ static int pick_worker(const struct sim *s, int task) {
 }
 
 static bool usable(const struct sim *s, int w, int task) {
-  return w >= 0 && w < s->nworkers && !s->workers[w].disabled && (s->workers[w].tasks & 1u << task);
+  return w >= 0 && w < s->nworkers && !s->workers[w].disabled && !s->workers[w].gone &&
+         (s->workers[w].tasks & 1u << task);
 }
 
 /* ----- jobs and sectors ----- */
@@ -309,10 +310,124 @@ int sim_worker_queue(const struct sim *s, int w, struct sim_job ***out) {
   return n;
 }
 
+/* ----- deadlines -----
+ * The proving period (2880 epochs, 48 deadlines of 60) starts at an offset taken from the miner
+ * id. A Proving or Faulty sector sits in deadline (id - 1) % 48; the sectors of a deadline fill
+ * partitions of 2349 in id order. When a deadline's window closes:
+ *   - if it was to be missed (--miss-deadline), every Proving sector of it turns Faulty (the
+ *     faults are declared after the window: nothing of it was proven this period);
+ *   - otherwise its recovering Faulty sectors are Proving again and its bad (unreadable, see
+ *     --bad-sector) Proving sectors are skipped and turn Faulty;
+ *   - then recoveries are declared for the deadline after the one now open: its Faulty sectors
+ *     that are not bad become recovering.
+ * A deadline before the current one in this period has all its partitions proven unless it is
+ * the one missed this period. */
+
+static int64_t period_offset(const struct sim *s) {
+  return atoll(s->miner + 2) % SIM_PERIOD_EPOCHS;
+}
+
+int sim_sector_deadline(int64_t id) {
+  return (int)((id > 0 ? id - 1 : 0) % SIM_DEADLINES);
+}
+
+bool sim_in_deadline(const struct sim_sector *sec) {
+  return sec->state == SIM_S_PROVING || sec->state == SIM_S_FAULTY;
+}
+
+static void dlinfo_at(const struct sim *s, int64_t epoch, struct sim_dlinfo *d) {
+  int64_t off = period_offset(s);
+  int64_t into = ((epoch - off) % SIM_PERIOD_EPOCHS + SIM_PERIOD_EPOCHS) % SIM_PERIOD_EPOCHS;
+  d->epoch = epoch;
+  d->period_start = epoch - into;
+  d->index = into / SIM_DL_EPOCHS;
+  d->open = d->period_start + d->index * SIM_DL_EPOCHS;
+  d->close = d->open + SIM_DL_EPOCHS;
+  d->challenge = d->open - 20;
+  d->fault_cutoff = d->open - 70;
+}
+
+void sim_deadline_info(const struct sim *s, struct sim_dlinfo *d) {
+  dlinfo_at(s, sim_epoch(s), d);
+}
+
+bool sim_sector_is_bad(const struct sim *s, int64_t id) {
+  int lo = 0, hi = s->nbad - 1;
+  while (lo <= hi) {
+    int mid = (lo + hi) / 2;
+    if (s->bad[mid] == id)
+      return true;
+    if (s->bad[mid] < id)
+      lo = mid + 1;
+    else
+      hi = mid - 1;
+  }
+  return false;
+}
+
+void sim_deadlines(const struct sim *s, struct sim_dl out[SIM_DEADLINES]) {
+  memset(out, 0, SIM_DEADLINES * sizeof *out);
+  for (int i = 0; i < s->nsectors; i++) {
+    const struct sim_sector *sec = &s->sectors[i];
+    if (!sim_in_deadline(sec))
+      continue;
+    struct sim_dl *d = &out[sim_sector_deadline(sec->id)];
+    d->sectors++;
+    d->faults += sec->state == SIM_S_FAULTY;
+    d->recoveries += sec->state == SIM_S_FAULTY && sec->recovering;
+  }
+  struct sim_dlinfo di;
+  sim_deadline_info(s, &di);
+  for (int k = 0; k < SIM_DEADLINES; k++) {
+    out[k].partitions = (int)((out[k].sectors + SIM_PART_SECTORS - 1) / SIM_PART_SECTORS);
+    bool missed = s->missed_dl == k && s->missed_period == di.period_start;
+    out[k].proven = k < di.index && !missed ? out[k].partitions : 0;
+  }
+}
+
+static void deadline_tick(struct sim *s, int64_t t) {
+  int64_t epoch = (t - SIM_GENESIS_MS) / SIM_EPOCH_MS;
+  if (((epoch - period_offset(s)) % SIM_DL_EPOCHS + SIM_DL_EPOCHS) % SIM_DL_EPOCHS != 0)
+    return;
+  struct sim_dlinfo now, closed;
+  dlinfo_at(s, epoch, &now);
+  dlinfo_at(s, epoch - 1, &closed);
+  int dl = (int)closed.index, declare = (int)(now.index + 1) % SIM_DEADLINES;
+  bool miss = s->miss_deadline == dl;
+  if (miss) {
+    s->miss_deadline = -1;
+    s->missed_dl = dl;
+    s->missed_period = closed.period_start;
+  }
+  for (int i = 0; i < s->nsectors; i++) {
+    struct sim_sector *sec = &s->sectors[i];
+    if (!sim_in_deadline(sec))
+      continue;
+    int sdl = sim_sector_deadline(sec->id);
+    if (sdl == dl) {
+      if (sec->state == SIM_S_PROVING && (miss || sim_sector_is_bad(s, sec->id))) {
+        sec->state = SIM_S_FAULTY;
+        sec->recovering = false;
+        s->proving--;
+      } else if (!miss && sec->state == SIM_S_FAULTY && sec->recovering) {
+        sec->state = SIM_S_PROVING;
+        sec->recovering = false;
+        s->proving++;
+      }
+    } else if (sdl == declare && sec->state == SIM_S_FAULTY && !sim_sector_is_bad(s, sec->id)) {
+      sec->recovering = true;
+    }
+  }
+}
+
 static void tick(struct sim *s, int64_t t) {
   /* 1. job phases */
   for (int i = 0; i < s->njobs;) {
     struct sim_job *j = &s->jobs[i];
+    if (s->workers[j->worker].gone) { /* a vanished worker's jobs stand still */
+      i++;
+      continue;
+    }
     if (j->state == SIM_J_RETWAIT && t >= j->end) {
       struct sim_sector *sec = find_sector(s, j->sector);
       if (sec) {
@@ -333,7 +448,7 @@ static void tick(struct sim *s, int64_t t) {
   }
   /* 2. scheduling: a free slot takes the oldest assigned job of its task */
   for (int w = 0; w < s->nworkers; w++) {
-    if (s->workers[w].disabled)
+    if (s->workers[w].disabled || s->workers[w].gone)
       continue;
     struct sim_usage u;
     sim_worker_usage(s, w, &u);
@@ -360,13 +475,15 @@ static void tick(struct sim *s, int64_t t) {
   /* 4. pledge while PC1 slots are free */
   int slots = 0;
   for (int w = 0; w < s->nworkers; w++)
-    if (!s->workers[w].disabled && (s->workers[w].tasks & 1u << SIM_PC1))
+    if (!s->workers[w].disabled && !s->workers[w].gone && (s->workers[w].tasks & 1u << SIM_PC1))
       slots += s->workers[w].limit[SIM_PC1] ? s->workers[w].limit[SIM_PC1] : 1;
   if (early < slots + 1 && below(s, 4) == 0) {
     struct sim_sector *sec = add_sector(s, s->next_sector++, SIM_S_PACKING);
     step_sector(s, sec, t);
   }
-  /* 5. chain and money */
+  /* 5. WindowPoSt: a deadline's window closes */
+  deadline_tick(s, t);
+  /* 6. chain and money */
   if (s->verified > s->proving)
     s->verified = s->proving;
   double raw = (double)s->proving * SIM_SECTOR_SIZE;
@@ -456,8 +573,13 @@ struct sim *sim_create(const struct sim_options *o, int64_t wall) {
   }
   for (int k = 0; k < 3 && o->sectors > 10; k++)
     s->sectors[below(s, o->sectors)].state = SIM_S_REMOVED;
-  for (int k = 0; k < 2 && o->sectors > 10; k++)
-    s->sectors[below(s, o->sectors)].state = SIM_S_FAULTY;
+  s->miss_deadline = s->missed_dl = -1;
+  for (int k = 0; k < 2 && o->sectors > 10; k++) { /* unreadable: they stay Faulty */
+    struct sim_sector *f = &s->sectors[below(s, o->sectors)];
+    f->state = SIM_S_FAULTY;
+    if (!sim_sector_is_bad(s, f->id))
+      sim_set_bad(s, f->id, true, NULL, 0);
+  }
   s->next_sector = o->sectors + 1;
   s->verified = o->sectors / 2;
   s->bal.pledge = (int64_t)o->sectors * PLEDGE_NANO;
@@ -489,8 +611,104 @@ void sim_free(struct sim **sp) {
   ef_free(s->workers);
   ef_free(s->jobs);
   ef_free(s->sectors);
+  ef_free(s->bad);
   ef_free(s);
   *sp = NULL;
+}
+
+/* ----- scenarios ----- */
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+bool sim_set_bad(struct sim *s, int64_t id, bool bad, char *err, size_t errlen) {
+  if (bad == sim_sector_is_bad(s, id))
+    return true;
+  if (bad) {
+    if (!find_sector(s, id)) {
+      if (err)
+        snprintf(err, errlen, "no sector %lld", (long long)id);
+      return false;
+    }
+    s->bad = ef_realloc(s->bad, (size_t)(s->nbad + 1) * sizeof *s->bad);
+    s->bad[s->nbad++] = id;
+    qsort(s->bad, (size_t)s->nbad, sizeof *s->bad, cmp_i64);
+    return true;
+  }
+  int k = 0;
+  for (int i = 0; i < s->nbad; i++)
+    if (s->bad[i] != id)
+      s->bad[k++] = s->bad[i];
+  s->nbad = k;
+  return true;
+}
+
+bool sim_set_gone(struct sim *s, const char *host, bool gone, char *err, size_t errlen) {
+  for (int w = 0; w < s->nworkers; w++)
+    if (strcmp(s->workers[w].host, host) == 0) {
+      s->workers[w].gone = gone;
+      return true;
+    }
+  snprintf(err, errlen, "no worker with host name \"%s\"", host);
+  return false;
+}
+
+/* ----- addresses and messages ----- */
+
+static uint64_t mix(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+/* n characters of `alphabet` drawn from a hash chain seeded with h. */
+static void hash_chars(uint64_t h, const char *alphabet, int n, char *out) {
+  size_t len = strlen(alphabet);
+  for (int i = 0; i < n; i++) {
+    h = mix(h + 0x9e3779b97f4a7c15ULL);
+    out[i] = alphabet[h % len];
+  }
+  out[n] = '\0';
+}
+
+static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
+
+void sim_address(const struct sim *s, int which, char id[32], char key[48]) {
+  long long base = atoll(s->miner + 2);
+  snprintf(id, 32, "%.1s0%lld", s->miner, base + 1 + which);
+  key[0] = s->miner[0];
+  key[1] = '1';
+  hash_chars(mix((uint64_t)(base + 1 + which)), b32, 39, key + 2);
+}
+
+void sim_peer_id(const struct sim *s, char out[64]) {
+  memcpy(out, "12D3KooW", 8);
+  hash_chars(mix((uint64_t)atoll(s->miner + 2) ^ 0x7065657269640000ULL),
+             "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz", 44, out + 8);
+}
+
+int sim_pending(const struct sim *s, struct sim_msg **out) {
+  int n = 0;
+  *out = NULL;
+  for (int i = s->first_open; i < s->nsectors; i++) {
+    const struct sim_sector *sec = &s->sectors[i];
+    if (sec->state != SIM_S_PCWAIT && sec->state != SIM_S_COMMITWAIT)
+      continue;
+    *out = ef_realloc(*out, (size_t)(n + 1) * sizeof **out);
+    struct sim_msg *m = &(*out)[n++];
+    m->sector = sec->id;
+    m->method = sec->state == SIM_S_PCWAIT ? 6 : 7;
+    m->nonce = sec->id * 2 + (m->method == 7);
+    memcpy(m->cid, "bafy2bzace", 10);
+    hash_chars(mix((uint64_t)m->nonce * 31 + (uint64_t)atoll(s->miner + 2)), b32, 52, m->cid + 10);
+  }
+  return n;
+}
+
+int64_t sim_wallet_nano(const struct sim *s, int which) {
+  return which == SIM_ADDR_WORKER ? s->bal.worker : which == SIM_ADDR_CONTROL ? s->bal.control : 0;
 }
 
 /* ----- state file ----- */
@@ -546,6 +764,8 @@ int sim_save(const struct sim *s, const char *path, char *err, size_t errlen) {
                 (json_int_t)w->ram, "swap", (json_int_t)w->swap, "base_mem",
                 (json_int_t)w->base_mem, "tasks", task_list(w->tasks), "limits", lim,
                 "disabled", w->disabled));
+    if (w->gone)
+      json_object_set_new(json_array_get(workers, json_array_size(workers) - 1), "gone", json_true());
   }
   json_object_set_new(root, "workers", workers);
 
@@ -568,7 +788,16 @@ int sim_save(const struct sim *s, const char *path, char *err, size_t errlen) {
     json_array_append_new(sectors,
       json_pack("[I, s, i, I, I, i]", (json_int_t)sec->id, sim_state_names[sec->state],
                 sec->step, (json_int_t)sec->until, (json_int_t)sec->expiration, sec->worker));
+    if (sec->recovering) /* a 7th element, only when set */
+      json_array_append_new(json_array_get(sectors, json_array_size(sectors) - 1), json_true());
   }
+  json_t *bad = json_array();
+  for (int i = 0; i < s->nbad; i++)
+    json_array_append_new(bad, json_integer(s->bad[i]));
+  json_object_set_new(root, "bad_sectors", bad);
+  json_object_set_new(root, "miss_deadline", json_integer(s->miss_deadline));
+  json_object_set_new(root, "missed_deadline", json_integer(s->missed_dl));
+  json_object_set_new(root, "missed_period", json_integer(s->missed_period));
   json_object_set_new(root, "sectors", sectors);
 
   int rc = 0;
@@ -674,6 +903,7 @@ static void load_workers(struct rd *r, struct sim *s, const json_t *arr) {
     w->swap = rd_int(r, o, "swap", 0, INT64_MAX / 4);
     w->base_mem = rd_int(r, o, "base_mem", 0, INT64_MAX / 4);
     w->disabled = json_is_true(json_object_get(o, "disabled"));
+    w->gone = json_is_true(json_object_get(o, "gone"));
     const json_t *tasks = json_object_get(o, "tasks"), *v;
     size_t k;
     if (!json_is_array(tasks))
@@ -715,7 +945,9 @@ static void load_lists(struct rd *r, struct sim *s, const json_t *root) {
     int step, worker;
     if (r->bad)
       break;
-    if (json_unpack((json_t *)v, "[I, s, i, I, I, i]", &id, &state, &step, &until, &exp, &worker) != 0 ||
+    json_t *rec7 = json_array_size(v) == 7 ? json_array_get(v, 6) : NULL;
+    if ((json_array_size(v) == 7 && !json_is_boolean(rec7)) ||
+        json_unpack((json_t *)v, "[I, s, i, I, I, i*]", &id, &state, &step, &until, &exp, &worker) != 0 ||
         id < 0 || name_index(sim_state_names, SIM_S_COUNT, state) < 0 || step < 0 || step > 2 ||
         worker < -1 || worker >= s->nworkers) {
       rd_fail(r, "bad entry in", "sectors");
@@ -727,6 +959,7 @@ static void load_lists(struct rd *r, struct sim *s, const json_t *root) {
       break;
     }
     sec->step = step;
+    sec->recovering = json_is_true(rec7) && sec->state == SIM_S_FAULTY;
     sec->until = until;
     sec->expiration = exp;
     sec->worker = worker;
@@ -815,6 +1048,24 @@ int sim_load(const char *path, struct sim **out, char *err, size_t errlen) {
     load_workers(&r, s, json_object_get(root, "workers"));
   if (!r.bad)
     load_lists(&r, s, root);
+  /* scenario fields (optional: states written before they existed have none) */
+  s->miss_deadline = s->missed_dl = -1;
+  if (json_object_get(root, "miss_deadline"))
+    s->miss_deadline = (int)rd_int(&r, root, "miss_deadline", -1, SIM_DEADLINES - 1);
+  if (json_object_get(root, "missed_deadline"))
+    s->missed_dl = (int)rd_int(&r, root, "missed_deadline", -1, SIM_DEADLINES - 1);
+  if (json_object_get(root, "missed_period"))
+    s->missed_period = rd_int(&r, root, "missed_period", INT64_MIN / 4, INT64_MAX / 4);
+  const json_t *bad = json_object_get(root, "bad_sectors"), *bv;
+  size_t bk;
+  if (bad && !json_is_array(bad))
+    rd_fail(&r, "not an array:", "bad_sectors");
+  json_array_foreach(bad, bk, bv) {
+    if (r.bad)
+      break;
+    if (!json_is_integer(bv) || !sim_set_bad(s, json_integer_value(bv), true, NULL, 0))
+      rd_fail(&r, "bad entry (not a sector id) in", "bad_sectors");
+  }
   json_decref(root);
   if (r.bad) {
     sim_free(&s);

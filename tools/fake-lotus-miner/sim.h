@@ -38,6 +38,7 @@ struct sim_worker {
   unsigned tasks;              /* bit (1u << task) per task type it accepts */
   int limit[SIM_NTASK];        /* MaxConcurrent per task, 0 = none */
   bool disabled;
+  bool gone; /* vanished from lotus' worker list (not listed, schedules and runs nothing) */
 };
 
 struct sim_job {
@@ -54,6 +55,7 @@ struct sim_sector {
   int64_t expiration; /* epoch, 0 until on chain */
   int worker;         /* worker chosen for the state's jobs, -1 none */
   bool has_job;
+  bool recovering; /* Faulty, recovery declared: proven again when its deadline next closes */
 };
 
 struct sim_balance { /* nanoFIL */
@@ -79,6 +81,11 @@ struct sim {
   struct sim_sector *sectors;
   int nsectors, capsectors;
   int first_open; /* sectors before this index are all in a final state */
+  int64_t *bad;    /* unreadable sectors (proving check --only-bad), sorted */
+  int nbad;
+  int miss_deadline;          /* the next window of this deadline fails; -1 none */
+  int missed_dl;              /* the deadline missed last, -1 none ... */
+  int64_t missed_period;      /* ... in the proving period starting at this epoch */
   int64_t proving; /* count of Proving sectors while advancing (not saved) */
 };
 
@@ -120,5 +127,41 @@ void sim_worker_usage(const struct sim *s, int w, struct sim_usage *u);
 /* The jobs of worker `w` waiting for a slot, oldest first; the caller frees the array (ef_free),
  * the jobs stay the state's. Returns their number. */
 int sim_worker_queue(const struct sim *s, int w, struct sim_job ***out);
+
+/* ---- WindowPoSt (see sim.c "deadlines") ---- */
+enum { SIM_DEADLINES = 48, SIM_DL_EPOCHS = 60, SIM_PERIOD_EPOCHS = 2880, SIM_PART_SECTORS = 2349 };
+/* lotus' dline.Info of the current deadline, in epochs. */
+struct sim_dlinfo {
+  int64_t epoch, period_start, index, open, close, challenge, fault_cutoff;
+};
+void sim_deadline_info(const struct sim *s, struct sim_dlinfo *d);
+/* The deadline a sector is assigned to; sectors of a deadline fill partitions of
+ * SIM_PART_SECTORS in id order. Only Proving and Faulty sectors are in deadlines. */
+int sim_sector_deadline(int64_t id);
+bool sim_in_deadline(const struct sim_sector *sec);
+struct sim_dl {
+  int64_t sectors, faults, recoveries;
+  int partitions, proven;
+};
+void sim_deadlines(const struct sim *s, struct sim_dl out[SIM_DEADLINES]);
+bool sim_sector_is_bad(const struct sim *s, int64_t id);
+/* Scenario changes (main.c options); false with a reason when they do not apply. */
+bool sim_set_bad(struct sim *s, int64_t id, bool bad, char *err, size_t errlen);
+bool sim_set_gone(struct sim *s, const char *host, bool gone, char *err, size_t errlen);
+
+/* ---- addresses and messages ---- */
+enum { SIM_ADDR_OWNER, SIM_ADDR_WORKER, SIM_ADDR_CONTROL, SIM_NADDR };
+/* The ID address (f0…) and the key address (f1…) of the owner, worker and control wallets. */
+void sim_address(const struct sim *s, int which, char id[32], char key[48]);
+void sim_peer_id(const struct sim *s, char out[64]);
+/* Pending messages: one per sector in PreCommitWait (PreCommitSector, method 6) and CommitWait
+ * (ProveCommitSector, method 7), sent from the worker key address, in sector order. */
+struct sim_msg {
+  int64_t sector, nonce;
+  int method;
+  char cid[72];
+};
+int sim_pending(const struct sim *s, struct sim_msg **out); /* caller ef_frees *out */
+int64_t sim_wallet_nano(const struct sim *s, int which);
 
 #endif

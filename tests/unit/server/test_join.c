@@ -216,7 +216,7 @@ static void test_no_false_offline(void **state) {
 /* Unreachable, disabled, faults, a deadline with faults, a bad proving check: one alarm each. */
 static void test_worker_and_fault_alarms(void **state) {
   (void)state;
-  upload_miner("{\"minerId\":\"f01\",\"faultySectors\":2,"
+  upload_miner("{\"minerId\":\"f01\",\"faultySectors\":2,\"errorSectors\":2,"
                "\"deadlines\":[{\"index\":0,\"faults\":0},{\"index\":7,\"faults\":2}],"
                "\"provingCheck\":{\"deadline\":9,\"bad\":1,\"badSectors\":[5]},"
                "\"workerInfo\":{"
@@ -229,6 +229,7 @@ static void test_worker_and_fault_alarms(void **state) {
   assert_non_null(strstr(jstr(a, "message"), "w1"));
   assert_non_null(find_alarm(o, "worker_disabled"));
   assert_non_null(find_alarm(o, "faulty_sectors"));
+  assert_null(find_alarm(o, "error_sectors")); /* the same sectors: one alarm */
   a = find_alarm(o, "deadline_faults");
   assert_non_null(a);
   assert_string_equal(jstr(a, "message"), "deadline 7 has faults");
