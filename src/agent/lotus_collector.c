@@ -66,7 +66,8 @@
 struct lotus_delta {
   lotus_send_fn send;
   void *ud;
-  json_t *last;      /* the last record sent, without "timestamp" */
+  json_t *last;      /* the last record sent, without "timestamp" and "deadlineLeftSeconds" */
+  json_t *ts, *left; /* those two of the last record pushed (NULL when it had none) */
   bool need_full;
   struct lotus_delta_stats st;
 };
@@ -82,6 +83,8 @@ void lotus_delta_new(lotus_send_fn send, void *ud, struct lotus_delta **out) {
 void lotus_delta_free(struct lotus_delta **d) {
   if (!d || !*d) return;
   json_decref((*d)->last);
+  json_decref((*d)->ts);
+  json_decref((*d)->left);
   ef_free(*d);
   *d = NULL;
 }
@@ -149,8 +152,10 @@ int lotus_delta_push(struct lotus_delta *d, const json_t *rec) {
       json_decref(patch);
     }
   }
-  json_decref(ts);
-  json_decref(left);
+  json_decref(d->ts);
+  json_decref(d->left);
+  d->ts = ts; /* the references move */
+  d->left = left;
   json_decref(d->last);
   d->last = cur;
   return rc;
@@ -160,7 +165,11 @@ int lotus_delta_full(struct lotus_delta *d) {
   d->need_full = true;
   if (!d->last) return 0;
   d->need_full = false;
-  return send_doc(d, d->last, true);
+  json_t *doc = json_deep_copy(d->last);
+  add_volatile(doc, d->ts, d->left); /* the values of the last collection, as it was sent */
+  int rc = send_doc(d, doc, true);
+  json_decref(doc);
+  return rc;
 }
 
 void lotus_delta_get_stats(const struct lotus_delta *d, struct lotus_delta_stats *st) {

@@ -35,8 +35,7 @@ dash = importlib.import_module("60-dashboard")
 T = Suite("43-lotus-e2e", static_dir=dash.WEB, front_push_interval="200ms",
           heartbeat_tolerance="10s", heartbeat_tolerance_miss="5s")
 
-FAKE = os.environ.get("EF_FAKE_LOTUS_MINER") or os.path.join(
-    build_dir(), "tools", "fake-lotus-miner", "fake-lotus-miner")
+FAKE = os.path.join(build_dir(), "tools", "fake-lotus-miner", "fake-lotus-miner")
 MINER = "f0777"
 MIN = 60000
 

@@ -290,12 +290,24 @@ static void delta_uploads(void **st) {
   json_decref(want);
   json_decref(j);
 
-  /* the server asks for a full record: the last one, at once */
+  /* deadlineLeftSeconds counts down like the timestamp: alone, nothing is sent */
+  json_object_set_new(rb, "deadlineLeftSeconds", json_integer(600));
+  json_object_set_new(rb, "timestamp", json_integer(4));
+  assert_int_equal(lotus_delta_push(d, rb), 0);
+  json_object_set_new(rb, "deadlineLeftSeconds", json_integer(590));
+  json_object_set_new(rb, "timestamp", json_integer(14));
+  assert_int_equal(lotus_delta_push(d, rb), 0);
+  assert_int_equal(s.n, 2);
+
+  /* the server asks for a full record: the last one, at once, with the last timestamp and
+   * deadlineLeftSeconds */
   assert_int_equal(lotus_delta_full(d), 1);
   assert_int_equal(s.full[2], 1);
   j = sent_json(&s, 2);
   assert_string_equal(jstr(j, "minerBalance"), "2 FIL");
   assert_null(jobj(jobj(j, "workerInfo"), "w2"));
+  assert_int_equal(json_integer_value(json_object_get(j, "deadlineLeftSeconds")), 590);
+  assert_int_equal(json_integer_value(json_object_get(j, "timestamp")), 14);
   json_decref(j);
 
   /* a refused send makes the next upload full */
@@ -311,7 +323,7 @@ static void delta_uploads(void **st) {
   lotus_delta_get_stats(d, &stats);
   assert_int_equal(stats.full_count, 3);
   assert_int_equal(stats.patch_count, 1);
-  assert_int_equal(stats.unchanged, 1);
+  assert_int_equal(stats.unchanged, 3);
   assert_int_equal(stats.patch_bytes, strlen(s.json[1]));
   json_decref(ra);
   json_decref(rb);
