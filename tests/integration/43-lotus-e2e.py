@@ -8,7 +8,9 @@ the fake as `lotus` for mpool pending); edgefleetd serves the record. Each scena
 to the REST record (miner_query), the /front push (subMinerInfo merge patches) and, in headless
 Chromium, the miner page:
 
-* a GPU worker: lotus' own GPU list and use of pc2-01 (no agent on it) on its card;
+* GPU workers: lotus' own GPU list and use of pc2-01 (no agent on it) on its card; c2-01 with
+  an agent (lotus_worker_name c2-01, the gpu collector on the tests' NVML-shaped fake library)
+  whose GPUs join the miner record as gpuInfo, a row per GPU on its card;
 * a missed deadline (--miss-deadline): its sectors faulty, no proven partition, the cell red;
 * a worker vanishing from lotus' list (--vanish-worker): kept as `missing`, shown so;
 * a faulty sector recovering (--fix-sector): declared recovering before its window, proving
@@ -31,6 +33,7 @@ from cdp import Chromium
 from front import Front
 
 dash = importlib.import_module("60-dashboard")
+gpu = importlib.import_module("46-gpu")
 
 T = Suite("43-lotus-e2e", static_dir=dash.WEB, front_push_interval="200ms",
           heartbeat_tolerance="10s", heartbeat_tolerance_miss="5s")
@@ -140,6 +143,16 @@ async def lotus_end_to_end(srv):
                                "--lotus-interval", "500ms", "--lotus-timeout", "5s",
                                "--lotus-slow-interval", "1m", "--lotus-reach-timeout", "0"],
                          env={"FAKE_LOTUS_STATE": fake.state}, dir=adir)
+    # the agent of the GPU worker c2-01 (this host, known to lotus as c2-01)
+    wdir = os.path.join(fake.dir, "worker")
+    os.makedirs(wdir)
+    srv.add_device("SN-C2-01", "agent", "pw", device_name="c2-01", device_type="worker")
+    worker_agent = AgentProcess(srv, ["--sn", "SN-C2-01", "--model", "agent", "--password", "pw",
+                                      "--data-dir", wdir, "--status-interval", "1s",
+                                      "--collectors", "system, gpu", "--lotus-worker-name", "c2-01",
+                                      "--sys-root", os.path.join(source_dir(), "tests", "data",
+                                                                 "agent", "gpu-none")],
+                                env={"EF_LAZY_NVML_SONAME": gpu.fake_nvml()}, dir=wdir)
     browser = Chromium(width=1280, height=800)
     base = "http://127.0.0.1:%d" % srv.port
     try:
@@ -166,6 +179,12 @@ async def lotus_end_to_end(srv):
         gw = m["workers"]["pc2-01"]
         check(any("RTX 3090" in g.get("name", "") for g in gw.get("gpus", [])), "GPU worker", gw)
         check(gw["lotus"]["listed"] is True and "agentState" not in gw, gw)
+        nv = [g for g in gpu.EXPECTED if g["vendor"] == "nvidia"]
+        m = wait_until(lambda: (lambda m: m if m and m["workers"]["c2-01"].get("gpuInfo") else None)(
+            miner(srv)), 15, what="c2-01's agent GPUs joined to the miner record")
+        cw = m["workers"]["c2-01"]
+        check(cw["gpuInfo"] == nv and cw.get("agentState") == "online", cw)
+        check(any("A5000" in g.get("name", "") for g in cw.get("gpus", [])), "lotus' list kept", cw)
 
         browser.start()
         page = browser.page()
@@ -180,6 +199,10 @@ async def lotus_end_to_end(srv):
         w = dash.text_of(page, "[data-host=\"pc2-01\"]")
         check("GPU (lotus)" in w and "RTX 3090" in w, "the GPU worker's card", w)
         check(dash.text_of(page, "#dl-faulty") == str(len(faults0)), dash.text_of(page, "#dl-faults"))
+        page_js(page, "document.querySelectorAll('[data-host=\"c2-01\"] tr[data-gpu]').length === %d"
+                % len(nv), "c2-01's GPU rows")
+        w = dash.text_of(page, "[data-host=\"c2-01\"]")
+        check(all(g["name"] in w for g in nv), "c2-01's card", w)
 
         async with Front(srv) as f:
             await f.login(srv.token)
@@ -187,6 +210,7 @@ async def lotus_end_to_end(srv):
             check(r["code"] == 1, r)
             doc = r["data"]
             check("RTX 3090" in str(doc["workerInfo"]["pc2-01"].get("gpus")), doc["workerInfo"]["pc2-01"])
+            check(doc["workerInfo"]["c2-01"].get("gpuInfo") == nv, doc["workerInfo"]["c2-01"])
 
             # ---- a missed deadline and a vanished worker ----
             k = 1 if (cur0 + 1) % 48 not in faults0.values() else 2
@@ -258,8 +282,9 @@ async def lotus_end_to_end(srv):
     finally:
         browser.stop()
         code = agent.stop()
+        wcode = worker_agent.stop()
         fake.cleanup()
-    check(code == 0, "agent exit status", code)
+    check(code == 0 and wcode == 0, "agent exit status", code, wcode)
 
 
 if __name__ == "__main__":
