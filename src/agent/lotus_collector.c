@@ -718,8 +718,8 @@ int lotus_collector_new(const struct lotus_conf *conf, lotus_send_fn send, void 
   lc->rpc = rpc;
   lc->rpc_src = src;
   lotus_delta_new(send, ud, &lc->delta);
-#define PART(n, a, f, l, m, ...) \
-  (struct part) { .name = (n), .args = a, .parse = (f), .list = (l), .out_max = (m), __VA_ARGS__ }
+#define PART(n, a, f, l, m) \
+  (struct part) { .name = (n), .args = a, .parse = (f), .list = (l), .out_max = (m) }
 #define ARGS(...) {__VA_ARGS__}
   lc->parts[0] = PART("info", ARGS("info"), ef_lotus_parse_info, NULL, OUTPUT_MAX);
   lc->parts[1] = PART("sealing workers", ARGS("sealing", "workers"), ef_lotus_parse_workers,
@@ -736,14 +736,16 @@ int lotus_collector_new(const struct lotus_conf *conf, lotus_send_fn send, void 
                               ef_lotus_parse_proving_info, "currentDeadline", OUTPUT_MAX);
     lc->extra[X_FAULTS] = PART("proving faults", ARGS("proving", "faults"), ef_lotus_parse_faults,
                                "faults", SECTORS_MAX);
-    lc->extra[X_CONTROL] = PART("actor control list", ARGS("actor", "control", "list", "--verbose"),
+    lc->extra[X_CONTROL] = PART("actor control list",
+                                ARGS("actor", "control", "list", "--verbose"),
                                 ef_lotus_parse_control, "addresses", OUTPUT_MAX);
     lc->extra[X_NETID] = PART("net id", ARGS("net", "id"), ef_lotus_parse_net, "peerId",
                               OUTPUT_MAX);
     lc->extra[X_NETLISTEN] = PART("net listen", ARGS("net", "listen"), ef_lotus_parse_net,
                                   "multiaddrs", OUTPUT_MAX);
     lc->extra[X_MPOOL] = PART("mpool pending", ARGS("mpool", "pending", "--local"),
-                              ef_lotus_parse_mpool, "messages", SECTORS_MAX, .lotus = true);
+                              ef_lotus_parse_mpool, "messages", SECTORS_MAX);
+    lc->extra[X_MPOOL].lotus = true; /* a `lotus` (full node) command */
   }
   lc->storage = PART("storage list", ARGS("storage", "list"), lotus_reach_parse_storage, "urls",
                      OUTPUT_MAX);
