@@ -212,6 +212,26 @@ async def lotus_end_to_end(srv):
             check("RTX 3090" in str(doc["workerInfo"]["pc2-01"].get("gpus")), doc["workerInfo"]["pc2-01"])
             check(doc["workerInfo"]["c2-01"].get("gpuInfo") == nv, doc["workerInfo"]["c2-01"])
 
+            # ---- pending messages ----
+            # pending messages: the fake sends one per sector in PreCommitWait or CommitWait,
+            # from the worker's key address (the agent counts the miner's addresses only); move
+            # the clock two minutes at a time until a sector waits for the chain
+            for _ in range(150):
+                if re.search(r"^\s+(PreCommitWait|CommitWait): [1-9]", fake.run("info"), re.M):
+                    break
+                fake.set_now(fake.now + 2 * MIN)
+            m = wait_until(lambda: (lambda m: m if m and m.get("totalMessages") ==
+                                    m["preCommitWait"] + m["commitWait"] > 0 else None)(miner(srv)),
+                           10, what="totalMessages = preCommitWait + commitWait > 0")
+            await f.push_until(doc, lambda d: d.get("totalMessages", 0) > 0, timeout=10,
+                               what="totalMessages pushed")
+            page_js(page, "(e => e && e.textContent === '%d')(document.querySelector("
+                    "'[data-field=\"totalMessages\"]'))" % m["totalMessages"],
+                    "the pending messages on the page")
+            print("pending messages", m["totalMessages"])
+            cur0, _ = fake.proving_info()
+            faults0 = fake.faults()
+
             # ---- a missed deadline and a vanished worker ----
             k = 1 if (cur0 + 1) % 48 not in faults0.values() else 2
             missed = (cur0 + k) % 48
@@ -268,12 +288,6 @@ async def lotus_end_to_end(srv):
                     % m["faultySectors"], "the fault count on the page")
             page_js(page, "(e => e && e.textContent === '0')(document.getElementById('dl-recovering'))",
                     "nothing recovering on the page")
-            # pending messages: the fake sends one per sector in PreCommitWait or CommitWait,
-            # from the worker's key address (the agent counts the miner's addresses only)
-            m = wait_until(lambda: (lambda m: m if m and m.get("totalMessages") ==
-                                    m["preCommitWait"] + m["commitWait"] else None)(miner(srv)),
-                           10, what="totalMessages = preCommitWait + commitWait")
-            print("pending messages", m["totalMessages"])
         dash.no_problems(page)
         dash.shot(page, "lotus-e2e.png")
     except BaseException:
