@@ -135,6 +135,17 @@ _SANITIZER_RE = re.compile(
     r"^.*(?:(?:Address|Leak|Thread|UndefinedBehavior)Sanitizer|runtime error:).*$", re.M)
 
 
+def sanitized_build():
+    """Whether the binaries under test were built with a sanitizer (ASan/UBSan/TSan): they are
+    2-10x slower, so load tests scale their counts down (never their checks)."""
+    try:
+        with open(server_binary(), "rb") as f:
+            data = f.read()
+    except OSError:
+        return False
+    return b"__asan_init" in data or b"__tsan_init" in data
+
+
 def sanitizer_report(text):
     """The sanitizer report in a process's output, from its first line on, or None."""
     m = _SANITIZER_RE.search(text)
