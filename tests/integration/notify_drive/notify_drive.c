@@ -9,6 +9,7 @@
  * stdout: "ready N" (N receivers) once started, then one JSON line per outcome
  * {fingerprint, receiver, outcome}, in the order the loop receives them.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,8 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b) {
 int main(int argc, char **argv) {
   struct server_config cfg;
   char err[512];
+  /* as edgefleetd: a peer that closed (e.g. the SMTP QUIT at cleanup) is an error, not a signal */
+  signal(SIGPIPE, SIG_IGN);
   if (config_init(&cfg, argc, argv, err, sizeof err) != 0) {
     fprintf(stderr, "notify_drive: %s\n", err);
     return 2;
