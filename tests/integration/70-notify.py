@@ -345,6 +345,33 @@ def dead_receiver_blocks_nobody(d, hooks):
     print("ok dead_receiver_blocks_nobody")
 
 
+def alertmanager_resends_firing(d, hooks):
+    """Alertmanager forgets an alert not re-sent within its resolve_timeout: the firing ones are
+    posted again every notify_resend, the resolved ones no longer."""
+    drv = Driver(d, notify_alertmanager="http://127.0.0.1:%d/am" % hooks.port,
+                 notify_resend="1s")
+    t0 = int(time.time() * 1000)
+
+    def posts():
+        return [[a["annotations"]["edgefleet_fingerprint"] for a in b]
+                for b in hooks.bodies("/am/api/v2/alerts")]
+    drv.send(alert("r1", "firing", t0))
+    check(drv.outcomes(1)[0]["outcome"] == "delivered")
+    drv.send(alert("r2", "firing", t0, summary="second"))
+    check(drv.outcomes(1)[0]["outcome"] == "delivered")
+    wait_until(lambda: sorted(posts()[-1]) == ["r1", "r2"], timeout=30, what="a re-send of both")
+    drv.send(alert("r1", "resolved", t0, t0 + 1))
+    check(drv.outcomes(1)[0]["outcome"] == "delivered")
+    n = len(posts())
+    wait_until(lambda: len(posts()) > n + 1, timeout=30, what="two more re-sends")
+    # One queue per receiver, in order: a re-send queued before the resolution reached the
+    # receiver before the resolved post did, so every post after it is a re-send without r1.
+    later = posts()[n:]
+    check(all(p == ["r2"] for p in later), later)
+    drv.stop()
+    print("ok alertmanager_resends_firing")
+
+
 def server_refuses_bad_config(d):
     for opts, want in ((["--notify-smtp", "smtp://127.0.0.1:25"], "notify_smtp needs"),
                        (["--notify-webhook", "ftp://127.0.0.1/x"], "notify_webhook"),
@@ -368,6 +395,7 @@ def main():
     try:
         receivers_and_formats(d, hooks, (smtp_port, box), crt, am_port)
         dead_receiver_blocks_nobody(d, hooks)
+        alertmanager_resends_firing(d, hooks)
         server_refuses_bad_config(d)
     finally:
         am.terminate()
