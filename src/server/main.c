@@ -26,6 +26,7 @@
 #include "mem.h"
 #include "crypto.h"
 #include "login.h"
+#include "notify.h"
 #include "peers.h"
 #include "rest.h"
 #include "server.h"
@@ -62,6 +63,7 @@ static void shutdown_server(struct server *srv) {
   srv->net = NULL;
   ws_device_stop(srv);
   front_stop(srv);
+  notify_stop(&srv->notify);
   devlog_stop(&srv->devlog);
   miner_stop(srv);
   auth_stop(srv->auth);
@@ -162,8 +164,18 @@ int main(int argc, char **argv) {
   uv_loop_init(&loop);
   srv.loop = &loop;
   srv.live = live_new();
+  /* Notification receivers: their threads, before anything can raise an alert. The outcome
+   * callback (each delivery's result) is the alert log's (alert.c) once the alert engine is in. */
+  char nerr[256];
+  if (notify_start(&loop, cfg, NULL, NULL, &srv.notify, nerr, sizeof nerr) != 0) {
+    ef_log(EF_LOG_ERROR, "%s", nerr);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    goto out_auth;
+  }
   if (worker_start(&loop, st, &srv.worker) != 0) {
     ef_log(EF_LOG_ERROR, "cannot start the database thread");
+    notify_stop(&srv.notify);
+    uv_run(&loop, UV_RUN_DEFAULT);
     goto out_auth;
   }
   st = NULL; /* the worker owns it now */
@@ -198,12 +210,14 @@ int main(int argc, char **argv) {
   if (nrc != 0) {
     ef_log(EF_LOG_ERROR, "cannot listen on %s", cfg->listen);
     if (nrc == EF_EIO) { /* lws' leftovers are on the loop: do not run it again */
+      notify_stop(&srv.notify);
       worker_stop(&srv.worker);
       config_free(&srv.cfg);
       return 1;
     }
     ws_device_stop(&srv);
     front_stop(&srv);
+    notify_stop(&srv.notify);
     devlog_stop(&srv.devlog);
     miner_stop(&srv);
     auth_stop(srv.auth);

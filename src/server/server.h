@@ -86,6 +86,22 @@ struct server_config {
   char *tls_key;             /* its PEM private key */
   char *tls_ca;              /* CA of the client certificates /ws requires, or NULL */
   bool allow_plaintext;      /* serve without TLS on an address that is not loopback */
+  /* notify.c -- notification receivers (docs/alerts-notify.md) */
+  char *notify_webhook;      /* comma-separated URLs: a JSON POST per alert transition */
+  char *notify_alertmanager; /* comma-separated Alertmanager base URLs (+ /api/v2/alerts) */
+  char *notify_smtp;         /* smtp://host:port (or smtps://) of the mail server, or NULL */
+  char *notify_smtp_from;    /* envelope and From: address */
+  char *notify_smtp_to;      /* comma-separated recipients */
+  char *notify_smtp_user;    /* SMTP AUTH user, or NULL */
+  char *notify_smtp_password_file; /* file holding its password (read at start) */
+  bool notify_smtp_starttls; /* refuse to send mail unless STARTTLS succeeds (smtp://) */
+  char *notify_ca;           /* PEM CA for https receivers and the mail server; NULL: system */
+  int64_t notify_queue_max;  /* deliveries waiting per receiver; more are dropped */
+  int64_t notify_retries;    /* retries of a failed delivery */
+  int64_t notify_backoff;    /* ms: wait before the first retry, doubling ... */
+  int64_t notify_backoff_max; /* ms: ... up to this */
+  int64_t notify_timeout;    /* ms: one attempt at most */
+  int64_t notify_resend;     /* ms: firing alerts are re-posted to Alertmanagers this often */
 };
 
 struct cfg_opt;
@@ -114,6 +130,7 @@ struct server {
   struct orders *orders;     /* orders in flight (order.c) */
   struct miners *miners;     /* miner records (miner.c) */
   struct front *front;       /* dashboard connections (ws_front.c) */
+  struct notify *notify;     /* notification receivers (notify.h) */
   uv_signal_t sigint, sigterm, sighup; /* SIGHUP: reload the TLS certificate */
   bool stopping;
   uint64_t n_sessions;       /* open device connections, logged in or not */
