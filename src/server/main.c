@@ -62,6 +62,7 @@ static void shutdown_server(struct server *srv) {
   srv->net = NULL;
   ws_device_stop(srv);
   front_stop(srv);
+  alerting_stop(srv);
   devlog_stop(&srv->devlog);
   miner_stop(srv);
   auth_stop(srv->auth);
@@ -184,6 +185,17 @@ int main(int argc, char **argv) {
   miner_start(&srv);
   front_start(&srv);
   auth_start(srv.auth, &loop, srv.worker, cfg->token_used_flush);
+  if (alerting_start(&srv, err, sizeof err) != 0) {
+    ef_log(EF_LOG_ERROR, "%s", err);
+    ws_device_stop(&srv);
+    front_stop(&srv);
+    devlog_stop(&srv.devlog);
+    miner_stop(&srv);
+    auth_stop(srv.auth);
+    worker_stop(&srv.worker);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    goto out_auth;
+  }
 
   struct net_config ncfg = {
     .host = host, .port = port, .rx_buffer = (size_t)cfg->rx_buffer,
@@ -204,6 +216,7 @@ int main(int argc, char **argv) {
     }
     ws_device_stop(&srv);
     front_stop(&srv);
+    alerting_stop(&srv);
     devlog_stop(&srv.devlog);
     miner_stop(&srv);
     auth_stop(srv.auth);
