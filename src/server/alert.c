@@ -278,8 +278,10 @@ static bool name_ok(const char *s) {
  * name and kind. 0 or EF_EINVAL with err. */
 static int rule_apply(struct alert_rule *r, const json_t *o, bool creating, char *err,
                       size_t errlen) {
+  /* unit and firing are what listings add: accepted and ignored, so a listing's rule can be
+   * given back as it is */
   static const char *const known[] = {"name", "kind", "param", "severity", "threshold",
-                                      "clear", "for", "enabled", NULL};
+                                      "clear", "for", "enabled", "unit", "firing", NULL};
   const char *key;
   json_t *v;
   if (!json_is_object(o)) {

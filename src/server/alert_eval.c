@@ -376,7 +376,9 @@ void alerting_rules_changed(struct server *srv) {
   struct alerting *al = srv->alerting;
   struct save_job *s = ef_calloc(1, sizeof *s);
   s->path = ef_strdup(al->rules_file);
-  json_t *arr = alerts_rules_json(al->alerts);
+  json_t *arr = alerts_rules_json(al->alerts), *r;
+  size_t i;
+  json_array_foreach(arr, i, r) json_object_del(r, "unit"); /* the kind's, not the rule's */
   s->text = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   json_decref(arr);
   s->job.work = save_work;

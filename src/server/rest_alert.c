@@ -178,7 +178,7 @@ static int silence(struct rest_call *c) {
   const char *rule, *fp, *comment;
   if (!opt_text(c, "rule", &rule, 64) || !opt_text(c, "fingerprint", &fp, 1024) ||
       !opt_text(c, "comment", &comment, REST_MAX_TEXT) ||
-      rest_check_text(c, "description", NULL, comment) != 0)
+      rest_check_text(c, "comment", NULL, comment) != 0)
     return REST_NEXT;
   if (!rule && !fp) return rest_fail(c, 400, REST_GENERAL, "give rule or fingerprint (or both)");
   if (c->view) {
@@ -215,7 +215,9 @@ static int ack(struct rest_call *c) {
   struct alerts *a = engine(c);
   if (!a || !only_members(c, known, "fingerprint, comment")) return REST_NEXT;
   const char *fp, *comment;
-  if (!opt_text(c, "fingerprint", &fp, 1024) || !opt_text(c, "comment", &comment, REST_MAX_TEXT))
+  if (!opt_text(c, "fingerprint", &fp, 1024) ||
+      !opt_text(c, "comment", &comment, REST_MAX_TEXT) ||
+      rest_check_text(c, "comment", NULL, comment) != 0)
     return REST_NEXT;
   if (!fp) return rest_fail(c, 400, REST_GENERAL, "fingerprint is required");
   json_t *x = listed(a, fp);
