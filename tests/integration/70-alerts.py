@@ -16,7 +16,8 @@ import tempfile
 
 import websockets
 
-from efharness import Suite, check, await_until, build_dir, source_dir
+from efharness import Suite, check, await_until, build_dir, source_dir, wait_until
+from cdp import Chromium
 
 WEB = os.path.join(source_dir(), "web")
 CTL = os.path.join(build_dir(), "src", "cli", "edgefleetctl")
@@ -247,6 +248,69 @@ async def miner_deadline(srv):
     events = [e["event"] for e in reversed(log) if e.get("fingerprint") == fp]
     check(events == ["pending", "firing", "acked", "silenced", "resolved"], events)
     await dev.close()
+
+
+def js(s):
+    return json.dumps(s)
+
+
+@T.test
+def dashboard(srv):
+    """The Alerts page and the overview's firing strip in headless Chromium."""
+    post(srv, "alert_rule_update", {"name": "device_offline", "for": 300})
+    gone = srv.add_device("SN-GONE", "box", "pw")
+    mid = srv.add_device("SN-M", "miner", "pw")
+    fp_dl = "deadline_faults|miner=f01234,deadline=3"
+    fp_off = "device_offline|device=%s" % gone
+
+    async def feed():
+        dev = srv.connect()
+        await dev.__aenter__()
+        await dev.login(device_id=gone, password="pw")
+        await dev.close()
+        m = srv.connect()
+        await m.__aenter__()
+        await m.login(device_id=mid, password="pw")
+        await miner_upload(m, miner_record(2))
+        await m.close()  # the record stays; this device goes offline too
+
+    import asyncio as aio
+    aio.run(feed())
+    wait_until(lambda: all(alerts(srv).get(f, {}).get("state") == "firing" for f in (fp_dl, fp_off)),
+               10, what="both alerts firing")
+    browser = Chromium(width=1280, height=800)
+    try:
+        browser.start()
+        page = browser.page()
+        page.enable()
+        page.navigate("http://127.0.0.1:%d/" % srv.port)
+        page.wait_for("!!document.getElementById('token')", what="the sign-in form")
+        page.evaluate("document.getElementById('token').focus()")
+        page.send("Input.insertText", text=srv.token)
+        page.evaluate("document.getElementById('signin').click()")
+        # the overview's firing strip, pushed
+        page.wait_for("!!document.querySelector('#firing-alerts li[data-fingerprint=%s]')" % js(fp_dl),
+                      what="the overview's firing alert")
+        check(page.evaluate("document.getElementById('firing-alerts').hidden") is False)
+        # the Alerts page
+        page.evaluate("location.hash = '#/alerts'")
+        sel = "#alert-rows tr[data-fingerprint=%s]" % js(fp_off)
+        page.wait_for("(e => e && e.dataset.state === 'firing')(document.querySelector(%s))" % js(sel),
+                      what="the offline alert's row")
+        text = page.evaluate("document.querySelector(%s).textContent" % js(sel))
+        check("device_offline" in text and "critical" in text, text)
+        # Acknowledge from the page: the server records it, the page shows it (pushed)
+        page.evaluate("document.querySelector(%s + ' button.ack').click()" % js(sel))
+        wait_until(lambda: alerts(srv)[fp_off].get("acked_at"), 10, what="acked through the page")
+        page.wait_for("(e => e && /acked by/.test(e.textContent))(document.querySelector(%s))" % js(sel),
+                      what="the acked badge")
+        page.evaluate("document.querySelector(%s + ' button.silence').click()"
+                      % js("#alert-rows tr[data-fingerprint=%s]" % js(fp_dl)))
+        wait_until(lambda: alerts(srv)[fp_dl]["silenced"], 10, what="silenced through the page")
+        problems = [p for p in page.problems()]
+        check(not problems, problems)
+    finally:
+        browser.stop()
 
 
 if __name__ == "__main__":
