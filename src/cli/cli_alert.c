@@ -57,10 +57,14 @@ int cli_alerts(struct cli *c) {
 }
 
 int cli_alerts_log(struct cli *c) {
-  json_t *body = json_object(), *data;
-  if (c->o.limit) json_object_set_new(body, "limit", json_integer(c->o.limit));
-  int rc = cli_send(c, &data, "POST", "alert_log_query", body);
-  return rc ? rc : cli_out(c, data, show_log);
+  json_t *data;
+  int rc = cli_get(c, &data, "alert_log_query", NULL);
+  if (rc) return rc;
+  /* the server answers its newest 1000; --limit (default 100) keeps the newest of them */
+  json_t *rows = json_object_get(data, "rows");
+  size_t keep = c->o.limit ? (size_t)c->o.limit : 100;
+  while (json_array_size(rows) > keep) json_array_remove(rows, json_array_size(rows) - 1);
+  return cli_out(c, data, show_log);
 }
 
 int cli_alerts_ack(struct cli *c) {

@@ -621,6 +621,12 @@ static bool is_increase(const struct alert_rule *r) {
   return strcmp(r->kind->name, "miner_sectors_increase") == 0;
 }
 
+bool alert_rule_quiet(const struct alert_rule *r, double value) {
+  if (!r->enabled) return true;
+  if (is_increase(r)) return false;
+  return r->kind->op == ALERT_ABOVE ? value <= r->clear : value >= r->clear;
+}
+
 void alerts_observe(struct alerts *a, const struct alert_rule *r, const char *subject,
                     json_t *labels, double value, int64_t since, const char *summary) {
   char *fp = ef_asprintf("%s|%s", r->name, subject);

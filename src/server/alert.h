@@ -104,6 +104,10 @@ void alerts_begin(struct alerts *a, int64_t now);
  * for-duration can count from an earlier start (a device's logout); summary is copied. */
 void alerts_observe(struct alerts *a, const struct alert_rule *r, const char *subject,
                     json_t *labels, double value, int64_t since, const char *summary);
+/* True when `value` can neither raise nor keep an alert of rule `r` (past its clear value, and
+ * not a kind whose engine keeps state per subject): the caller may skip alerts_observe and the
+ * labels it would make. */
+bool alert_rule_quiet(const struct alert_rule *r, double value);
 /* Subjects not observed this round: their condition is false. Transitions, listeners. */
 void alerts_end(struct alerts *a);
 

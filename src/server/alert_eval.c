@@ -13,6 +13,7 @@
  * (worker.h: a file written there never blocks the loop) after every change made through REST.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +28,20 @@
 #include "mem.h"
 #include "server.h"
 
+/* A device this server has seen log in, and the figures of its latest status upload that the
+ * device rules read (taken again only when a newer upload arrived: a round parses no more
+ * status messages than were uploaded since the last one). */
+#define WATCH_GPUS 16
 struct watched {
   bool online;
   int64_t since;             /* online: login time; offline: logout time (ms) */
+  int64_t status_time;       /* the upload the figures below are from (0: none) */
+  bool has_cpu, has_disk;
+  double cpu_temp, disk_pct;
+  int ngpu;
+  json_int_t gpu_index[WATCH_GPUS];
+  double gpu_temp[WATCH_GPUS];
+  char host[96];             /* host_name, or "" */
 };
 
 struct alerting {
@@ -52,6 +64,9 @@ static void on_live(void *ud, const struct live_change *c) {
   }
   w->online = c->event == LIVE_LOGIN;
   w->since = ef_now_ms();
+  w->status_time = 0; /* a new session: its own uploads */
+  w->has_cpu = w->has_disk = false;
+  w->ngpu = 0;
 }
 
 /* ----- parsing the record's figures ----- */
@@ -121,61 +136,79 @@ static bool is_kind(const struct alert_rule *r, const char *name) {
   return strcmp(r->kind->name, name) == 0;
 }
 
-static void eval_device(struct alerting *al, const struct alert_rule *r, uint64_t id,
-                        const struct watched *w, const json_t *st, int64_t now) {
-  char ids[EF_ID_STRLEN], subj[64], sum[256];
-  id_format(id, ids);
-  snprintf(subj, sizeof subj, "device=%s", ids);
-  const char *host = jstr(st, "host_name");
-  json_t *labels = json_pack("{s:s}", "device", ids);
-  if (host) json_object_set_new(labels, "host", json_string(host));
-  const char *who = host ? host : ids;
-  double v;
-  if (is_kind(r, "device_offline")) {
-    if (!w->online) {
-      snprintf(sum, sizeof sum, "device %s offline", who);
-      alerts_observe(al->alerts, r, subj, labels, 1, w->since, sum);
-      return;
-    }
-  } else if (is_kind(r, "device_no_status")) {
-    if (w->online) {
-      int64_t t = live_status_time(al->srv->live, id);
-      int64_t from = t > 0 ? t : w->since;
-      double age = (double)(now - from) / 1000.0;
-      snprintf(sum, sizeof sum, "no status from device %s for %.0f s", who, age);
-      alerts_observe(al->alerts, r, subj, labels, age, 0, sum);
-      return;
-    }
-  } else if (!st) {
-    /* the kinds below read the status */
-  } else if (is_kind(r, "device_cpu_temp")) {
-    if (number(json_object_get(st, "cpu_temperature"), &v)) {
-      snprintf(sum, sizeof sum, "device %s CPU at %.1f °C", who, v);
-      alerts_observe(al->alerts, r, subj, labels, v, 0, sum);
-      return;
-    }
-  } else if (is_kind(r, "device_disk")) {
-    if (number(json_object_get(jobj(st, "Disk_info"), "root_used_percent"), &v)) {
-      snprintf(sum, sizeof sum, "device %s disk / %.1f %% used", who, v);
-      alerts_observe(al->alerts, r, subj, labels, v, 0, sum);
-      return;
-    }
-  } else if (is_kind(r, "device_gpu_temp")) {
-    size_t i;
-    json_t *g;
-    json_array_foreach(json_object_get(st, "gpuInfo"), i, g) {
-      if (!number(json_object_get(g, "temperature"), &v)) continue;
-      json_int_t idx = json_is_integer(json_object_get(g, "index"))
-                           ? json_integer_value(json_object_get(g, "index")) : (json_int_t)i;
-      char gs[96];
-      snprintf(gs, sizeof gs, "%s,gpu=%lld", subj, (long long)idx);
-      json_t *l = json_deep_copy(labels);
-      json_object_set_new(l, "gpu", json_integer(idx));
-      snprintf(sum, sizeof sum, "device %s GPU %lld at %.0f °C", who, (long long)idx, v);
-      alerts_observe(al->alerts, r, gs, l, v, 0, sum);
-    }
+
+/* The device's figures from its latest status upload, when it is newer than those we have. */
+static void refresh_status(struct alerting *al, uint64_t id, struct watched *w) {
+  int64_t t = w->online ? live_status_time(al->srv->live, id) : -1;
+  if (t <= 0 || t == w->status_time) return;
+  json_t *st = live_status_data(al->srv->live, id);
+  if (!st) return;
+  w->status_time = t;
+  w->has_cpu = number(json_object_get(st, "cpu_temperature"), &w->cpu_temp);
+  w->has_disk = number(json_object_get(jobj(st, "Disk_info"), "root_used_percent"), &w->disk_pct);
+  snprintf(w->host, sizeof w->host, "%s", jstr(st, "host_name") ? jstr(st, "host_name") : "");
+  w->ngpu = 0;
+  size_t i;
+  json_t *g;
+  json_array_foreach(json_object_get(st, "gpuInfo"), i, g) {
+    if (w->ngpu == WATCH_GPUS) break;
+    double v;
+    if (!number(json_object_get(g, "temperature"), &v)) continue;
+    json_t *ix = json_object_get(g, "index");
+    w->gpu_index[w->ngpu] = json_is_integer(ix) ? json_integer_value(ix) : (json_int_t)i;
+    w->gpu_temp[w->ngpu++] = v;
   }
-  json_decref(labels);
+  json_decref(st);
+}
+
+/* Observe `value` of a device subject: labels and summary are made only when the value could
+ * make or keep an alert (alert_rule_quiet), so a quiet fleet costs no allocation. */
+static void observe_device(struct alerting *al, const struct alert_rule *r, uint64_t id,
+                           const struct watched *w, double value, int64_t since, int gpu,
+                           const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+static void observe_device(struct alerting *al, const struct alert_rule *r, uint64_t id,
+                           const struct watched *w, double value, int64_t since, int gpu,
+                           const char *fmt, ...) {
+  if (alert_rule_quiet(r, value)) return;
+  char ids[EF_ID_STRLEN], subj[96], sum[512];
+  id_format(id, ids);
+  json_t *labels = json_pack("{s:s}", "device", ids);
+  if (*w->host) json_object_set_new(labels, "host", json_string(w->host));
+  if (gpu >= 0) {
+    snprintf(subj, sizeof subj, "device=%s,gpu=%d", ids, gpu);
+    json_object_set_new(labels, "gpu", json_integer(gpu));
+  } else {
+    snprintf(subj, sizeof subj, "device=%s", ids);
+  }
+  char what[300];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  snprintf(sum, sizeof sum, "device %s %s", *w->host ? w->host : ids, what);
+  alerts_observe(al->alerts, r, subj, labels, value, since, sum);
+}
+
+static void eval_device(struct alerting *al, const struct alert_rule *r, uint64_t id,
+                        const struct watched *w, int64_t now) {
+  if (is_kind(r, "device_offline")) {
+    if (!w->online) observe_device(al, r, id, w, 1, w->since, -1, "offline");
+  } else if (!w->online) {
+    /* the kinds below are about a connected device */
+  } else if (is_kind(r, "device_no_status")) {
+    int64_t from = w->status_time > 0 ? w->status_time : w->since;
+    double age = (double)(now - from) / 1000.0;
+    observe_device(al, r, id, w, age, 0, -1, "sent no status for %.0f s", age);
+  } else if (is_kind(r, "device_cpu_temp")) {
+    if (w->has_cpu) observe_device(al, r, id, w, w->cpu_temp, 0, -1, "CPU at %.1f °C", w->cpu_temp);
+  } else if (is_kind(r, "device_disk")) {
+    if (w->has_disk)
+      observe_device(al, r, id, w, w->disk_pct, 0, -1, "disk / %.1f %% used", w->disk_pct);
+  } else if (is_kind(r, "device_gpu_temp")) {
+    for (int i = 0; i < w->ngpu; i++)
+      observe_device(al, r, id, w, w->gpu_temp[i], 0, (int)w->gpu_index[i], "GPU %lld at %.0f °C",
+                     (long long)w->gpu_index[i], w->gpu_temp[i]);
+  }
 }
 
 static json_t *miner_labels(const struct miner_info *m) {
@@ -302,7 +335,7 @@ static void eval_miner(struct alerting *al, const struct alert_rule *r,
 }
 
 static void round_now(struct alerting *al) {
-  int64_t now = ef_now_ms();
+  int64_t now = ef_now_ms(), t0 = ef_mono_ms();
   struct alerts *a = al->alerts;
   size_t nr = alerts_rule_count(a);
   alerts_begin(a, now);
@@ -319,13 +352,11 @@ static void round_now(struct alerting *al) {
     void *p;
     while (u64map_next(&al->devices, &it, &id, &p)) {
       struct watched *w = p;
-      json_t *st = w->online ? live_status_data(al->srv->live, id) : NULL;
+      refresh_status(al, id, w);
       for (size_t k = 0; k < nr; k++) {
         const struct alert_rule *r = alerts_rule_at(a, k);
-        if (r->enabled && strncmp(r->kind->name, "device_", 7) == 0)
-          eval_device(al, r, id, w, st, now);
+        if (r->enabled && strncmp(r->kind->name, "device_", 7) == 0) eval_device(al, r, id, w, now);
       }
-      json_decref(st);
     }
   }
   if (miner_rules) {
@@ -339,6 +370,10 @@ static void round_now(struct alerting *al) {
     }
   }
   alerts_end(a);
+  int64_t took = ef_mono_ms() - t0;
+  if (took > 50)
+    ef_log(EF_LOG_WARN, "alerts: a round took %lld ms (%zu devices watched)", (long long)took,
+           al->devices.len);
 }
 
 static void on_timer(uv_timer_t *t) { round_now(t->data); }
