@@ -35,6 +35,9 @@ struct cli_opts {
   /* audit: filters (0 / NULL = not given) */
   int64_t since, until, limit;
   char *by, *route, *target, *outcome, *cursor;
+  /* alerts (cli_alert.c) */
+  char *rule, *comment;
+  int64_t duration; /* ms; 0 = not given */
 };
 
 struct cli;
@@ -99,6 +102,16 @@ int cli_usage_error(struct cli *c, const char *fmt, ...) __attribute__((format(p
 void cli_print_usage(const struct cli_cmd *cmd, FILE *out);
 
 /* ---- command groups: one file each. */
+/* cli_alert.c */
+int cli_alerts(struct cli *c);
+int cli_alerts_log(struct cli *c);
+int cli_alerts_ack(struct cli *c);
+int cli_alerts_silence(struct cli *c);
+int cli_rules(struct cli *c);
+int cli_rules_add(struct cli *c);
+int cli_rules_update(struct cli *c);
+int cli_rules_delete(struct cli *c);
+
 int cli_device_add(struct cli *c);
 int cli_device_add_batch(struct cli *c);
 int cli_device_list(struct cli *c);

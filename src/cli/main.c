@@ -71,6 +71,11 @@ static const struct cfg_opt command_opts[] = {
   CFG_ROW(struct cli_opts, limit, CFG_INT, 1, 1000, NULL, "audit rows at most [100]"),
   CFG_ROW(struct cli_opts, cursor, CFG_STR, 0, 0, NULL,
           "the next page of audit rows (the cursor the last page printed)"),
+  /* alerts (cli_alert.c) */
+  CFG_ROW(struct cli_opts, rule, CFG_STR, 0, 0, NULL, "silence every alert of this rule"),
+  CFG_ROW(struct cli_opts, duration, CFG_MS, 1000, 366LL * 86400000, NULL,
+          "how long a silence lasts, e.g. 2h"),
+  CFG_ROW(struct cli_opts, comment, CFG_STR, 0, 0, NULL, "why (a silence's note)"),
   CFG_END,
 };
 
@@ -126,6 +131,21 @@ static const struct cli_cmd commands[] = {
    "[--outcome O] [--limit N] [--cursor C]", 0, 0,
    "since until by route target outcome limit cursor", cli_audit,
    "the audit log of mutations and orders, newest first (admin token)"},
+  {"alerts", "log", "[--limit N]", 0, 0, "limit", cli_alerts_log,
+   "the alert log: transitions, acks, silences, deliveries, newest first"},
+  {"alerts", "ack", "FINGERPRINT", 1, 1, "", cli_alerts_ack,
+   "acknowledge an open alert (operator token)"},
+  {"alerts", "silence", "[FINGERPRINT] [--rule R] --duration 2h [--comment C]", 0, 1,
+   "rule duration! comment", cli_alerts_silence,
+   "no notifications for an alert, or a rule's alerts, for a while (operator token)"},
+  {"alerts", NULL, "", 0, 0, "", cli_alerts,
+   "firing, pending and recently resolved alerts"},
+  {"rules", "add", "[--params JSON] name=N kind=K [key=value ...]", 0, -1, "params",
+   cli_rules_add, "add an alert rule (admin token; docs/alerts.md)"},
+  {"rules", "update", "NAME [--params JSON] [key=value ...]", 1, -1, "params",
+   cli_rules_update, "change members of an alert rule, e.g. threshold=90 enabled=false"},
+  {"rules", "delete", "NAME", 1, 1, "", cli_rules_delete, "remove an alert rule"},
+  {"rules", NULL, "", 0, 0, "", cli_rules, "the alert rules, their kinds and firing counts"},
   {"help", NULL, "[GROUP [COMMAND]]", 0, 2, "", cmd_help, "this help, or a command's"},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
@@ -183,7 +203,11 @@ static int cmd_help(struct cli *c) {
     return CLI_OK;
   }
   const struct cli_cmd *cmd = find(c->args[0], c->nargs > 1 ? c->args[1] : NULL);
-  if (cmd && (c->nargs == 1 || cmd->name)) {
+  size_t rows = 0; /* a group word that is also a command (alerts, rules): the group's help */
+  for (size_t i = 0; i < NCOMMANDS; i++) rows += strcmp(commands[i].group, c->args[0]) == 0;
+  if (cmd && c->nargs == 1 && rows > 1) {
+    print_group(c->args[0], stdout);
+  } else if (cmd && (c->nargs == 1 || cmd->name)) {
     cli_print_usage(cmd, stdout);
   } else if (c->nargs == 1 && group_exists(c->args[0])) {
     print_group(c->args[0], stdout);

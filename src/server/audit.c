@@ -123,6 +123,7 @@ static const struct { const char *key, *label; } target_keys[] = {
   {"device_id", "device"}, {"device_ids", "devices"}, {"group_id", "group"},
   {"group_ids", "groups"}, {"token_id", "token"},     {"minerId", "miner"},
   {"hostName", "host"},    {"order", "order"},
+  {"rule", "rule"},        {"fingerprint", "alert"}, /* alert_silence, alert_ack */
 };
 
 char *audit_target(const char *const *args, int nargs, const json_t *body, const json_t *data) {

@@ -136,6 +136,15 @@ static const struct cfg_opt server_opts[] = {
           "PEM CA: devices on /ws must present a client certificate it signed (mutual TLS)"),
   CFG_ROW(struct server_config, allow_plaintext, CFG_BOOL, 0, 0, "false",
           "serve plain HTTP/WebSocket on a listen address that is not loopback"),
+  /* alerts (alert.c, alert_eval.c; docs/alerts.md) */
+  CFG_ROW(struct server_config, alert_eval, CFG_MS, 10, 3600000, "10s",
+          "period of the evaluation of the alert rules"),
+  CFG_ROW(struct server_config, alert_rules_file, CFG_STR, 0, 0, NULL,
+          "the alert rule table, a JSON array [<data_dir>/alert-rules.json; absent: defaults]"),
+  CFG_ROW(struct server_config, alert_resolved_keep, CFG_MS, 0, 365 * DAY_MS, "24h",
+          "a resolved alert stays listed this long"),
+  CFG_ROW(struct server_config, alert_log_max, CFG_INT, 1, 10000000, "10000",
+          "alert-log entries kept (in memory; the oldest go)"),
   /* notify.c (docs/alerts-notify.md) */
   CFG_ROW(struct server_config, notify_webhook, CFG_STR, 0, 0, NULL,
           "comma-separated http(s) URLs: each alert transition is POSTed there as JSON"),

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alert.h"
 #include "audit.h"
 #include "clock.h"
 #include "edgefleet/error.h"
@@ -63,11 +64,29 @@ static void shutdown_server(struct server *srv) {
   srv->net = NULL;
   ws_device_stop(srv);
   front_stop(srv);
+  alerting_stop(srv);
   notify_stop(&srv->notify);
   devlog_stop(&srv->devlog);
   miner_stop(srv);
   auth_stop(srv->auth);
   worker_stop(&srv->worker);
+}
+
+/* The alert engine and the notification receivers meet here: every firing and resolved
+ * transition is delivered (notify.c), and every delivery's outcome goes to the alert log. */
+static void on_alert_event(void *ud, const struct alert_event *ev) {
+  struct server *srv = ud;
+  notify_alert(srv->notify, &(struct notify_alert){
+    .rule = ev->rule, .fingerprint = ev->fingerprint, .state = ev->state,
+    .severity = ev->severity, .summary = ev->summary, .labels = ev->labels,
+    .starts_at = ev->starts_at, .ends_at = ev->ends_at});
+}
+
+static void on_delivery(void *ud, const char *fingerprint, const char *receiver,
+                        const char *outcome) {
+  struct server *srv = ud;
+  struct alerts *a = srv->alerting ? alerting_alerts(srv) : NULL;
+  if (a) alert_delivery(a, fingerprint, receiver, outcome);
 }
 
 static void on_signal(uv_signal_t *h, int signum) {
@@ -164,10 +183,10 @@ int main(int argc, char **argv) {
   uv_loop_init(&loop);
   srv.loop = &loop;
   srv.live = live_new();
-  /* Notification receivers: their threads, before anything can raise an alert. The outcome
-   * callback (each delivery's result) is the alert log's (alert.c) once the alert engine is in. */
+  /* Notification receivers: their threads, before anything can raise an alert; each delivery's
+   * outcome goes to the alert log (on_delivery). */
   char nerr[256];
-  if (notify_start(&loop, cfg, NULL, NULL, &srv.notify, nerr, sizeof nerr) != 0) {
+  if (notify_start(&loop, cfg, on_delivery, &srv, &srv.notify, nerr, sizeof nerr) != 0) {
     ef_log(EF_LOG_ERROR, "%s", nerr);
     uv_run(&loop, UV_RUN_DEFAULT);
     goto out_auth;
@@ -196,6 +215,20 @@ int main(int argc, char **argv) {
   miner_start(&srv);
   front_start(&srv);
   auth_start(srv.auth, &loop, srv.worker, cfg->token_used_flush);
+  if (alerting_start(&srv, err, sizeof err) != 0) {
+    ef_log(EF_LOG_ERROR, "%s", err);
+    ws_device_stop(&srv);
+    front_stop(&srv);
+    notify_stop(&srv.notify);
+    devlog_stop(&srv.devlog);
+    miner_stop(&srv);
+    auth_stop(srv.auth);
+    worker_stop(&srv.worker);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    goto out_auth;
+  }
+
+  alert_listen(alerting_alerts(&srv), on_alert_event, &srv);
 
   struct net_config ncfg = {
     .host = host, .port = port, .rx_buffer = (size_t)cfg->rx_buffer,
@@ -217,6 +250,7 @@ int main(int argc, char **argv) {
     }
     ws_device_stop(&srv);
     front_stop(&srv);
+    alerting_stop(&srv);
     notify_stop(&srv.notify);
     devlog_stop(&srv.devlog);
     miner_stop(&srv);

@@ -43,6 +43,7 @@ const struct rest_limit rest_limits[] = {
   {"group_description",      REST_TEXT_FREE,   REST_MAX_TEXT},
   {"name",                   REST_TEXT_NAME,   REST_MAX_NAME}, /* api_token_add */
   {"order",                  REST_TEXT_NAME,   REST_MAX_NAME}, /* give_order: the device's log */
+  {"comment",                REST_TEXT_FREE,   REST_MAX_TEXT}, /* alert_silence, alert_ack */
   {NULL, 0, 0},
 };
 

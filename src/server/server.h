@@ -86,6 +86,11 @@ struct server_config {
   char *tls_key;             /* its PEM private key */
   char *tls_ca;              /* CA of the client certificates /ws requires, or NULL */
   bool allow_plaintext;      /* serve without TLS on an address that is not loopback */
+  /* alerts (alert.c, alert_eval.c; docs/alerts.md) */
+  int64_t alert_eval;        /* ms between two evaluations of the alert rules */
+  char *alert_rules_file;    /* the rule table (JSON); default <data_dir>/alert-rules.json */
+  int64_t alert_resolved_keep; /* ms a resolved alert stays listed */
+  int64_t alert_log_max;     /* alert-log entries kept in memory */
   /* notify.c -- notification receivers (docs/alerts-notify.md) */
   char *notify_webhook;      /* comma-separated URLs: a JSON POST per alert transition */
   char *notify_alertmanager; /* comma-separated Alertmanager base URLs (+ /api/v2/alerts) */
@@ -130,6 +135,8 @@ struct server {
   struct orders *orders;     /* orders in flight (order.c) */
   struct miners *miners;     /* miner records (miner.c) */
   struct front *front;       /* dashboard connections (ws_front.c) */
+  /* alerts (alert_eval.c) */
+  struct alerting *alerting; /* rules, alerts, their timer */
   struct notify *notify;     /* notification receivers (notify.h) */
   uv_signal_t sigint, sigterm, sighup; /* SIGHUP: reload the TLS certificate */
   bool stopping;
@@ -202,6 +209,18 @@ json_t *join_miner_view(struct server *srv, const char *miner_id);
 /* One line per miner for overviews: balances, power, sector counts, workers, alarms
  * ({type, severity, message} items, docs/frontend.md). */
 json_t *join_summaries(struct server *srv);
+
+/* ===== alert_eval.c -- alert rules evaluated over the live state (alert.h, docs/alerts.md) =====
+ * Start-up reads the rule table (alert_rules_file, or the defaults): EF_ECONFIG with err when
+ * it is unreadable or invalid. Listens to srv->live; evaluates every alert_eval. */
+struct alerts;
+int alerting_start(struct server *srv, char *err, size_t errlen);
+void alerting_stop(struct server *srv);
+/* The engine (alert.h); NULL before start. */
+struct alerts *alerting_alerts(struct server *srv);
+/* The rule table changed (REST): write it to alert_rules_file on the database thread and
+ * evaluate now. */
+void alerting_rules_changed(struct server *srv);
 
 /* ===== ws_front.c -- dashboards (/front): requests, subscriptions, pushes ===== */
 int front_start(struct server *srv);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* ws_front.c -- the dashboards' WebSocket (/front, docs/frontend.md): sign-in with an API token,
- * requests (minerInfo, minerList, deviceList, deviceStatus, deviceLog) and subscriptions
- * (subMinerInfo, subDeviceStatus) served by pushes on a timer.
+ * requests (minerInfo, minerList, deviceList, deviceStatus, deviceLog, alertList, alertAck,
+ * alertSilence) and subscriptions (subMinerInfo, subDeviceStatus, subMinerList, subDeviceList,
+ * subAlerts) served by pushes on a timer.
  *
  * DESIGN
  * Pushes are computed once per miner, not per subscriber: every front_push_interval the joined
@@ -25,6 +26,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "alert.h"
 #include "clock.h"
 #include "crypto.h"
 #include "device_json.h"
@@ -51,6 +53,7 @@ struct fsess {
   json_t *devices;         /* device id string -> status_time last pushed (0: none, -1: gone) */
   bool sub_miner_list;     /* subMinerList */
   bool sub_device_list;    /* subDeviceList */
+  bool sub_alerts;         /* subAlerts (alert.h) */
 };
 
 struct front {
@@ -64,6 +67,7 @@ struct front {
   json_t *list_pushed;     /* minerId -> summary, as last pushed to subMinerList */
   json_t *dev_changes;     /* device id -> {"dev_state"} since the last tick, for subDeviceList */
   bool devices_changed;    /* a device was added, changed or deleted: lists refetch */
+  uint64_t alerts_pushed;  /* alerts_version last pushed to subAlerts */
   uv_timer_t tick;
 };
 
@@ -343,6 +347,82 @@ static void req_device_log(struct fsess *fs, json_t *body, const char *msg_id) {
                   limit > 0 && limit <= 1000 ? (size_t)limit : 100);
 }
 
+/* The alerts (alert.h) this dashboard sees: those of its devices when its token is limited. */
+static json_t *alerts_seen(struct fsess *fs) {
+  struct alerts *a = alerting_alerts(fs->fr->srv);
+  if (!a) return json_pack("{s:[], s:[]}", "alerts", "silences");
+  json_t *all = alerts_json(a, ef_now_ms());
+  if (!view_of(fs)) return all;
+  json_t *seen = json_array(), *x;
+  size_t i;
+  json_array_foreach(json_object_get(all, "alerts"), i, x) {
+    uint64_t id = 0;
+    const char *d = jstr(jobj(x, "labels"), "device");
+    if (d && id_parse(d, &id) && sees_device(fs, id)) json_array_append(seen, x);
+  }
+  json_object_set_new(all, "alerts", seen);
+  json_object_set_new(all, "silences", json_array());
+  return all;
+}
+
+static void req_alert_list(struct fsess *fs, json_t *body, const char *msg_id) {
+  (void)body;
+  reply(fs, msg_id, true, "success", alerts_seen(fs));
+}
+
+/* Is the open alert `fp` among those this dashboard sees? */
+static bool sees_alert(struct fsess *fs, const char *fp) {
+  json_t *all = alerts_seen(fs), *x;
+  size_t i;
+  bool found = false;
+  json_array_foreach(json_object_get(all, "alerts"), i, x)
+    if (strcmp(jstr(x, "fingerprint"), fp) == 0 && strcmp(jstr(x, "state"), "resolved") != 0)
+      found = true;
+  json_decref(all);
+  return found;
+}
+
+/* alertAck {fingerprint} and alertSilence {fingerprint, duration}: operator tokens. */
+static bool may_act(struct fsess *fs, const char *msg_id, const char **fp) {
+  const struct auth_token *t = auth_slot(fs->fr->srv->auth, fs->slot);
+  if (!t || t->scope < AUTH_OPERATOR) {
+    reply(fs, msg_id, false, "an operator token is needed", NULL);
+    return false;
+  }
+  struct alerts *a = alerting_alerts(fs->fr->srv);
+  if (!a || !*fp || !sees_alert(fs, *fp)) {
+    reply(fs, msg_id, false, *fp ? "no such open alert" : "body.fingerprint required", NULL);
+    return false;
+  }
+  return true;
+}
+
+static void req_alert_ack(struct fsess *fs, json_t *body, const char *msg_id) {
+  const char *fp = jstr(body, "fingerprint");
+  if (!may_act(fs, msg_id, &fp)) return;
+  const struct auth_token *t = auth_slot(fs->fr->srv->auth, fs->slot);
+  int rc = alerts_ack(alerting_alerts(fs->fr->srv), fp, t->name ? t->name : "dashboard",
+                      ef_now_ms());
+  reply(fs, msg_id, rc == 0, rc == 0 ? "success" : "no such open alert", NULL);
+}
+
+static void req_alert_silence(struct fsess *fs, json_t *body, const char *msg_id) {
+  const char *fp = jstr(body, "fingerprint");
+  json_t *d = json_object_get(body, "duration");
+  if (!json_is_integer(d) || json_integer_value(d) < 1000 ||
+      json_integer_value(d) > 366LL * 86400000) {
+    reply(fs, msg_id, false, "body.duration must be ms from 1000 to a year", NULL);
+    return;
+  }
+  if (!may_act(fs, msg_id, &fp)) return;
+  const struct auth_token *t = auth_slot(fs->fr->srv->auth, fs->slot);
+  int64_t now = ef_now_ms();
+  int64_t id = alerts_silence(alerting_alerts(fs->fr->srv), NULL, fp, now + json_integer_value(d),
+                              jstr(body, "comment"), t->name ? t->name : "dashboard", now);
+  reply(fs, msg_id, id > 0, id > 0 ? "success" : "cannot silence",
+        id > 0 ? json_pack("{s:I}", "silence_id", (json_int_t)id) : NULL);
+}
+
 static const struct front_request {
   const char *uri;
   void (*handle)(struct fsess *fs, json_t *body, const char *msg_id);
@@ -352,6 +432,9 @@ static const struct front_request {
   {"deviceList", req_device_list},
   {"deviceStatus", req_device_status},
   {"deviceLog", req_device_log},
+  {"alertList", req_alert_list},
+  {"alertAck", req_alert_ack},
+  {"alertSilence", req_alert_silence},
 };
 
 /* ----- subscriptions: {"event", "body", "msgId"}; sub* and unsub* share a handler ----- */
@@ -414,6 +497,12 @@ static void ev_device_list(struct fsess *fs, json_t *body, const char *msg_id, b
   reply(fs, msg_id, true, "success", NULL);
 }
 
+static void ev_alerts(struct fsess *fs, json_t *body, const char *msg_id, bool sub) {
+  (void)body;
+  fs->sub_alerts = sub;
+  reply(fs, msg_id, true, "success", sub ? alerts_seen(fs) : NULL);
+}
+
 static const struct front_event {
   const char *name; /* without the sub/unsub prefix */
   void (*handle)(struct fsess *fs, json_t *body, const char *msg_id, bool sub);
@@ -422,6 +511,7 @@ static const struct front_event {
   {"DeviceStatus", ev_device_status},
   {"MinerList", ev_miner_list},
   {"DeviceList", ev_device_list},
+  {"Alerts", ev_alerts},
 };
 
 static void handle_request(struct fsess *fs, const char *uri, json_t *body, const char *msg_id) {
@@ -562,6 +652,17 @@ static void push_lists(struct front *fr) {
   }
 }
 
+/* subAlerts: the whole list again whenever it changed (it is short: open alerts and the
+ * recently resolved). */
+static void push_alerts(struct front *fr) {
+  struct alerts *a = alerting_alerts(fr->srv);
+  if (!a || alerts_version(a) == fr->alerts_pushed) return;
+  fr->alerts_pushed = alerts_version(a);
+  for (size_t i = 0; i < fr->n; i++)
+    if (fr->arr[i]->authed && fr->arr[i]->sub_alerts)
+      push(fr->arr[i], "subAlerts", alerts_seen(fr->arr[i]));
+}
+
 static void on_tick(uv_timer_t *t) {
   struct front *fr = t->data;
   int64_t now = (int64_t)uv_now(fr->srv->loop), wall = ef_now_ms();
@@ -579,6 +680,7 @@ static void on_tick(uv_timer_t *t) {
   }
   push_miners(fr);
   push_lists(fr);
+  push_alerts(fr);
   for (size_t i = 0; i < fr->n; i++)
     if (fr->arr[i]->authed) push_devices(fr->arr[i]);
 }

@@ -6,9 +6,10 @@ import { Front } from './front.js';
 import * as overview from './pages/overview.js';
 import * as miner from './pages/miner.js';
 import * as devices from './pages/devices.js';
+import * as alerts from './pages/alerts.js';
 
 const TOKEN_KEY = 'edgefleet.token';
-const ROUTES = { '': overview, miners: overview, miner, devices };
+const ROUTES = { '': overview, miners: overview, miner, devices, alerts };
 
 // Set once per page load: a reload (or a navigation away and back) gives a new one.
 window.efLoadMarker = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
@@ -175,7 +176,7 @@ function route() {
 }
 
 function markNav(name) {
-  const sel = name === 'devices' ? 'devices' : 'overview';
+  const sel = name === 'devices' || name === 'alerts' ? name : 'overview';
   for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('active', a.dataset.nav === sel);
 }
 

@@ -6,6 +6,7 @@
 import { h, fill, kv, badge } from '../dom.js';
 import { fmtAgo, fmtBytes, fmtTime } from '../format.js';
 import { mergePatch } from '../mergepatch.js';
+import { firingPanel } from './alerts.js';
 
 const SEVERITIES = ['critical', 'warning']; // worst first; each is a CSS class (sev-…)
 
@@ -13,8 +14,10 @@ export function mount(root, { front }) {
   const summary = h('div.fleet-summary');
   const grid = h('div.cards#miners');
   const status = h('p.muted.small');
+  const firing = firingPanel(front); // the rule engine's firing alerts, pushed (subAlerts)
   fill(root,
     h('div.page-head', h('h1', 'Miners'), summary, h('span.spacer'), status),
+    firing.el,
     grid);
   let destroyed = false;
   let miners = {};   // minerId -> summary, patched by subMinerList pushes
@@ -82,7 +85,7 @@ export function mount(root, { front }) {
 
   return {
     refresh: load,
-    destroy() { destroyed = true; minerSub.close(); deviceSub.close(); },
+    destroy() { destroyed = true; minerSub.close(); deviceSub.close(); firing.close(); },
   };
 }
 

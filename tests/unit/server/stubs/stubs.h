@@ -12,6 +12,7 @@
  *   auth_stubs.c        auth_check / auth_identify: two fixed bearer tokens; auth_rate: budgets
  *   join_stubs.c        join_miner_view & co: views set by the test, calls counted
  *   rest_routes_stubs.c the REST route tables rest.c routes through, stages counted
+ *   alerting_stubs.c    alerting_alerts: one real alert engine (alert.c) with the default rules
  *
  * Everything runs on the test's one thread; the stubs keep global state, reset by the tests.
  */
