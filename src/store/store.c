@@ -190,3 +190,18 @@ void store_miners_free(struct store_miner *arr, size_t n) {
   for (size_t i = 0; i < n; i++) store_miner_clear(&arr[i]);
   ef_free(arr);
 }
+
+void store_alert_log_clear(struct store_alert_log *l) {
+  if (!l) return;
+  ef_free(l->event);
+  ef_free(l->rule);
+  ef_free(l->fingerprint);
+  ef_free(l->entry);
+  memset(l, 0, sizeof *l);
+}
+
+void store_alert_logs_free(struct store_alert_log *arr, size_t n) {
+  if (!arr) return;
+  for (size_t i = 0; i < n; i++) store_alert_log_clear(&arr[i]);
+  ef_free(arr);
+}

@@ -126,6 +126,24 @@ struct store_miner {         /* a miner_info row (host_name NULL) or a worker_in
   int64_t updated_time;
 };
 
+/* ----- the alert log and the alert engine's state (docs/alerts.md#persistence) ----- */
+struct store_alert_log {     /* one alert_log row: a transition, ack, silence or delivery */
+  uint64_t log_id;           /* assigned by the store on append: increasing, the paging cursor */
+  int64_t time;              /* ms since the epoch */
+  char *event;               /* pending, firing, resolved, cancelled, acked, silenced, delivery */
+  char *rule;                /* NULL for a silence by fingerprint only */
+  char *fingerprint;         /* NULL for a silence by rule */
+  char *entry;               /* the whole entry, JSON text (what alert_log_query answers) */
+};
+/* What alert_log_query selects; zero means no bound. Newest first: rows with log_id < before_id
+ * (the cursor of the next page). */
+struct store_alert_log_filter {
+  int64_t since, until;      /* since <= time < until (ms; 0: unbounded) */
+  const char *rule, *fingerprint, *event; /* exact matches (NULL: any) */
+  uint64_t before_id;        /* log_id < before_id (0: from the newest) */
+  size_t limit;              /* rows at most (0: none) */
+};
+
 struct store;
 
 /* What store_open_with() checks before it uses a database. */
@@ -222,6 +240,19 @@ struct store_ops {
   int (*miner_write)(struct store *st, const struct store_miner *rows, size_t n);
   /* Every miner row, then every worker row (start-up load). */
   int (*miner_list)(struct store *st, struct store_miner **out, size_t *n);
+  /* The alert engine (docs/alerts.md#persistence), written behind by devlog.c: append the log
+   * rows (log_id of each assigned here) and, when `state` is not NULL, replace the engine's
+   * saved state (open alerts, acks, silences: one JSON document) -- in one transaction. */
+  int (*alert_write)(struct store *st, struct store_alert_log *rows, size_t n, const char *state,
+                     int64_t now);
+  /* The saved state (*out: JSON text, the caller's), or EF_ENOENT when none was saved. */
+  int (*alert_state_get)(struct store *st, char **out);
+  /* Log rows matching `f`, newest first (by log_id). */
+  int (*alert_log_query)(struct store *st, const struct store_alert_log_filter *f,
+                         struct store_alert_log **out, size_t *n);
+  /* Delete at most `max` of the oldest log rows with time < older_than; *deleted is the count
+   * (fewer than max: none is left). */
+  int (*alert_log_prune)(struct store *st, int64_t older_than, size_t max, uint64_t *deleted);
 };
 
 struct store {
@@ -250,6 +281,8 @@ void store_audits_free(struct store_audit *arr, size_t n);
 void store_tokens_free(struct store_token *arr, size_t n);
 void store_miner_clear(struct store_miner *m);
 void store_miners_free(struct store_miner *arr, size_t n);
+void store_alert_log_clear(struct store_alert_log *l); /* free members, zero the struct */
+void store_alert_logs_free(struct store_alert_log *arr, size_t n);
 
 /* The backends compiled in (for store_open and tests). */
 extern const struct store_ops store_sqlite_ops;

@@ -116,6 +116,24 @@ static const char *const migrations[] = {
     "outcome TEXT NOT NULL,\n"
     "peer TEXT);\n"
     "CREATE INDEX audit_log_time ON audit_log(time);\n",
+    /* 6 here; 7 once the history tables (issue 12, another branch, also appended as 6) are
+     * merged before it -- this is the step after them: the alert log and the alert engine's saved state (docs/alerts.md#persistence).
+     * log_id orders the log (the paging cursor); the time index serves since/until and
+     * retention, the fingerprint index a query for one alert. alert_state holds one row per key
+     * (today only 'engine': the open alerts, acks and silences as one JSON document). */
+    "CREATE TABLE alert_log (\n"
+    "log_id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+    "time INTEGER NOT NULL,\n"
+    "event TEXT NOT NULL,\n"
+    "rule TEXT,\n"
+    "fingerprint TEXT,\n"
+    "entry TEXT NOT NULL);\n"
+    "CREATE INDEX alert_log_time ON alert_log(time);\n"
+    "CREATE INDEX alert_log_fingerprint ON alert_log(fingerprint);\n"
+    "CREATE TABLE alert_state (\n"
+    "key TEXT PRIMARY KEY,\n"
+    "doc TEXT NOT NULL,\n"
+    "updated_time INTEGER NOT NULL);\n",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -140,6 +158,7 @@ static const char *const device_text_cols[] = {
 #define LOG_COLS "log_id, device_id, event, detail, result, time"
 #define TOK_COLS                                                                                   \
   "token_id, name, scope, token_hash, created_time, groups, expires_time, last_used_time, kind"
+#define ALOG_COLS "log_id, time, event, rule, fingerprint, entry"
 #define AUD_COLS "audit_id, time, token_id, token_name, route, target, status, outcome, peer"
 
 #define SQLITE_STMTS(X)                                                                          \
@@ -193,6 +212,18 @@ static const char *const device_text_cols[] = {
                "ORDER BY audit_id DESC LIMIT ?9")                                                \
   X(AUD_PRUNE, "DELETE FROM audit_log WHERE audit_id IN (SELECT audit_id FROM audit_log "       \
                "WHERE time < ? ORDER BY time LIMIT ?)")                                          \
+  X(ALOG_INSERT, "INSERT INTO alert_log (time, event, rule, fingerprint, entry) "               \
+                 "VALUES (?, ?, ?, ?, ?)")                                                       \
+  X(ALOG_QUERY, "SELECT " ALOG_COLS " FROM alert_log WHERE log_id < ?1 AND time >= ?2 "         \
+                "AND time < ?3 AND (?4 IS NULL OR rule = ?4) "                                   \
+                "AND (?5 IS NULL OR fingerprint = ?5) AND (?6 IS NULL OR event = ?6) "           \
+                "ORDER BY log_id DESC LIMIT ?7")                                                 \
+  X(ALOG_PRUNE, "DELETE FROM alert_log WHERE log_id IN (SELECT log_id FROM alert_log "          \
+                "WHERE time < ? ORDER BY time LIMIT ?)")                                         \
+  X(ASTATE_PUT, "INSERT INTO alert_state (key, doc, updated_time) VALUES ('engine', ?, ?) "     \
+                "ON CONFLICT (key) DO UPDATE SET doc = excluded.doc, "                           \
+                "updated_time = excluded.updated_time")                                          \
+  X(ASTATE_GET, "SELECT doc FROM alert_state WHERE key = 'engine'")                              \
   X(TOK_INSERT, "INSERT INTO api_tokens (" TOK_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?3)")     \
   X(TOK_LIST, "SELECT " TOK_COLS " FROM api_tokens ORDER BY token_id")                          \
   X(TOK_DELETE, "DELETE FROM api_tokens WHERE token_id = ?")                                     \
@@ -492,6 +523,21 @@ static void read_miner(sqlite3_stmt *st, void *out) {
 static void clear_miner(void *rec) { store_miner_clear(rec); }
 
 static const struct row_type miner_rows = {sizeof(struct store_miner), read_miner, clear_miner};
+
+static void read_alert_log(sqlite3_stmt *st, void *out) {
+  struct store_alert_log *l = out;
+  l->log_id = (uint64_t)sqlite3_column_int64(st, 0);
+  l->time = sqlite3_column_int64(st, 1);
+  l->event = col_text(st, 2);
+  l->rule = col_text(st, 3);
+  l->fingerprint = col_text(st, 4);
+  l->entry = col_text(st, 5);
+}
+
+static void clear_alert_log(void *rec) { store_alert_log_clear(rec); }
+
+static const struct row_type alert_log_rows = {sizeof(struct store_alert_log), read_alert_log,
+                                               clear_alert_log};
 
 /* Step a bound statement for exactly one row into *out (zeroed first). EF_ENOENT if none. */
 static int fetch_one(struct sqlite_store *s, sqlite3_stmt *st, const struct row_type *t,
@@ -1385,6 +1431,95 @@ static int sqlite_miner_list(struct store *st, struct store_miner **out, size_t 
   return ret;
 }
 
+/* ===== The alert log and the alert engine's state ===== */
+
+static int sqlite_alert_write(struct store *st, struct store_alert_log *rows, size_t n,
+                              const char *state, int64_t now) {
+  struct sqlite_store *s = S(st);
+  if (n && !rows) return invalid(s, "rows is NULL");
+  for (size_t i = 0; i < n; i++)
+    if (!rows[i].event || !rows[i].entry)
+      return invalid(s, "an alert log row has no event or entry");
+  if (n == 0 && !state) return 0;
+  int ret = tx_begin(s);
+  if (ret) return ret;
+  sqlite3_stmt *q = s->stmt[S_ALOG_INSERT];
+  for (size_t i = 0; i < n; i++) {
+    const struct store_alert_log *l = &rows[i];
+    int brc = sqlite3_bind_int64(q, 1, l->time) | bind_text(q, 2, l->event) |
+              bind_text(q, 3, l->rule) | bind_text(q, 4, l->fingerprint) |
+              bind_text(q, 5, l->entry);
+    ret = brc ? bound(s, q, brc) : run(s, q);
+    if (ret) goto fail_tx;
+    rows[i].log_id = (uint64_t)sqlite3_last_insert_rowid(s->db);
+  }
+  if (state) {
+    q = s->stmt[S_ASTATE_PUT];
+    int brc = bind_text(q, 1, state) | sqlite3_bind_int64(q, 2, now);
+    ret = brc ? bound(s, q, brc) : run(s, q);
+    if (ret) goto fail_tx;
+  }
+  ret = tx_commit(s);
+  if (ret) goto fail_ids;
+  return 0;
+
+fail_tx:
+  tx_rollback(s);
+fail_ids:
+  for (size_t i = 0; i < n; i++) rows[i].log_id = 0;
+  return ret;
+}
+
+static int sqlite_alert_state_get(struct store *st, char **out) {
+  struct sqlite_store *s = S(st);
+  if (!out) return invalid(s, "out is NULL");
+  *out = NULL;
+  sqlite3_stmt *q = s->stmt[S_ASTATE_GET];
+  int rc = step(q), ret = 0;
+  if (rc == SQLITE_ROW) *out = col_text(q, 0);
+  else if (rc == SQLITE_DONE) ret = EF_ENOENT;
+  else ret = db_fail(s, rc);
+  done(q);
+  return ret;
+}
+
+static int sqlite_alert_log_query(struct store *st, const struct store_alert_log_filter *f,
+                                  struct store_alert_log **out, size_t *n) {
+  struct sqlite_store *s = S(st);
+  if (!f || !out || !n) return invalid(s, "f, out or n is NULL");
+  *out = NULL;
+  *n = 0;
+  sqlite3_stmt *q = s->stmt[S_ALOG_QUERY];
+  sqlite3_int64 before = f->before_id && f->before_id <= (uint64_t)INT64_MAX
+                             ? (sqlite3_int64)f->before_id : INT64_MAX;
+  sqlite3_int64 lim = f->limit == 0 || f->limit > (size_t)INT64_MAX ? INT64_MAX
+                                                                     : (sqlite3_int64)f->limit;
+  int brc = sqlite3_bind_int64(q, 1, before) |
+            sqlite3_bind_int64(q, 2, f->since > 0 ? f->since : INT64_MIN) |
+            sqlite3_bind_int64(q, 3, f->until > 0 ? f->until : INT64_MAX) |
+            bind_text(q, 4, f->rule) | bind_text(q, 5, f->fingerprint) |
+            bind_text(q, 6, f->event) | sqlite3_bind_int64(q, 7, lim);
+  if (brc) return bound(s, q, brc);
+  void *arr;
+  int ret = fetch_all(s, q, &alert_log_rows, &arr, n);
+  *out = arr;
+  return ret;
+}
+
+static int sqlite_alert_log_prune(struct store *st, int64_t older_than, size_t max,
+                                  uint64_t *deleted) {
+  struct sqlite_store *s = S(st);
+  if (deleted) *deleted = 0;
+  if (max == 0) return 0;
+  sqlite3_stmt *q = s->stmt[S_ALOG_PRUNE];
+  int brc = sqlite3_bind_int64(q, 1, older_than) |
+            sqlite3_bind_int64(q, 2, max > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)max);
+  if (brc) return bound(s, q, brc);
+  int ret = run(s, q);
+  if (ret == 0 && deleted) *deleted = (uint64_t)sqlite3_changes64(s->db);
+  return ret;
+}
+
 const struct store_ops store_sqlite_ops = {
     .scheme = "sqlite:",
     .open = sqlite_open,
@@ -1423,4 +1558,8 @@ const struct store_ops store_sqlite_ops = {
     .token_touch = sqlite_token_touch,
     .miner_write = sqlite_miner_write,
     .miner_list = sqlite_miner_list,
+    .alert_write = sqlite_alert_write,
+    .alert_state_get = sqlite_alert_state_get,
+    .alert_log_query = sqlite_alert_log_query,
+    .alert_log_prune = sqlite_alert_log_prune,
 };

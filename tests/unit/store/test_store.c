@@ -891,6 +891,156 @@ static void test_audit_prune(void **state) {
   assert_true(a.audit_id > 20);
 }
 
+/* ===== the alert log and the alert engine's state ===== */
+
+/* Row i: rules by parity ("r0", "r1"), fingerprints by thirds, events firing/resolved by parity
+ * of i/2, equal times in pairs; the entry holds i. */
+static void alert_fill(struct fx *f, size_t n) {
+  struct store_alert_log *rows = ef_calloc(n, sizeof *rows);
+  char buf[64];
+  for (size_t i = 0; i < n; i++) {
+    rows[i].time = 2000 + (int64_t)(i / 2);
+    rows[i].event = ef_strdup(i / 2 % 2 ? "resolved" : "firing");
+    snprintf(buf, sizeof buf, "r%zu", i % 2);
+    rows[i].rule = ef_strdup(buf);
+    snprintf(buf, sizeof buf, "r%zu|device=%zu", i % 2, i % 3);
+    rows[i].fingerprint = ef_strdup(buf);
+    snprintf(buf, sizeof buf, "{\"i\":%zu}", i);
+    rows[i].entry = ef_strdup(buf);
+  }
+  assert_int_equal(OPS(f)->alert_write(f->st, rows, n, NULL, 0), 0);
+  for (size_t i = 1; i < n; i++) assert_true(rows[i].log_id > rows[i - 1].log_id);
+  store_alert_logs_free(rows, n);
+}
+
+static size_t alert_count(struct fx *f, const struct store_alert_log_filter *flt) {
+  struct store_alert_log *got;
+  size_t n;
+  assert_int_equal(OPS(f)->alert_log_query(f->st, flt, &got, &n), 0);
+  store_alert_logs_free(got, n);
+  return n;
+}
+
+static void test_alert_log(void **state) {
+  struct fx *f = *state;
+  struct store_alert_log_filter all = {0};
+  assert_int_equal(alert_count(f, &all), 0);
+  alert_fill(f, 12);
+  struct store_alert_log *got;
+  size_t n;
+  assert_int_equal(OPS(f)->alert_log_query(f->st, &all, &got, &n), 0);
+  assert_int_equal(n, 12);
+  /* newest first, every member back */
+  assert_string_equal(got[0].entry, "{\"i\":11}");
+  assert_int_equal(got[0].time, 2005);
+  assert_string_equal(got[0].event, "resolved");
+  assert_string_equal(got[0].rule, "r1");
+  assert_string_equal(got[0].fingerprint, "r1|device=2");
+  for (size_t i = 1; i < n; i++) assert_true(got[i].log_id < got[i - 1].log_id);
+  store_alert_logs_free(got, n);
+  /* filters */
+  assert_int_equal(alert_count(f, &(struct store_alert_log_filter){.rule = "r0"}), 6);
+  assert_int_equal(alert_count(f, &(struct store_alert_log_filter){.fingerprint = "r0|device=0"}),
+                   2);
+  assert_int_equal(alert_count(f, &(struct store_alert_log_filter){.event = "firing"}), 6);
+  assert_int_equal(alert_count(f, &(struct store_alert_log_filter){.rule = "r1",
+                                                                   .event = "firing"}), 3);
+  assert_int_equal(alert_count(f, &(struct store_alert_log_filter){.since = 2002}), 8);
+  assert_int_equal(alert_count(f, &(struct store_alert_log_filter){.until = 2002}), 4);
+  assert_int_equal(alert_count(f, &(struct store_alert_log_filter){.since = 2001, .until = 2002}),
+                   2);
+  assert_int_equal(alert_count(f, &(struct store_alert_log_filter){.rule = "nope"}), 0);
+  assert_int_equal(alert_count(f, &(struct store_alert_log_filter){.limit = 5}), 5);
+  /* pages of 5 by the cursor: every row once, although times repeat */
+  bool seen[12] = {false};
+  size_t total = 0;
+  uint64_t cursor = 0;
+  for (;;) {
+    struct store_alert_log_filter flt = {.before_id = cursor, .limit = 5};
+    assert_int_equal(OPS(f)->alert_log_query(f->st, &flt, &got, &n), 0);
+    for (size_t i = 0; i < n; i++) {
+      int k = atoi(got[i].entry + strlen("{\"i\":"));
+      assert_true(k >= 0 && k < 12);
+      assert_false(seen[k]);
+      seen[k] = true;
+    }
+    total += n;
+    if (n) cursor = got[n - 1].log_id;
+    store_alert_logs_free(got, n);
+    if (n < 5) break;
+  }
+  assert_int_equal(total, 12);
+  /* bad calls change nothing */
+  assert_int_equal(OPS(f)->alert_log_query(f->st, NULL, &got, &n), EF_EINVAL);
+  struct store_alert_log bad = {.event = "firing"};
+  assert_int_equal(OPS(f)->alert_write(f->st, &bad, 1, "{}", 1), EF_EINVAL);
+  char *doc = NULL;
+  assert_int_equal(OPS(f)->alert_state_get(f->st, &doc), EF_ENOENT);
+  assert_null(doc);
+  assert_int_equal(OPS(f)->alert_write(f->st, NULL, 0, NULL, 0), 0);
+  assert_int_equal(alert_count(f, &all), 12);
+}
+
+static void test_alert_state(void **state) {
+  struct fx *f = *state;
+  char *doc = NULL;
+  assert_int_equal(OPS(f)->alert_state_get(f->st, &doc), EF_ENOENT);
+  /* a state alone, then a state with rows: the newest state replaces the last */
+  assert_int_equal(OPS(f)->alert_write(f->st, NULL, 0, "{\"alerts\":[]}", 10), 0);
+  assert_int_equal(OPS(f)->alert_state_get(f->st, &doc), 0);
+  assert_string_equal(doc, "{\"alerts\":[]}");
+  ef_free(doc);
+  struct store_alert_log row = {.time = 5, .event = ef_strdup("silenced"),
+                                .entry = ef_strdup("{\"silence\":1}")};
+  assert_int_equal(OPS(f)->alert_write(f->st, &row, 1, "{\"silences\":[1]}", 11), 0);
+  assert_true(row.log_id > 0);
+  store_alert_log_clear(&row);
+  assert_int_equal(OPS(f)->alert_state_get(f->st, &doc), 0);
+  assert_string_equal(doc, "{\"silences\":[1]}");
+  ef_free(doc);
+  /* rows without a state keep it */
+  alert_fill(f, 2);
+  assert_int_equal(OPS(f)->alert_state_get(f->st, &doc), 0);
+  assert_string_equal(doc, "{\"silences\":[1]}");
+  ef_free(doc);
+  struct store_alert_log *got;
+  size_t n;
+  assert_int_equal(OPS(f)->alert_log_query(f->st, &(struct store_alert_log_filter){
+                                                      .event = "silenced"}, &got, &n), 0);
+  assert_int_equal(n, 1);
+  assert_null(got[0].rule);
+  assert_null(got[0].fingerprint);
+  store_alert_logs_free(got, n);
+  /* a failed write (a bad row) keeps the old state too */
+  struct store_alert_log bad = {.entry = "{}"};
+  assert_int_equal(OPS(f)->alert_write(f->st, &bad, 1, "{\"x\":1}", 12), EF_EINVAL);
+  assert_int_equal(OPS(f)->alert_state_get(f->st, &doc), 0);
+  assert_string_equal(doc, "{\"silences\":[1]}");
+  ef_free(doc);
+}
+
+static void test_alert_log_prune(void **state) {
+  struct fx *f = *state;
+  alert_fill(f, 20); /* times 2000..2009, two rows each */
+  uint64_t deleted = 99;
+  assert_int_equal(OPS(f)->alert_log_prune(f->st, 2004, 3, &deleted), 0);
+  assert_int_equal(deleted, 3);
+  assert_int_equal(OPS(f)->alert_log_prune(f->st, 2004, 3, &deleted), 0);
+  assert_int_equal(deleted, 3);
+  assert_int_equal(OPS(f)->alert_log_prune(f->st, 2004, 3, &deleted), 0);
+  assert_int_equal(deleted, 2);
+  assert_int_equal(alert_count(f, &(struct store_alert_log_filter){0}), 12);
+  assert_int_equal(alert_count(f, &(struct store_alert_log_filter){.until = 2004}), 0);
+  assert_int_equal(OPS(f)->alert_log_prune(f->st, 9000, 0, &deleted), 0);
+  assert_int_equal(deleted, 0);
+  assert_int_equal(OPS(f)->alert_log_prune(f->st, 9000, 1000, NULL), 0);
+  assert_int_equal(alert_count(f, &(struct store_alert_log_filter){0}), 0);
+  /* ids are not reused after a prune: a cursor stays meaningful */
+  struct store_alert_log l = {.time = 1, .event = "firing", .entry = "{}"};
+  assert_int_equal(OPS(f)->alert_write(f->st, &l, 1, NULL, 0), 0);
+  assert_true(l.log_id > 20);
+}
+
 /* ===== API tokens and miner records ===== */
 
 static void test_tokens(void **state) {
@@ -1088,6 +1238,9 @@ int main(int argc, char **argv) {
       T_(test_audit_append_query),
       T_(test_audit_paging),
       T_(test_audit_prune),
+      T_(test_alert_log),
+      T_(test_alert_state),
+      T_(test_alert_log_prune),
       T_(test_tokens),
       T_(test_miners),
       T_(test_timing),

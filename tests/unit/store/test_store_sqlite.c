@@ -221,7 +221,7 @@ static void test_wal_mode(void **state) {
 
 /* ===== schema: PRAGMA user_version and migrations ===== */
 
-#define SCHEMA_NOW 5 /* the steps of migrations[] */
+#define SCHEMA_NOW 6 /* the steps of migrations[] */
 
 /* PRAGMA user_version counts the migrations applied (SCHEMA_NOW); an older file is migrated with
  * its data: version 4 gives API tokens a scope from their kind (admin -> admin, read -> read). */
