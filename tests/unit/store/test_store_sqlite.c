@@ -240,10 +240,12 @@ static void test_schema_version_and_migration(void **state) {
   assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name='devices'"),
                    1);
 
-  /* A version-1 database (before miner records, verifiers, token scopes and the audit log) is
+  /* A version-1 database (before miner records, verifiers, token scopes, the audit log and the
+   * alert tables) is
    * migrated to the current version with its data. */
   store_close(&f->st);
   raw_exec(f->path, "DROP TABLE miner_info; DROP TABLE worker_info; DROP TABLE audit_log; "
+                    "DROP TABLE alert_log; DROP TABLE alert_state; "
                     "ALTER TABLE devices DROP COLUMN pw_verifier; "
                     "ALTER TABLE api_tokens DROP COLUMN scope; "
                     "ALTER TABLE api_tokens DROP COLUMN groups; "
@@ -269,6 +271,8 @@ static void test_schema_version_and_migration(void **state) {
                    1);
   assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name='audit_log'"),
                    1);
+  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name IN "
+                                    "('alert_log', 'alert_state')"), 2);
 
   struct store_device out;
   assert_int_equal(OPS(f)->device_get(f->st, 42, &out), 0);
