@@ -89,6 +89,8 @@ struct alerts {
   size_t log_head, log_n;
   struct listener *ls;
   size_t nls;
+  alert_log_listener log_cb;
+  void *log_ud;
   int64_t now;
   uint64_t version;
 };
@@ -136,6 +138,8 @@ static void forget(struct alerts *a, size_t i) {
   alert_free(x);
 }
 
+static void log_keep(struct alerts *a, json_t *e);
+
 static void log_add(struct alerts *a, const char *event, const struct alert *x, json_t *extra) {
   json_t *e = json_pack("{s:I, s:s}", "time", (json_int_t)a->now, "event", event);
   if (x) {
@@ -146,6 +150,14 @@ static void log_add(struct alerts *a, const char *event, const struct alert *x, 
   }
   if (extra) json_object_update(e, extra);
   json_decref(extra);
+  if (a->log_cb) a->log_cb(a->log_ud, e);
+  log_keep(a, e);
+}
+
+void alerts_log_restore(struct alerts *a, json_t *entry) { log_keep(a, entry); }
+
+/* Into the ring (taken). */
+static void log_keep(struct alerts *a, json_t *e) {
   if (!a->o.log_max) {
     json_decref(e);
     return;
@@ -260,6 +272,11 @@ void alert_delivery(struct alerts *a, const char *fingerprint, const char *recei
                             "outcome", outcome ? outcome : "");
   if (!x && fingerprint) json_object_set_new(extra, "fingerprint", json_string(fingerprint));
   log_add(a, "delivery", x, extra);
+}
+
+void alert_log_listen(struct alerts *a, alert_log_listener cb, void *ud) {
+  a->log_cb = cb;
+  a->log_ud = ud;
 }
 
 /* ----- rules ----- */
@@ -850,3 +867,100 @@ json_t *alerts_firing_by_rule(const struct alerts *a) {
 }
 
 uint64_t alerts_version(const struct alerts *a) { return a->version; }
+
+/* ----- persistence ----- */
+
+json_t *alerts_state_json(const struct alerts *a) {
+  json_t *arr = json_array();
+  for (size_t i = 0; i < a->n; i++) {
+    const struct alert *x = a->arr[i];
+    json_t *o = json_pack("{s:s, s:s, s:i, s:O, s:I, s:I, s:I, s:f, s:f, s:b, s:I}", "fingerprint",
+                          x->fp, "rule", x->rule, "state", (int)x->state, "labels", x->labels,
+                          "since", (json_int_t)x->since, "fired_at", (json_int_t)x->fired_at,
+                          "resolved_at", (json_int_t)x->resolved_at, "value", x->value, "raw",
+                          x->raw, "notified", x->notified, "acked_at", (json_int_t)x->acked_at);
+    if (x->severity) json_object_set_new(o, "severity", json_string(x->severity));
+    if (x->summary) json_object_set_new(o, "summary", json_string(x->summary));
+    if (x->acked_by) json_object_set_new(o, "acked_by", json_string(x->acked_by));
+    json_array_append_new(arr, o);
+  }
+  json_t *sil = json_array();
+  for (size_t i = 0; i < a->nsil; i++) {
+    const struct silence *s = &a->silences[i];
+    json_t *o = json_pack("{s:I, s:I, s:I}", "id", (json_int_t)s->id, "until",
+                          (json_int_t)s->until, "created", (json_int_t)s->created);
+    if (s->rule) json_object_set_new(o, "rule", json_string(s->rule));
+    if (s->fp) json_object_set_new(o, "fingerprint", json_string(s->fp));
+    if (s->comment) json_object_set_new(o, "comment", json_string(s->comment));
+    if (s->by) json_object_set_new(o, "by", json_string(s->by));
+    json_array_append_new(sil, o);
+  }
+  return json_pack("{s:i, s:o, s:o, s:O, s:I}", "version", 1, "alerts", arr, "silences", sil,
+                   "baselines", a->baselines, "next_silence", (json_int_t)a->next_silence);
+}
+
+static char *opt_str(const json_t *o, const char *key) {
+  const char *v = json_string_value(json_object_get(o, key));
+  return v ? ef_strdup(v) : NULL;
+}
+
+size_t alerts_state_load(struct alerts *a, const json_t *state) {
+  size_t i, restored = 0;
+  json_t *o;
+  json_array_foreach(json_object_get(state, "alerts"), i, o) {
+    const char *fp = json_string_value(json_object_get(o, "fingerprint"));
+    const char *rule = json_string_value(json_object_get(o, "rule"));
+    json_t *st = json_object_get(o, "state");
+    if (!fp || !rule || !rule_find(a, rule) || find(a, fp) || !json_is_integer(st) ||
+        json_integer_value(st) < ALERT_PENDING || json_integer_value(st) > ALERT_RESOLVED)
+      continue;
+    struct alert *x = ef_calloc(1, sizeof *x);
+    x->fp = ef_strdup(fp);
+    x->rule = ef_strdup(rule);
+    x->state = (enum alert_state)json_integer_value(st);
+    x->severity = opt_str(o, "severity");
+    x->summary = opt_str(o, "summary");
+    x->acked_by = opt_str(o, "acked_by");
+    json_t *l = json_object_get(o, "labels");
+    x->labels = json_is_object(l) ? json_deep_copy(l) : json_object();
+    x->since = json_integer_value(json_object_get(o, "since"));
+    x->fired_at = json_integer_value(json_object_get(o, "fired_at"));
+    x->resolved_at = json_integer_value(json_object_get(o, "resolved_at"));
+    x->acked_at = json_integer_value(json_object_get(o, "acked_at"));
+    x->value = json_number_value(json_object_get(o, "value"));
+    x->raw = json_number_value(json_object_get(o, "raw"));
+    x->notified = json_is_true(json_object_get(o, "notified"));
+    x->seen = true; /* not "unseen in a round" before the first round */
+    uint64_t h = fp_hash(x->fp);
+    x->chain = u64map_get(&a->by_hash, h);
+    u64map_put(&a->by_hash, h, x);
+    if (a->n == a->cap) {
+      a->cap = a->cap ? a->cap * 2 : 64;
+      a->arr = ef_realloc(a->arr, a->cap * sizeof *a->arr);
+    }
+    a->arr[a->n++] = x;
+    restored++;
+  }
+  json_array_foreach(json_object_get(state, "silences"), i, o) {
+    json_t *id = json_object_get(o, "id"), *until = json_object_get(o, "until");
+    char *rule = opt_str(o, "rule"), *fp = opt_str(o, "fingerprint");
+    if (!json_is_integer(id) || !json_is_integer(until) || (!rule && !fp)) {
+      ef_free(rule);
+      ef_free(fp);
+      continue;
+    }
+    a->silences = ef_realloc(a->silences, (a->nsil + 1) * sizeof *a->silences);
+    a->silences[a->nsil++] = (struct silence){
+        .id = json_integer_value(id), .until = json_integer_value(until),
+        .created = json_integer_value(json_object_get(o, "created")), .rule = rule, .fp = fp,
+        .comment = opt_str(o, "comment"), .by = opt_str(o, "by")};
+    if (json_integer_value(id) >= a->next_silence) a->next_silence = json_integer_value(id) + 1;
+  }
+  json_t *ns = json_object_get(state, "next_silence");
+  if (json_is_integer(ns) && json_integer_value(ns) > a->next_silence)
+    a->next_silence = json_integer_value(ns);
+  json_t *b = json_object_get(state, "baselines");
+  if (json_is_object(b)) json_object_update(a->baselines, b);
+  a->version++;
+  return restored;
+}

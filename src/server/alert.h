@@ -79,6 +79,21 @@ void alert_listen(struct alerts *a, alert_listener cb, void *ud);
 void alert_delivery(struct alerts *a, const char *fingerprint, const char *receiver,
                     const char *outcome);
 
+/* ----- persistence (docs/alerts.md#persistence; alert_eval.c writes it behind) ----- */
+/* Every alert-log entry as it is added: `entry` is borrowed for the call. One listener. */
+typedef void (*alert_log_listener)(void *ud, const json_t *entry);
+void alert_log_listen(struct alerts *a, alert_log_listener cb, void *ud);
+/* What survives a restart: the open and the listed resolved alerts (acks, and whether listeners
+ * were told they fire), the silences, the baselines of the increase kinds. New reference. */
+json_t *alerts_state_json(const struct alerts *a);
+/* Restore alerts_state_json's document into an engine without alerts (at start, before the first
+ * round). Alerts of rules not in the table are skipped; a malformed item is skipped. Returns the
+ * number of alerts restored. No listener is called. */
+size_t alerts_state_load(struct alerts *a, const json_t *state);
+/* Put a log entry read back from the store into the in-memory log (oldest first), without
+ * calling the log listener. The entry is taken. */
+void alerts_log_restore(struct alerts *a, json_t *entry);
+
 /* ----- the rule table ----- */
 /* The built-in default rules (docs/alerts.md#default-rules) replace the table. */
 void alerts_rules_defaults(struct alerts *a);

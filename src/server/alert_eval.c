@@ -11,6 +11,13 @@
  * The rule table lives in alert_rules_file (JSON array). It is read at start-up (blocking, like
  * the rest of start-up; absent: the built-in defaults) and written on the database thread
  * (worker.h: a file written there never blocks the loop) after every change made through REST.
+ *
+ * Persistence (docs/alerts.md#persistence): every alert-log entry and, after every round that
+ * changed something (and at stop), the engine's state (open alerts, acks, silences) are queued
+ * to devlog.c's write-behind batches (devlog_alert_log, devlog_alert_state), never written on
+ * the loop. At start the saved state is read on the database thread; rounds begin only once it
+ * is restored, so a restart neither re-notifies a firing alert nor loses a silence or an ack.
+ * A device whose offline alert was open is watched again from that alert's start.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -50,6 +57,12 @@ struct alerting {
   uv_timer_t timer;
   struct u64map devices;     /* device id -> struct watched */
   char *rules_file;
+  struct worker_job load_job;
+  char *loaded;              /* the saved state read at start (JSON text), on the way in */
+  int load_rc;
+  bool ready;                /* the saved state is restored: rounds run, the state is saved */
+  bool closed;               /* stopped before the load was done: load_done frees */
+  uint64_t saved_version;    /* alerts_version of the state queued last */
 };
 
 /* ----- devices: what the live registry tells ----- */
@@ -376,7 +389,99 @@ static void round_now(struct alerting *al) {
            al->devices.len);
 }
 
-static void on_timer(uv_timer_t *t) { round_now(t->data); }
+/* Queue the engine's state when it changed since it was last queued. */
+static void save_state(struct alerting *al) {
+  if (!al->ready || !al->srv->devlog || alerts_version(al->alerts) == al->saved_version) return;
+  al->saved_version = alerts_version(al->alerts);
+  json_t *st = alerts_state_json(al->alerts);
+  char *text = json_dumps(st, JSON_COMPACT);
+  json_decref(st);
+  if (text) devlog_alert_state(al->srv->devlog, ef_strdup(text));
+  free(text);
+}
+
+static void on_timer(uv_timer_t *t) {
+  struct alerting *al = t->data;
+  round_now(al);
+  save_state(al);
+}
+
+/* ----- persistence ----- */
+
+static void on_log(void *ud, const json_t *e) {
+  struct alerting *al = ud;
+  if (!al->srv->devlog) return;
+  char *text = json_dumps(e, JSON_COMPACT);
+  if (!text) return;
+  struct store_alert_log row = {
+      .time = json_integer_value(json_object_get(e, "time")),
+      .event = ef_strdup(json_string_value(json_object_get(e, "event"))),
+      .rule = ef_strdup(json_string_value(json_object_get(e, "rule"))),
+      .fingerprint = ef_strdup(json_string_value(json_object_get(e, "fingerprint"))),
+      .entry = ef_strdup(text)};
+  free(text);
+  devlog_alert_log(al->srv->devlog, &row);
+}
+
+static void load_work(struct store *st, struct worker_job *job) {
+  struct alerting *al = container_of(job, struct alerting, load_job);
+  al->load_rc = st->ops->alert_state_get(st, &al->loaded);
+  if (al->load_rc && al->load_rc != EF_ENOENT)
+    ef_log(EF_LOG_ERROR, "alerts: reading the saved state failed: %s", store_errmsg(st));
+}
+
+/* Devices whose device_offline alert was open are watched again, offline from its start. */
+static void rewatch(struct alerting *al, const json_t *state) {
+  size_t i;
+  json_t *o;
+  json_array_foreach(json_object_get(state, "alerts"), i, o) {
+    const struct alert_rule *r = NULL;
+    const char *rule = jstr(o, "rule");
+    for (size_t k = 0; rule && k < alerts_rule_count(al->alerts); k++)
+      if (strcmp(alerts_rule_at(al->alerts, k)->name, rule) == 0) r = alerts_rule_at(al->alerts, k);
+    uint64_t id;
+    const char *dev = jstr(jobj(o, "labels"), "device");
+    if (!r || strcmp(r->kind->name, "device_offline") != 0 ||
+        json_integer_value(json_object_get(o, "state")) == ALERT_RESOLVED || !dev ||
+        !id_parse(dev, &id) || u64map_get(&al->devices, id))
+      continue;
+    struct watched *w = ef_calloc(1, sizeof *w);
+    w->online = false;
+    w->since = json_integer_value(json_object_get(o, "since"));
+    u64map_put(&al->devices, id, w);
+  }
+}
+
+static void al_free(struct alerting *al);
+
+static void load_done(struct worker_job *job) {
+  struct alerting *al = container_of(job, struct alerting, load_job);
+  if (al->closed) {
+    al_free(al);
+    return;
+  }
+  if (al->loaded) {
+    json_error_t je;
+    json_t *st = json_loads(al->loaded, 0, &je);
+    if (st) {
+      size_t n = alerts_state_load(al->alerts, st);
+      rewatch(al, st);
+      ef_log(EF_LOG_INFO, "alerts: restored %zu alerts and %zu silences", n,
+             json_array_size(json_object_get(st, "silences")));
+      json_decref(st);
+    } else {
+      ef_log(EF_LOG_ERROR, "alerts: the saved state is not JSON (%s): starting without it",
+             je.text);
+    }
+    ef_free(al->loaded);
+    al->loaded = NULL;
+  }
+  al->ready = true;
+  al->saved_version = alerts_version(al->alerts);
+  if (al->srv->alerting != al) return; /* stopped meanwhile */
+  uv_timer_start(&al->timer, on_timer, (uint64_t)al->srv->cfg.alert_eval,
+                 (uint64_t)al->srv->cfg.alert_eval);
+}
 
 /* ----- the rules file ----- */
 
@@ -419,7 +524,7 @@ void alerting_rules_changed(struct server *srv) {
   s->job.work = save_work;
   s->job.done = save_done;
   worker_submit(srv->worker, &s->job);
-  round_now(al); /* the change shows at once */
+  if (al->ready) round_now(al); /* the change shows at once */
 }
 
 /* ----- life ----- */
@@ -452,10 +557,13 @@ int alerting_start(struct server *srv, char *err, size_t errlen) {
   }
   uv_timer_init(srv->loop, &al->timer);
   al->timer.data = al;
-  uv_timer_start(&al->timer, on_timer, (uint64_t)srv->cfg.alert_eval,
-                 (uint64_t)srv->cfg.alert_eval);
   live_listen(srv->live, on_live, al);
+  alert_log_listen(al->alerts, on_log, al);
   srv->alerting = al;
+  /* rounds start once the saved state is back (load_done) */
+  al->load_job.work = load_work;
+  al->load_job.done = load_done;
+  worker_submit(srv->worker, &al->load_job);
   return 0;
 fail:
   alerts_free(&al->alerts);
@@ -469,8 +577,7 @@ struct alerts *alerting_alerts(struct server *srv) {
   return srv->alerting ? srv->alerting->alerts : NULL;
 }
 
-static void alerting_free(uv_handle_t *h) {
-  struct alerting *al = h->data;
+static void al_free(struct alerting *al) {
   size_t it = 0;
   uint64_t id;
   void *p;
@@ -478,12 +585,24 @@ static void alerting_free(uv_handle_t *h) {
   u64map_free(&al->devices);
   alerts_free(&al->alerts);
   ef_free(al->rules_file);
+  ef_free(al->loaded);
   ef_free(al);
+}
+
+/* The timer is closed; the load job, if still on the database thread, frees it when done. */
+static void alerting_free(uv_handle_t *h) {
+  struct alerting *al = h->data;
+  if (!al->ready) {
+    al->closed = true;
+    return;
+  }
+  al_free(al);
 }
 
 void alerting_stop(struct server *srv) {
   struct alerting *al = srv->alerting;
   if (!al) return;
+  save_state(al); /* before devlog_stop: goes with its last batch */
   uv_timer_stop(&al->timer);
   uv_close((uv_handle_t *)&al->timer, alerting_free);
   srv->alerting = NULL;

@@ -176,6 +176,9 @@ static const struct cfg_opt server_opts[] = {
           "one delivery attempt at most (connect, TLS, request and answer)"),
   CFG_ROW(struct server_config, notify_resend, CFG_MS, 1000, DAY_MS, "1m",
           "firing alerts are posted to the Alertmanagers again this often (below its resolve_timeout)"),
+  /* alert persistence (alert_eval.c, devlog.c; docs/alerts.md#persistence) */
+  CFG_ROW(struct server_config, alert_log_retention, CFG_MS, 0, 3650 * DAY_MS, "90d",
+          "alert-log rows in the database older than this are pruned (0 = keep)"),
   CFG_END,
 };
 

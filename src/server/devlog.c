@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* devlog.c -- write-behind of log rows: what devices cause in the database (device_logs rows
  * and devices.dev_state changes; state changes arrive as events of the live registry, live.h)
- * and the audit log's rows of REST calls (audit.c), which share its batches and its pruning.
+ * and the audit log's rows of REST calls (audit.c) and the alert log's rows and the alert
+ * engine's state (alert_eval.c), which share its batches and its pruning.
  *
  * The loop appends to an in-memory batch (no I/O); every log_flush ms, or at once when the batch
  * reaches BATCH_MAX rows, the batch moves to the database thread as one write_batch (one
  * transaction). One batch is in flight at a time; rows that arrive meanwhile wait for the next.
  * A cron prunes, every log_prune_every (1 h), device logs older than log_retention and audit rows
- * older than audit_retention; the audit rows in jobs of at most PRUNE_BATCH rows, each the next
+ * older than audit_retention and alert-log rows older than alert_log_retention; the audit and
+ * alert rows in jobs of at most PRUNE_BATCH rows, each the next
  * job only once the last is done, so other database work runs between them.
  *
  * Batches are numbered and committed in order, so the rows on disk are always a prefix of the
@@ -47,6 +49,9 @@ struct batch {
   size_t nstates, cap_states;
   struct store_audit *audits;
   size_t naudits, cap_audits;
+  struct store_alert_log *alerts;
+  size_t nalerts, cap_alerts;
+  char *alert_state;        /* the newest queued; NULL: unchanged */
   int rc;
 };
 
@@ -61,6 +66,8 @@ struct devlog {
   int64_t last_prune;
   struct worker_job prune_job;
   uint64_t audit_pruned;    /* by the last pruning job: PRUNE_BATCH means maybe more */
+  uint64_t alert_pruned;    /* the same for the alert log */
+  bool prune_more;          /* the last job pruned a full batch of either */
   bool prune_busy;
   bool stopping;
 };
@@ -77,10 +84,14 @@ static void batch_free(struct batch *b) {
   ef_free(b->logs);
   ef_free(b->states);
   store_audits_free(b->audits, b->naudits);
+  store_alert_logs_free(b->alerts, b->nalerts);
+  ef_free(b->alert_state);
   ef_free(b);
 }
 
-static size_t batch_rows(const struct batch *b) { return b->nlogs + b->nstates + b->naudits; }
+static size_t batch_rows(const struct batch *b) {
+  return b->nlogs + b->nstates + b->naudits + b->nalerts + (b->alert_state != NULL);
+}
 
 static void batch_work(struct store *st, struct worker_job *job) {
   struct batch *b = container_of(job, struct batch, job);
@@ -96,6 +107,14 @@ static void batch_work(struct store *st, struct worker_job *job) {
     if (rc != 0) {
       ef_log(EF_LOG_ERROR, "devlog: writing %zu audit rows failed: %s", b->naudits,
              store_errmsg(st));
+      if (!b->rc) b->rc = rc;
+    }
+  }
+  if (b->nalerts || b->alert_state) {
+    int rc = st->ops->alert_write(st, b->alerts, b->nalerts, b->alert_state, ef_now_ms());
+    if (rc != 0) {
+      ef_log(EF_LOG_ERROR, "devlog: writing %zu alert-log rows%s failed: %s", b->nalerts,
+             b->alert_state ? " and the alert state" : "", store_errmsg(st));
       if (!b->rc) b->rc = rc;
     }
   }
@@ -146,12 +165,13 @@ static void flush(struct devlog *dl) {
   worker_submit(dl->srv->worker, &b->job);
 }
 
-/* The first job of a pruning prunes the device logs; every job, up to PRUNE_BATCH audit rows. */
+/* The first job of a pruning prunes the device logs; every job, up to PRUNE_BATCH audit rows
+ * and up to PRUNE_BATCH alert-log rows. */
 static void prune_work(struct store *st, struct worker_job *job) {
   struct devlog *dl = container_of(job, struct devlog, prune_job);
   uint64_t n = 0;
   int64_t now = ef_now_ms();
-  if (dl->audit_pruned == 0 && dl->srv->cfg.log_retention > 0) {
+  if (!dl->prune_more && dl->srv->cfg.log_retention > 0) {
     if (st->ops->log_prune(st, now - dl->srv->cfg.log_retention, &n) != 0)
       ef_log(EF_LOG_ERROR, "devlog: pruning failed: %s", store_errmsg(st));
     else if (n)
@@ -166,15 +186,27 @@ static void prune_work(struct store *st, struct worker_job *job) {
       if (n) ef_log(EF_LOG_INFO, "devlog: pruned %llu audit rows", (unsigned long long)n);
     }
   }
+  dl->alert_pruned = 0;
+  if (dl->srv->cfg.alert_log_retention > 0) {
+    if (st->ops->alert_log_prune(st, now - dl->srv->cfg.alert_log_retention, PRUNE_BATCH, &n) !=
+        0)
+      ef_log(EF_LOG_ERROR, "devlog: pruning the alert log failed: %s", store_errmsg(st));
+    else {
+      dl->alert_pruned = n;
+      if (n) ef_log(EF_LOG_INFO, "devlog: pruned %llu alert-log rows", (unsigned long long)n);
+    }
+  }
+  dl->prune_more = dl->audit_pruned == PRUNE_BATCH || dl->alert_pruned == PRUNE_BATCH;
 }
 
 static void prune_done(struct worker_job *job) {
   struct devlog *dl = container_of(job, struct devlog, prune_job);
-  if (dl->audit_pruned == PRUNE_BATCH && !dl->stopping) { /* more to prune: the next batch */
+  if (dl->prune_more && !dl->stopping) { /* more to prune: the next batch */
     worker_submit(dl->srv->worker, &dl->prune_job);
     return;
   }
-  dl->audit_pruned = 0;
+  dl->audit_pruned = dl->alert_pruned = 0;
+  dl->prune_more = false;
   dl->prune_busy = false;
 }
 
@@ -182,7 +214,8 @@ static void on_timer(uv_timer_t *t) {
   struct devlog *dl = t->data;
   flush(dl);
   int64_t now = ef_mono_ms();
-  if ((dl->srv->cfg.log_retention > 0 || dl->srv->cfg.audit_retention > 0) && !dl->prune_busy &&
+  if ((dl->srv->cfg.log_retention > 0 || dl->srv->cfg.audit_retention > 0 ||
+       dl->srv->cfg.alert_log_retention > 0) && !dl->prune_busy &&
       now - dl->last_prune >= dl->srv->cfg.log_prune_every) {
     dl->last_prune = now;
     dl->prune_busy = true;
@@ -244,6 +277,26 @@ uint64_t devlog_audit(struct devlog *dl, struct store_audit *row) {
   *row = (struct store_audit){0};
   if (batch_rows(b) >= BATCH_MAX) flush(dl);
   return seq;
+}
+
+uint64_t devlog_alert_log(struct devlog *dl, struct store_alert_log *row) {
+  struct batch *b = dl->cur;
+  uint64_t seq = b->seq;
+  if (b->nalerts == b->cap_alerts) {
+    b->cap_alerts = b->cap_alerts ? b->cap_alerts * 2 : 16;
+    b->alerts = ef_realloc(b->alerts, b->cap_alerts * sizeof *b->alerts);
+  }
+  b->alerts[b->nalerts++] = *row;
+  *row = (struct store_alert_log){0};
+  if (batch_rows(b) >= BATCH_MAX) flush(dl);
+  return seq;
+}
+
+uint64_t devlog_alert_state(struct devlog *dl, char *state) {
+  struct batch *b = dl->cur;
+  ef_free(b->alert_state);
+  b->alert_state = state;
+  return b->seq;
 }
 
 void devlog_sync(struct devlog *dl, uint64_t since, devlog_sync_cb cb, void *ud) {

@@ -2,19 +2,24 @@
 /* rest_alert.c -- the REST routes of alerts (alert.h, docs/api.md#alerts): alert_query_all,
  * alert_log_query, alert_rule_query_all, alert_rule_add, alert_rule_update, alert_rule_delete,
  * alert_silence, alert_ack. Everything is in memory on the loop (loop stages only); a rule
- * change is written to the rules file on the database thread (alerting_rules_changed).
+ * change is written to the rules file on the database thread (alerting_rules_changed). The
+ * alert log is read from the store (docs/alerts.md#persistence): alert_log_query first waits
+ * for the rows queued so far to be committed (devlog_sync), then reads on the database thread,
+ * with filters and a cursor as audit_query has.
  * A group-limited token sees only the alerts whose `device` label is one of its devices, and may
  * not change rules or silence by rule. */
 #include <string.h>
 
 #include "alert.h"
+#include "device_json.h"
 #include "clock.h"
 #include "edgefleet/error.h"
 #include "id.h"
 #include "jsonutil.h"
+#include "mem.h"
 #include "rest.h"
 
-#define LOG_LIMIT 1000
+#define LOG_LIMIT 1000 /* rows of an alert_log_query answer: the default and the most */
 
 static bool sees_alert(const struct rest_call *c, const json_t *alert) {
   if (!c->view) return true;
@@ -48,11 +53,132 @@ static int query_all(struct rest_call *c) {
   return rest_ok(c, d);
 }
 
-/* A GET (read routes are): the newest LOG_LIMIT entries; the CLI's --limit trims. */
+/* ----- alert_log_query: the store's alert log ----- */
+
+struct lq {
+  struct rest_call *c;
+  struct worker_job job;
+  struct store_alert_log_filter f;
+  char *rule, *fingerprint, *event; /* the filter's strings (owned) */
+  struct store_alert_log *rows;
+  size_t n;
+  int rc;
+};
+
+static void lq_free(void *p) {
+  struct lq *q = p;
+  ef_free(q->rule);
+  ef_free(q->fingerprint);
+  ef_free(q->event);
+  store_alert_logs_free(q->rows, q->n);
+  ef_free(q);
+}
+
+static bool lq_time(struct rest_call *c, const char *key, int64_t *out) {
+  json_t *v = json_object_get(c->body, key);
+  if (!v) return true;
+  if (!json_is_integer(v) || json_integer_value(v) < 0) {
+    rest_fail(c, 400, REST_GENERAL, "%s must be a time in ms since the epoch (an integer)", key);
+    return false;
+  }
+  *out = (int64_t)json_integer_value(v);
+  return true;
+}
+
+static bool lq_text(struct rest_call *c, const char *key, char **out) {
+  json_t *v = json_object_get(c->body, key);
+  if (!v) return true;
+  if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 1024) {
+    rest_fail(c, 400, REST_GENERAL, "%s must be a non-empty string of at most 1024 bytes", key);
+    return false;
+  }
+  *out = ef_strdup(json_string_value(v));
+  return true;
+}
+
+static bool only_members(struct rest_call *c, const char *const *known, const char *list);
+
+static bool lq_filters(struct rest_call *c, struct lq *q) {
+  static const char *const known[] = {"since", "until", "rule", "fingerprint", "event",
+                                      "limit", "cursor", NULL};
+  q->f.limit = LOG_LIMIT;
+  if (!c->body) return true;
+  if (!json_is_object(c->body)) {
+    rest_fail(c, 400, REST_GENERAL, "the body must be a JSON object of filters");
+    return false;
+  }
+  if (!only_members(c, known, "since, until, rule, fingerprint, event, limit, cursor") ||
+      !lq_time(c, "since", &q->f.since) || !lq_time(c, "until", &q->f.until) ||
+      !lq_text(c, "rule", &q->rule) || !lq_text(c, "fingerprint", &q->fingerprint) ||
+      !lq_text(c, "event", &q->event))
+    return false;
+  q->f.rule = q->rule;
+  q->f.fingerprint = q->fingerprint;
+  q->f.event = q->event;
+  json_t *v;
+  if ((v = json_object_get(c->body, "limit"))) {
+    if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > LOG_LIMIT) {
+      rest_fail(c, 400, REST_GENERAL, "limit must be an integer from 1 to %d", LOG_LIMIT);
+      return false;
+    }
+    q->f.limit = (size_t)json_integer_value(v);
+  }
+  if ((v = json_object_get(c->body, "cursor")) && !json_is_null(v)) {
+    if (!id_from_json(v, &q->f.before_id) || q->f.before_id == 0) {
+      rest_fail(c, 400, REST_GENERAL, "cursor must be the next_cursor of an earlier answer");
+      return false;
+    }
+  }
+  return true;
+}
+
+static void lq_work(struct store *st, struct worker_job *job) {
+  struct lq *q = container_of(job, struct lq, job);
+  q->rc = st->ops->alert_log_query(st, &q->f, &q->rows, &q->n);
+}
+
+static void lq_done(struct worker_job *job) {
+  struct lq *q = container_of(job, struct lq, job);
+  struct rest_call *c = q->c;
+  if (q->rc) {
+    rest_store_fail(c, q->rc, REST_GENERAL, "alert-log rows", NULL);
+  } else {
+    json_t *rows = json_array();
+    for (size_t i = 0; i < q->n; i++) {
+      json_t *e = json_loads(q->rows[i].entry, 0, NULL);
+      if (!json_is_object(e)) {
+        json_decref(e);
+        continue;
+      }
+      char id[EF_ID_STRLEN];
+      json_object_set_new(e, "log_id", json_string(id_format(q->rows[i].log_id, id)));
+      json_array_append_new(rows, e);
+    }
+    char next[EF_ID_STRLEN];
+    bool more = q->n == q->f.limit && q->n > 0;
+    rest_ok(c, json_pack("{s:o, s:s?}", "rows", seen_only(c, rows), "next_cursor",
+                         more ? id_format(q->rows[q->n - 1].log_id, next) : NULL));
+  }
+  rest_finish(c);
+}
+
+static void lq_synced(void *ud, int rc) {
+  struct lq *q = ud;
+  (void)rc; /* a lost batch is in the server log; the query answers what is stored */
+  q->job.work = lq_work;
+  q->job.done = lq_done;
+  worker_submit(q->c->srv->worker, &q->job);
+}
+
+/* GET: the newest LOG_LIMIT entries; POST: filters in the body (docs/api.md#alert_log_query). */
 static int log_query(struct rest_call *c) {
-  struct alerts *a = engine(c);
-  if (!a) return REST_NEXT;
-  return rest_ok(c, json_pack("{s:o}", "rows", seen_only(c, alerts_log_json(a, LOG_LIMIT))));
+  struct lq *q = ef_calloc(1, sizeof *q);
+  q->c = c;
+  c->priv = q;
+  c->priv_free = lq_free;
+  if (!lq_filters(c, q)) return REST_NEXT;
+  devlog_sync(c->srv->devlog, UINT64_MAX, lq_synced, q);
+  return REST_LATER;
 }
 
 static int rule_query_all(struct rest_call *c) {
@@ -221,7 +347,7 @@ static int ack(struct rest_call *c) {
 
 const struct rest_route rest_alert_routes[] = {
   {"GET", "alert_query_all", 0, REST_READ, NULL, NULL, query_all},
-  {"GET", "alert_log_query", 0, REST_READ, NULL, NULL, log_query},
+  {"GET POST", "alert_log_query", 0, REST_READ, NULL, NULL, log_query, .reads_only = true},
   {"GET", "alert_rule_query_all", 0, REST_READ, NULL, NULL, rule_query_all},
   {"POST", "alert_rule_add", 0, REST_ADMIN | REST_FLEET, NULL, NULL, rule_add},
   {"PUT POST", "alert_rule_update", 0, REST_ADMIN | REST_FLEET, NULL, NULL, rule_update},

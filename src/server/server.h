@@ -107,6 +107,8 @@ struct server_config {
   int64_t notify_backoff_max; /* ms: ... up to this */
   int64_t notify_timeout;    /* ms: one attempt at most */
   int64_t notify_resend;     /* ms: firing alerts are re-posted to Alertmanagers this often */
+  /* alert persistence (alert_eval.c, devlog.c; docs/alerts.md#persistence) */
+  int64_t alert_log_retention; /* ms: alert-log rows older than this are pruned (0 = keep) */
 };
 
 struct cfg_opt;
@@ -255,6 +257,11 @@ uint64_t devlog_add(struct devlog *dl, uint64_t device_id, const char *event, co
 /* Queue an audit row (audit.h): its strings are taken (the row is zeroed). Returns the number
  * of the batch it joined (for devlog_sync). */
 uint64_t devlog_audit(struct devlog *dl, struct store_audit *row);
+/* Queue an alert-log row (alert_eval.c): its strings are taken (the row is zeroed). */
+uint64_t devlog_alert_log(struct devlog *dl, struct store_alert_log *row);
+/* Queue the alert engine's state (JSON text, taken): it replaces a state queued before it in the
+ * same batch; it is written with the batch's alert-log rows. */
+uint64_t devlog_alert_state(struct devlog *dl, char *state);
 /* Call cb(ud, rc) on the loop once every row queued so far is committed: rc 0, or the store
  * error of a batch numbered >= since that failed (its rows are lost). Starts the write now
  * rather than at the next log_flush tick; may call cb before it returns. */
