@@ -380,6 +380,65 @@ static void delivery_log(void **state) {
   alerts_free(&a);
 }
 
+/* Persistence: every log entry reaches the log listener; the state document carries a firing,
+ * acked alert and a silence into a new engine, which neither notifies it again nor loses the
+ * ack, resolves it (told once) when the condition ends, and numbers new silences after it. */
+static void on_log_count(void *ud, const json_t *e) {
+  int *n = ud;
+  assert_non_null(json_object_get(e, "event"));
+  (*n)++;
+}
+
+static void state_roundtrip(void **state) {
+  (void)state;
+  struct heard h = {0};
+  const char *rules = "[{\"name\":\"hot\",\"kind\":\"device_cpu_temp\",\"threshold\":85},"
+                      "{\"name\":\"disk\",\"kind\":\"device_disk\",\"threshold\":90}]";
+  struct alerts *a = new_engine(&h, rules);
+  int logged = 0;
+  alert_log_listen(a, on_log_count, &logged);
+  round_(a, T0, 90);
+  assert_int_equal(h.firing, 1);
+  assert_int_equal(logged, 2); /* pending, firing */
+  assert_int_equal(alerts_ack(a, "hot|device=1", "ops", T0 + S), 0);
+  int64_t sid = alerts_silence(a, "disk", NULL, T0 + 100 * S, "swap", "ops", T0 + S);
+  assert_int_equal(logged, 4);
+  json_t *st = alerts_state_json(a);
+  alerts_free(&a);
+
+  struct heard h2 = {0};
+  struct alerts *b = new_engine(&h2, rules);
+  int logged2 = 0;
+  alert_log_listen(b, on_log_count, &logged2);
+  assert_int_equal(alerts_state_load(b, st), 1);
+  json_decref(st);
+  assert_string_equal(state_of(b, "hot|device=1"), "firing");
+  json_t *d = alerts_json(b, 0);
+  json_t *x = json_array_get(json_object_get(d, "alerts"), 0);
+  assert_string_equal(json_string_value(json_object_get(x, "acked_by")), "ops");
+  assert_int_equal(json_integer_value(json_object_get(x, "fired_at")), T0);
+  json_t *sil = json_array_get(json_object_get(d, "silences"), 0);
+  assert_int_equal(json_integer_value(json_object_get(sil, "id")), sid);
+  assert_string_equal(json_string_value(json_object_get(sil, "comment")), "swap");
+  json_decref(d);
+  round_(b, T0 + 2 * S, 90); /* still true: no new notification, nothing logged */
+  assert_int_equal(h2.firing, 0);
+  assert_int_equal(logged2, 0);
+  round_(b, T0 + 3 * S, 70); /* it ends: resolved, told once (it was told before) */
+  assert_int_equal(h2.resolved, 1);
+  assert_int_equal(logged2, 1);
+  assert_true(alerts_silence(b, "hot", NULL, T0 + 50 * S, NULL, NULL, T0 + 3 * S) > sid);
+  /* a state naming a rule no longer in the table, or malformed items: skipped */
+  json_t *bad = json_loads("{\"alerts\":[{\"fingerprint\":\"gone|device=1\",\"rule\":\"gone\","
+                           "\"state\":1},{\"rule\":\"hot\"},{\"fingerprint\":\"hot|device=2\","
+                           "\"rule\":\"hot\",\"state\":9}],\"silences\":[{\"id\":\"x\"}]}",
+                           0, NULL);
+  assert_non_null(bad);
+  assert_int_equal(alerts_state_load(b, bad), 0);
+  json_decref(bad);
+  alerts_free(&b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(pending_firing_resolved),
@@ -392,6 +451,7 @@ int main(void) {
     cmocka_unit_test(rule_table),
     cmocka_unit_test(disabled_and_deleted_rules_resolve),
     cmocka_unit_test(delivery_log),
+    cmocka_unit_test(state_roundtrip),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
