@@ -25,6 +25,7 @@
 #include "log.h"
 #include "mem.h"
 #include "crypto.h"
+#include "history.h"
 #include "login.h"
 #include "peers.h"
 #include "rest.h"
@@ -62,6 +63,7 @@ static void shutdown_server(struct server *srv) {
   srv->net = NULL;
   ws_device_stop(srv);
   front_stop(srv);
+  history_stop(srv);
   devlog_stop(&srv->devlog);
   miner_stop(srv);
   auth_stop(srv->auth);
@@ -183,6 +185,7 @@ int main(int argc, char **argv) {
   ws_device_start(&srv);
   miner_start(&srv);
   front_start(&srv);
+  history_start(&srv);
   auth_start(srv.auth, &loop, srv.worker, cfg->token_used_flush);
 
   struct net_config ncfg = {
@@ -204,6 +207,7 @@ int main(int argc, char **argv) {
     }
     ws_device_stop(&srv);
     front_stop(&srv);
+    history_stop(&srv);
     devlog_stop(&srv.devlog);
     miner_stop(&srv);
     auth_stop(srv.auth);

@@ -176,5 +176,6 @@ extern const struct rest_route rest_relation_routes[]; /* rest_relation.c */
 extern const struct rest_route rest_live_routes[];     /* rest_live.c: status, orders, miners */
 extern const struct rest_route rest_token_routes[];    /* rest_token.c: API tokens */
 extern const struct rest_route rest_audit_routes[];    /* rest_audit.c: the audit log */
+extern const struct rest_route rest_history_routes[];  /* rest_history.c: history ranges */
 
 #endif

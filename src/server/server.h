@@ -86,6 +86,15 @@ struct server_config {
   char *tls_key;             /* its PEM private key */
   char *tls_ca;              /* CA of the client certificates /ws requires, or NULL */
   bool allow_plaintext;      /* serve without TLS on an address that is not loopback */
+  /* history.c (docs/history.md) */
+  bool history;              /* keep the history of chosen series */
+  int64_t history_raw_every; /* ms: a device's status is sampled at most this often; miners */
+  int64_t history_flush;     /* ms: write-behind period of the samples */
+  int64_t history_raw_retention;   /* ms: raw samples are kept this long */
+  int64_t history_tier1_step;      /* ms: the first aggregate tier's bucket ... */
+  int64_t history_tier1_retention; /* ... kept this long */
+  int64_t history_tier2_step;      /* ms: the second aggregate tier's bucket ... */
+  int64_t history_tier2_retention; /* ... kept this long */
 };
 
 struct cfg_opt;
@@ -114,6 +123,13 @@ struct server {
   struct orders *orders;     /* orders in flight (order.c) */
   struct miners *miners;     /* miner records (miner.c) */
   struct front *front;       /* dashboard connections (ws_front.c) */
+  /* history.c: the history (NULL when off) and status.c's listeners of status uploads */
+  struct history *history;
+  struct {
+    void (*fn)(void *ud, uint64_t device_id, const json_t *data, int64_t time);
+    void *ud;
+  } status_listeners[4];
+  int n_status_listeners;
   uv_signal_t sigint, sigterm, sighup; /* SIGHUP: reload the TLS certificate */
   bool stopping;
   uint64_t n_sessions;       /* open device connections, logged in or not */
@@ -135,6 +151,10 @@ struct ws_route {
 };
 
 extern const struct ws_route status_ws_routes[]; /* status.c: upload_status_info */
+/* status.c: call fn(ud, device_id, data, time) on the loop for every accepted status upload
+ * (data borrowed for the call). Start-up only. */
+typedef void (*status_listener)(void *ud, uint64_t device_id, const json_t *data, int64_t time);
+void status_listen(struct server *srv, status_listener fn, void *ud);
 extern const struct ws_route order_ws_routes[];  /* order.c: upload_instruction_result */
 extern const struct ws_route miner_ws_routes[];  /* miner.c: upload_miner_info */
 
