@@ -6,7 +6,11 @@ miner_history_query with ?from=&to=&step=, and the same points come back after a
 buckets close into the first aggregate tier (min/avg/max); bad ranges and unknown owners are
 refused."""
 
+import asyncio
+import json
 import time
+
+import websockets
 
 from efharness import Suite, check, await_until, REST_BASE
 
@@ -142,6 +146,38 @@ async def miner_history(srv):
     for name, pts in r["data"]["series"].items():
         after = r2["data"]["series"].get(name, [])
         check(all(p in after for p in pts), name, pts, after)
+
+
+async def front_call(ws, n, **msg):
+    msg["msgId"] = str(n)
+    await ws.send(json.dumps(msg))
+    while True:
+        r = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        if r.get("msgId") == str(n):
+            return r
+
+
+@T.test
+async def front_history(srv):
+    did = srv.add_device("SN-HF", "M", "pw")
+    async with srv.connect() as dev:
+        await dev.login(device_id=did, password="pw")
+        for cpu in (5.0, 7.0):
+            await dev.send_json(status(cpu, 40.0))
+            check(await dev.recv_json(2) == ACK)
+    async with websockets.connect("ws://127.0.0.1:%d/front" % srv.port, ping_interval=None,
+                                  max_size=1 << 24) as ws:
+        r = await front_call(ws, 1, uri="login", body={"token": srv.token})
+        check(int(r["code"]) == 1, r)
+        r = await front_call(ws, 2, uri="history", body={"device_id": did, "from": hour_ago()})
+        check(int(r["code"]) == 1 and r["data"]["tier"] == "raw", r)
+        check([p[1] for p in r["data"]["series"]["cpu_percent"]] == [5.0, 7.0], r)
+        st, rest = history(srv, "device", did, **{"from": hour_ago()})
+        check(rest["data"]["series"] == r["data"]["series"], "REST and /front agree", rest, r)
+        r = await front_call(ws, 3, uri="history", body={"device_id": did, "from": 9, "to": 3})
+        check(int(r["code"]) != 1 and "from" in r["message"], r)
+        r = await front_call(ws, 4, uri="history", body={"minerId": "f0nope"})
+        check(int(r["code"]) != 1, r)
 
 
 @T.test
