@@ -76,7 +76,8 @@ json_t *history_device_sample(const json_t *data) {
   double v, a, b, c, mx;
   size_t k;
   put_num(o, "cpu_percent", json_object_get(data, "cpu_usage_percent"));
-  put_num(o, "load1", json_object_get(json_object_get(data, "load_avg"), "1"));
+  const json_t *load = json_object_get(data, "load_avg"); /* {"1","5","15"} or [1, 5, 15] */
+  put_num(o, "load1", json_is_array(load) ? json_array_get(load, 0) : json_object_get(load, "1"));
   json_t *mem = json_object_get(data, "Memory_info");
   if (num(json_object_get(mem, "total_memory_mb"), &a) &&
       num(json_object_get(mem, "free_memory_mb"), &b)) {

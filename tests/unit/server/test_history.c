@@ -52,10 +52,11 @@ static void test_device_sample(void **state) {
   json_decref(s);
   json_decref(data);
   /* the seed controller's frame: what it has; strings are not numbers */
-  data = json_loads("{\"cpu_usage_percent\":\"12\",\"Disk_info\":{\"root_used_percent\":3}}", 0,
-                    NULL);
+  data = json_loads("{\"cpu_usage_percent\":\"12\",\"Disk_info\":{\"root_used_percent\":3},"
+                    "\"load_avg\":[0.25,1,2]}", 0, NULL);
   s = history_device_sample(data);
-  assert_int_equal(json_object_size(s), 1);
+  assert_int_equal(json_object_size(s), 2);
+  assert_true(num(s, "load1") == 0.25); /* edgefleet-loadgen's array shape */
   assert_true(num(s, "disk_used_percent") == 3);
   json_decref(s);
   json_decref(data);
