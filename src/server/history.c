@@ -240,7 +240,10 @@ static int64_t tier_retention(const struct server *srv, int tier) {
 
 int history_pick_tier(const struct server *srv, int64_t from, int64_t step, int64_t now) {
   int t = 0;
-  while (t < HISTORY_TIERS - 1 && now - tier_retention(srv, t) > from) t++;
+  /* a retention of 0 keeps everything: that tier holds any `from` */
+  while (t < HISTORY_TIERS - 1 && tier_retention(srv, t) > 0 &&
+         now - tier_retention(srv, t) > from)
+    t++;
   while (t < HISTORY_TIERS - 1 && step > 0 && step >= history_tier_step(srv, t + 1)) t++;
   return t;
 }
@@ -563,10 +566,10 @@ static void read_done(struct worker_job *job) {
   if (!r->rc) {
     bool truncated = r->n > HISTORY_MAX_POINTS;
     size_t n = truncated ? HISTORY_MAX_POINTS : r->n;
-    answer = json_pack("{s:I, s:o, s:I, s:s, s:b, s:o}", "from", (json_int_t)r->from, "to",
-                       r->to == INT64_MAX ? json_null() : json_integer((json_int_t)r->to), "step", (json_int_t)r->step, "tier",
-                       history_tier_name(r->tier), "truncated", truncated, "series",
-                       history_series_json(r->rows, n, r->step));
+    json_t *to = r->to == INT64_MAX ? json_null() : json_integer((json_int_t)r->to);
+    answer = json_pack("{s:I, s:o, s:I, s:s, s:b, s:o}", "from", (json_int_t)r->from, "to", to,
+                       "step", (json_int_t)r->step, "tier", history_tier_name(r->tier),
+                       "truncated", truncated, "series", history_series_json(r->rows, n, r->step));
   }
   r->done(r->ud, r->rc, answer);
   store_hists_free(r->rows, r->n);

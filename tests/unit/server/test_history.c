@@ -113,6 +113,9 @@ static void test_pick_tier(void **state) {
   assert_int_equal(history_pick_tier(&srv, now - 7 * 86400000LL, 3600000, now), 2);
   assert_int_equal(history_pick_tier(&srv, now - 100 * 86400000LL, 0, now), 2);
   assert_int_equal(history_pick_tier(&srv, 0, 0, now), 2); /* beyond every tier: the last */
+  srv.cfg.history_raw_retention = 0; /* raw kept forever: it holds every range */
+  assert_int_equal(history_pick_tier(&srv, 0, 0, now), 0);
+  assert_int_equal(history_pick_tier(&srv, 0, 300000, now), 1);
 }
 
 static void test_series_json(void **state) {
