@@ -274,8 +274,7 @@ static void agg_add(struct agg *a, const json_t *v) {
   a->count += cnt;
 }
 
-/* Series name -> struct agg (in a json_t holding a pointer as an integer would be clumsy: a
- * small parallel array keyed by the object's index instead). */
+/* The aggregates of one bucket: series name -> index into a (a parallel array). */
 struct bucket {
   json_t *names; /* name -> index (integer) */
   struct agg *a;
