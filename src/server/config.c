@@ -179,6 +179,23 @@ static const struct cfg_opt server_opts[] = {
   /* alert persistence (alert_eval.c, devlog.c; docs/alerts.md#persistence) */
   CFG_ROW(struct server_config, alert_log_retention, CFG_MS, 0, 3650 * DAY_MS, "90d",
           "alert-log rows in the database older than this are pruned (0 = keep)"),
+  /* history.c (docs/history.md) */
+  CFG_ROW(struct server_config, history, CFG_BOOL, 0, 0, "true",
+          "keep the history of device and miner series in the store"),
+  CFG_ROW(struct server_config, history_raw_every, CFG_MS, 0, DAY_MS, "1m",
+          "a device's status is sampled into the history at most this often; miners this often"),
+  CFG_ROW(struct server_config, history_flush, CFG_MS, 100, 60000, "2s",
+          "write-behind period of history samples"),
+  CFG_ROW(struct server_config, history_raw_retention, CFG_MS, 0, 3650 * DAY_MS, "48h",
+          "raw history samples are kept this long (0: forever)"),
+  CFG_ROW(struct server_config, history_tier1_step, CFG_MS, 1000, DAY_MS, "5m",
+          "bucket of the first aggregate tier (min/avg/max)"),
+  CFG_ROW(struct server_config, history_tier1_retention, CFG_MS, 0, 3650 * DAY_MS, "90d",
+          "first-tier aggregates are kept this long (0: forever)"),
+  CFG_ROW(struct server_config, history_tier2_step, CFG_MS, 1000, 7 * DAY_MS, "1h",
+          "bucket of the second aggregate tier (a multiple of history_tier1_step)"),
+  CFG_ROW(struct server_config, history_tier2_retention, CFG_MS, 0, 3650 * DAY_MS, "730d",
+          "second-tier aggregates are kept this long (0: forever)"),
   CFG_END,
 };
 
@@ -246,6 +263,10 @@ int config_init(struct server_config *cfg, int argc, char **argv, char *err, siz
     return EF_ECONFIG;
   }
   if (check_tls(cfg, err, errlen) != 0) return EF_ECONFIG;
+  if (cfg->history_tier2_step % cfg->history_tier1_step != 0) {
+    snprintf(err, errlen, "history_tier2_step must be a multiple of history_tier1_step");
+    return EF_ECONFIG;
+  }
   if (cfg->heartbeat_tolerance_miss > cfg->heartbeat_tolerance) {
     snprintf(err, errlen, "heartbeat_tolerance_miss must not exceed heartbeat_tolerance");
     return EF_ECONFIG;

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "mem.h"
 #include "crypto.h"
+#include "history.h"
 #include "login.h"
 #include "notify.h"
 #include "peers.h"
@@ -66,6 +67,7 @@ static void shutdown_server(struct server *srv) {
   front_stop(srv);
   alerting_stop(srv);
   notify_stop(&srv->notify);
+  history_stop(srv);
   devlog_stop(&srv->devlog);
   miner_stop(srv);
   auth_stop(srv->auth);
@@ -214,6 +216,7 @@ int main(int argc, char **argv) {
   ws_device_start(&srv);
   miner_start(&srv);
   front_start(&srv);
+  history_start(&srv);
   auth_start(srv.auth, &loop, srv.worker, cfg->token_used_flush);
   if (alerting_start(&srv, err, sizeof err) != 0) {
     ef_log(EF_LOG_ERROR, "%s", err);
@@ -252,6 +255,7 @@ int main(int argc, char **argv) {
     front_stop(&srv);
     alerting_stop(&srv);
     notify_stop(&srv.notify);
+    history_stop(&srv);
     devlog_stop(&srv.devlog);
     miner_stop(&srv);
     auth_stop(srv.auth);

@@ -108,6 +108,8 @@ void net_conn_set_queue_max(struct net_conn *c, size_t bytes);
 
 const char *net_req_method(const struct net_req *r);   /* "GET", "POST", ... */
 const char *net_req_path(const struct net_req *r);     /* URI path, undecoded, no query */
+/* The query's arguments, each as lws decoded it, joined by '&' ("from=1&to=2"); "" when none. */
+const char *net_req_query(const struct net_req *r);
 /* A request header by lower-case name ("authorization", "content-type"), or NULL. */
 const char *net_req_header(const struct net_req *r, const char *name);
 /* The peer's address as text ("127.0.0.1"), for the audit log; "" when unknown. */

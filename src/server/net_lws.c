@@ -77,6 +77,7 @@ struct net_req {
   struct net *net;
   char method[8];
   char *path, *authorization, *content_type;
+  char *query;              /* the URI arguments joined by '&' (net_req_query), or NULL */
   char *file;               /* a dashboard file to send instead of a response */
   char peer[48];            /* the client's address (net_req_peer) */
   char *body;
@@ -305,6 +306,27 @@ static void ws_closed(struct net_conn *c) {
 
 const char *net_req_method(const struct net_req *r) { return r->method; }
 const char *net_req_path(const struct net_req *r) { return r->path; }
+const char *net_req_query(const struct net_req *r) { return r->query ? r->query : ""; }
+
+/* The URI arguments (lws keeps each as a fragment) joined by '&'; NULL when none. */
+static char *query_dup(struct lws *wsi) {
+  int total = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
+  if (total <= 0) return NULL;
+  size_t cap = (size_t)total + 64, len = 0;
+  char *q = ef_malloc(cap);
+  q[0] = '\0';
+  for (int i = 0;; i++) {
+    char frag[1024];
+    int n = lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i);
+    if (n < 0) break;
+    if (len + (size_t)n + 2 > cap) break;
+    if (len) q[len++] = '&';
+    memcpy(q + len, frag, (size_t)n);
+    len += (size_t)n;
+    q[len] = '\0';
+  }
+  return q;
+}
 const char *net_req_peer(const struct net_req *r) { return r->peer; }
 const char *net_req_body(const struct net_req *r) { return r->body ? r->body : ""; }
 size_t net_req_body_len(const struct net_req *r) { return r->body_len; }
@@ -321,6 +343,7 @@ static void req_free(struct net_req *r) {
   ef_free(r->file);
   ef_free(r->authorization);
   ef_free(r->content_type);
+  ef_free(r->query);
   ef_free(r->body);
   ef_free(r->resp);
   ef_free(r->xhdr_name);
@@ -482,6 +505,7 @@ static int http_begin(struct net *n, struct pss *pss, struct lws *wsi) {
   if (n->static_root && strncmp(r->path, "/service/", 9) != 0) return serve_static(r, wsi);
   r->authorization = hdr_dup(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
   r->content_type = hdr_dup(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
+  r->query = query_dup(wsi);
 
   bool body_method = strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0 ||
                      strcmp(r->method, "PATCH") == 0;

@@ -13,7 +13,7 @@
 
 static const struct rest_route *const route_tables[] = {
   rest_device_routes, rest_group_routes, rest_relation_routes, rest_live_routes,
-  rest_token_routes, rest_audit_routes, rest_alert_routes,
+  rest_token_routes, rest_audit_routes, rest_alert_routes, rest_history_routes,
 };
 
 enum stage { ST_POOL, ST_DB, ST_LOOP, ST_END };

@@ -177,5 +177,6 @@ extern const struct rest_route rest_live_routes[];     /* rest_live.c: status, o
 extern const struct rest_route rest_token_routes[];    /* rest_token.c: API tokens */
 extern const struct rest_route rest_audit_routes[];    /* rest_audit.c: the audit log */
 extern const struct rest_route rest_alert_routes[];    /* rest_alert.c: alerts and rules */
+extern const struct rest_route rest_history_routes[];  /* rest_history.c: history ranges */
 
 #endif

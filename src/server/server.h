@@ -109,6 +109,15 @@ struct server_config {
   int64_t notify_resend;     /* ms: firing alerts are re-posted to Alertmanagers this often */
   /* alert persistence (alert_eval.c, devlog.c; docs/alerts.md#persistence) */
   int64_t alert_log_retention; /* ms: alert-log rows older than this are pruned (0 = keep) */
+  /* history.c (docs/history.md) */
+  bool history;              /* keep the history of chosen series */
+  int64_t history_raw_every; /* ms: a device's status is sampled at most this often; miners */
+  int64_t history_flush;     /* ms: write-behind period of the samples */
+  int64_t history_raw_retention;   /* ms: raw samples are kept this long */
+  int64_t history_tier1_step;      /* ms: the first aggregate tier's bucket ... */
+  int64_t history_tier1_retention; /* ... kept this long */
+  int64_t history_tier2_step;      /* ms: the second aggregate tier's bucket ... */
+  int64_t history_tier2_retention; /* ... kept this long */
 };
 
 struct cfg_opt;
@@ -140,6 +149,13 @@ struct server {
   /* alerts (alert_eval.c) */
   struct alerting *alerting; /* rules, alerts, their timer */
   struct notify *notify;     /* notification receivers (notify.h) */
+  /* history.c: the history (NULL when off) and status.c's listeners of status uploads */
+  struct history *history;
+  struct {
+    void (*fn)(void *ud, uint64_t device_id, const json_t *data, int64_t time);
+    void *ud;
+  } status_listeners[4];
+  int n_status_listeners;
   uv_signal_t sigint, sigterm, sighup; /* SIGHUP: reload the TLS certificate */
   bool stopping;
   uint64_t n_sessions;       /* open device connections, logged in or not */
@@ -161,6 +177,10 @@ struct ws_route {
 };
 
 extern const struct ws_route status_ws_routes[]; /* status.c: upload_status_info */
+/* status.c: call fn(ud, device_id, data, time) on the loop for every accepted status upload
+ * (data borrowed for the call). Start-up only. */
+typedef void (*status_listener)(void *ud, uint64_t device_id, const json_t *data, int64_t time);
+void status_listen(struct server *srv, status_listener fn, void *ud);
 extern const struct ws_route order_ws_routes[];  /* order.c: upload_instruction_result */
 extern const struct ws_route miner_ws_routes[];  /* miner.c: upload_miner_info */
 

@@ -6,6 +6,8 @@
  * first upload of a session is logged, then one per log_status_every: a fleet's log shows that
  * devices report without a row per upload (19.5k devices: 4.7 M rows an hour).
  */
+#include <stdlib.h>
+
 #include "clock.h"
 #include "jsonutil.h"
 #include "log.h"
@@ -30,12 +32,22 @@ static void handle_status(const struct ws_msg *m) {
   int64_t now = ef_now_ms();
   live_sess_set_status(m->s, m->raw, m->len, now);
   live_sess_send(m->s, WIRE_STATUS_ACK_FRAME, sizeof WIRE_STATUS_ACK_FRAME - 1);
+  for (int i = 0; i < m->srv->n_status_listeners; i++)
+    m->srv->status_listeners[i].fn(m->srv->status_listeners[i].ud, m->device_id, data, now);
   const struct server_config *cfg = &m->srv->cfg;
   int64_t logged = live_sess_status_logged(m->s);
   if (cfg->log_status_uploads && (!logged || now - logged >= cfg->log_status_every)) {
     live_sess_set_status_logged(m->s, now);
     devlog_add(m->srv->devlog, m->device_id, "status_upload", NULL, "success");
   }
+}
+
+void status_listen(struct server *srv, status_listener fn, void *ud) {
+  int n = srv->n_status_listeners;
+  if (n == (int)(sizeof srv->status_listeners / sizeof *srv->status_listeners)) abort();
+  srv->status_listeners[n].fn = fn;
+  srv->status_listeners[n].ud = ud;
+  srv->n_status_listeners = n + 1;
 }
 
 const struct ws_route status_ws_routes[] = {

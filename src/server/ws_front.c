@@ -31,6 +31,7 @@
 #include "crypto.h"
 #include "device_json.h"
 #include "edgefleet/error.h"
+#include "history.h"
 #include "id.h"
 #include "jsonutil.h"
 #include "log.h"
@@ -423,6 +424,68 @@ static void req_alert_silence(struct fsess *fs, json_t *body, const char *msg_id
         id > 0 ? json_pack("{s:I}", "silence_id", (json_int_t)id) : NULL);
 }
 
+/* history: {"device_id"} or {"minerId"}, and "from", "to", "step" (ms): the answer of
+ * device_history_query / miner_history_query (docs/frontend.md#history). */
+struct front_hist {
+  struct fsess *fs;
+  char *msg_id;
+};
+
+static void history_done_cb(void *ud, int rc, json_t *answer) {
+  struct front_hist *h = ud;
+  if (h->fs->conn) {
+    if (rc) reply(h->fs, h->msg_id, false, "database error", NULL);
+    else reply(h->fs, h->msg_id, true, "success", answer), answer = NULL;
+  }
+  json_decref(answer);
+  fsess_unref(h->fs);
+  ef_free(h->msg_id);
+  ef_free(h);
+}
+
+static bool hist_ms(json_t *body, const char *key, int64_t *out) {
+  json_t *v = json_object_get(body, key);
+  if (!v) return true;
+  if (!json_is_integer(v) || json_integer_value(v) < 0) return false;
+  *out = (int64_t)json_integer_value(v);
+  return true;
+}
+
+static void req_history(struct fsess *fs, json_t *body, const char *msg_id) {
+  uint64_t id = body_id(body, "device_id");
+  const char *miner = jstr(body, "minerId");
+  int64_t now = ef_now_ms(), from = now - 3600 * 1000, to = INT64_MAX, step = 0;
+  if (!hist_ms(body, "from", &from) || !hist_ms(body, "to", &to) ||
+      !hist_ms(body, "step", &step) || from >= to) {
+    reply(fs, msg_id, false, "from, to and step must be times in ms, from before to", NULL);
+    return;
+  }
+  char *owner;
+  if (id) {
+    if (!sees_device(fs, id)) {
+      reply(fs, msg_id, false, WIRE_MSG_NOT_FOUND, NULL);
+      return;
+    }
+    owner = ef_asprintf("d:%llu", (unsigned long long)id);
+  } else if (miner && *miner) {
+    struct miner_info mi;
+    if (!miner_lookup(fs->fr->srv->miners, miner, &mi) || !sees_miner(fs, miner)) {
+      reply(fs, msg_id, false, WIRE_MSG_MINER_NOT_FOUND, NULL);
+      return;
+    }
+    owner = ef_asprintf("m:%s", miner);
+  } else {
+    reply(fs, msg_id, false, "body.device_id or body.minerId required", NULL);
+    return;
+  }
+  struct front_hist *h = ef_calloc(1, sizeof *h);
+  h->fs = fs;
+  h->msg_id = ef_strdup(msg_id);
+  fs->refs++;
+  history_read(fs->fr->srv, owner, from, to, step, history_done_cb, h);
+  ef_free(owner);
+}
+
 static const struct front_request {
   const char *uri;
   void (*handle)(struct fsess *fs, json_t *body, const char *msg_id);
@@ -435,6 +498,7 @@ static const struct front_request {
   {"alertList", req_alert_list},
   {"alertAck", req_alert_ack},
   {"alertSilence", req_alert_silence},
+  {"history", req_history},
 };
 
 /* ----- subscriptions: {"event", "body", "msgId"}; sub* and unsub* share a handler ----- */

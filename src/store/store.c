@@ -205,3 +205,16 @@ void store_alert_logs_free(struct store_alert_log *arr, size_t n) {
   for (size_t i = 0; i < n; i++) store_alert_log_clear(&arr[i]);
   ef_free(arr);
 }
+
+void store_hist_clear(struct store_hist *h) {
+  if (!h) return;
+  ef_free(h->owner);
+  ef_free(h->data);
+  memset(h, 0, sizeof *h);
+}
+
+void store_hists_free(struct store_hist *arr, size_t n) {
+  if (!arr) return;
+  for (size_t i = 0; i < n; i++) store_hist_clear(&arr[i]);
+  ef_free(arr);
+}

@@ -144,6 +144,15 @@ struct store_alert_log_filter {
   size_t limit;              /* rows at most (0: none) */
 };
 
+/* One row of the history (docs/history.md): the series of one owner at one time, in one tier. */
+struct store_hist {
+  char *owner;               /* "d:<device_id>" (a device) or "m:<minerId>" (a miner) */
+  int tier;                  /* 0: raw samples; 1, 2: aggregates (history.c's tiers) */
+  int64_t time;              /* ms: the sample's time, or the start of the aggregate's bucket */
+  char *data;                /* JSON text: {"series":value,...} (tier 0) or
+                                {"series":[min,avg,max,count],...} (aggregates) */
+};
+
 struct store;
 
 /* What store_open_with() checks before it uses a database. */
@@ -253,6 +262,21 @@ struct store_ops {
   /* Delete at most `max` of the oldest log rows with time < older_than; *deleted is the count
    * (fewer than max: none is left). */
   int (*alert_log_prune)(struct store *st, int64_t older_than, size_t max, uint64_t *deleted);
+
+  /* History (docs/history.md): rows upserted in one transaction (a row of the same owner, tier
+   * and time is replaced). */
+  int (*hist_write)(struct store *st, const struct store_hist *rows, size_t n);
+  /* The rows of `owner` in `tier` with from <= time < to, oldest first, at most `limit` (0: no
+   * bound). */
+  int (*hist_query)(struct store *st, const char *owner, int tier, int64_t from, int64_t to,
+                    size_t limit, struct store_hist **out, size_t *n);
+  /* Every owner's rows of `tier` with from <= time < to, by owner then time (the roll-up of a
+   * bucket into the next tier). */
+  int (*hist_range)(struct store *st, int tier, int64_t from, int64_t to,
+                    struct store_hist **out, size_t *n);
+  /* Delete at most `max` rows of `tier` with time < older_than; *deleted is the count. */
+  int (*hist_prune)(struct store *st, int tier, int64_t older_than, size_t max,
+                    uint64_t *deleted);
 };
 
 struct store {
@@ -283,6 +307,8 @@ void store_miner_clear(struct store_miner *m);
 void store_miners_free(struct store_miner *arr, size_t n);
 void store_alert_log_clear(struct store_alert_log *l); /* free members, zero the struct */
 void store_alert_logs_free(struct store_alert_log *arr, size_t n);
+void store_hist_clear(struct store_hist *h);
+void store_hists_free(struct store_hist *arr, size_t n);
 
 /* The backends compiled in (for store_open and tests). */
 extern const struct store_ops store_sqlite_ops;

@@ -116,8 +116,17 @@ static const char *const migrations[] = {
     "outcome TEXT NOT NULL,\n"
     "peer TEXT);\n"
     "CREATE INDEX audit_log_time ON audit_log(time);\n",
-    /* 6 here; 7 once the history tables (issue 12, another branch, also appended as 6) are
-     * merged before it -- this is the step after them: the alert log and the alert engine's saved state (docs/alerts.md#persistence).
+    /* 6: the history of chosen series (docs/history.md): one row per owner ("d:<id>" a device,
+     * "m:<minerId>" a miner), tier and time, its series as JSON text. The (tier, time) index
+     * serves the roll-up of a bucket and retention. */
+    "CREATE TABLE history (\n"
+    "owner TEXT NOT NULL,\n"
+    "tier INTEGER NOT NULL,\n"
+    "time INTEGER NOT NULL,\n"
+    "data TEXT NOT NULL,\n"
+    "PRIMARY KEY (owner, tier, time)) WITHOUT ROWID;\n"
+    "CREATE INDEX history_tier_time ON history(tier, time);\n",
+    /* 7: the alert log and the alert engine's saved state (docs/alerts.md#persistence).
      * log_id orders the log (the paging cursor); the time index serves since/until and
      * retention, the fingerprint index a query for one alert. alert_state holds one row per key
      * (today only 'engine': the open alerts, acks and silences as one JSON document). */
@@ -239,7 +248,15 @@ static const char *const device_text_cols[] = {
   X(WORKER_DEL, "DELETE FROM worker_info WHERE miner_id = ? AND host_name = ?")                 \
   X(MINER_LIST, "SELECT miner_id, NULL, record, device_id, updated_time FROM miner_info "       \
                 "UNION ALL SELECT miner_id, host_name, record, device_id, updated_time "        \
-                "FROM worker_info ORDER BY 2 NULLS FIRST, 1")
+                "FROM worker_info ORDER BY 2 NULLS FIRST, 1")                                   \
+  X(HIST_PUT, "INSERT OR REPLACE INTO history (owner, tier, time, data) VALUES (?, ?, ?, ?)")   \
+  X(HIST_QUERY, "SELECT owner, tier, time, data FROM history WHERE owner = ? AND tier = ? "     \
+                "AND time >= ? AND time < ? ORDER BY time LIMIT ?")                             \
+  X(HIST_RANGE, "SELECT owner, tier, time, data FROM history INDEXED BY history_tier_time "     \
+                "WHERE tier = ? AND time >= ? AND time < ? ORDER BY owner, time")               \
+  X(HIST_PRUNE, "DELETE FROM history WHERE (owner, tier, time) IN (SELECT owner, tier, time "  \
+                "FROM history INDEXED BY history_tier_time WHERE tier = ? AND time < ? "        \
+                "ORDER BY time LIMIT ?)")
 
 enum stmt_id {
 #define STMT_ENUM_(name, sql) S_##name,
@@ -538,6 +555,16 @@ static void clear_alert_log(void *rec) { store_alert_log_clear(rec); }
 
 static const struct row_type alert_log_rows = {sizeof(struct store_alert_log), read_alert_log,
                                                clear_alert_log};
+
+static void read_hist(sqlite3_stmt *st, void *out) {
+  struct store_hist *h = out;
+  h->owner = col_text(st, 0);
+  h->tier = sqlite3_column_int(st, 1);
+  h->time = sqlite3_column_int64(st, 2);
+  h->data = col_text(st, 3);
+}
+static void clear_hist(void *rec) { store_hist_clear(rec); }
+static const struct row_type hist_rows = {sizeof(struct store_hist), read_hist, clear_hist};
 
 /* Step a bound statement for exactly one row into *out (zeroed first). EF_ENOENT if none. */
 static int fetch_one(struct sqlite_store *s, sqlite3_stmt *st, const struct row_type *t,
@@ -1506,6 +1533,64 @@ static int sqlite_alert_log_query(struct store *st, const struct store_alert_log
   return ret;
 }
 
+/* ===== History ===== */
+
+static int sqlite_hist_write(struct store *st, const struct store_hist *rows, size_t n) {
+  struct sqlite_store *s = S(st);
+  if (n && !rows) return invalid(s, "rows is NULL");
+  for (size_t i = 0; i < n; i++)
+    if (!rows[i].owner || !rows[i].data) return invalid(s, "a history row needs owner and data");
+  if (n == 0) return 0;
+  int ret = tx_begin(s);
+  if (ret) return ret;
+  sqlite3_stmt *q = s->stmt[S_HIST_PUT];
+  for (size_t i = 0; i < n; i++) {
+    const struct store_hist *h = &rows[i];
+    int brc = bind_text(q, 1, h->owner) | sqlite3_bind_int(q, 2, h->tier) |
+              sqlite3_bind_int64(q, 3, h->time) | bind_text(q, 4, h->data);
+    ret = brc ? bound(s, q, brc) : run(s, q);
+    if (ret) {
+      tx_rollback(s);
+      return ret;
+    }
+  }
+  return tx_commit(s);
+}
+
+static int sqlite_hist_query(struct store *st, const char *owner, int tier, int64_t from,
+                             int64_t to, size_t limit, struct store_hist **out, size_t *n) {
+  struct sqlite_store *s = S(st);
+  if (!owner || !out || !n) return invalid(s, "owner, out or n is NULL");
+  *out = NULL;
+  *n = 0;
+  sqlite3_stmt *q = s->stmt[S_HIST_QUERY];
+  sqlite3_int64 lim = limit == 0 || limit > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)limit;
+  int brc = bind_text(q, 1, owner) | sqlite3_bind_int(q, 2, tier) |
+            sqlite3_bind_int64(q, 3, from) | sqlite3_bind_int64(q, 4, to) |
+            sqlite3_bind_int64(q, 5, lim);
+  if (brc) return bound(s, q, brc);
+  void *arr;
+  int ret = fetch_all(s, q, &hist_rows, &arr, n);
+  *out = arr;
+  return ret;
+}
+
+static int sqlite_hist_range(struct store *st, int tier, int64_t from, int64_t to,
+                             struct store_hist **out, size_t *n) {
+  struct sqlite_store *s = S(st);
+  if (!out || !n) return invalid(s, "out or n is NULL");
+  *out = NULL;
+  *n = 0;
+  sqlite3_stmt *q = s->stmt[S_HIST_RANGE];
+  int brc = sqlite3_bind_int(q, 1, tier) | sqlite3_bind_int64(q, 2, from) |
+            sqlite3_bind_int64(q, 3, to);
+  if (brc) return bound(s, q, brc);
+  void *arr;
+  int ret = fetch_all(s, q, &hist_rows, &arr, n);
+  *out = arr;
+  return ret;
+}
+
 static int sqlite_alert_log_prune(struct store *st, int64_t older_than, size_t max,
                                   uint64_t *deleted) {
   struct sqlite_store *s = S(st);
@@ -1514,6 +1599,20 @@ static int sqlite_alert_log_prune(struct store *st, int64_t older_than, size_t m
   sqlite3_stmt *q = s->stmt[S_ALOG_PRUNE];
   int brc = sqlite3_bind_int64(q, 1, older_than) |
             sqlite3_bind_int64(q, 2, max > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)max);
+  if (brc) return bound(s, q, brc);
+  int ret = run(s, q);
+  if (ret == 0 && deleted) *deleted = (uint64_t)sqlite3_changes64(s->db);
+  return ret;
+}
+
+static int sqlite_hist_prune(struct store *st, int tier, int64_t older_than, size_t max,
+                             uint64_t *deleted) {
+  struct sqlite_store *s = S(st);
+  if (deleted) *deleted = 0;
+  if (max == 0) return 0;
+  sqlite3_stmt *q = s->stmt[S_HIST_PRUNE];
+  int brc = sqlite3_bind_int(q, 1, tier) | sqlite3_bind_int64(q, 2, older_than) |
+            sqlite3_bind_int64(q, 3, max > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)max);
   if (brc) return bound(s, q, brc);
   int ret = run(s, q);
   if (ret == 0 && deleted) *deleted = (uint64_t)sqlite3_changes64(s->db);
@@ -1562,4 +1661,8 @@ const struct store_ops store_sqlite_ops = {
     .alert_state_get = sqlite_alert_state_get,
     .alert_log_query = sqlite_alert_log_query,
     .alert_log_prune = sqlite_alert_log_prune,
+    .hist_write = sqlite_hist_write,
+    .hist_query = sqlite_hist_query,
+    .hist_range = sqlite_hist_range,
+    .hist_prune = sqlite_hist_prune,
 };

@@ -28,7 +28,7 @@ WEB = os.path.join(source_dir(), "web")
 SHOTS = os.environ.get("EF_SCREENSHOTS") or os.path.join(build_dir(), "screenshots")
 
 
-T = Suite("60-dashboard", static_dir=WEB, front_push_interval="200ms",
+T = Suite("60-dashboard", static_dir=WEB, front_push_interval="200ms", history_raw_every="1s",
           heartbeat_tolerance="10s", heartbeat_tolerance_miss="5s")
 
 # ---------------------------------------------------------------------------------------------
@@ -437,6 +437,14 @@ def dashboard(srv):
                       what="the last balance")
         page.wait_for("window.efApp.page && document.querySelectorAll('canvas').length === 4", what="charts")
         check(page.evaluate("window.efLoadMarker") == marker, "the page was reloaded")
+        # the charts' range picker: the stored history (docs/history.md) is loaded for the range
+        check(page.evaluate("document.querySelector('.range-picker').dataset.range") == "1h")
+        page.evaluate("document.querySelector('.range-picker button[data-ms=\"86400000\"]').click()")
+        page.wait_for("document.querySelector('.range-picker').dataset.range === '24h' && "
+                      "/^[1-9][0-9]* stored points$/.test(document.getElementById('history-note')"
+                      ".textContent)", what="stored history points for 24h")
+        page.evaluate("document.querySelector('.range-picker button[data-ms=\"3600000\"]').click()")
+        page.wait_for("document.querySelector('.range-picker').dataset.range === '1h'", what="1h again")
         check(re.fullmatch(r"Workers \(3 · 2 \w+ · 1 missing\)", text_of(page, "#workers-head")),
               "workers heading", text_of(page, "#workers-head"))
         no_problems(page)

@@ -1,17 +1,37 @@
 // SPDX-License-Identifier: MIT
-// charts.js -- recent history kept in memory (last 30 min) and Chart.js line charts of it.
+// charts.js -- chart history in memory (the picked range, loaded from the server's stored history
+// on open, then the live pushes appended) and Chart.js line charts of it.
 
 import { h } from './dom.js';
 import { fmtClock } from './format.js';
 
-export const HISTORY_MS = 30 * 60 * 1000;
-const MAX_POINTS = 2000;
+export const HISTORY_MS = 60 * 60 * 1000;
+const MAX_POINTS = 4000;
+// The range picker's choices (docs/dashboard.md#charts): [label, ms].
+export const RANGES = [['1h', 3600e3], ['24h', 86400e3], ['7d', 7 * 86400e3], ['90d', 90 * 86400e3]];
+const POINTS_PER_RANGE = 300; // the step asked of the server: range / this
 const PALETTE = ['#2563eb', '#16a34a', '#dc2626', '#d97706', '#7c3aed', '#0891b2', '#db2777',
   '#65a30d', '#475569', '#ea580c'];
 
-// Named time series: add(t, {name: value}) appends a point to each; older than 30 min goes.
+// Named time series: add(t, {name: value}) appends a point to each; older than the window goes.
 export class History {
-  constructor() { this.series = new Map(); }
+  constructor(windowMs = HISTORY_MS) { this.series = new Map(); this.windowMs = windowMs; }
+
+  // Stored points from the server (`series` of a history answer: {name: [[t, avg, min, max]]}),
+  // renamed by rename(name) (null: left out); they replace what is kept of those series, and
+  // live points newer than the last stored one stay after them.
+  load(series, rename, windowMs) {
+    if (windowMs) this.windowMs = windowMs;
+    for (const [name, pts] of Object.entries(series || {})) {
+      const key = rename(name);
+      if (key == null || !Array.isArray(pts)) continue;
+      const stored = pts.filter((p) => Array.isArray(p) && Number.isFinite(p[1])).map((p) => ({ x: p[0], y: p[1] }));
+      const lastT = stored.length ? stored[stored.length - 1].x : -Infinity;
+      const live = (this.series.get(key) || []).filter((p) => p.x > lastT);
+      this.series.set(key, stored.concat(live));
+    }
+    this.trim(Date.now());
+  }
 
   add(t, values) {
     for (const [name, y] of Object.entries(values)) {
@@ -28,11 +48,37 @@ export class History {
   trim(now) {
     for (const [name, pts] of this.series) {
       let drop = 0;
-      while (drop < pts.length && (now - pts[drop].x > HISTORY_MS || pts.length - drop > MAX_POINTS)) drop++;
+      while (drop < pts.length && (now - pts[drop].x > this.windowMs || pts.length - drop > MAX_POINTS)) drop++;
       if (drop) pts.splice(0, drop);
       if (!pts.length) this.series.delete(name);
     }
   }
+}
+
+// The stored history of a device ({device_id}) or miner ({minerId}) over the last `rangeMs`, about
+// POINTS_PER_RANGE points (the /front request `history`): a Promise of its `series`.
+export async function fetchHistory(front, owner, rangeMs) {
+  const to = Date.now();
+  const d = await front.request('history', { ...owner, from: Math.max(0, to - rangeMs),
+    step: Math.floor(rangeMs / POINTS_PER_RANGE) });
+  return d && d.series ? d.series : {};
+}
+
+// Buttons 1h / 24h / 7d / 90d; onPick(ms) when one is clicked. The element's dataset.range is the
+// current label.
+export function rangePicker(currentMs, onPick) {
+  const el = h('div.range-picker', { role: 'group', 'aria-label': 'Chart range' });
+  const paint = (ms) => {
+    for (const b of el.children) b.classList.toggle('active', Number(b.dataset.ms) === ms);
+    el.dataset.range = (RANGES.find(([, m]) => m === ms) || [''])[0];
+  };
+  for (const [label, ms] of RANGES) {
+    const b = h('button.range', { type: 'button', dataset: { ms: String(ms) } }, label);
+    b.addEventListener('click', () => { paint(ms); onPick(ms); });
+    el.append(b);
+  }
+  paint(currentMs);
+  return el;
 }
 
 export function chartsAvailable() { return typeof window.Chart === 'function'; }

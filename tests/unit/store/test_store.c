@@ -1199,6 +1199,64 @@ static void test_timing(void **state) {
   ef_free(states);
 }
 
+/* History rows (docs/history.md): upsert by (owner, tier, time), a range of one owner oldest
+ * first, a tier's rows of all owners by owner then time, bounded pruning of one tier. */
+static void test_history(void **state) {
+  struct fx *f = *state;
+  struct store_hist rows[] = {
+      {.owner = "d:1", .tier = 0, .time = 30, .data = "{\"cpu\":3}"},
+      {.owner = "d:1", .tier = 0, .time = 10, .data = "{\"cpu\":1}"},
+      {.owner = "d:1", .tier = 0, .time = 20, .data = "{\"cpu\":2}"},
+      {.owner = "m:f01", .tier = 0, .time = 15, .data = "{\"faults\":0}"},
+      {.owner = "d:1", .tier = 1, .time = 0, .data = "{\"cpu\":[1,2,3,3]}"},
+  };
+  assert_int_equal(OPS(f)->hist_write(f->st, rows, 5), 0);
+  struct store_hist upd = {.owner = "d:1", .tier = 0, .time = 20, .data = "{\"cpu\":22}"};
+  assert_int_equal(OPS(f)->hist_write(f->st, &upd, 1), 0);
+  struct store_hist *arr;
+  size_t n;
+  assert_int_equal(OPS(f)->hist_query(f->st, "d:1", 0, 0, 100, 0, &arr, &n), 0);
+  assert_int_equal(n, 3);
+  assert_int_equal(arr[0].time, 10);
+  assert_string_equal(arr[1].data, "{\"cpu\":22}");
+  assert_int_equal(arr[2].time, 30);
+  assert_int_equal(arr[2].tier, 0);
+  store_hists_free(arr, n);
+  /* from <= time < to, and the limit */
+  assert_int_equal(OPS(f)->hist_query(f->st, "d:1", 0, 10, 30, 1, &arr, &n), 0);
+  assert_int_equal(n, 1);
+  assert_int_equal(arr[0].time, 10);
+  store_hists_free(arr, n);
+  assert_int_equal(OPS(f)->hist_query(f->st, "d:2", 0, 0, 100, 0, &arr, &n), 0);
+  assert_int_equal(n, 0);
+  store_hists_free(arr, n);
+  assert_int_equal(OPS(f)->hist_range(f->st, 0, 10, 25, &arr, &n), 0);
+  assert_int_equal(n, 3);
+  assert_string_equal(arr[0].owner, "d:1");
+  assert_int_equal(arr[1].time, 20);
+  assert_string_equal(arr[2].owner, "m:f01");
+  store_hists_free(arr, n);
+  uint64_t del = 0;
+  assert_int_equal(OPS(f)->hist_prune(f->st, 0, 25, 2, &del), 0);
+  assert_int_equal(del, 2); /* the two oldest raw rows: 10 and 15 */
+  assert_int_equal(OPS(f)->hist_prune(f->st, 0, 25, 10, &del), 0);
+  assert_int_equal(del, 1);
+  assert_int_equal(OPS(f)->hist_range(f->st, 0, 0, 100, &arr, &n), 0);
+  assert_int_equal(n, 1);
+  assert_int_equal(arr[0].time, 30);
+  store_hists_free(arr, n);
+  /* the other tier is untouched */
+  assert_int_equal(OPS(f)->hist_query(f->st, "d:1", 1, 0, 100, 0, &arr, &n), 0);
+  assert_int_equal(n, 1);
+  store_hists_free(arr, n);
+  /* a row without data is refused and changes nothing */
+  struct store_hist bad[] = {{.owner = "d:9", .time = 1, .data = "{}"}, {.owner = "d:9"}};
+  assert_int_equal(OPS(f)->hist_write(f->st, bad, 2), EF_EINVAL);
+  assert_int_equal(OPS(f)->hist_query(f->st, "d:9", 0, 0, 100, 0, &arr, &n), 0);
+  assert_int_equal(n, 0);
+  store_hists_free(arr, n);
+}
+
 int main(int argc, char **argv) {
   g_url = argc > 1 ? argv[1] : getenv("EF_STORE_URL");
   if (g_url && !g_url[0]) g_url = NULL;
@@ -1243,6 +1301,7 @@ int main(int argc, char **argv) {
       T_(test_alert_log_prune),
       T_(test_tokens),
       T_(test_miners),
+      T_(test_history),
       T_(test_timing),
 #undef T_
   };

@@ -221,7 +221,7 @@ static void test_wal_mode(void **state) {
 
 /* ===== schema: PRAGMA user_version and migrations ===== */
 
-#define SCHEMA_NOW 6 /* the steps of migrations[] */
+#define SCHEMA_NOW 7 /* the steps of migrations[] */
 
 /* PRAGMA user_version counts the migrations applied (SCHEMA_NOW); an older file is migrated with
  * its data: version 4 gives API tokens a scope from their kind (admin -> admin, read -> read). */
@@ -241,11 +241,11 @@ static void test_schema_version_and_migration(void **state) {
                    1);
 
   /* A version-1 database (before miner records, verifiers, token scopes, the audit log and the
-   * alert tables) is
+   * alert tables, history) is
    * migrated to the current version with its data. */
   store_close(&f->st);
   raw_exec(f->path, "DROP TABLE miner_info; DROP TABLE worker_info; DROP TABLE audit_log; "
-                    "DROP TABLE alert_log; DROP TABLE alert_state; "
+                    "DROP TABLE alert_log; DROP TABLE alert_state; DROP TABLE history; "
                     "ALTER TABLE devices DROP COLUMN pw_verifier; "
                     "ALTER TABLE api_tokens DROP COLUMN scope; "
                     "ALTER TABLE api_tokens DROP COLUMN groups; "

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 // miner.js -- one miner, live: subMinerInfo gives the record, each push is a merge patch applied
-// to it; only the changed summary values and worker cards are redrawn. Charts of the values seen.
+// to it; only the changed summary values and worker cards are redrawn. Charts load the miner's
+// stored history for the picked range (1h, 24h, 7d, 90d) on open, then append the live values.
 
 import { h, fill, setText, badge } from '../dom.js';
 import { mergePatch } from '../mergepatch.js';
-import { History, TimeChart } from '../charts.js';
+import { History, TimeChart, HISTORY_MS, fetchHistory, rangePicker } from '../charts.js';
 import { DeadlinePanel } from '../deadlines.js';
 import { parseFil, parseGoDuration, fmtDuration, fmtBytes, fmtMiB, fmtNum, fmtPercent, fmtTemp,
   fmtTime, fmtAgo, stateKind } from '../format.js';
@@ -59,6 +60,14 @@ function shortAddr(a) {
 const TASK_ORDER = ['AP', 'PC1', 'PC2', 'C1', 'C2', 'GET', 'FIN'];
 const RESAMPLE_MS = 10000;
 
+// The server's stored series (docs/history.md#series) as this page's chart keys; null: not charted.
+function storedKey(name) {
+  const bal = { balance_miner_fil: 'miner', balance_worker_fil: 'worker', balance_available_fil: 'available' };
+  // Sector charts show lotus' own states (sectorStates), which the stored counters are not.
+  return bal[name] ? 'bal:' + bal[name] : null;
+}
+let rangeMs = HISTORY_MS; // the picked range, kept for the visit
+
 // Chart history per miner, kept for the whole visit (navigating away and back keeps it).
 const histories = new Map();
 
@@ -92,8 +101,22 @@ export function mount(root, { front, params }) {
     new TimeChart('Worker CPU load', { pick: (n) => (n.startsWith('load:') ? n.slice(5) : null) }),
     new TimeChart('Worker CPU temperature', { unit: '°', pick: (n) => (n.startsWith('temp:') ? n.slice(5) : null) }),
   ];
+  const chartsNote = h('span.muted.small#history-note');
+  async function loadHistory() {
+    try {
+      const series = await fetchHistory(front, { minerId }, rangeMs);
+      hist.load(series, storedKey, rangeMs);
+      const n = Object.values(series).reduce((a, p) => a + p.length, 0);
+      setText(chartsNote, `${n} stored points`);
+    } catch (e) {
+      setText(chartsNote, `stored history not available: ${e.message || e}`);
+    }
+    for (const c of charts) c.update(hist);
+  }
+  const picker = rangePicker(rangeMs, (ms) => { rangeMs = ms; loadHistory(); });
   const content = h('div#miner-content', { hidden: true },
     recError, deadlines.el, summary, states,
+    h('div.charts-head', h('h2', 'History'), picker, chartsNote),
     h('div.charts', charts.map((c) => c.el)),
     workersHead, workersBox);
 
@@ -262,6 +285,7 @@ export function mount(root, { front, params }) {
   }, 1000);
 
   subscribe();
+  loadHistory();
   return {
     refresh() { /* the subscription is sent again on reconnect and brings the whole record */ },
     destroy() {

@@ -89,6 +89,7 @@ void net_conn_set_queue_max(struct net_conn *c, size_t bytes) { c->queue_max = b
 
 const char *net_req_method(const struct net_req *r) { return r->method; }
 const char *net_req_path(const struct net_req *r) { return r->path; }
+const char *net_req_query(const struct net_req *r) { (void)r; return ""; }
 const char *net_req_peer(const struct net_req *r) { return r->peer ? r->peer : "127.0.0.1"; }
 
 const char *net_req_header(const struct net_req *r, const char *name) {

@@ -95,3 +95,7 @@ const struct rest_route rest_audit_routes[] = {
 const struct rest_route rest_alert_routes[] = {
   {NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
+
+const struct rest_route rest_history_routes[] = {
+  {NULL, NULL, 0, 0, NULL, NULL, NULL},
+};
