@@ -136,6 +136,11 @@ static const struct cfg_opt server_opts[] = {
           "PEM CA: devices on /ws must present a client certificate it signed (mutual TLS)"),
   CFG_ROW(struct server_config, allow_plaintext, CFG_BOOL, 0, 0, "false",
           "serve plain HTTP/WebSocket on a listen address that is not loopback"),
+  /* metrics.c (issue 12, Prometheus) */
+  CFG_ROW(struct server_config, metrics_listen, CFG_STR, 0, 0, NULL,
+          "host:port of a plain-HTTP /metrics without a token (default: only on listen, with one)"),
+  CFG_ROW(struct server_config, metrics_step, CFG_INT, 1, 1000000, "1000",
+          "devices written per step of a /metrics answer (the loop serves others between steps)"),
   CFG_END,
 };
 

@@ -26,6 +26,7 @@
 #include "mem.h"
 #include "crypto.h"
 #include "login.h"
+#include "metrics.h"
 #include "peers.h"
 #include "rest.h"
 #include "server.h"
@@ -45,8 +46,14 @@ static void on_close(void *user, struct net_conn *conn) {
   else front_close(user);
 }
 
-static void on_request(void *ud, struct net_req *req) { rest_request(ud, req); }
-static void on_headers(void *ud, struct net_req *req) { rest_headers(ud, req); }
+static void on_request(void *ud, struct net_req *req) {
+  if (metrics_is_path(net_req_path(req))) metrics_request(ud, req);
+  else rest_request(ud, req);
+}
+static void on_headers(void *ud, struct net_req *req) {
+  if (metrics_is_path(net_req_path(req))) metrics_headers(req);
+  else rest_headers(ud, req);
+}
 
 static void shutdown_server(struct server *srv) {
   if (srv->stopping) return;
@@ -58,6 +65,7 @@ static void shutdown_server(struct server *srv) {
   uv_close((uv_handle_t *)&srv->sighup, NULL);
   live_note_all(srv->live, "server shutdown");
   logins_stop(srv->logins);
+  metrics_stop(srv);
   net_stop(srv->net);
   srv->net = NULL;
   ws_device_stop(srv);
@@ -184,6 +192,18 @@ int main(int argc, char **argv) {
   miner_start(&srv);
   front_start(&srv);
   auth_start(srv.auth, &loop, srv.worker, cfg->token_used_flush);
+  if (metrics_start(&srv, err, sizeof err) != 0) {
+    ef_log(EF_LOG_ERROR, "%s", err);
+    metrics_stop(&srv);
+    ws_device_stop(&srv);
+    front_stop(&srv);
+    devlog_stop(&srv.devlog);
+    miner_stop(&srv);
+    auth_stop(srv.auth);
+    worker_stop(&srv.worker);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    goto out_auth;
+  }
 
   struct net_config ncfg = {
     .host = host, .port = port, .rx_buffer = (size_t)cfg->rx_buffer,
@@ -202,6 +222,7 @@ int main(int argc, char **argv) {
       config_free(&srv.cfg);
       return 1;
     }
+    metrics_stop(&srv);
     ws_device_stop(&srv);
     front_stop(&srv);
     devlog_stop(&srv.devlog);

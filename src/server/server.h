@@ -86,6 +86,9 @@ struct server_config {
   char *tls_key;             /* its PEM private key */
   char *tls_ca;              /* CA of the client certificates /ws requires, or NULL */
   bool allow_plaintext;      /* serve without TLS on an address that is not loopback */
+  /* metrics.c (issue 12): Prometheus /metrics */
+  char *metrics_listen;      /* host:port of a /metrics without a token, or NULL */
+  int64_t metrics_step;      /* devices written per step of a scrape */
 };
 
 struct cfg_opt;
@@ -114,6 +117,7 @@ struct server {
   struct orders *orders;     /* orders in flight (order.c) */
   struct miners *miners;     /* miner records (miner.c) */
   struct front *front;       /* dashboard connections (ws_front.c) */
+  struct metrics *metrics;   /* Prometheus /metrics (metrics.h; issue 12) */
   uv_signal_t sigint, sigterm, sighup; /* SIGHUP: reload the TLS certificate */
   bool stopping;
   uint64_t n_sessions;       /* open device connections, logged in or not */
