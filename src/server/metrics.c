@@ -81,8 +81,15 @@ static void add_escaped(struct mbuf *b, const char *s) {
 static void add_value(struct mbuf *b, double v) {
   if (isnan(v)) mbuf_add(b, " NaN\n", 5);
   else if (isinf(v)) mbuf_printf(b, " %s\n", v > 0 ? "+Inf" : "-Inf");
-  else if (v == (double)(int64_t)v && fabs(v) < 9e15) mbuf_printf(b, " %lld\n", (long long)v);
-  else mbuf_printf(b, " %.17g\n", v);
+  else if (fabs(v) < 9e15 && v == (double)(int64_t)v) mbuf_printf(b, " %lld\n", (long long)v);
+  else { /* the shortest text that reads back as the same number */
+    char t[32];
+    for (int prec = 15; prec <= 17; prec++) {
+      snprintf(t, sizeof t, "%.*g", prec, v);
+      if (strtod(t, NULL) == v) break;
+    }
+    mbuf_printf(b, " %s\n", t);
+  }
 }
 
 static void sample_v(struct mbuf *b, const char *name, double v, va_list ap) {
@@ -165,19 +172,29 @@ static const char *const counters[] = {
   "errorSectors", "failSectors", "deletedSectors", "totalSectors",
 };
 
+/* A decimal number `digits` (exactly the characters of one, nothing after) times 10^exp,
+ * rounded once (strtod of "<digits>e<exp>"), so 244.058 mFIL is the double nearest 0.244058. */
+static double scaled(const char *digits, size_t n, int exp) {
+  char t[96];
+  if (n == 0 || n > 64) return NAN;
+  snprintf(t, sizeof t, "%.*se%d", (int)n, digits, exp);
+  char *end;
+  double d = strtod(t, &end);
+  return end != t && *end == '\0' ? d : NAN;
+}
+
 /* lotus' FIL text ("244.058 mFIL", "-1.2 FIL"): FIL, NAN when it is not one. */
 static double fil_text(const char *s) {
   if (!s) return NAN;
-  char *end;
-  double d = strtod(s, &end);
-  if (end == s) return NAN;
-  while (*end == ' ') end++;
-  static const struct { const char *unit; double scale; } units[] = {
-    {"FIL", 1}, {"kFIL", 1e3}, {"MFIL", 1e6}, {"mFIL", 1e-3}, {"μFIL", 1e-6}, {"uFIL", 1e-6},
-    {"nFIL", 1e-9}, {"pFIL", 1e-12}, {"fFIL", 1e-15}, {"aFIL", 1e-18}, {"", 1},
+  size_t n = strspn(s, "+-0123456789.");
+  const char *unit = s + n;
+  while (*unit == ' ') unit++;
+  static const struct { const char *unit; int exp; } units[] = {
+    {"FIL", 0}, {"kFIL", 3}, {"MFIL", 6}, {"mFIL", -3}, {"μFIL", -6}, {"uFIL", -6},
+    {"nFIL", -9}, {"pFIL", -12}, {"fFIL", -15}, {"aFIL", -18}, {"", 0},
   };
   for (size_t i = 0; i < sizeof units / sizeof *units; i++)
-    if (strcmp(end, units[i].unit) == 0) return d * units[i].scale;
+    if (strcmp(unit, units[i].unit) == 0) return scaled(s, n, units[i].exp);
   return NAN;
 }
 
@@ -186,11 +203,7 @@ static double balance(const json_t *rec, const char *key) {
   char k[64];
   snprintf(k, sizeof k, "%sAtto", key);
   const char *atto = jstr(rec, k);
-  if (atto) {
-    char *end;
-    double d = strtod(atto, &end);
-    if (end != atto && *end == '\0') return d / 1e18;
-  }
+  if (atto && atto[strspn(atto, "-0123456789")] == '\0') return scaled(atto, strlen(atto), -18);
   return fil_text(jstr(rec, key));
 }
 
@@ -465,7 +478,7 @@ struct metrics {
   /* the scrape being built */
   bool building;
   struct waiter *waiters;
-  uv_timer_t step;
+  uv_idle_t step;              /* one step per loop turn while a scrape is built */
   uint64_t *ids;
   size_t nids, next;
   int64_t now_ms;
@@ -630,7 +643,7 @@ static void scrape_finish(struct metrics *m, int status) {
   mbuf_free(&out);
 }
 
-static void scrape_step(uv_timer_t *t) {
+static void scrape_step(uv_idle_t *t) {
   struct metrics *m = t->data;
   struct server *srv = m->srv;
   size_t end = m->next + (size_t)srv->cfg.metrics_step;
@@ -644,8 +657,9 @@ static void scrape_step(uv_timer_t *t) {
     metrics_device(m->dev, id, st == DEV_ONLINE, live_status_time(srv->live, id), data, m->now_ms);
     json_decref(data);
   }
-  if (m->next < m->nids) uv_timer_start(&m->step, scrape_step, 0, 0);
-  else if (!m->job_out) scrape_finish(m, 200);
+  if (m->next < m->nids) return;
+  uv_idle_stop(&m->step);
+  if (!m->job_out) scrape_finish(m, 200);
   /* else the count of registered devices is still being read: registered_done finishes */
 }
 
@@ -691,7 +705,9 @@ static void scrape_begin(struct metrics *m, struct waiter *w) {
   uint64_t id;
   void *v;
   for (size_t it = 0; u64map_next(&m->devices, &it, &id, &v);) m->ids[m->nids++] = id;
-  uv_timer_start(&m->step, scrape_step, 0, 0);
+  /* An idle handle, not a zero timer: libuv runs a zero timer restarted from its own callback
+   * again in the same turn (before polling), an idle callback once per turn after the poll. */
+  uv_idle_start(&m->step, scrape_step);
 }
 
 /* ----- GET /metrics on the main listener ----- */
@@ -912,7 +928,7 @@ int metrics_start(struct server *srv, char *err, size_t errlen) {
   m->srv = srv;
   m->registered = -1;
   u64map_init(&m->devices);
-  uv_timer_init(srv->loop, &m->step);
+  uv_idle_init(srv->loop, &m->step);
   m->step.data = m;
   srv->metrics = m;
   live_listen(srv->live, on_live, m);
@@ -933,7 +949,7 @@ void metrics_stop(struct server *srv) {
   struct metrics *m = srv->metrics;
   if (!m || m->stopped) return;
   m->stopped = true;
-  uv_timer_stop(&m->step);
+  uv_idle_stop(&m->step);
   if (m->building) scrape_finish(m, 503);
   while (m->conns) lconn_close(m->conns);
   /* m goes in the step timer's close callback: closed first, it is the last of m's handles the

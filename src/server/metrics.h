@@ -6,7 +6,7 @@
  * DESIGN
  * A scrape never stalls the loop: the answer is built in steps. The first step writes the
  * server's and the miners' families and takes a snapshot of the connected device ids (kept by a
- * live.h listener); each later step, on a zero-delay timer so network events run in between,
+ * live.h listener); each later step, one per loop turn (an idle handle) so network events run in between,
  * writes the families of `metrics_step` devices into one buffer per family; the last step joins
  * them and answers. Scrapes that arrive while one is being built wait for it and share its text.
  * The number of registered devices (for state="offline") is read on the database thread at
