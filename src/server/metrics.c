@@ -483,6 +483,7 @@ struct metrics {
   size_t nids, next;
   int64_t now_ms;
   uint64_t started_ns;
+  uint64_t step_max_ns;        /* its longest step so far */
   size_t by_state[3];          /* enum dev_state of the snapshot's devices */
   struct mbuf head, dev[DF_N];
   /* registered devices, read on the database thread */
@@ -592,6 +593,9 @@ static void server_families(struct metrics *m, struct mbuf *b) {
   metrics_family(b, "edgefleet_scrape_duration_seconds", "gauge",
                  "Wall time the previous /metrics answer took to build, all its steps");
   metrics_sample(b, "edgefleet_scrape_duration_seconds", s->scrape_seconds_last, NULL);
+  metrics_family(b, "edgefleet_scrape_step_max_seconds", "gauge",
+                 "Longest step of the previous /metrics answer: the most it held the loop");
+  metrics_sample(b, "edgefleet_scrape_step_max_seconds", s->scrape_step_max_last, NULL);
 }
 
 static void miner_part(struct metrics *m, struct mbuf *b) {
@@ -629,6 +633,7 @@ static void scrape_finish(struct metrics *m, int status) {
   }
   ef_stats.scrapes++;
   ef_stats.scrape_seconds_last = (double)(uv_hrtime() - m->started_ns) / 1e9;
+  ef_stats.scrape_step_max_last = (double)m->step_max_ns / 1e9;
   struct waiter *w = m->waiters;
   m->waiters = NULL;
   m->building = false;
@@ -643,9 +648,15 @@ static void scrape_finish(struct metrics *m, int status) {
   mbuf_free(&out);
 }
 
+static void step_done(struct metrics *m, uint64_t t0) {
+  uint64_t d = uv_hrtime() - t0;
+  if (d > m->step_max_ns) m->step_max_ns = d;
+}
+
 static void scrape_step(uv_idle_t *t) {
   struct metrics *m = t->data;
   struct server *srv = m->srv;
+  uint64_t t0 = uv_hrtime();
   size_t end = m->next + (size_t)srv->cfg.metrics_step;
   if (end > m->nids) end = m->nids;
   for (; m->next < end; m->next++) {
@@ -657,6 +668,7 @@ static void scrape_step(uv_idle_t *t) {
     metrics_device(m->dev, id, st == DEV_ONLINE, live_status_time(srv->live, id), data, m->now_ms);
     json_decref(data);
   }
+  step_done(m, t0);
   if (m->next < m->nids) return;
   uv_idle_stop(&m->step);
   if (!m->job_out) scrape_finish(m, 200);
@@ -686,6 +698,7 @@ static void scrape_begin(struct metrics *m, struct waiter *w) {
   if (m->building) return;
   m->building = true;
   m->started_ns = uv_hrtime();
+  m->step_max_ns = 0;
   m->now_ms = ef_now_ms();
   memset(m->by_state, 0, sizeof m->by_state);
   int64_t now = (int64_t)uv_now(m->srv->loop);
@@ -707,6 +720,7 @@ static void scrape_begin(struct metrics *m, struct waiter *w) {
   for (size_t it = 0; u64map_next(&m->devices, &it, &id, &v);) m->ids[m->nids++] = id;
   /* An idle handle, not a zero timer: libuv runs a zero timer restarted from its own callback
    * again in the same turn (before polling), an idle callback once per turn after the poll. */
+  step_done(m, m->started_ns);
   uv_idle_start(&m->step, scrape_step);
 }
 

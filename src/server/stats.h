@@ -56,7 +56,8 @@ struct stats {
   uint64_t heartbeat_misses;          /* deadlines passed without a message */
   uint64_t device_rate_drops;         /* devices dropped for exceeding their message rate */
   uint64_t scrapes;                   /* /metrics answers built */
-  double scrape_seconds_last;         /* loop time the last one took, all its steps */
+  double scrape_seconds_last;         /* wall time the last one took, all its steps */
+  double scrape_step_max_last;        /* its longest step on the loop (seconds) */
 };
 
 /* The one instance (loop thread only). */
