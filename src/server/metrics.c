@@ -664,6 +664,7 @@ static void scrape_step(uv_idle_t *t) {
     if (live_find(srv->live, id, NULL) != LIVE_LOCAL) continue;
     enum dev_state st = live_state(srv->live, id);
     m->by_state[st]++;
+    if (!srv->cfg.metrics_per_device) continue;
     json_t *data = live_status_data(srv->live, id);
     metrics_device(m->dev, id, st == DEV_ONLINE, live_status_time(srv->live, id), data, m->now_ms);
     json_decref(data);

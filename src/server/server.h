@@ -89,6 +89,7 @@ struct server_config {
   /* metrics.c (issue 12): Prometheus /metrics */
   char *metrics_listen;      /* host:port of a /metrics without a token, or NULL */
   int64_t metrics_step;      /* devices written per step of a scrape */
+  bool metrics_per_device;   /* the per-device families (parsing every status at each scrape) */
 };
 
 struct cfg_opt;

@@ -150,6 +150,7 @@ static int setup(void **state) {
   assert_int_equal(uv_loop_init(&loop), 0);
   srv.loop = &loop;
   srv.cfg.metrics_step = 2;
+  srv.cfg.metrics_per_device = true;
   srv.live = live_new();
   srv.logins = (struct logins *)&srv; /* only given to logins_waiting (above) */
   srv.miners = (struct miners *)&srv; /* only given to miner_at (above) */
@@ -248,6 +249,15 @@ static void test_scrape(void **state) {
   assert_null(strstr(a.response, "device=\"3\""));
   assert_true(has(a.response, "edgefleet_devices{state=\"online\"} 2"));
   assert_true(has(a.response, "edgefleet_devices{state=\"offline\"} 4"));
+  stub_net_req_clear(&a);
+
+  /* metrics_per_device false: the totals, no device's samples */
+  srv.cfg.metrics_per_device = false;
+  metrics_request(&srv, &a);
+  until_answered(&a);
+  assert_true(has(a.response, "edgefleet_devices{state=\"online\"} 2"));
+  assert_true(has(a.response, "# TYPE edgefleet_device_online gauge"));
+  assert_null(strstr(a.response, "device=\""));
   stub_net_req_clear(&a);
 }
 
