@@ -139,7 +139,7 @@ static const struct cfg_opt server_opts[] = {
   /* metrics.c (issue 12, Prometheus) */
   CFG_ROW(struct server_config, metrics_listen, CFG_STR, 0, 0, NULL,
           "host:port of a plain-HTTP /metrics without a token (default: only on listen, with one)"),
-  CFG_ROW(struct server_config, metrics_step, CFG_INT, 1, 1000000, "1000",
+  CFG_ROW(struct server_config, metrics_step, CFG_INT, 1, 1000000, "250",
           "devices written per step of a /metrics answer (the loop serves others between steps)"),
   CFG_ROW(struct server_config, metrics_per_device, CFG_BOOL, 0, 0, "true",
           "/metrics has the families of every connected device (false: the totals only)"),
