@@ -12,7 +12,7 @@ BUILD_PKGS=(build-essential cmake pkg-config
             libjs-chart.js curl)
 # bench/: the comparison servers and agents, the HTTP load tool, SQLite for the device-log check
 BENCH_PKGS=(mosquitto mosquitto-clients wrk zabbix-agent prometheus-node-exporter sqlite3 python3)
-TEST_PKGS=(libcmocka-dev clang python3 python3-websockets python3-bcrypt python3-psutil python3-asyncssh curl openssh-server sqlite3 chromium mosquitto openssl python3-aiosmtpd prometheus-alertmanager)
+TEST_PKGS=(libcmocka-dev clang python3 python3-websockets python3-bcrypt python3-psutil python3-asyncssh curl openssh-server sqlite3 chromium mosquitto openssl python3-aiosmtpd prometheus-alertmanager prometheus)
 
 want=("${BUILD_PKGS[@]}")
 [ "${1:-}" = "--test" ] && want+=("${TEST_PKGS[@]}")

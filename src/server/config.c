@@ -196,6 +196,13 @@ static const struct cfg_opt server_opts[] = {
           "bucket of the second aggregate tier (a multiple of history_tier1_step)"),
   CFG_ROW(struct server_config, history_tier2_retention, CFG_MS, 0, 3650 * DAY_MS, "730d",
           "second-tier aggregates are kept this long (0: forever)"),
+  /* metrics.c (issue 12, Prometheus) */
+  CFG_ROW(struct server_config, metrics_listen, CFG_STR, 0, 0, NULL,
+          "host:port of a plain-HTTP /metrics without a token (default: only on listen, with one)"),
+  CFG_ROW(struct server_config, metrics_step, CFG_INT, 1, 1000000, "250",
+          "devices written per step of a /metrics answer (the loop serves others between steps)"),
+  CFG_ROW(struct server_config, metrics_per_device, CFG_BOOL, 0, 0, "true",
+          "/metrics has the families of every connected device (false: the totals only)"),
   CFG_END,
 };
 

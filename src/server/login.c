@@ -18,6 +18,7 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "mem.h"
+#include "stats.h"
 #include "peers.h"
 #include "server.h"
 #include "wire.h"
@@ -51,6 +52,7 @@ struct login_req {
   /* results */
   int rc;
   bool queued;                   /* in q's queue */
+  bool refused;                  /* not checked: the server was busy or stopping (stats.h) */
   bool token_ok;
   bool verifier_current;         /* the stored verifier was made with the current key ... */
   bool verifier_ok;              /* ... and the password matched it */
@@ -113,6 +115,8 @@ static void finish(struct login_req *r, const char *error, bool issue) {
   struct server *srv = r->q->srv;
   struct login_result res = {.device_id = r->rc == EF_ENOENT ? 0 : r->dev.device_id,
                              .error = error};
+  stats_login(r->token_ok || !r->password ? STATS_LOGIN_TOKEN : STATS_LOGIN_PASSWORD,
+              !error ? STATS_LOGIN_SUCCESS : r->refused ? STATS_LOGIN_REFUSED : STATS_LOGIN_FAIL);
   bool saving = !error && r->done && r->new_verifier[0];
   if (!error && issue && r->done && crypto_token(r->new_token) == 0) {
     crypto_sha256_hex(r->new_token, strlen(r->new_token), r->new_hash);
@@ -180,11 +184,13 @@ static void bcrypt_done(uv_work_t *w, int status) {
 
 static void enqueue(struct logins *q, struct login_req *r) {
   if (q->stopping) {
+    r->refused = true;
     finish(r, "server shutting down", false);
     return;
   }
   if (q->waiting >= q->srv->cfg.bcrypt_queue_max) {
     /* A flood of password logins must not grow memory without bound; the device retries. */
+    r->refused = true;
     finish(r, "server busy, try again later", false);
     return;
   }
@@ -261,6 +267,7 @@ struct login_req *login_start(struct logins *q, uint32_t ip, const char *msg, si
            !peers_login_allowed(q->srv->peers, ip, (int64_t)uv_now(q->srv->loop)))
     err = "too many failed logins from this address, try again later";
   if (err) {
+    stats_login(tok ? STATS_LOGIN_TOKEN : STATS_LOGIN_PASSWORD, STATS_LOGIN_REFUSED);
     json_decref(m);
     *error = err;
     return NULL;

@@ -28,6 +28,7 @@
 #include "crypto.h"
 #include "history.h"
 #include "login.h"
+#include "metrics.h"
 #include "notify.h"
 #include "peers.h"
 #include "rest.h"
@@ -48,8 +49,14 @@ static void on_close(void *user, struct net_conn *conn) {
   else front_close(user);
 }
 
-static void on_request(void *ud, struct net_req *req) { rest_request(ud, req); }
-static void on_headers(void *ud, struct net_req *req) { rest_headers(ud, req); }
+static void on_request(void *ud, struct net_req *req) {
+  if (metrics_is_path(net_req_path(req))) metrics_request(ud, req);
+  else rest_request(ud, req);
+}
+static void on_headers(void *ud, struct net_req *req) {
+  if (metrics_is_path(net_req_path(req))) metrics_headers(req);
+  else rest_headers(ud, req);
+}
 
 static void shutdown_server(struct server *srv) {
   if (srv->stopping) return;
@@ -61,6 +68,7 @@ static void shutdown_server(struct server *srv) {
   uv_close((uv_handle_t *)&srv->sighup, NULL);
   live_note_all(srv->live, "server shutdown");
   logins_stop(srv->logins);
+  metrics_stop(srv);
   net_stop(srv->net);
   srv->net = NULL;
   ws_device_stop(srv);
@@ -89,6 +97,17 @@ static void on_delivery(void *ud, const char *fingerprint, const char *receiver,
   struct server *srv = ud;
   struct alerts *a = srv->alerting ? alerting_alerts(srv) : NULL;
   if (a) alert_delivery(a, fingerprint, receiver, outcome);
+}
+
+/* edgefleet_alerts_firing{rule} (metrics.c) from the alert engine's table. */
+static void alerts_firing_source(void *ud, metrics_alert_sink sink, void *ctx) {
+  struct server *srv = ud;
+  struct alerts *a = srv->alerting ? alerting_alerts(srv) : NULL;
+  if (!a) return;
+  json_t *by_rule = alerts_firing_by_rule(a), *n;
+  const char *rule;
+  json_object_foreach(by_rule, rule, n) sink(ctx, rule, (int64_t)json_integer_value(n));
+  json_decref(by_rule);
 }
 
 static void on_signal(uv_signal_t *h, int signum) {
@@ -218,10 +237,13 @@ int main(int argc, char **argv) {
   front_start(&srv);
   history_start(&srv);
   auth_start(srv.auth, &loop, srv.worker, cfg->token_used_flush);
-  if (alerting_start(&srv, err, sizeof err) != 0) {
+  if (alerting_start(&srv, err, sizeof err) != 0 || metrics_start(&srv, err, sizeof err) != 0) {
     ef_log(EF_LOG_ERROR, "%s", err);
+    metrics_stop(&srv);
+    alerting_stop(&srv);
     ws_device_stop(&srv);
     front_stop(&srv);
+    history_stop(&srv);
     notify_stop(&srv.notify);
     devlog_stop(&srv.devlog);
     miner_stop(&srv);
@@ -232,6 +254,7 @@ int main(int argc, char **argv) {
   }
 
   alert_listen(alerting_alerts(&srv), on_alert_event, &srv);
+  metrics_set_alert_source(srv.metrics, alerts_firing_source, &srv);
 
   struct net_config ncfg = {
     .host = host, .port = port, .rx_buffer = (size_t)cfg->rx_buffer,
@@ -251,6 +274,7 @@ int main(int argc, char **argv) {
       config_free(&srv.cfg);
       return 1;
     }
+    metrics_stop(&srv);
     ws_device_stop(&srv);
     front_stop(&srv);
     alerting_stop(&srv);

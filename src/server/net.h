@@ -121,5 +121,7 @@ void net_req_respond(struct net_req *r, int status, const char *body, size_t len
 /* One more header for the answer of `r` (e.g. "Retry-After", "2"), set before net_req_respond:
  * a second call replaces the first. Both strings are copied; neither may hold CR or LF. */
 void net_req_set_header(struct net_req *r, const char *name, const char *value);
+/* The answer's Content-Type instead of application/json (copied), set before net_req_respond. */
+void net_req_set_content_type(struct net_req *r, const char *type);
 
 #endif

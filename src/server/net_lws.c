@@ -46,6 +46,7 @@
 #include "mem.h"
 #include "net.h"
 #include "peers.h"
+#include "stats.h"
 #include "tls.h"
 #include "u64map.h"
 
@@ -91,6 +92,7 @@ struct net_req {
   bool responded, hdr_sent;
   int status;
   char *xhdr_name, *xhdr_value; /* net_req_set_header: "Name:" and its value, or NULL */
+  char *ctype;              /* net_req_set_content_type, or NULL: application/json */
   unsigned char *resp;      /* LWS_PRE + resp_len */
   size_t resp_len, resp_sent;
 };
@@ -160,8 +162,13 @@ static void kill_conn(struct net_conn *c) {
   lws_set_timeout(c->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
 }
 
+static inline enum stats_side side_of(const struct net_conn *c) {
+  return c->kind == NET_WS_DEVICE ? STATS_DEVICE : STATS_FRONT;
+}
+
 int net_send(struct net_conn *c, const char *msg, size_t len) {
   if (!c->open || c->closing) return EF_ECLOSED;
+  stats_msg_out(side_of(c), len);
   if (!c->q_head && !lws_send_pipe_choked(c->wsi)) {
     if (write_now(c, msg, len) != 0) {
       kill_conn(c);
@@ -223,6 +230,7 @@ static void send_close(struct lws *wsi, uint16_t status) {
 static void notify_closed(struct net_conn *c) {
   if (!c->open) return;
   c->open = false;
+  ef_stats.conn_closed[side_of(c)]++;
   c->net->h.on_close(c->user, c);
 }
 
@@ -273,6 +281,7 @@ static int ws_receive(struct net_conn *c, const char *in, size_t len) {
   if (c->rx_len + len > n->cfg.max_message)
     return refuse(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "sent a message over max_message");
   if (last && !c->rx) { /* the common case: the whole message in one read, used in place */
+    stats_msg_in(side_of(c), len);
     n->h.on_message(c->user, c, in, len);
     return 0;
   }
@@ -285,6 +294,7 @@ static int ws_receive(struct net_conn *c, const char *in, size_t len) {
   size_t mlen = c->rx_len;
   c->rx = NULL;
   c->rx_len = 0;
+  stats_msg_in(side_of(c), mlen);
   n->h.on_message(c->user, c, m, mlen);
   ef_free(m);
   return 0;
@@ -348,6 +358,7 @@ static void req_free(struct net_req *r) {
   ef_free(r->resp);
   ef_free(r->xhdr_name);
   ef_free(r->xhdr_value);
+  ef_free(r->ctype);
   ef_free(r);
 }
 
@@ -358,6 +369,11 @@ void net_req_set_header(struct net_req *r, const char *name, const char *value) 
   r->xhdr_value = ef_strdup(value);
 }
 
+void net_req_set_content_type(struct net_req *r, const char *type) {
+  ef_free(r->ctype);
+  r->ctype = ef_strdup(type);
+}
+
 void net_req_respond(struct net_req *r, int status, const char *body, size_t len) {
   if (!r->wsi) { /* client gone */
     req_free(r);
@@ -365,6 +381,7 @@ void net_req_respond(struct net_req *r, int status, const char *body, size_t len
   }
   r->responded = true;
   r->status = status;
+  stats_msg_out(STATS_HTTP, len);
   r->resp = ef_malloc(LWS_PRE + len + 1);
   memcpy(r->resp + LWS_PRE, body, len);
   r->resp_len = len;
@@ -391,6 +408,7 @@ static char *hdr_dup(struct lws *wsi, enum lws_token_indexes t) {
  * bench/api. */
 static void dispatch(struct net *n, struct net_req *r) {
   r->dispatched = true;
+  stats_msg_in(STATS_HTTP, r->body_len);
   lws_set_timeout(r->wsi, NO_PENDING_TIMEOUT, 0);
   n->h.on_request(n->h.ud, r);
 }
@@ -502,7 +520,9 @@ static int http_begin(struct net *n, struct pss *pss, struct lws *wsi) {
     http_answer_now(r, 400, "unsupported method");
     return 0;
   }
-  if (n->static_root && strncmp(r->path, "/service/", 9) != 0) return serve_static(r, wsi);
+  /* /metrics (metrics.c) is the server's, not a dashboard file. */
+  if (n->static_root && strncmp(r->path, "/service/", 9) != 0 && strcmp(r->path, "/metrics") != 0)
+    return serve_static(r, wsi);
   r->authorization = hdr_dup(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
   r->content_type = hdr_dup(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
   r->query = query_dup(wsi);
@@ -586,7 +606,8 @@ static int http_writeable(struct pss *pss, struct lws *wsi) {
   }
   if (!r->hdr_sent) {
     unsigned char hb[LWS_PRE + 512], *start = hb + LWS_PRE, *p = start, *end = hb + sizeof hb - 1;
-    if (lws_add_http_common_headers(wsi, (unsigned)r->status, "application/json", r->resp_len,
+    if (lws_add_http_common_headers(wsi, (unsigned)r->status,
+                                    r->ctype ? r->ctype : "application/json", r->resp_len,
                                     &p, end))
       return -1;
     if (r->close_after &&
@@ -802,6 +823,7 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
       c->open = false;
       return -1;
     }
+    ef_stats.conn_opened[side_of(c)]++;
     break;
   }
   case LWS_CALLBACK_RECEIVE:
@@ -927,6 +949,7 @@ static void tune_accepted(int fd) {
 static void refuse_accept(struct net *n, int fd, uint32_t ip, enum peer_verdict v) {
   close(fd);
   n->refused++;
+  ef_stats.conn_refused++;
   int64_t now = (int64_t)uv_now(n->loop);
   if (now - n->refused_logged < 1000) return;
   struct in_addr a = {.s_addr = htonl(ip)};

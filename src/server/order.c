@@ -17,6 +17,7 @@
 #include "log.h"
 #include "mem.h"
 #include "server.h"
+#include "stats.h"
 #include "u64map.h"
 #include "wire.h"
 
@@ -29,6 +30,7 @@ struct order {
   void *ud;
   uv_timer_t timer;
   uint64_t log_since;  /* the device-log batch of its "order" row */
+  uint64_t given;      /* uv_now() when it was sent (stats.h: latency) */
   /* the outcome, kept while its order_result row is committed */
   bool ok;
   int http;
@@ -66,6 +68,8 @@ static void finish(struct order *o, bool ok, int http, const char *message) {
   o->ok = ok;
   o->http = http;
   o->message = ef_strdup(message ? message : "");
+  stats_order(ok ? STATS_ORDER_SUCCESS : http == 504 ? STATS_ORDER_TIMEOUT : STATS_ORDER_FAIL,
+              (int64_t)(uv_now(srv->loop) - o->given));
   char *detail = ef_asprintf("%s: %s", o->type, o->message);
   devlog_add(srv->devlog, o->device_id, "order_result", detail, ok ? "success" : "fail");
   ef_free(detail);
@@ -105,6 +109,7 @@ int order_give(struct server *srv, uint64_t device_id, const char *type, json_t 
   o->device_id = device_id;
   o->order_id = order_id;
   o->type = ef_strdup(type);
+  o->given = uv_now(srv->loop);
   o->cb = cb;
   o->ud = ud;
   u64map_put(&os->inflight, device_id, o);

@@ -118,6 +118,10 @@ struct server_config {
   int64_t history_tier1_retention; /* ... kept this long */
   int64_t history_tier2_step;      /* ms: the second aggregate tier's bucket ... */
   int64_t history_tier2_retention; /* ... kept this long */
+  /* metrics.c (issue 12): Prometheus /metrics */
+  char *metrics_listen;      /* host:port of a /metrics without a token, or NULL */
+  int64_t metrics_step;      /* devices written per step of a scrape */
+  bool metrics_per_device;   /* the per-device families (parsing every status at each scrape) */
 };
 
 struct cfg_opt;
@@ -156,6 +160,7 @@ struct server {
     void *ud;
   } status_listeners[4];
   int n_status_listeners;
+  struct metrics *metrics;   /* Prometheus /metrics (metrics.h; issue 12) */
   uv_signal_t sigint, sigterm, sighup; /* SIGHUP: reload the TLS certificate */
   bool stopping;
   uint64_t n_sessions;       /* open device connections, logged in or not */

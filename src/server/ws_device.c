@@ -23,6 +23,7 @@
 #include "login.h"
 #include "mem.h"
 #include "server.h"
+#include "stats.h"
 #include "wire.h"
 
 /* ----- dispatch ----- */
@@ -58,6 +59,7 @@ static bool is_ping(const char *msg, size_t len) {
 
 static void dispatch(struct dsess *s, const char *msg, size_t len) {
   if (is_ping(msg, len)) {
+    ef_stats.device_pings++;
     live_sess_send(s, WIRE_PONG_FRAME, sizeof WIRE_PONG_FRAME - 1);
     return;
   }
@@ -139,6 +141,7 @@ static void on_deadline(struct wheel_node *n, void *ud) {
     return;
   }
   s->misses++;
+  ef_stats.heartbeat_misses++;
   s->window_start = now;
   devlog_add(srv->devlog, s->device_id, "heartbeat_loss", NULL, "fail");
   if (s->misses >= srv->cfg.heartbeat_max_misses) {
@@ -182,6 +185,7 @@ void ws_device_message(void *user, const char *msg, size_t len) {
     ef_log(EF_LOG_INFO, "device %llu: over %lld messages or %lld bytes a second, closing",
            (unsigned long long)s->device_id, (long long)s->srv->cfg.device_max_messages,
            (long long)s->srv->cfg.device_max_bytes);
+    ef_stats.device_rate_drops++;
     live_sess_drop(s, 1008, "message rate exceeded");
     return;
   }

@@ -37,6 +37,7 @@
 #include "log.h"
 #include "mem.h"
 #include "mergepatch.h"
+#include "stats.h"
 #include "u64map.h"
 #include "server.h"
 #include "wire.h"
@@ -79,14 +80,21 @@ static void fsess_unref(struct fsess *fs) {
   ef_free(fs);
 }
 
-static void send_json(struct fsess *fs, json_t *v) {
+/* The bytes sent, 0 when none. */
+static size_t send_json(struct fsess *fs, json_t *v) {
   if (!fs->conn || fs->dropping) {
     json_decref(v);
-    return;
+    return 0;
   }
   char *txt = jdump_decref(v);
-  if (net_send(fs->conn, txt, strlen(txt)) != 0) fs->dropping = true;
+  size_t len = strlen(txt);
+  if (net_send(fs->conn, txt, len) != 0) {
+    fs->dropping = true;
+    ef_stats.front_dropped++;
+    len = 0;
+  }
   ef_free(txt);
+  return len;
 }
 
 /* {"code":1|0,"message","msgId","data"}; steals data. `code` is an integer in replies and pushes
@@ -99,7 +107,11 @@ static void reply(struct fsess *fs, const char *msg_id, bool ok, const char *mes
 }
 
 static void push(struct fsess *fs, const char *event, json_t *body) {
-  send_json(fs, json_pack("{s:i, s:s, s:o}", "code", 1, "message", event, "body", body));
+  size_t sent = send_json(fs, json_pack("{s:i, s:s, s:o}", "code", 1, "message", event, "body", body));
+  if (sent) {
+    ef_stats.front_pushes++;
+    ef_stats.front_push_bytes += sent;
+  }
 }
 
 /* What the session's token may see (auth.c): NULL when it is not limited to groups. */

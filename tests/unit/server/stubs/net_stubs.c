@@ -112,6 +112,10 @@ void net_req_set_header(struct net_req *r, const char *name, const char *value) 
   snprintf(r->header, sizeof r->header, "%s: %s", name, value);
 }
 
+void net_req_set_content_type(struct net_req *r, const char *type) {
+  snprintf(r->content_type_out, sizeof r->content_type_out, "%s", type);
+}
+
 void stub_net_req_clear(struct net_req *r) {
   ef_free(r->response);
   r->response = NULL;

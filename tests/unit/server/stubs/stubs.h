@@ -75,6 +75,7 @@ struct net_req {
   int status;
   char *response;             /* copy of the last body (freed by stub_net_req_clear) */
   char header[64];            /* net_req_set_header: "Name: value", or "" */
+  char content_type_out[64];  /* net_req_set_content_type, or "" (application/json) */
 };
 /* Free the recorded answer and zero it. */
 void stub_net_req_clear(struct net_req *r);
