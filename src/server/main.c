@@ -301,6 +301,7 @@ int main(int argc, char **argv) {
   rc = 0;
 
 out_auth:
+  net_finish();
   if (uv_loop_close(&loop) != 0) ef_log(EF_LOG_WARN, "loop closed with handles still open");
   order_free(&srv);
   logins_free(&srv.logins);

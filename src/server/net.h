@@ -93,6 +93,8 @@ void net_tls_reload(struct net *n);
 /* Close every connection and the listener. After it returns, run the loop until it has no more
  * handles, then the caller may close the loop. on_close is called for open connections. */
 void net_stop(struct net *n);
+/* After the loop has ended: finish freeing what lws left of the network (see net_lws.c). */
+void net_finish(void);
 
 int net_send(struct net_conn *c, const char *msg, size_t len);
 /* Close with a WebSocket status (1000 normal, 1008 policy, 1009 too big, 1011 error) and a
