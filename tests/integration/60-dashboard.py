@@ -95,6 +95,21 @@ def status(host, temp, load, extra=None):
     return {"type": "upload_status_info", "Headers": {}, "data": d}
 
 
+# The miner page's charts through Chart.js: {caption: {label: [points before the given ms, points, last y]}}.
+CHART_POINTS = """(() => { const out = {};
+  for (const fig of document.querySelectorAll('figure.chart')) {
+    const c = Chart.getChart(fig.querySelector('canvas'));
+    if (!c) continue;
+    const sets = {};
+    for (const d of c.data.datasets) {
+      const last = d.data[d.data.length - 1];
+      sets[d.label] = [d.data.filter(p => p.x < %d).length, d.data.length, last ? last.y : null];
+    }
+    out[fig.querySelector('figcaption').textContent] = sets;
+  }
+  return out; })()"""
+
+
 def upload(data, full):
     return {"type": "upload_miner_info", "Headers": {"full": full}, "data": data}
 
@@ -376,6 +391,7 @@ def dashboard(srv):
         check(page.evaluate("window.efLoadMarker") == marker, "the page was reloaded")
 
         # --- the miner page ---
+        opened = page.evaluate("Date.now()")
         page.evaluate("document.querySelector('[data-miner=\"f01234\"]').click()")
         job_sel = "[data-host=\"worker01\"] tr[data-job=\"7e19a74f\"]"
         page.wait_for("!!document.querySelector(%s)" % js(job_sel), what="job 7e19a74f")
@@ -443,6 +459,45 @@ def dashboard(srv):
         page.wait_for("document.querySelector('.range-picker').dataset.range === '24h' && "
                       "/^[1-9][0-9]* stored points$/.test(document.getElementById('history-note')"
                       ".textContent)", what="stored history points for 24h")
+        # Every chart loads its stored history, not only the balances: the miner's series
+        # (balances, sector counters) and each worker host's device series (CPU load and
+        # temperature of worker01 and worker02, whose agents report them; worker03 has none).
+        # Points before the page was opened can only be stored ones.
+        want_sets = {"Balances (FIL)": ["available", "miner", "worker"],
+                     "Sectors (sealing, errors, faults)": ["Committing", "Error", "PreCommit1", "PreCommit2", "WaitSeed"],
+                     "Worker CPU load": ["worker01", "worker02"],
+                     "Worker CPU temperature": ["worker01", "worker02"]}
+
+        def chart_points(before):
+            return page.evaluate(CHART_POINTS % int(before))
+
+        def stored_everywhere():
+            got = chart_points(opened)
+            for title, labels in want_sets.items():
+                sets = got.get(title) or {}
+                if any(sets.get(l, [0])[0] < 1 for l in labels):
+                    return None
+            return got
+        got = wait_until(stored_everywhere, 10, interval=0.3, what="stored points in every chart (24h)")
+        check(set(got) == set(want_sets), "charts", sorted(got))
+        for title in ("Worker CPU load", "Worker CPU temperature"):
+            check(sorted(got[title]) == ["worker01", "worker02"], title, sorted(got[title]))
+        # a live push still appends to the stored history: a new counter and a new temperature
+        before = chart_points(opened)
+        feeder.send("w1", status("worker01", 79.25, 9.5))
+        time.sleep(0.3)
+        feeder.send("miner", upload({"minerId": "f01234", "preCommit1": 7, "minerBalance": "280.5 mFIL"}, False))
+
+        def appended():
+            now = chart_points(opened)
+            pc1 = now["Sectors (sealing, errors, faults)"]["PreCommit1"]
+            temp = now["Worker CPU temperature"]["worker01"]
+            bal = now["Balances (FIL)"]["miner"]
+            ok = (pc1[2] == 7 and temp[2] == 79.25 and abs(bal[2] - 0.2805) < 1e-9
+                  and pc1[1] > before["Sectors (sealing, errors, faults)"]["PreCommit1"][1]
+                  and temp[0] >= before["Worker CPU temperature"]["worker01"][0])
+            return now if ok else None
+        wait_until(appended, 10, interval=0.3, what="the live push appended to the charts")
         page.evaluate("document.querySelector('.range-picker button[data-ms=\"3600000\"]').click()")
         page.wait_for("document.querySelector('.range-picker').dataset.range === '1h'", what="1h again")
         check(re.fullmatch(r"Workers \(3 · 2 \w+ · 1 missing\)", text_of(page, "#workers-head")),

@@ -60,11 +60,28 @@ function shortAddr(a) {
 const TASK_ORDER = ['AP', 'PC1', 'PC2', 'C1', 'C2', 'GET', 'FIN'];
 const RESAMPLE_MS = 10000;
 
-// The server's stored series (docs/history.md#series) as this page's chart keys; null: not charted.
-function storedKey(name) {
-  const bal = { balance_miner_fil: 'miner', balance_worker_fil: 'worker', balance_available_fil: 'available' };
-  // Sector charts show lotus' own states (sectorStates), which the stored counters are not.
-  return bal[name] ? 'bal:' + bal[name] : null;
+// The sector counters charted, as the server stores them for a miner (docs/history.md#what-is-sampled):
+// [record field, stored series, label]. Total, effective and deleted sectors are left to the summary
+// above the charts (the first two dwarf these).
+const SECTOR_COUNTERS = [
+  ['preCommit1', 'sectors.preCommit1', 'PreCommit1'], ['preCommit2', 'sectors.preCommit2', 'PreCommit2'],
+  ['waitSeed', 'sectors.waitSeed', 'WaitSeed'], ['committing', 'sectors.committing', 'Committing'],
+  ['finalizeSector', 'sectors.finalizeSector', 'Finalize'], ['errorSectors', 'sectors.error', 'Error'],
+  ['faultySectors', 'faults', 'Faulty'], ['recoverySectors', 'sectors.recovery', 'Recovering'],
+  ['failSectors', 'sectors.fail', 'Failed'],
+];
+const BALANCES = [['minerBalance', 'balance_miner_fil', 'miner'], ['workerBalance', 'balance_worker_fil', 'worker'],
+  ['minerAvailable', 'balance_available_fil', 'available']];
+
+// The miner's stored series (docs/history.md#what-is-sampled) as this page's chart keys; null: not charted.
+const MINER_KEYS = new Map([...BALANCES.map(([, s, l]) => [s, 'bal:' + l]),
+  ...SECTOR_COUNTERS.map(([, s, l]) => [s, 'sec:' + l])]);
+function storedKey(name) { return MINER_KEYS.get(name) ?? null; }
+
+// A worker host's device series (its agent's status uploads) as chart keys: the same figures the
+// server joins into the worker entry (cpuLoad: load_avg."1", cpuTemper: cpu_temperature).
+function deviceKey(host) {
+  return (name) => (name === 'load1' ? 'load:' + host : name === 'cpu_temp' ? 'temp:' + host : null);
 }
 let rangeMs = HISTORY_MS; // the picked range, kept for the visit
 
@@ -95,23 +112,66 @@ export function mount(root, { front, params }) {
 
   const charts = [
     new TimeChart('Balances (FIL)', { pick: (n) => (n.startsWith('bal:') ? n.slice(4) : null) }),
-    // Proving dwarfs the sealing states: its count is in the chips above the charts.
-    new TimeChart('Sectors by state (except Proving)',
-      { pick: (n) => (n.startsWith('sec:') && n !== 'sec:Proving' ? n.slice(4) : null) }),
+    // the record's sector counters, as stored (lotus' own sectorStates are the chips above)
+    new TimeChart('Sectors (sealing, errors, faults)', { pick: (n) => (n.startsWith('sec:') ? n.slice(4) : null) }),
     new TimeChart('Worker CPU load', { pick: (n) => (n.startsWith('load:') ? n.slice(5) : null) }),
     new TimeChart('Worker CPU temperature', { unit: '°', pick: (n) => (n.startsWith('temp:') ? n.slice(5) : null) }),
   ];
   const chartsNote = h('span.muted.small#history-note');
-  async function loadHistory() {
+  // Stored history: the miner's series, and each worker host's device series (CPU load and
+  // temperature) when an agent reports that host. A pick of another range starts over (loadSeq);
+  // the note counts the stored points loaded for the range so far.
+  let loadSeq = 0;
+  let storedPoints = 0;
+  let storedError = null;
+  const loadedHosts = new Set(); // worker hosts whose device history is loaded for this range
+  let devicesP = null; // Promise of deviceList: host name -> device id
+  async function loadStored(owner, rename, seq) {
     try {
-      const series = await fetchHistory(front, { minerId }, rangeMs);
-      hist.load(series, storedKey, rangeMs);
-      const n = Object.values(series).reduce((a, p) => a + p.length, 0);
-      setText(chartsNote, `${n} stored points`);
+      const series = await fetchHistory(front, owner, rangeMs);
+      if (seq !== loadSeq) return;
+      hist.load(series, rename, rangeMs);
+      storedPoints += Object.values(series).reduce((a, p) => a + (Array.isArray(p) ? p.length : 0), 0);
     } catch (e) {
-      setText(chartsNote, `stored history not available: ${e.message || e}`);
+      if (seq !== loadSeq) return;
+      storedError = storedError || (e.message || String(e));
     }
+    setText(chartsNote, storedError ? `stored history not available: ${storedError}` : `${storedPoints} stored points`);
     for (const c of charts) c.update(hist);
+  }
+  function loadHistory() {
+    const seq = ++loadSeq;
+    storedPoints = 0;
+    storedError = null;
+    loadedHosts.clear();
+    loadStored({ minerId }, storedKey, seq);
+    loadWorkers();
+  }
+  // The device of a worker host. The record says only that an agent reports the host
+  // (agentState), not which device: the device named as the host (deviceList) is taken.
+  async function deviceOf(host) {
+    if (!devicesP) {
+      devicesP = front.request('deviceList', {}).then((list) => {
+        const m = new Map();
+        for (const d of Array.isArray(list) ? list : []) {
+          if (d && d.device_name != null && d.device_id != null && !m.has(String(d.device_name))) m.set(String(d.device_name), d.device_id);
+        }
+        return m;
+      }, () => { devicesP = null; return new Map(); });
+    }
+    return (await devicesP).get(host);
+  }
+  // Device history of the workers not loaded yet for this range; a worker without an agent has none.
+  function loadWorkers() {
+    if (!rec) return;
+    const seq = loadSeq;
+    for (const [host, w] of Object.entries(rec.workerInfo)) {
+      if (!w || w.agentState == null || loadedHosts.has(host)) continue;
+      loadedHosts.add(host);
+      deviceOf(host).then((id) => {
+        if (id != null && seq === loadSeq) loadStored({ device_id: id }, deviceKey(host), seq);
+      });
+    }
   }
   const picker = rangePicker(rangeMs, (ms) => { rangeMs = ms; loadHistory(); });
   const content = h('div#miner-content', { hidden: true },
@@ -144,6 +204,7 @@ export function mount(root, { front, params }) {
     for (const host of Object.keys(rec.workerInfo).sort()) renderWorker(host);
     renderWorkersHead();
     sample(true);
+    loadWorkers();
   }
 
   function onPush(body) {
@@ -156,6 +217,7 @@ export function mount(root, { front, params }) {
     if (patch.workerInfo && typeof patch.workerInfo === 'object') {
       for (const host of Object.keys(patch.workerInfo)) renderWorker(host);
       renderWorkersHead();
+      loadWorkers();
     }
     sample(true);
     root.dataset.pushes = String(Number(root.dataset.pushes || 0) + 1);
@@ -251,16 +313,14 @@ export function mount(root, { front, params }) {
     if (!rec || (!force && now - lastSample < RESAMPLE_MS)) return;
     lastSample = now;
     const v = {};
-    for (const [f, label] of [['minerBalance', 'miner'], ['workerBalance', 'worker'], ['minerAvailable', 'available']]) {
+    for (const [f, , label] of BALANCES) {
       const n = parseFil(rec[f]);
       if (n != null) v['bal:' + label] = n;
     }
-    if (rec.sectorStates && typeof rec.sectorStates === 'object') {
-      for (const [s, n] of Object.entries(rec.sectorStates)) v['sec:' + s] = Number(n);
-    } else {
-      for (const f of ['preCommit1', 'preCommit2', 'waitSeed', 'committing', 'errorSectors']) {
-        if (rec[f] != null && rec[f] !== '') v['sec:' + f] = Number(rec[f]);
-      }
+    // the counters as the server samples them (stored history and live values agree)
+    for (const [f, , label] of SECTOR_COUNTERS) {
+      const n = rec[f] == null || rec[f] === '' ? NaN : Number(rec[f]);
+      if (Number.isFinite(n)) v['sec:' + label] = n;
     }
     for (const [host, w] of Object.entries(rec.workerInfo)) {
       if (!w) continue;
@@ -289,6 +349,7 @@ export function mount(root, { front, params }) {
   return {
     refresh() { /* the subscription is sent again on reconnect and brings the whole record */ },
     destroy() {
+      loadSeq++; // answers still coming load nothing
       clearInterval(ticker);
       if (sub) sub.close();
       for (const c of charts) c.destroy();
