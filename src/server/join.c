@@ -22,7 +22,11 @@ static void join_worker(const struct live *l, const char *host, json_t *w) {
   uint64_t dev = live_host_device(l, host);
   if (!json_is_string(json_object_get(w, "netState")))
     json_object_set_new(w, "netState", json_string("unknown"));
-  if (dev) json_object_set_new(w, "agentState", json_string(dev_state_name(live_state(l, dev))));
+  if (dev) {
+    char idbuf[EF_ID_STRLEN];
+    json_object_set_new(w, "agentState", json_string(dev_state_name(live_state(l, dev))));
+    json_object_set_new(w, "agentDeviceId", json_string(id_format(dev, idbuf)));
+  }
   json_t *st = dev ? live_status_data(l, dev) : NULL;
   if (!st) return;
   json_t *v;

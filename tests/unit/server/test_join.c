@@ -18,6 +18,7 @@
 
 #include "dsess.h"
 #include "edgefleet/error.h"
+#include "id.h"
 #include "jsonutil.h"
 #include "server.h"
 #include "stubs.h"
@@ -116,6 +117,8 @@ static void test_worker_hardware(void **state) {
    * own state is agentState */
   assert_string_equal(jstr(w, "netState"), "unknown");
   assert_string_equal(jstr(w, "agentState"), WIRE_STATE_ONLINE);
+  char idbuf[EF_ID_STRLEN];
+  assert_string_equal(jstr(w, "agentDeviceId"), id_format(DEVICE, idbuf)); /* its history's key */
   json_decref(w);
 }
 
@@ -210,6 +213,7 @@ static void test_no_false_offline(void **state) {
   json_t *w = json_array_get(json_object_get(m, "workerInfo"), 0);
   assert_string_equal(jstr(w, "netState"), "reachable");
   assert_null(json_object_get(w, "agentState")); /* no agent on w1 */
+  assert_null(json_object_get(w, "agentDeviceId"));
   json_decref(m);
 }
 

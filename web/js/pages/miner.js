@@ -125,7 +125,6 @@ export function mount(root, { front, params }) {
   let storedPoints = 0;
   let storedError = null;
   const loadedHosts = new Set(); // worker hosts whose device history is loaded for this range
-  let devicesP = null; // Promise of deviceList: host name -> device id
   async function loadStored(owner, rename, seq) {
     try {
       const series = await fetchHistory(front, owner, rangeMs);
@@ -147,30 +146,14 @@ export function mount(root, { front, params }) {
     loadStored({ minerId }, storedKey, seq);
     loadWorkers();
   }
-  // The device of a worker host. The record says only that an agent reports the host
-  // (agentState), not which device: the device named as the host (deviceList) is taken.
-  async function deviceOf(host) {
-    if (!devicesP) {
-      devicesP = front.request('deviceList', {}).then((list) => {
-        const m = new Map();
-        for (const d of Array.isArray(list) ? list : []) {
-          if (d && d.device_name != null && d.device_id != null && !m.has(String(d.device_name))) m.set(String(d.device_name), d.device_id);
-        }
-        return m;
-      }, () => { devicesP = null; return new Map(); });
-    }
-    return (await devicesP).get(host);
-  }
   // Device history of the workers not loaded yet for this range; a worker without an agent has none.
   function loadWorkers() {
     if (!rec) return;
     const seq = loadSeq;
     for (const [host, w] of Object.entries(rec.workerInfo)) {
-      if (!w || w.agentState == null || loadedHosts.has(host)) continue;
+      if (!w || w.agentDeviceId == null || loadedHosts.has(host)) continue;
       loadedHosts.add(host);
-      deviceOf(host).then((id) => {
-        if (id != null && seq === loadSeq) loadStored({ device_id: id }, deviceKey(host), seq);
-      });
+      loadStored({ device_id: w.agentDeviceId }, deviceKey(host), seq);
     }
   }
   const picker = rangePicker(rangeMs, (ms) => { rangeMs = ms; loadHistory(); });
