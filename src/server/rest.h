@@ -125,6 +125,18 @@ static inline bool rest_sees_device(const struct rest_call *c, uint64_t id) {
 static inline bool rest_sees_group(const struct rest_call *c, uint64_t id) {
   return auth_view_has_group(c->view, id);
 }
+/* ----- filters of a body (audit_query, alert_log_query, ...): each is true, or false with the
+ * 400 set; an absent member leaves *out as it was. ----- */
+/* Every member of the body is one of `known` (NULL-ended); `list` names them for the message. */
+bool rest_body_only(struct rest_call *c, const char *const *known, const char *list);
+/* `key`: an integer >= 0, a time in ms since the epoch. */
+bool rest_body_ms(struct rest_call *c, const char *key, int64_t *out);
+/* `key`: a non-empty string of at most `max` bytes, copied into *out (the caller's). */
+bool rest_body_str(struct rest_call *c, const char *key, size_t max, char **out);
+/* A page: "limit" (1..max) and "cursor" (the next_cursor of an earlier answer: rows older
+ * than *before_id). */
+bool rest_body_page(struct rest_call *c, size_t max, size_t *limit, uint64_t *before_id);
+
 /* Keep, in order, the rows of arr[0..n) the call may see; the others are cleared. The new n. */
 size_t rest_keep_seen_devices(const struct rest_call *c, struct store_device *arr, size_t n);
 size_t rest_keep_seen_groups(const struct rest_call *c, struct store_group *arr, size_t n);

@@ -74,30 +74,6 @@ static void lq_free(void *p) {
   ef_free(q);
 }
 
-static bool lq_time(struct rest_call *c, const char *key, int64_t *out) {
-  json_t *v = json_object_get(c->body, key);
-  if (!v) return true;
-  if (!json_is_integer(v) || json_integer_value(v) < 0) {
-    rest_fail(c, 400, REST_GENERAL, "%s must be a time in ms since the epoch (an integer)", key);
-    return false;
-  }
-  *out = (int64_t)json_integer_value(v);
-  return true;
-}
-
-static bool lq_text(struct rest_call *c, const char *key, char **out) {
-  json_t *v = json_object_get(c->body, key);
-  if (!v) return true;
-  if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 1024) {
-    rest_fail(c, 400, REST_GENERAL, "%s must be a non-empty string of at most 1024 bytes", key);
-    return false;
-  }
-  *out = ef_strdup(json_string_value(v));
-  return true;
-}
-
-static bool only_members(struct rest_call *c, const char *const *known, const char *list);
-
 static bool lq_filters(struct rest_call *c, struct lq *q) {
   static const char *const known[] = {"since", "until", "rule", "fingerprint", "event",
                                       "limit", "cursor", NULL};
@@ -107,29 +83,16 @@ static bool lq_filters(struct rest_call *c, struct lq *q) {
     rest_fail(c, 400, REST_GENERAL, "the body must be a JSON object of filters");
     return false;
   }
-  if (!only_members(c, known, "since, until, rule, fingerprint, event, limit, cursor") ||
-      !lq_time(c, "since", &q->f.since) || !lq_time(c, "until", &q->f.until) ||
-      !lq_text(c, "rule", &q->rule) || !lq_text(c, "fingerprint", &q->fingerprint) ||
-      !lq_text(c, "event", &q->event))
+  if (!rest_body_only(c, known, "since, until, rule, fingerprint, event, limit, cursor") ||
+      !rest_body_ms(c, "since", &q->f.since) || !rest_body_ms(c, "until", &q->f.until) ||
+      !rest_body_str(c, "rule", 1024, &q->rule) ||
+      !rest_body_str(c, "fingerprint", 1024, &q->fingerprint) ||
+      !rest_body_str(c, "event", 1024, &q->event))
     return false;
   q->f.rule = q->rule;
   q->f.fingerprint = q->fingerprint;
   q->f.event = q->event;
-  json_t *v;
-  if ((v = json_object_get(c->body, "limit"))) {
-    if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > LOG_LIMIT) {
-      rest_fail(c, 400, REST_GENERAL, "limit must be an integer from 1 to %d", LOG_LIMIT);
-      return false;
-    }
-    q->f.limit = (size_t)json_integer_value(v);
-  }
-  if ((v = json_object_get(c->body, "cursor")) && !json_is_null(v)) {
-    if (!id_from_json(v, &q->f.before_id) || q->f.before_id == 0) {
-      rest_fail(c, 400, REST_GENERAL, "cursor must be the next_cursor of an earlier answer");
-      return false;
-    }
-  }
-  return true;
+  return rest_body_page(c, LOG_LIMIT, &q->f.limit, &q->f.before_id);
 }
 
 static void lq_work(struct store *st, struct worker_job *job) {
@@ -262,20 +225,6 @@ static bool opt_text(struct rest_call *c, const char *key, const char **out, siz
   return true;
 }
 
-static bool only_members(struct rest_call *c, const char *const *known, const char *list) {
-  const char *key;
-  json_t *v;
-  json_object_foreach(c->body, key, v) {
-    size_t i = 0;
-    while (known[i] && strcmp(known[i], key) != 0) i++;
-    if (!known[i]) {
-      rest_fail(c, 400, REST_GENERAL, "unknown member \"%.64s\" (%s)", key, list);
-      return false;
-    }
-  }
-  return true;
-}
-
 /* The open alert of `fp` as listed, or NULL (new reference). */
 static json_t *listed(struct alerts *a, const char *fp) {
   json_t *d = alerts_json(a, ef_now_ms()), *v, *out = NULL;
@@ -290,7 +239,7 @@ static int silence(struct rest_call *c) {
   static const char *const known[] = {"rule", "fingerprint", "duration", "until", "comment",
                                       NULL};
   struct alerts *a = engine(c);
-  if (!a || !only_members(c, known, "rule, fingerprint, duration, until, comment"))
+  if (!a || !rest_body_only(c, known, "rule, fingerprint, duration, until, comment"))
     return REST_NEXT;
   const char *rule, *fp, *comment;
   if (!opt_text(c, "rule", &rule, 64) || !opt_text(c, "fingerprint", &fp, 1024) ||
@@ -330,7 +279,7 @@ static int silence(struct rest_call *c) {
 static int ack(struct rest_call *c) {
   static const char *const known[] = {"fingerprint", "comment", NULL};
   struct alerts *a = engine(c);
-  if (!a || !only_members(c, known, "fingerprint, comment")) return REST_NEXT;
+  if (!a || !rest_body_only(c, known, "fingerprint, comment")) return REST_NEXT;
   const char *fp, *comment;
   if (!opt_text(c, "fingerprint", &fp, 1024) ||
       !opt_text(c, "comment", &comment, REST_MAX_TEXT) ||

@@ -34,55 +34,22 @@ static void aq_free(void *p) {
   ef_free(q);
 }
 
-/* A ms time member: an integer >= 0. */
-static bool time_member(struct rest_call *c, const char *key, int64_t *out) {
-  json_t *v = json_object_get(c->body, key);
-  if (!v) return true;
-  if (!json_is_integer(v) || json_integer_value(v) < 0) {
-    rest_fail(c, 400, REST_GENERAL, "%s must be a time in ms since the epoch (an integer)", key);
-    return false;
-  }
-  *out = (int64_t)json_integer_value(v);
-  return true;
-}
-
-static bool text_member(struct rest_call *c, const char *key, char **out) {
-  json_t *v = json_object_get(c->body, key);
-  if (!v) return true;
-  if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > REST_MAX_NAME) {
-    rest_fail(c, 400, REST_GENERAL, "%s must be a non-empty string of at most %d bytes", key,
-              REST_MAX_NAME);
-    return false;
-  }
-  *out = ef_strdup(json_string_value(v));
-  return true;
-}
-
 /* The body's filters into q->f; false with the 400 set. */
 static bool parse_filters(struct rest_call *c, struct aq *q) {
   static const char *const known[] = {"since", "until", "token", "route", "target",
                                       "outcome", "limit", "cursor", NULL};
   q->f.limit = AUDIT_LIMIT_DEFAULT;
   if (!c->body) return true;
-  const char *key;
-  json_t *v;
-  json_object_foreach(c->body, key, v) {
-    size_t i = 0;
-    while (known[i] && strcmp(known[i], key) != 0) i++;
-    if (!known[i]) {
-      rest_fail(c, 400, REST_GENERAL,
-                "unknown member \"%.64s\" (since, until, token, route, target, outcome, limit, "
-                "cursor)", key);
-      return false;
-    }
-  }
-  if (!time_member(c, "since", &q->f.since) || !time_member(c, "until", &q->f.until) ||
-      !text_member(c, "token", &q->token) || !text_member(c, "route", &q->route) ||
-      !text_member(c, "target", &q->target))
+  if (!rest_body_only(c, known, "since, until, token, route, target, outcome, limit, cursor") ||
+      !rest_body_ms(c, "since", &q->f.since) || !rest_body_ms(c, "until", &q->f.until) ||
+      !rest_body_str(c, "token", REST_MAX_NAME, &q->token) ||
+      !rest_body_str(c, "route", REST_MAX_NAME, &q->route) ||
+      !rest_body_str(c, "target", REST_MAX_NAME, &q->target))
     return false;
   q->f.token = q->token;
   q->f.route = q->route;
   q->f.target = q->target;
+  json_t *v;
   if ((v = json_object_get(c->body, "outcome"))) {
     const char *o = json_string_value(v);
     if (o && strcmp(o, "ok") == 0) q->f.status_min = 200, q->f.status_max = 299;
@@ -95,21 +62,7 @@ static bool parse_filters(struct rest_call *c, struct aq *q) {
       return false;
     }
   }
-  if ((v = json_object_get(c->body, "limit"))) {
-    if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-        json_integer_value(v) > AUDIT_LIMIT_MAX) {
-      rest_fail(c, 400, REST_GENERAL, "limit must be an integer from 1 to %d", AUDIT_LIMIT_MAX);
-      return false;
-    }
-    q->f.limit = (size_t)json_integer_value(v);
-  }
-  if ((v = json_object_get(c->body, "cursor")) && !json_is_null(v)) {
-    if (!id_from_json(v, &q->f.before_id) || q->f.before_id == 0) {
-      rest_fail(c, 400, REST_GENERAL, "cursor must be the next_cursor of an earlier answer");
-      return false;
-    }
-  }
-  return true;
+  return rest_body_page(c, AUDIT_LIMIT_MAX, &q->f.limit, &q->f.before_id);
 }
 
 static void query_work(struct store *st, struct worker_job *job) {

@@ -152,3 +152,61 @@ size_t rest_keep_seen_groups(const struct rest_call *c, struct store_group *arr,
   }
   return k;
 }
+
+/* ----- filters of a body ----- */
+
+bool rest_body_only(struct rest_call *c, const char *const *known, const char *list) {
+  const char *key;
+  json_t *v;
+  json_object_foreach(c->body, key, v) {
+    size_t i = 0;
+    while (known[i] && strcmp(known[i], key) != 0) i++;
+    if (!known[i]) {
+      rest_fail(c, 400, REST_GENERAL, "unknown member \"%.64s\" (%s)", key, list);
+      return false;
+    }
+  }
+  return true;
+}
+
+bool rest_body_ms(struct rest_call *c, const char *key, int64_t *out) {
+  json_t *v = json_object_get(c->body, key);
+  if (!v) return true;
+  if (!json_is_integer(v) || json_integer_value(v) < 0) {
+    rest_fail(c, 400, REST_GENERAL, "%s must be a time in ms since the epoch (an integer)", key);
+    return false;
+  }
+  *out = (int64_t)json_integer_value(v);
+  return true;
+}
+
+bool rest_body_str(struct rest_call *c, const char *key, size_t max, char **out) {
+  json_t *v = json_object_get(c->body, key);
+  if (!v) return true;
+  if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max) {
+    rest_fail(c, 400, REST_GENERAL, "%s must be a non-empty string of at most %zu bytes", key,
+              max);
+    return false;
+  }
+  *out = ef_strdup(json_string_value(v));
+  return true;
+}
+
+bool rest_body_page(struct rest_call *c, size_t max, size_t *limit, uint64_t *before_id) {
+  json_t *v;
+  if ((v = json_object_get(c->body, "limit"))) {
+    if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+        (size_t)json_integer_value(v) > max) {
+      rest_fail(c, 400, REST_GENERAL, "limit must be an integer from 1 to %zu", max);
+      return false;
+    }
+    *limit = (size_t)json_integer_value(v);
+  }
+  if ((v = json_object_get(c->body, "cursor")) && !json_is_null(v)) {
+    if (!id_from_json(v, before_id) || *before_id == 0) {
+      rest_fail(c, 400, REST_GENERAL, "cursor must be the next_cursor of an earlier answer");
+      return false;
+    }
+  }
+  return true;
+}

@@ -1344,18 +1344,23 @@ static int sqlite_audit_query(struct store *st, const struct store_audit_filter 
   return ret;
 }
 
-static int sqlite_audit_prune(struct store *st, int64_t older_than, size_t max,
-                              uint64_t *deleted) {
-  struct sqlite_store *s = S(st);
+/* A bounded prune: statement `id` deletes at most ?2 of the oldest rows with time < ?1. */
+static int prune_oldest(struct sqlite_store *s, enum stmt_id id, int64_t older_than, size_t max,
+                        uint64_t *deleted) {
   if (deleted) *deleted = 0;
   if (max == 0) return 0;
-  sqlite3_stmt *q = s->stmt[S_AUD_PRUNE];
+  sqlite3_stmt *q = s->stmt[id];
   int brc = sqlite3_bind_int64(q, 1, older_than) |
             sqlite3_bind_int64(q, 2, max > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)max);
   if (brc) return bound(s, q, brc);
   int ret = run(s, q);
   if (ret == 0 && deleted) *deleted = (uint64_t)sqlite3_changes64(s->db);
   return ret;
+}
+
+static int sqlite_audit_prune(struct store *st, int64_t older_than, size_t max,
+                              uint64_t *deleted) {
+  return prune_oldest(S(st), S_AUD_PRUNE, older_than, max, deleted);
 }
 
 /* ===== API tokens ===== */
@@ -1593,16 +1598,7 @@ static int sqlite_hist_range(struct store *st, int tier, int64_t from, int64_t t
 
 static int sqlite_alert_log_prune(struct store *st, int64_t older_than, size_t max,
                                   uint64_t *deleted) {
-  struct sqlite_store *s = S(st);
-  if (deleted) *deleted = 0;
-  if (max == 0) return 0;
-  sqlite3_stmt *q = s->stmt[S_ALOG_PRUNE];
-  int brc = sqlite3_bind_int64(q, 1, older_than) |
-            sqlite3_bind_int64(q, 2, max > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)max);
-  if (brc) return bound(s, q, brc);
-  int ret = run(s, q);
-  if (ret == 0 && deleted) *deleted = (uint64_t)sqlite3_changes64(s->db);
-  return ret;
+  return prune_oldest(S(st), S_ALOG_PRUNE, older_than, max, deleted);
 }
 
 static int sqlite_hist_prune(struct store *st, int tier, int64_t older_than, size_t max,
