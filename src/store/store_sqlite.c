@@ -1319,6 +1319,14 @@ fail_ids:
   return ret;
 }
 
+/* A page of a log (audit, alerts), newest first: rows with id < before_id (0: from the newest),
+ * at most limit (0: no bound), as the bounds the statements take. */
+static void page_bounds(uint64_t before_id, size_t limit, sqlite3_int64 *before,
+                        sqlite3_int64 *lim) {
+  *before = before_id && before_id <= (uint64_t)INT64_MAX ? (sqlite3_int64)before_id : INT64_MAX;
+  *lim = limit == 0 || limit > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)limit;
+}
+
 static int sqlite_audit_query(struct store *st, const struct store_audit_filter *f,
                               struct store_audit **out, size_t *n) {
   struct sqlite_store *s = S(st);
@@ -1326,10 +1334,8 @@ static int sqlite_audit_query(struct store *st, const struct store_audit_filter 
   *out = NULL;
   *n = 0;
   sqlite3_stmt *q = s->stmt[S_AUD_QUERY];
-  sqlite3_int64 before = f->before_id && f->before_id <= (uint64_t)INT64_MAX
-                             ? (sqlite3_int64)f->before_id : INT64_MAX;
-  sqlite3_int64 lim = f->limit == 0 || f->limit > (size_t)INT64_MAX ? INT64_MAX
-                                                                     : (sqlite3_int64)f->limit;
+  sqlite3_int64 before, lim;
+  page_bounds(f->before_id, f->limit, &before, &lim);
   int brc = sqlite3_bind_int64(q, 1, before) |
             sqlite3_bind_int64(q, 2, f->since > 0 ? f->since : INT64_MIN) |
             sqlite3_bind_int64(q, 3, f->until > 0 ? f->until : INT64_MAX) |
@@ -1522,10 +1528,8 @@ static int sqlite_alert_log_query(struct store *st, const struct store_alert_log
   *out = NULL;
   *n = 0;
   sqlite3_stmt *q = s->stmt[S_ALOG_QUERY];
-  sqlite3_int64 before = f->before_id && f->before_id <= (uint64_t)INT64_MAX
-                             ? (sqlite3_int64)f->before_id : INT64_MAX;
-  sqlite3_int64 lim = f->limit == 0 || f->limit > (size_t)INT64_MAX ? INT64_MAX
-                                                                     : (sqlite3_int64)f->limit;
+  sqlite3_int64 before, lim;
+  page_bounds(f->before_id, f->limit, &before, &lim);
   int brc = sqlite3_bind_int64(q, 1, before) |
             sqlite3_bind_int64(q, 2, f->since > 0 ? f->since : INT64_MIN) |
             sqlite3_bind_int64(q, 3, f->until > 0 ? f->until : INT64_MAX) |

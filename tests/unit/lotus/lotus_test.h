@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* lotus_test.h -- helpers shared by the lotus parser tests: fixture loading (tests/data/lotus)
- * and one-line JSON assertions. Header-only (static functions) so each test stays one file. */
+/* lotus_test.h -- helpers shared by the lotus parser tests: fixture loading (tests/data/lotus),
+ * one-line JSON assertions and the lotus-parse command with its output captured. Header-only (static functions) so each test stays one file. */
 #ifndef EF_LOTUS_TEST_H
 #define EF_LOTUS_TEST_H
 
@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lotus_parse.h"
 #include "mem.h"
@@ -53,6 +54,28 @@ static inline json_t *fixture_parse(lotus_parser p, const char *name) {
     fail_msg("%s: unexpected parse errors: %s", name, txt);
   }
   return out;
+}
+
+/* Run lotus_parse_main (edgefleet-agent lotus-parse) with stdout captured into *out (the
+ * caller's, ef_free). */
+static inline int run_cli(char **argv, int argc, char **out) {
+  char path[] = "/tmp/lotus-cli-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  fflush(stdout);
+  int saved = dup(STDOUT_FILENO);
+  dup2(fd, STDOUT_FILENO);
+  int rc = lotus_parse_main(argc, argv);
+  fflush(stdout);
+  dup2(saved, STDOUT_FILENO);
+  close(saved);
+  off_t n = lseek(fd, 0, SEEK_END);
+  lseek(fd, 0, SEEK_SET);
+  *out = ef_calloc(1, (size_t)n + 1);
+  assert_int_equal(read(fd, *out, (size_t)n), n);
+  close(fd);
+  unlink(path);
+  return rc;
 }
 
 /* Walk "a.b.2.c" (array indexes as numbers, -1 = last). */

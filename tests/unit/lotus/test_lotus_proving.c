@@ -377,26 +377,6 @@ static void test_every_state(void **state) {
 
 /* ---- lotus-parse ----------------------------------------------------------------------------- */
 
-static int run_cli(char **argv, int argc, char **out) {
-  char path[] = "/tmp/lotus-cli-XXXXXX";
-  int fd = mkstemp(path);
-  assert_true(fd >= 0);
-  fflush(stdout);
-  int saved = dup(STDOUT_FILENO);
-  dup2(fd, STDOUT_FILENO);
-  int rc = lotus_parse_main(argc, argv);
-  fflush(stdout);
-  dup2(saved, STDOUT_FILENO);
-  close(saved);
-  off_t n = lseek(fd, 0, SEEK_END);
-  lseek(fd, 0, SEEK_SET);
-  *out = ef_calloc(1, (size_t)n + 1);
-  assert_int_equal(read(fd, *out, (size_t)n), n);
-  close(fd);
-  unlink(path);
-  return rc;
-}
-
 static void test_cli_kinds(void **state) {
   (void)state;
   static const struct {
