@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # deps.sh -- install every Debian package edgefleet builds, runs and tests with.
-# `--test` adds the test tools (clang: libFuzzer, for make fuzz), `--bench` what bench/ compares
-# against (not started as services: the benches run the binaries themselves on loopback ports).
+# `--test` adds the test tools (clang: libFuzzer, for make fuzz) and the optional backends'
+# clients and servers (PostgreSQL, MariaDB, NATS: the tests start their own on loopback, never the
+# system services), `--bench` what bench/ compares against (not started as services: the benches run the binaries themselves on loopback ports).
 # Idempotent: installs only what is missing, so `make demo` / `make test` stay fast on a second run.
 set -euo pipefail
 
@@ -12,7 +13,8 @@ BUILD_PKGS=(build-essential cmake pkg-config
             libjs-chart.js curl)
 # bench/: the comparison servers and agents, the HTTP load tool, SQLite for the device-log check
 BENCH_PKGS=(mosquitto mosquitto-clients wrk zabbix-agent prometheus-node-exporter sqlite3 python3)
-TEST_PKGS=(libcmocka-dev clang python3 python3-websockets python3-bcrypt python3-psutil python3-asyncssh curl openssh-server sqlite3 chromium mosquitto openssl python3-aiosmtpd prometheus-alertmanager prometheus)
+TEST_PKGS=(libcmocka-dev clang python3 python3-websockets python3-bcrypt python3-psutil python3-asyncssh curl openssh-server sqlite3 chromium mosquitto openssl python3-aiosmtpd prometheus-alertmanager prometheus
+           libmariadb-dev libnats-dev postgresql mariadb-server nats-server)
 
 want=("${BUILD_PKGS[@]}")
 [ "${1:-}" = "--test" ] && want+=("${TEST_PKGS[@]}")

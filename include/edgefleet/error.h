@@ -32,7 +32,8 @@ extern "C" {
   XX(EOFFLINE,  "device offline")                                          \
   XX(EFULL,     "no space left for the data")                              \
   XX(ECORRUPT,  "stored data is corrupt")                                  \
-  XX(EREADONLY, "storage is read-only")
+  XX(EREADONLY, "storage is read-only")                                   \
+  XX(EUNAVAIL,  "service unavailable")
 
 enum ef_err {
   EF_OK = 0,

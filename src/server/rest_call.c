@@ -64,6 +64,9 @@ static const char *db_fail_message(int err, int *http) {
   case EF_EBUSY:
     *http = 503;
     return "database busy: the database is locked by another process";
+  case EF_EUNAVAIL:
+    *http = 503;
+    return "database unavailable: the database server cannot be reached; retry later";
   case EF_ENOMEM:
     return "database out of memory";
   default:

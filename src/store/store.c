@@ -17,7 +17,12 @@
 
 static const struct store_ops *const backends[] = {
     &store_sqlite_ops, /* default for a bare path */
-    /* &store_pg_ops, when EF_WITH_POSTGRES */
+#ifdef EF_WITH_POSTGRES
+    &store_pg_ops,
+#endif
+#ifdef EF_WITH_MARIADB
+    &store_mysql_ops,
+#endif
 };
 
 #define NBACKENDS (sizeof backends / sizeof backends[0])

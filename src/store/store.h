@@ -312,5 +312,7 @@ void store_hists_free(struct store_hist *arr, size_t n);
 
 /* The backends compiled in (for store_open and tests). */
 extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_pg_ops;    /* "postgresql:" (EF_WITH_POSTGRES) */
+extern const struct store_ops store_mysql_ops; /* "mysql:" (EF_WITH_MARIADB) */
 
 #endif
