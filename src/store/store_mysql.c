@@ -29,7 +29,8 @@
  * description, time); the version is the highest step. open() takes a named lock
  * (GET_LOCK("ef_migrate:<db>")) so that two servers opening one database migrate it once, runs
  * the missing steps (DDL commits implicitly in MySQL, so every step is written to be re-run
- * safely: IF NOT EXISTS) and then adds any STORE_DEVICE_FIELDS column `devices` lacks (TEXT). A
+ * safely: IF NOT EXISTS) and then adds any STORE_DEVICE_FIELDS column `devices` lacks. Text is
+ * MEDIUMTEXT (16 MiB), keys VARCHAR(255) (a longer value is EF_EINVAL). A
  * database whose version is above the code's is refused. Tables are InnoDB, utf8mb4 with a
  * binary, no-pad collation (text compares as SQLite compares it: byte for byte).
  *
@@ -58,6 +59,7 @@
 #include "mem.h"
 #include "mysql_url.h"
 #include "store.h"
+#include "store_mysql.h"
 
 #define MYS_BACKOFF_MIN_MS 100
 #define MYS_BACKOFF_MAX_MS 5000
@@ -80,7 +82,7 @@ static const char *const mys_step1[] = {
     "CREATE TABLE IF NOT EXISTS group_info (\n"
     " group_id BIGINT UNSIGNED NOT NULL PRIMARY KEY,\n"
     " group_name VARCHAR(255) NOT NULL,\n"
-    " group_description TEXT,\n"
+    " group_description MEDIUMTEXT,\n"
     " created_time BIGINT NOT NULL DEFAULT 0,\n"
     " updated_time BIGINT NOT NULL DEFAULT 0,\n"
     " UNIQUE KEY group_info_name (group_name)) @T@",
@@ -97,20 +99,20 @@ static const char *const mys_step1[] = {
     "CREATE TABLE IF NOT EXISTS device_logs (\n"
     " log_id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,\n"
     " device_id BIGINT UNSIGNED NOT NULL,\n"
-    " event TEXT NOT NULL,\n"
+    " event MEDIUMTEXT NOT NULL,\n"
     " detail MEDIUMTEXT,\n"
-    " result TEXT,\n"
+    " result MEDIUMTEXT,\n"
     " time BIGINT NOT NULL,\n"
     " KEY device_logs_device_time (device_id, time),\n"
     " KEY device_logs_time (time)) @T@",
     "CREATE TABLE IF NOT EXISTS api_tokens (\n"
     " token_id BIGINT UNSIGNED NOT NULL PRIMARY KEY,\n"
-    " name TEXT,\n"
-    " scope TEXT NOT NULL,\n"
-    " kind TEXT NOT NULL,\n"
+    " name MEDIUMTEXT,\n"
+    " scope MEDIUMTEXT NOT NULL,\n"
+    " kind MEDIUMTEXT NOT NULL,\n"
     " token_hash VARCHAR(255) NOT NULL,\n"
     " created_time BIGINT NOT NULL DEFAULT 0,\n"
-    " token_groups TEXT,\n"
+    " token_groups MEDIUMTEXT,\n"
     " expires_time BIGINT NOT NULL DEFAULT 0,\n"
     " last_used_time BIGINT NOT NULL DEFAULT 0,\n"
     " UNIQUE KEY api_tokens_hash (token_hash)) @T@",
@@ -130,12 +132,12 @@ static const char *const mys_step1[] = {
     " audit_id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,\n"
     " time BIGINT NOT NULL,\n"
     " token_id BIGINT UNSIGNED NOT NULL,\n"
-    " token_name TEXT,\n"
-    " route TEXT NOT NULL,\n"
-    " target TEXT,\n"
+    " token_name MEDIUMTEXT,\n"
+    " route MEDIUMTEXT NOT NULL,\n"
+    " target MEDIUMTEXT,\n"
     " status INT NOT NULL,\n"
-    " outcome TEXT NOT NULL,\n"
-    " peer TEXT,\n"
+    " outcome MEDIUMTEXT NOT NULL,\n"
+    " peer MEDIUMTEXT,\n"
     " KEY audit_log_time (time)) @T@",
     "CREATE TABLE IF NOT EXISTS history (\n"
     " owner VARCHAR(255) NOT NULL,\n"
@@ -147,8 +149,8 @@ static const char *const mys_step1[] = {
     "CREATE TABLE IF NOT EXISTS alert_log (\n"
     " log_id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,\n"
     " time BIGINT NOT NULL,\n"
-    " event TEXT NOT NULL,\n"
-    " rule TEXT,\n"
+    " event MEDIUMTEXT NOT NULL,\n"
+    " rule MEDIUMTEXT,\n"
     " fingerprint VARCHAR(255),\n"
     " entry MEDIUMTEXT NOT NULL,\n"
     " KEY alert_log_time (time),\n"
@@ -608,6 +610,9 @@ static int mys_map(unsigned e) {
   case ER_LOCK_WAIT_TIMEOUT:
   case ER_LOCK_DEADLOCK:
     return EF_EBUSY;
+  case ER_DATA_TOO_LONG: /* a key column's 255 characters, or MEDIUMTEXT's 16 MiB */
+  case ER_TRUNCATED_WRONG_VALUE_FOR_FIELD: /* not UTF-8 */
+    return EF_EINVAL;
   case ER_CRASHED_ON_USAGE:
   case ER_CRASHED_ON_REPAIR:
   case ER_NOT_KEYFILE:
@@ -1314,10 +1319,10 @@ static char *mys_devices_sql(const char *opts) {
     const char *c = mys_dev_text_cols[i];
     bool key = strcmp(c, "hardware_sn") == 0 || strcmp(c, "hardware_model") == 0;
     used += (size_t)snprintf(sql + used, cap - used, " %s %s,\n", c,
-                             key ? "VARCHAR(255)" : strcmp(c, "nic") == 0 ? "MEDIUMTEXT" : "TEXT");
+                             key ? "VARCHAR(255)" : "MEDIUMTEXT");
   }
   snprintf(sql + used, cap - used,
-           " password TEXT,\n pw_verifier TEXT,\n token_hash TEXT,\n"
+           " password MEDIUMTEXT,\n pw_verifier MEDIUMTEXT,\n token_hash MEDIUMTEXT,\n"
            " token_expiry BIGINT NOT NULL DEFAULT 0,\n"
            " created_time BIGINT NOT NULL DEFAULT 0,\n"
            " updated_time BIGINT NOT NULL DEFAULT 0,\n"
@@ -1360,7 +1365,7 @@ static int mys_add_missing_columns(struct mys_store *s) {
   for (size_t i = 0; i < MYS_NDEVCOLS; i++) {
     if (have[i]) continue;
     char sql[160];
-    snprintf(sql, sizeof sql, "ALTER TABLE devices ADD COLUMN IF NOT EXISTS %s TEXT",
+    snprintf(sql, sizeof sql, "ALTER TABLE devices ADD COLUMN IF NOT EXISTS %s MEDIUMTEXT",
              mys_dev_text_cols[i]);
     int ret = mys_query(s, sql);
     if (ret) return ret;
@@ -1566,6 +1571,10 @@ static int mys_open(const char *url, const struct store_open_opts *opts, struct 
   ret = mys_migrate(s, err, errlen);
   if (ret) goto fail;
   s->errmsg[0] = '\0';
+  const char *cipher = mysql_get_ssl_cipher(s->db);
+  ef_log(EF_LOG_INFO, "store: connected to database '%s' on %s (%s %s, %s%s)", s->url.database,
+         s->where, strstr(mysql_get_server_info(s->db), "MariaDB") ? "MariaDB" : "MySQL",
+         mysql_get_server_info(s->db), cipher ? "TLS " : "no TLS", cipher ? cipher : "");
   *out = &s->base;
   return 0;
 
@@ -2260,6 +2269,29 @@ static int mys_hist_prune(struct store *st, int tier, int64_t older_than, size_t
   uint64_t n = 0;
   int ret = mys_run(s, M_HIST_PRUNE, &p, &n);
   if (ret == 0 && deleted) *deleted = n;
+  return ret;
+}
+
+/* ===== Diagnostics (store_mysql.h) ===== */
+
+int store_mysql_session_status(struct store *st, const char *name, char *buf, size_t len) {
+  if (!st || st->ops != &store_mysql_ops || !name || !buf || !len) return EF_EINVAL;
+  struct mys_store *s = S(st);
+  buf[0] = '\0';
+  if (strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
+      strlen(name))
+    return mys_invalid(s, "a status variable's name is letters, digits and '_'");
+  int ret = mys_ready(s);
+  if (ret) return ret;
+  char sql[160];
+  snprintf(sql, sizeof sql, "SHOW SESSION STATUS LIKE '%.100s'", name);
+  if (mysql_query(s->db, sql)) return mys_db_fail(s);
+  MYSQL_RES *r = mysql_store_result(s->db);
+  if (!r) return mys_db_fail(s);
+  MYSQL_ROW row = mysql_fetch_row(r);
+  if (row && row[1]) snprintf(buf, len, "%s", row[1]);
+  else ret = EF_ENOENT;
+  mysql_free_result(r);
   return ret;
 }
 

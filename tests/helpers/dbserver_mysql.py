@@ -25,7 +25,9 @@ Command line:
 starts one in a fresh temporary directory, exports EF_STORE_URL (its url), EF_STORE_RESET (a
 shell command emptying the database with the `mariadb` client), EF_MY_STOP / EF_MY_START (shell
 commands stopping and starting that same server, for reconnect tests), EF_MY_DIR (the
-directory), runs CMD, stops the server, removes the directory (EF_KEEP=1 keeps it) and exits with
+directory), EF_MY_SOCKET (its unix socket) and, when openssl is there, EF_MY_TLS_CA and
+EF_MY_TLS_OTHER_CA (the server also serves TLS with a certificate for 127.0.0.1 signed by the
+first, throw-away CA; the second CA signed nothing: see make_test_tls), runs CMD, stops the server, removes the directory (EF_KEEP=1 keeps it) and exits with
 CMD's status -- or 77 (ctest's SKIP_RETURN_CODE) with the reason printed when no server could be
 started. `stop DIR` and `start DIR` act on the server of a `run` (what EF_MY_STOP/EF_MY_START
 call).
@@ -344,6 +346,42 @@ class MariaDbServer:
             return "(no log)"
 
 
+def make_test_tls(dirpath, owner=None):
+    """A throw-away CA, a server certificate it signed for 127.0.0.1 and localhost, and a second,
+    unrelated CA, made with openssl in dirpath: {"ca", "cert", "key", "other_ca"} (PEM paths).
+    owner: the user that must read the key (the server's). Unavailable when openssl is missing
+    or fails."""
+    openssl = _which("openssl")
+    if not openssl:
+        raise Unavailable("openssl not found")
+    os.makedirs(dirpath, exist_ok=True)
+    f = {n: os.path.join(dirpath, n + ".pem") for n in ("ca", "ca-key", "cert", "key", "csr",
+                                                         "other_ca", "other_ca-key")}
+    ext = os.path.join(dirpath, "san.cnf")
+    with open(ext, "w") as fh:
+        fh.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    steps = [
+        [openssl, "req", "-x509"] + ec + ["-keyout", f["ca-key"], "-out", f["ca"], "-days", "2",
+                                          "-subj", "/CN=edgefleet test CA"],
+        [openssl, "req"] + ec + ["-keyout", f["key"], "-out", f["csr"], "-subj", "/CN=127.0.0.1"],
+        [openssl, "x509", "-req", "-in", f["csr"], "-CA", f["ca"], "-CAkey", f["ca-key"],
+         "-CAcreateserial", "-out", f["cert"], "-days", "2", "-extfile", ext],
+        [openssl, "req", "-x509"] + ec + ["-keyout", f["other_ca-key"], "-out", f["other_ca"],
+                                          "-days", "2", "-subj", "/CN=edgefleet other CA"],
+    ]
+    for cmd in steps:
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=dirpath)
+        if r.returncode != 0:
+            raise Unavailable("openssl failed: %s" % r.stdout.decode(errors="replace")[-500:])
+    if owner and os.geteuid() == 0:
+        pw = pwd.getpwnam(owner)
+        for n in ("cert", "key", "ca"):
+            os.chown(f[n], pw.pw_uid, pw.pw_gid)
+    os.chmod(dirpath, 0o755)
+    return {"ca": f["ca"], "cert": f["cert"], "key": f["key"], "other_ca": f["other_ca"]}
+
+
 def _main(argv):
     if len(argv) >= 2 and argv[0] in ("stop", "start", "kill"):
         srv = MariaDbServer(argv[1])
@@ -368,6 +406,12 @@ def _main(argv):
     tmp = tempfile.mkdtemp(prefix="ef-mariadb-")
     os.chmod(tmp, 0o755)
     srv = MariaDbServer(tmp)
+    tls = None
+    try:
+        tls = make_test_tls(os.path.join(tmp, "tls"), srv._run_as())
+        srv.enable_tls(tls["cert"], tls["key"], tls["ca"])
+    except Unavailable as e:
+        print("dbserver_mysql: no TLS: %s" % e, flush=True)
 
     def on_signal(signum, _frame):  # ctest's timeout, ^C: still stop the server
         raise SystemExit(128 + signum)
@@ -389,6 +433,10 @@ def _main(argv):
         env["EF_MY_STOP"] = " ".join(shlex.quote(a) for a in me + ["stop", tmp])
         env["EF_MY_START"] = " ".join(shlex.quote(a) for a in me + ["start", tmp])
         env["EF_MY_DIR"] = tmp
+        env["EF_MY_SOCKET"] = srv.socket
+        if tls:
+            env["EF_MY_TLS_CA"] = tls["ca"]
+            env["EF_MY_TLS_OTHER_CA"] = tls["other_ca"]
         try:
             return subprocess.run(cmd, env=env).returncode
         except OSError as e:
