@@ -14,7 +14,7 @@
  * A new device may come with `password_hash` instead of `password` (a fleet moved from another
  * system keeps its devices' passwords: edgefleetctl import-seed): admin tokens only, a bcrypt
  * hash of valid shape, stored as given (never hashed again), and like every password hash never
- * answered nor logged (docs/api.md#device_add).
+ * answered nor logged (docs/api.md#device_add--register-a-device).
  */
 #include <limits.h>
 #include <stdbool.h>
@@ -58,7 +58,7 @@ static int hash_password(struct rest_call *c, char **password) {
   return 0;
 }
 
-/* A body's "password_hash" (docs/api.md#device_add): *hash is NULL when there is none, else
+/* A body's "password_hash" (docs/api.md, device_add): *hash is NULL when there is none, else
  * the hash (borrowed from obj). Only an admin token may give one (403), not together with a
  * password (400), and it must have a bcrypt hash's shape (400). 0, or -1 with the answer set.
  * No answer quotes the hash. */
