@@ -267,8 +267,9 @@ int store_mysql_url_parse(const char *url, struct store_mysql_url *u, char *err,
   if (!u->database || !u->database[0])
     return myurl_fail(err, errlen,
                       "names no database (mysql://USER:PASSWORD@HOST:PORT/DATABASE)");
-  if (strlen(u->database) > 64 || strpbrk(u->database, "`/\\."))
-    return myurl_fail(err, errlen, "bad database name (at most 64 characters, no ` / \\ .)");
+  if (strlen(u->database) > 64 || strpbrk(u->database, "`'\"/\\."))
+    return myurl_fail(err, errlen,
+                      "bad database name (at most 64 characters, no ` ' \" / \\ .)");
   if (!u->host[0] && !u->socket)
     return myurl_fail(err, errlen, "names no host (or socket=PATH)");
   if (!u->user) return myurl_fail(err, errlen, "names no user (mysql://USER:PASSWORD@HOST/DB)");

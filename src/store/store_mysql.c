@@ -45,6 +45,7 @@
 
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -642,6 +643,9 @@ static void mys_close_stmts(struct mys_store *s) {
 /* The connection is gone: forget it and its statements; the next connection attempt waits for
  * the backoff. */
 static int mys_drop(struct mys_store *s, const char *why) {
+  char reason[256]; /* why may be the message of a statement or connection closed below */
+  snprintf(reason, sizeof reason, "%s", why);
+  why = reason;
   mys_close_stmts(s);
   if (s->db) mysql_close(s->db);
   s->db = NULL;
@@ -1521,9 +1525,14 @@ static int mys_create_database(struct mys_store *s, char *err, size_t errlen) {
   return 0;
 }
 
+/* mysql_init() initialises the library on first use, which is not thread-safe: do it once. */
+static pthread_once_t mys_lib_once = PTHREAD_ONCE_INIT;
+static void mys_lib_init(void) { mysql_library_init(0, NULL, NULL); }
+
 static int mys_open(const char *url, const struct store_open_opts *opts, struct store **out,
                     char *err, size_t errlen) {
   static const struct store_open_opts defaults = {0};
+  pthread_once(&mys_lib_once, mys_lib_init);
   if (err && errlen) err[0] = '\0';
   if (!out || !url) return EF_EINVAL;
   *out = NULL;
@@ -1597,10 +1606,13 @@ static int mys_device_add(struct store *st, const struct store_device *d) {
   return mys_write_rows(s, K_DEV_INS, (void *)d, 0, 1, NULL);
 }
 
-/* The index of the first of rows [from, from + count) that fails to insert alone, each in the
- * same transaction (rolled back by the caller): which record made a multi-row insert fail. */
-static size_t mys_find_failing(struct mys_store *s, const struct store_device *d, size_t n) {
-  for (size_t i = 0; i < n; i++)
+/* Which record made a multi-row insert fail, in a transaction the caller rolls back: the rows
+ * before the failing statement's (`at`) go in again as they did, then its rows one by one up to
+ * `end`. The index, or SIZE_MAX when none fails this time. */
+static size_t mys_find_failing(struct mys_store *s, const struct store_device *d, size_t at,
+                               size_t end) {
+  if (at && mys_write_rows(s, K_DEV_INS, (void *)d, 0, at, NULL) != 0) return SIZE_MAX;
+  for (size_t i = at; i < end; i++)
     if (mys_write_rows(s, K_DEV_INS, (void *)d, i, 1, NULL) != 0) return i;
   return SIZE_MAX;
 }
@@ -1618,12 +1630,12 @@ static int mys_device_add_batch(struct store *st, const struct store_device *d, 
   if (ret == 0) return mys_commit(s);
   mys_rollback(s);
   if (ret != EF_EUNAVAIL && s->db && mys_begin(s) == 0) {
-    /* Which record: insert them one by one (the whole batch up to the failing statement's
-     * end), and roll that back too. */
+    /* Which record: replay up to the failing statement's end (mys_find_failing), and roll
+     * that back too. */
     char keep[sizeof s->errmsg];
     memcpy(keep, s->errmsg, sizeof keep);
     size_t end = at + MYS_MULTI_MAX < n ? at + MYS_MULTI_MAX : n;
-    size_t i = mys_find_failing(s, d, end);
+    size_t i = mys_find_failing(s, d, at, end);
     if (i != SIZE_MAX) at = i;
     mys_rollback(s);
     if (s->db) memcpy(s->errmsg, keep, sizeof keep);
@@ -2212,7 +2224,8 @@ static int mys_hist_write(struct store *st, const struct store_hist *rows, size_
   struct mys_store *s = S(st);
   if (n && !rows) return mys_invalid(s, "rows is NULL");
   for (size_t i = 0; i < n; i++)
-    if (!rows[i].owner || !rows[i].data) return mys_invalid(s, "a history row needs owner and data");
+    if (!rows[i].owner || !rows[i].data)
+      return mys_invalid(s, "a history row needs owner and data");
   if (n == 0) return 0;
   int ret = mys_begin(s);
   if (ret) return ret;

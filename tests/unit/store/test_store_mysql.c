@@ -10,7 +10,8 @@
  * did not). Without EF_STORE_URL the server tests are skipped.
  *
  * Covered: URL parsing (percent-encoding, IPv6, socket, TLS options, refusals) and that no
- * message carries the password; the URL as edgefleetd logs it (store_url_redacted); a wrong password; must_exist (no database, an empty one);
+ * message carries the password; the URL as edgefleetd logs it (store_url_redacted); a wrong
+ * password; must_exist (no database, an empty one);
  * creating a missing database; the migrations (ef_schema, a newer schema refused, a device
  * column added); check; 64-bit ids at the extremes; EF_EEXIST without the key's value in the
  * message; long and non-ASCII text; the unix socket; reconnecting with backoff; TLS.
