@@ -400,8 +400,11 @@ static void save_state(struct alerting *al) {
   free(text);
 }
 
+/* In a cluster every node sees every device and miner, and one evaluates: the leader
+ * (cluster.h), so an alert fires, is notified and is saved once. */
 static void on_timer(uv_timer_t *t) {
   struct alerting *al = t->data;
+  if (!al->srv->leader) return;
   round_now(al);
   save_state(al);
 }
