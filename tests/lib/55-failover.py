@@ -47,7 +47,7 @@ async def main(t):
         j, c = await accept_any(servers)
         took = time.monotonic() - t0
         check(j != i, "the next connection goes to the other server")
-        check(took <= JITTER + 0.4, f"moved on after {took:.3f}s")
+        check(took <= JITTER + 0.8, f"moved on after {took:.3f}s")
         m = await c.login({"status": "success", "data": {"device_id": "123"}})
         check(m == {"device_id": "123", "token": "tok-1"}, f"the token is kept: {m}")
         await p.line("EVENT logged_in 123")
@@ -58,7 +58,7 @@ async def main(t):
         k, c = await accept_any(servers, timeout=INTERVAL + JITTER + 2)
         took = time.monotonic() - t0
         check(k == i, "round robin: back to the first server")
-        check(INTERVAL - 0.05 <= took <= INTERVAL + JITTER + 0.4, f"full wait {took:.3f}s")
+        check(INTERVAL - 0.05 <= took <= INTERVAL + JITTER + 0.8, f"full wait {took:.3f}s")
         await c.login()
         await p.line("EVENT logged_in 123")
         check(await p.stop() == 0, "exit 0")
