@@ -101,6 +101,18 @@ int store_open_with(const char *url, const struct store_open_opts *opts, struct 
   return 0;
 }
 
+const char *store_url_redact(const char *url, char *out, size_t len) {
+  const char *auth = strstr(url, "://");
+  const char *host_end = auth ? auth + 3 + strcspn(auth + 3, "/?#") : NULL;
+  const char *at = NULL;
+  for (const char *p = auth ? auth + 3 : url; auth && p < host_end; p++)
+    if (*p == '@') at = p; /* the last one: a password may hold an unencoded '@' */
+  const char *colon = at ? memchr(auth + 3, ':', (size_t)(at - (auth + 3))) : NULL;
+  if (!colon) snprintf(out, len, "%s", url);
+  else snprintf(out, len, "%.*s:***%s", (int)(colon - url), url, at);
+  return out;
+}
+
 void store_close(struct store **st) {
   if (!st || !*st) return;
   (*st)->ops->close(*st);

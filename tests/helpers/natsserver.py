@@ -34,8 +34,10 @@ class NatsServer:
                                                   if os.path.exists("/usr/sbin/nats-server") else None)
         if not binary:
             raise Unavailable("nats-server is not installed (Debian package nats-server)")
-        cmd = [binary, "-a", "127.0.0.1", "-p", str(self.port), "-l", self.log,
-               "--max_payload", "8MB"]
+        conf = os.path.join(self.dir, "nats.conf")
+        with open(conf, "w") as f:  # the bus's messages reach 1 MiB (docs/cluster.md)
+            f.write("max_payload: 8MB\n")
+        cmd = [binary, "-c", conf, "-a", "127.0.0.1", "-p", str(self.port), "-l", self.log]
         if os.geteuid() == 0:
             os.chmod(self.dir, 0o777)
             cmd = ["runuser", "-u", "nobody", "--"] + cmd
