@@ -31,7 +31,7 @@ from front import Front  # noqa: E402
 
 TIMINGS = dict(heartbeat_tolerance="4s", heartbeat_tolerance_miss="3s", order_timeout="4s",
                log_flush="50ms", cluster_heartbeat="200ms", cluster_node_timeout="1s",
-               front_push_interval="100ms", http_deadline="15s")
+               front_push_interval="100ms", http_deadline="15s", alert_eval="300ms")
 
 
 class Cluster:
@@ -301,6 +301,42 @@ def node_killed(cl):
             a.stop()
 
 
+async def alerts_across_nodes(cl):
+    """Every node evaluates; the leader (node 1) writes the alert log and the state once; rules,
+    acks and silences made on one node are made on all."""
+    n1, n2, n3 = cl.nodes
+    st, r = n2.api.post("alert_rule_add", {"name": "hot", "kind": "device_cpu_temp",
+                                           "threshold": 80, "clear": 70, "for": 0,
+                                           "severity": "critical"})
+    check(st == 200, st, r)
+    wait_until(lambda: any(x["name"] == "hot" for x in
+                           body(n3.api.get("alert_rule_query_all"))["data"]["rules"]), 5,
+               what="a rule added on node 2 listed on node 3")
+    did = add_device(n1.api, "HOT-2")
+    async with connect(n2.port) as dev:
+        await dev.login(device_id=did, password="pw")
+        await dev.send_json({"type": "upload_status_info", "Headers": {},
+                             "data": {"cpu_temperature": 95}})
+        await dev.recv_json(2)
+        fp = "hot|device=%s" % did
+
+        def firing(n):
+            al = body(n.api.get("alert_query_all"))["data"]["alerts"]
+            return any(a["fingerprint"] == fp and a["state"] == "firing" for a in al)
+        wait_until(lambda: all(firing(n) for n in cl.nodes), 10,
+                   what="the alert of a device on node 2 firing on every node")
+        st, r = n3.api.post("alert_ack", {"fingerprint": fp})
+        check(st == 200, st, r)
+
+        def acked(n):
+            al = body(n.api.get("alert_query_all"))["data"]["alerts"]
+            return any(a["fingerprint"] == fp and a.get("acked_at") for a in al)
+        wait_until(lambda: all(acked(n) for n in cl.nodes), 5, what="acked on every node")
+    rows = body(n2.api.post("alert_log_query", {"fingerprint": fp}))["data"]["rows"]
+    firing_rows = [x for x in rows if x["event"] == "firing"]
+    check(len(firing_rows) == 1, "the firing logged once, by the leader: %s" % rows)
+
+
 def shared_port(cl):
     """Two more nodes on one port (reuse_port): connections are spread over both."""
     mports = [efharness.free_port(), efharness.free_port()]
@@ -333,7 +369,7 @@ def shared_port(cl):
 
 
 TESTS = [orders_and_status_across_nodes, pushes_across_nodes, tokens_across_nodes,
-         second_login_replaces_first, node_killed, shared_port]
+         second_login_replaces_first, alerts_across_nodes, node_killed, shared_port]
 
 
 def main():
