@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* cluster_wire.h -- the framing of the messages cluster nodes broadcast (docs/cluster.md#bus).
+/* cluster_wire.h -- the framing of the messages cluster nodes broadcast (docs/cluster.md, "The bus").
  *
  * One bus message carries many records, so a node sends a few messages a second however many
  * devices it holds. The framing is text headers with byte counts, so a status upload travels as
