@@ -337,6 +337,26 @@ async def alerts_across_nodes(cl):
     check(len(firing_rows) == 1, "the firing logged once, by the leader: %s" % rows)
 
 
+async def nats_restart(cl):
+    """NATS goes away and comes back: every node serves its own devices meanwhile, and the
+    directories are exchanged again (node 1 sees the device on node 2 online again)."""
+    n1, n2, n3 = cl.nodes
+    did = add_device(n1.api, "NR-2")
+    async with connect(n2.port) as dev:
+        await dev.login(device_id=did, password="pw")
+        wait_until(lambda: state(n1.api, did) == "online", 5, what="online on node 1")
+        cl.nats.kill()
+        wait_until(lambda: all("NATS connection lost" in n.tail(0) for n in cl.nodes), 10,
+                   what="every node noticing NATS' loss")
+        check(await dev.ping(), "the device on node 2 is served without NATS")
+        check(state(n2.api, did) == "online", "node 2 still holds its device")
+        check(state(n1.api, did) == "offline", "node 1 cannot know it meanwhile")
+        cl.nats.start()
+        wait_until(lambda: state(n1.api, did) == "online" and state(n3.api, did) == "online",
+                   15, what="the device on node 2 online on nodes 1 and 3 after NATS is back")
+        check(await dev.ping(), "the device's session survived")
+
+
 def shared_port(cl):
     """Two more nodes on one port (reuse_port): connections are spread over both."""
     mports = [efharness.free_port(), efharness.free_port()]
@@ -369,7 +389,8 @@ def shared_port(cl):
 
 
 TESTS = [orders_and_status_across_nodes, pushes_across_nodes, tokens_across_nodes,
-         second_login_replaces_first, alerts_across_nodes, node_killed, shared_port]
+         second_login_replaces_first, alerts_across_nodes, node_killed, nats_restart,
+         shared_port]
 
 
 def main():
