@@ -101,49 +101,16 @@ int store_open_with(const char *url, const struct store_open_opts *opts, struct 
   return 0;
 }
 
-void store_url_redacted(const char *url, char *buf, size_t len) {
-  if (!buf || !len) return;
-  buf[0] = '\0';
-  if (!url) return;
-  size_t used = 0;
-#define STORE_PUT_(p, n)                                                                         \
-  do {                                                                                           \
-    size_t n_ = (n);                                                                             \
-    if (used + n_ >= len) n_ = len - 1 - used;                                                   \
-    memcpy(buf + used, (p), n_);                                                                 \
-    used += n_;                                                                                  \
-    buf[used] = '\0';                                                                            \
-  } while (0)
-  const char *p = url, *auth = strstr(url, "://");
-  if (auth) {
-    auth += 3;
-    size_t alen = strcspn(auth, "/?#");
-    const char *at = NULL;
-    for (size_t i = 0; i < alen; i++)
-      if (auth[i] == '@') at = auth + i;
-    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-    if (colon) {
-      STORE_PUT_(url, (size_t)(colon + 1 - url));
-      STORE_PUT_("***", 3);
-      p = at;
-    }
-  }
-  while (*p) { /* the query's password=VALUE members */
-    const char *hit = strstr(p, "password=");
-    if (!hit || (hit != url && hit[-1] != '?' && hit[-1] != '&')) {
-      if (!hit) {
-        STORE_PUT_(p, strlen(p));
-        break;
-      }
-      STORE_PUT_(p, (size_t)(hit + 9 - p));
-      p = hit + 9;
-      continue;
-    }
-    STORE_PUT_(p, (size_t)(hit + 9 - p));
-    STORE_PUT_("***", 3);
-    p = hit + 9 + strcspn(hit + 9, "&#");
-  }
-#undef STORE_PUT_
+const char *store_url_redact(const char *url, char *out, size_t len) {
+  const char *auth = strstr(url, "://");
+  const char *host_end = auth ? auth + 3 + strcspn(auth + 3, "/?#") : NULL;
+  const char *at = NULL;
+  for (const char *p = auth ? auth + 3 : url; auth && p < host_end; p++)
+    if (*p == '@') at = p; /* the last one: a password may hold an unencoded '@' */
+  const char *colon = at ? memchr(auth + 3, ':', (size_t)(at - (auth + 3))) : NULL;
+  if (!colon) snprintf(out, len, "%s", url);
+  else snprintf(out, len, "%.*s:***%s", (int)(colon - url), url, at);
+  return out;
 }
 
 void store_close(struct store **st) {

@@ -291,9 +291,9 @@ int store_open(const char *url, struct store **out, char *err, size_t errlen);
 int store_open_with(const char *url, const struct store_open_opts *opts, struct store **out,
                     char *err, size_t errlen);
 void store_close(struct store **st);
-/* `url` fit for a log line or a message: the password of "scheme://user:PASSWORD@host..." and
- * the value of a "password=" query member replaced by "***" (anything else as it is). */
-void store_url_redacted(const char *url, char *buf, size_t len);
+/* The URL as it may be logged: a password in it ("scheme://user:PASSWORD@host...") becomes "***".
+ * Returns out. */
+const char *store_url_redact(const char *url, char *out, size_t len);
 static inline const char *store_errmsg(struct store *st) { return st->ops->errmsg(st); }
 
 void store_device_clear(struct store_device *d); /* free members, zero the struct */

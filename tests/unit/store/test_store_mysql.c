@@ -10,7 +10,7 @@
  * did not). Without EF_STORE_URL the server tests are skipped.
  *
  * Covered: URL parsing (percent-encoding, IPv6, socket, TLS options, refusals) and that no
- * message carries the password; the URL as edgefleetd logs it (store_url_redacted); a wrong
+ * message carries the password; the URL as edgefleetd logs it (store_url_redact); a wrong
  * password; must_exist (no database, an empty one);
  * creating a missing database; the migrations (ef_schema, a newer schema refused, a device
  * column added); check; 64-bit ids at the extremes; EF_EEXIST without the key's value in the
@@ -194,28 +194,19 @@ static void test_url_refused_without_password(void **state) {
   }
 }
 
-/* store_url_redacted (store.c): what edgefleetd logs of its database URL. */
+/* store_url_redact (store.c): what edgefleetd logs of a mysql:// database URL. */
 static void test_url_redacted(void **state) {
   (void)state;
   static const char *const cases[][2] = {
       {"mysql://ef:S3cr%40t@127.0.0.1:3306/ef?ssl-ca=/x",
        "mysql://ef:***@127.0.0.1:3306/ef?ssl-ca=/x"},
       {"mysql://ef:a@b@h/d", "mysql://ef:***@h/d"},
-      {"mysql://ef@h/d", "mysql://ef@h/d"},
-      {"postgresql://u:pw@h/db?sslmode=require&password=S3cr3t&x=1",
-       "postgresql://u:***@h/db?sslmode=require&password=***&x=1"},
-      {"postgresql://h/db?password=S3cr3t", "postgresql://h/db?password=***"},
-      {"sqlite:/var/lib/edgefleet/edgefleet.db", "sqlite:/var/lib/edgefleet/edgefleet.db"},
-      {"/data/my:password=x.db", "/data/my:password=x.db"},
+      {"mysql://ef@h/d?socket=/run/m.sock", "mysql://ef@h/d?socket=/run/m.sock"},
+      {"mysql://ef:S3cr3t@/ef?socket=/run/m.sock", "mysql://ef:***@/ef?socket=/run/m.sock"},
   };
   char buf[128];
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    store_url_redacted(cases[i][0], buf, sizeof buf);
-    assert_string_equal(buf, cases[i][1]);
-  }
-  char tiny[12];
-  store_url_redacted("mysql://ef:S3cr3t@h/d", tiny, sizeof tiny);
-  assert_string_equal(tiny, "mysql://ef:");
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    assert_string_equal(store_url_redact(cases[i][0], buf, sizeof buf), cases[i][1]);
 }
 
 /* ===== Connecting ===== */
