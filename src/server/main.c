@@ -181,14 +181,16 @@ int main(int argc, char **argv) {
   struct store_open_opts sopts = {.must_exist = access(token_path, F_OK) == 0,
                                   .check = (enum store_check)cfg->db_check};
   struct store *st = NULL;
+  char db_shown[512]; /* the URL without its password, for the log */
+  store_url_redact(cfg->db, db_shown, sizeof db_shown);
   int src = store_open_with(cfg->db, &sopts, &st, err, sizeof err);
   if (src == EF_ENOENT && sopts.must_exist)
     ef_log(EF_LOG_ERROR,
            "database %s is missing but %s exists: restore the database, or remove admin.token "
            "to start afresh (%s)",
-           cfg->db, token_path, err);
+           db_shown, token_path, err);
   else if (src != 0)
-    ef_log(EF_LOG_ERROR, "store %s: %s", cfg->db, err);
+    ef_log(EF_LOG_ERROR, "store %s: %s", db_shown, err);
   ef_free(token_path);
   if (src != 0) goto out_cfg;
   if (st->ops->device_all_offline(st, ef_now_ms()) != 0) {
@@ -296,7 +298,7 @@ int main(int argc, char **argv) {
   uv_signal_start(&srv.sighup, on_sighup, SIGHUP);
 
   ef_log(EF_LOG_INFO, "ready port=%d data_dir=%s db=%s", net_port(srv.net), cfg->data_dir,
-         cfg->db);
+         db_shown);
   uv_run(&loop, UV_RUN_DEFAULT);
   rc = 0;
 
