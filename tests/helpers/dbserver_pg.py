@@ -6,8 +6,9 @@ The server runs from Debian's binaries (/usr/lib/postgresql/<version>/bin, or $E
 temporary directory, on a free port of 127.0.0.1 (TCP) and a Unix socket inside that directory,
 as an unprivileged user: PostgreSQL refuses to run as root, so under root (CI) every server
 process runs as `nobody` (the directory is chowned to it), its privileges dropped in the child
-before exec, as `setpriv --reuid` would. The postmaster gets a parent-death signal, so a test
-killed outright does not leave a server behind.
+before exec, as `setpriv --reuid` would. A postmaster started from the main thread gets a parent-death signal,
+so a test killed outright does not leave a server behind (from another thread it does not: the
+signal would come when that thread ends, prctl(2)); an atexit hook stops what is still running.
 
 * `PgServer(tmpdir)`: `.start()` (initdb on the first start; returns once the server accepts
   connections; raises `Unavailable(reason)` when the binaries or the unprivileged user are
@@ -30,6 +31,7 @@ killed outright does not leave a server behind.
 
 Standard library only. tests/helpers/dbserver_mysql.py offers the same interface for MariaDB.
 """
+import atexit
 import ctypes
 import glob
 import os
@@ -44,6 +46,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 
@@ -59,6 +62,18 @@ class Unavailable(Exception):
     def __init__(self, reason):
         super().__init__(reason)
         self.reason = reason
+
+
+_servers = []
+
+
+@atexit.register
+def _stop_leftovers():
+    for srv in _servers:
+        try:
+            srv.stop(timeout=10)
+        except Exception:  # noqa: B902 -- best effort at exit
+            pass
 
 
 def find_bindir():
@@ -108,6 +123,7 @@ class PgServer:
         self.tls = None
         self.bindir = None
         self._uid = self._gid = None
+        _servers.append(self)
 
     # -- the unprivileged user --
     def _account(self):
@@ -235,7 +251,8 @@ class PgServer:
             self.proc = subprocess.Popen(
                 [os.path.join(self.bindir, "postgres"), "-D", self.data, "-p", str(port)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=self._env(),
-                preexec_fn=self._preexec(deathsig=True))
+                preexec_fn=self._preexec(
+                    deathsig=threading.current_thread() is threading.main_thread()))
         finally:
             log.close()
         deadline = time.monotonic() + START_TIMEOUT
