@@ -178,6 +178,13 @@ class PgServer:
         os.makedirs(self.sockdir, exist_ok=True)
         if self._uid is not None:
             os.chmod(self.dir, 0o755)
+            d = os.path.dirname(self.dir)
+            while d != "/":  # nobody must reach the directory
+                if not os.stat(d).st_mode & 0o001:
+                    raise RuntimeError("%s is not reachable by `nobody` (%s has no x bit for "
+                                       "others): use a temporary directory under /tmp (TMPDIR)"
+                                       % (self.dir, d))
+                d = os.path.dirname(d)
         self._chown(self.dir)
         self._run_as([os.path.join(self.bindir, "initdb"), "-D", self.data, "-U", SUPERUSER,
                       "-E", "UTF8", "--no-locale", "--auth-local=trust",
