@@ -16,7 +16,8 @@
  *
  * What it does (docs/protocol.md): connect, log in (session token first, password fallback; the
  * token is kept in data_dir), heartbeat, status upload every status_interval, reconnect every
- * reconnect_interval plus random jitter up to max_retries (0 = forever), execute `restart` (re-exec
+ * reconnect_interval plus random jitter up to max_retries (0 = forever) -- with several server
+ * URLs, fail over round robin between them (below, at `server`) --, execute `restart` (re-exec
  * of this process after the server's confirm or 3 s) and `upload_log` (SFTP) itself, dispatch
  * every other order to the handler registered under its name ("order not in config" otherwise),
  * and keep a local operation log in data_dir that rotates by days.
@@ -51,13 +52,24 @@ void ef_client_free(ef_client **c);
 /* Set one option by name ('-' and '_' are equal). Returns EF_ENOENT for an unknown key and
  * EF_ECONFIG for a bad value. The strings are copied. Options and defaults:
  *   server               ws://host:port/path of the server's southbound endpoint (required);
- *                        wss:// for TLS (port 443 by default)
+ *                        wss:// for TLS (port 443 by default). Several URLs separated by
+ *                        commas (blanks around each ignored, at most 32; a comma inside a URL
+ *                        must be written %2C) are the nodes of one cluster: the client starts at
+ *                        a random one and moves round robin to the next when an attempt fails
+ *                        (connect error, refused or unanswered login) or a logged-in connection
+ *                        ends. Before the next URL it waits a random [0, reconnect_jitter] only;
+ *                        once every URL has failed in a row (a round; the URL that dropped the
+ *                        connection counts), or after a connection that stayed logged in for less
+ *                        than reconnect_interval, reconnect_interval + [0, reconnect_jitter].
+ *                        A refused session token is followed at once by the password on the same
+ *                        URL. One URL: as before (every wait interval + jitter)
  *   ca_file              wss: PEM CAs the server's certificate must chain to [system store]
  *   cert_file, key_file  wss: PEM client certificate and key (mutual TLS) [key: cert_file]
  *   pinned_pubkey        wss: sha256//<base64 SHA-256 of the server's SubjectPublicKeyInfo>,
  *                        ';' between several; checked besides the chain
  *                        (a failed verification is a connect failure, logged with its reason
- *                        and retried like any other)
+ *                        and retried like any other). The TLS options apply to every wss://
+ *                        URL of the list
  *   device_id            login by id ...
  *   device_sn, device_model   ... or by serial number + model
  *   password             the device password (the fallback when no valid token is kept)
@@ -66,9 +78,12 @@ void ef_client_free(ef_client **c);
  *   pong_timeout         3s     wait for a pong / a status ack before counting a failure
  *   status_interval      15s    status upload period
  *   max_failures         3      consecutive failures that drop the connection
- *   reconnect_interval   10s    wait before reconnecting
- *   reconnect_jitter     5s     plus a uniform random wait in [0, jitter]
- *   max_retries          5      reconnect attempts after a drop, 0 = forever
+ *   reconnect_interval   10s    wait before reconnecting (several URLs: once all of them failed)
+ *   reconnect_jitter     5s     plus a uniform random wait in [0, jitter] (several URLs: alone,
+ *                               the wait before the next URL)
+ *   max_retries          5      failed attempts in a row on each URL (rounds over the list)
+ *                               before ef_client_run() gives up: max_retries x number of URLs
+ *                               attempts without a login; 0 = forever
  *   restart_wait         3s     re-exec after this long without a restart_confirm
  *   connect_timeout      10s    limit for the TCP connect and the WebSocket handshake (counted
  *                               in whole seconds, rounded up)
@@ -117,8 +132,8 @@ enum ef_client_event { EF_EV_CONNECTED, EF_EV_LOGGED_IN, EF_EV_DISCONNECTED, EF_
 typedef void (*ef_event_cb)(void *ud, enum ef_client_event ev, const char *detail);
 void ef_client_on_event(ef_client *c, ef_event_cb cb, void *ud);
 
-/* Run the client on the calling thread until ef_client_stop(), or until max_retries reconnects
- * in a row have failed (then EF_ECLOSED). Returns 0 after a stop. */
+/* Run the client on the calling thread until ef_client_stop(), or until max_retries rounds over
+ * the server list have failed in a row (then EF_ECLOSED). Returns 0 after a stop. */
 int ef_client_run(ef_client *c);
 /* Ask a running client to close its connection and return from ef_client_run(). */
 void ef_client_stop(ef_client *c);

@@ -46,12 +46,17 @@ static void on_signal(int sig) {
 
 static void usage(FILE *out) {
   fprintf(out,
-          "usage: edgefleet-agent --server ws[s]://HOST:PORT/ws (--device-id ID | --sn SN --model M)\n"
-          "                       --password PW [--data-dir DIR] [--config FILE]\n"
+          "usage: edgefleet-agent --server ws[s]://HOST:PORT/ws[,ws[s]://HOST2:PORT/ws ...]\n"
+          "                       (--device-id ID | --sn SN --model M) --password PW\n"
+          "                       [--data-dir DIR] [--config FILE]\n"
           "                       [--ca CA.pem] [--cert CERT.pem --key KEY.pem] [--pin sha256//...]\n"
           "                       [--log-level info] [--OPTION VALUE ...]\n\n"
           "Every option is also a config file line \"name = value\"; the command line wins.\n"
           "Durations take ms/s/m/h/d, sizes k/m/g.\n\n"
+          "Several --server URLs (comma separated, the nodes of a cluster): the agent starts at a\n"
+          "random one and moves round robin to the next after a failed attempt or a dropped\n"
+          "connection, after [0, reconnect_jitter]; once all failed, after reconnect_interval\n"
+          "+ [0, reconnect_jitter]. max_retries counts failed attempts per URL (rounds).\n\n"
           "Connection (libedgefleet):\n");
   const char *name, *def, *help;
   for (size_t i = 0; ef_client_option(i, &name, &def, &help) == 0; i++)
@@ -62,7 +67,8 @@ static void usage(FILE *out) {
   fprintf(out, "\nCustom orders (usually in the config file):\n"
                "  order.NAME = PROGRAM ARG ...  run PROGRAM (no shell) when order NAME arrives;\n"
                "                                {key} in an ARG becomes params.key\n\n"
-               "Exit status: 0 stopped by SIGTERM/SIGINT, 1 the library gave up reconnecting,\n"
+               "Exit status: 0 stopped by SIGTERM/SIGINT, 1 the library gave up reconnecting\n"
+               "(max_retries rounds over the server list failed),\n"
                "2 bad configuration.\n");
 }
 

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* client.c -- the client's life: loop and lws context setup, connect, login, message dispatch,
- * reconnect with jitter and a retry limit, and the two-stage shutdown.
+ * reconnect with jitter and a retry limit over the `server` list, and the two-stage shutdown.
  *
  * DESIGN. States: IDLE -> CONNECTING -> LOGIN (socket up, login sent) -> ONLINE -> WAIT (timer to
  * the next attempt) -> CONNECTING ... Every way a connection ends (connect error, close by either
- * side, our own drop) funnels into conn_lost(), the one place that decides what comes next.
+ * side, our own drop) funnels into conn_lost(), the one place that decides what comes next: it
+ * asks failover.c which server is next and how long to wait (or to give up).
  * Stopping (ef_client_stop, retry limit, restart) is always deferred to the async callback so
  * that lws is never destroyed from inside one of its own callbacks.
  */
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -79,6 +81,8 @@ static uint64_t rng_next(ef_client *c) { /* xorshift64*: jitter only, not securi
   return c->rng * 2685821657736338717ULL;
 }
 
+static uint64_t client_rand(void *ud) { return rng_next(ud); } /* failover_rand_fn */
+
 /* ===== public setters ===== */
 
 int ef_client_new(ef_client **out) {
@@ -91,7 +95,12 @@ int ef_client_new(ef_client **out) {
   }
   pthread_mutex_init(&c->mu, NULL);
   pthread_cond_init(&c->cv, NULL);
-  c->rng = (uint64_t)ef_now_ms() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)c;
+  /* The seed picks the first server and every jitter: devices started in the same ms (a fleet
+   * of containers, each its own pid 1) must still differ, so the kernel's random bytes when it
+   * has them. */
+  uint64_t seed = 0;
+  if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed) seed = 0;
+  c->rng = seed ^ (uint64_t)ef_now_ms() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)c;
   if (!c->rng) c->rng = 88172645463325252ULL;
   atomic_init(&c->stop_req, false);
   atomic_init(&c->async_ready, false);
@@ -210,7 +219,13 @@ static void start_connect(ef_client *c) {
   c->close_requested = false;
   c->logged_in_this_conn = false;
   c->rx_len = 0;
-  client_oplog(c, 2, "Ready to connect to Server.");
+  const struct failover_server *srv = &c->fo.v[c->fo.cur];
+  c->url = srv->url;
+  if (c->fo.n > 1)
+    client_oplog(c, 2, "Ready to connect to Server. %s (server %zu of %zu)", srv->text,
+                 c->fo.cur + 1, c->fo.n);
+  else
+    client_oplog(c, 2, "Ready to connect to Server. %s", srv->text);
   struct lws_client_connect_info i;
   memset(&i, 0, sizeof i);
   i.context = c->ctx;
@@ -245,25 +260,47 @@ static void conn_lost(ef_client *c, const char *why) {
   c->rx_len = 0;
   c->close_requested = false;
   if (c->shutting_down) return;
-  client_oplog(c, 1, "disconnected from Server: %s", why);
+  const char *from = c->fo.v[c->fo.cur].text; /* fo.v outlives every attempt */
+  client_oplog(c, 1, "disconnected from Server: %s (%s)", why, from);
   if (was_up) event(c, EF_EV_DISCONNECTED, why);
   if (c->restart_exec) return;
-  if (c->reconnect_now) {
+  if (c->reconnect_now) { /* the same server again at once (a refused token: the password) */
     c->reconnect_now = false;
     uv_timer_start(&c->t_reconnect, on_reconnect_timer, 0, 0);
     return;
   }
-  if (!c->logged_in_this_conn) c->failed_attempts++;
-  if (c->conf.max_retries > 0 && c->failed_attempts >= c->conf.max_retries) {
-    client_oplog(c, 0, "giving up after %lld failed connection attempts",
-                 (long long)c->failed_attempts);
+  bool dropped = c->logged_in_this_conn;
+  int64_t up_ms = dropped ? ef_mono_ms() - c->online_since : 0;
+  struct failover_timing t = {c->conf.reconnect_interval, c->conf.reconnect_jitter,
+                              c->conf.max_retries};
+  struct failover_step s = failover_next(&c->fo, dropped ? FAILOVER_DROPPED : FAILOVER_FAILED,
+                                         up_ms, &t, client_rand, c);
+  if (s.give_up) {
+    if (c->fo.n > 1)
+      client_oplog(c, 0, "giving up after %lld failed connection attempts (%lld on each of the "
+                         "%zu servers)", (long long)c->fo.failed, (long long)c->conf.max_retries,
+                   c->fo.n);
+    else
+      client_oplog(c, 0, "giving up after %lld failed connection attempts",
+                   (long long)c->fo.failed);
     request_exit(c, EF_ECLOSED);
     return;
   }
-  uint64_t delay = (uint64_t)c->conf.reconnect_interval;
-  if (c->conf.reconnect_jitter > 0) delay += rng_next(c) % ((uint64_t)c->conf.reconnect_jitter + 1);
-  client_oplog(c, 2, "Server Offline. try-reconnect %llu ms later.", (unsigned long long)delay);
-  uv_timer_start(&c->t_reconnect, on_reconnect_timer, delay, 0);
+  unsigned long long ms = (unsigned long long)s.delay_ms;
+  const char *next = c->fo.v[s.next].text;
+  if (c->fo.n == 1)
+    client_oplog(c, 2, "Server Offline. try-reconnect %llu ms later.", ms);
+  else if (s.round_done)
+    client_oplog(c, 2, "Server Offline. try-reconnect %llu ms later: all %zu servers failed; "
+                       "next %s", ms, c->fo.n, next);
+  else if (s.full_wait) /* a short-lived connection: no quick move */
+    client_oplog(c, 2, "Server Offline. try-reconnect %llu ms later: the connection to %s "
+                       "lasted %lld ms only (less than reconnect_interval); next %s",
+                 ms, from, (long long)up_ms, next);
+  else
+    client_oplog(c, 2, "moving on to the next server %s in %llu ms: %s %s", next, ms, from,
+                 dropped ? "dropped the connection" : "failed");
+  uv_timer_start(&c->t_reconnect, on_reconnect_timer, s.delay_ms, 0);
 }
 
 static void on_reconnect_timer(uv_timer_t *t) {
@@ -313,14 +350,16 @@ static void on_login_reply(ef_client *c, const struct proto_msg *m) {
     c->confirmed_id = nid;
     c->state = CONN_ONLINE;
     c->failures = 0;
-    c->failed_attempts = 0;
+    failover_logged_in(&c->fo);
+    c->online_since = ef_mono_ms();
     c->logged_in_this_conn = true;
     if (m->token && *m->token && c->confirmed_id) {
       if (token_save(c->conf.data_dir, c->confirmed_id, m->token, m->token_expires) != 0)
         client_log(c, 1, "cannot save the session token in %s: %s", c->conf.data_dir,
                    strerror(errno));
     }
-    client_oplog(c, 2, "login success as device %s", c->confirmed_id ? c->confirmed_id : "?");
+    client_oplog(c, 2, "login success as device %s on %s",
+                 c->confirmed_id ? c->confirmed_id : "?", c->fo.v[c->fo.cur].text);
     event(c, EF_EV_LOGGED_IN, c->confirmed_id);
     heartbeat_start(c);
     miner_flush(c);
@@ -557,16 +596,22 @@ static void finish_loop(ef_client *c) {
   }
 }
 
-/* The TLS options fit the URL and their files can be read (lws would only log a failure). */
+/* The TLS options fit the URLs and their files can be read (lws would only log a failure).
+ * They apply to every wss:// URL of the list. */
 static int tls_check_conf(ef_client *c) {
   const struct edge_conf *f = &c->conf;
   memset(&c->pins, 0, sizeof c->pins);
-  if (!c->url.tls) {
-    if (f->ca_file || f->cert_file || f->key_file || f->pinned_pubkey)
+  bool tls_opts = f->ca_file || f->cert_file || f->key_file || f->pinned_pubkey;
+  if (!failover_any_tls(&c->fo)) {
+    if (tls_opts)
       client_log(c, 1, "ca_file, cert_file, key_file and pinned_pubkey apply to wss:// only; "
                        "%s is ws:// (no TLS)", f->server);
     return 0;
   }
+  for (size_t i = 0; i < c->fo.n; i++)
+    if (!c->fo.v[i].url.tls)
+      client_log(c, 1, "server %s is ws:// (no TLS) beside wss:// ones: its traffic is not "
+                       "encrypted", c->fo.v[i].text);
   if (f->key_file && !f->cert_file) {
     client_log(c, 0, "key_file without cert_file");
     return EF_ECONFIG;
@@ -590,8 +635,8 @@ static int tls_check_conf(ef_client *c) {
 int ef_client_run(ef_client *c) {
   if (!c) return EF_EINVAL;
   if (c->running) return EF_EBUSY;
-  char err[512];
-  int rc = options_parse_url(c->conf.server, &c->url, err, sizeof err);
+  char err[1024];
+  int rc = failover_parse(c->conf.server, &c->fo, err, sizeof err);
   if (rc) {
     client_log(c, 0, "%s", err);
     return rc;
@@ -601,29 +646,35 @@ int ef_client_run(ef_client *c) {
                *c->conf.device_model;
   if (!by_id && !by_sn) {
     client_log(c, 0, "device_id, or device_sn and device_model, must be set");
-    return EF_ECONFIG;
+    rc = EF_ECONFIG;
+    goto fail_conf;
   }
   if (!c->conf.password || !*c->conf.password) {
     client_log(c, 0, "password must be set");
-    return EF_ECONFIG;
+    rc = EF_ECONFIG;
+    goto fail_conf;
   }
   rc = tls_check_conf(c);
-  if (rc) return rc;
+  if (rc) goto fail_conf;
   if (mkdir_p(c->conf.data_dir) != 0) {
     client_log(c, 0, "cannot create data_dir %s: %s", c->conf.data_dir, strerror(errno));
-    return EF_ESYS;
+    rc = EF_ESYS;
+    goto fail_conf;
   }
   char *logpath = ef_asprintf("%s/%s", c->conf.data_dir, c->conf.log_file);
   rc = oplog_open(logpath, c->conf.log_rotate, (int)c->conf.log_keep, NULL, &c->oplog);
   if (rc) client_log(c, 0, "cannot open the operation log %s: %s", logpath, strerror(errno));
   ef_free(logpath);
-  if (rc) return EF_ESYS;
+  if (rc) {
+    rc = EF_ESYS;
+    goto fail_conf;
+  }
 
   c->running = true;
   c->run_rc = 0;
   c->shutting_down = false;
   c->restart_exec = c->restart_armed = false;
-  c->failed_attempts = 0;
+  failover_start(&c->fo, client_rand, c); /* a random first server spreads a fleet */
   c->state = CONN_IDLE;
   if (uv_loop_init(&c->loop) != 0) {
     rc = EF_ESYS;
@@ -651,7 +702,7 @@ int ef_client_run(ef_client *c) {
   info.uid = -1;
   /* lws counts whole seconds: round up, so that 1500ms is not cut to 1 s */
   info.timeout_secs = (unsigned)((c->conf.connect_timeout + 999) / 1000);
-  if (c->url.tls) {
+  if (failover_any_tls(&c->fo)) { /* the same TLS options for every wss:// URL */
     info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     /* with ca_file, that file only: not the system's CAs besides */
     if (c->conf.ca_file) info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
@@ -706,5 +757,7 @@ done:
   }
   oplog_close(&c->oplog);
   c->running = false;
+fail_conf:
+  failover_free(&c->fo);
   return rc;
 }

@@ -20,6 +20,7 @@
 #include <uv.h>
 
 #include "edgefleet/edge.h"
+#include "failover.h"
 
 struct lws;
 struct lws_context;
@@ -42,14 +43,8 @@ int options_set(struct edge_conf *conf, const char *key, const char *value, char
                 size_t errlen);
 void options_free(struct edge_conf *conf);
 
-/* ws:// or wss://host[:port][/path] -> parts (port 80 or 443 by default); 0 or EF_ECONFIG with
- * err set. */
-struct edge_url {
-  char host[256];
-  char path[512];
-  int port;
-  bool tls;               /* wss:// */
-};
+/* ws:// or wss://host[:port][/path] -> parts (struct edge_url, failover.h; port 80 or 443 by
+ * default); 0 or EF_ECONFIG with err set. One URL: failover_parse() splits a `server` list. */
 int options_parse_url(const char *url, struct edge_url *out, char *err, size_t errlen);
 
 /* ===== tls_pin.c -- pinned_pubkey ===== */
@@ -121,7 +116,7 @@ struct ef_client {
   struct lws_context *ctx;
   struct lws *wsi;
   struct lws *connecting; /* the attempt in CONN_CONNECTING, for its WSI_DESTROY */
-  struct edge_url url;
+  struct edge_url url;    /* the current attempt's server (fo.v[fo.cur].url) */
   struct edge_pins pins;  /* from pinned_pubkey; n == 0: no pinning */
   char tls_why[256];      /* why the last TLS handshake failed, for its connection error */
   struct oplog *oplog;
@@ -140,7 +135,8 @@ struct ef_client {
   bool restart_armed;     /* waiting for restart_confirm */
   bool restart_exec;      /* re-exec after the loop ends */
   int failures;           /* consecutive heartbeat/status misses */
-  int64_t failed_attempts; /* consecutive connection attempts without a login */
+  struct failover fo;     /* the `server` list, the current server and the failure counts */
+  int64_t online_since;   /* ef_mono_ms() of the current connection's login */
   bool ping_wait, status_wait;
   int64_t ping_sent, status_sent; /* ef_mono_ms() */
   char *confirmed_id;     /* device id from the last login reply */

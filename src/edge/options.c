@@ -9,13 +9,15 @@
 #include "cfg.h"
 #include "edge_internal.h"
 #include "edgefleet/error.h"
+#include "failover.h"
 #include "mem.h"
 
 #define DAY_MS (86400LL * 1000)
 
 static const struct cfg_opt opts[] = {
   CFG_ROW(struct edge_conf, server, CFG_STR, 0, 0, NULL,
-          "ws:// or wss://host:port/path of the server's device endpoint"),
+          "ws:// or wss://host:port/path of the server's device endpoint; several, comma "
+          "separated: failover"),
   CFG_ROW(struct edge_conf, ca_file, CFG_STR, 0, 0, NULL,
           "wss: PEM CA certificates the server's must chain to [the system's store] (--ca)"),
   CFG_ROW(struct edge_conf, cert_file, CFG_STR, 0, 0, NULL,
@@ -38,11 +40,11 @@ static const struct cfg_opt opts[] = {
   CFG_ROW(struct edge_conf, max_failures, CFG_INT, 1, 1000, "3",
           "consecutive failures that drop the connection"),
   CFG_ROW(struct edge_conf, reconnect_interval, CFG_MS, 0, DAY_MS, "10s",
-          "wait before reconnecting"),
+          "wait before reconnecting (several servers: after all failed)"),
   CFG_ROW(struct edge_conf, reconnect_jitter, CFG_MS, 0, DAY_MS, "5s",
-          "plus a random wait up to this"),
+          "plus a random wait up to this (alone before the next server)"),
   CFG_ROW(struct edge_conf, max_retries, CFG_INT, 0, 1000000, "5",
-          "reconnect attempts after a drop, 0 = forever"),
+          "failed attempts in a row per server before giving up, 0 = forever"),
   CFG_ROW(struct edge_conf, restart_wait, CFG_MS, 0, DAY_MS, "3s",
           "re-exec after this long without restart_confirm"),
   CFG_ROW(struct edge_conf, connect_timeout, CFG_MS, 1000, 3600 * 1000, "10s",
@@ -139,8 +141,7 @@ int options_set(struct edge_conf *conf, const char *key, const char *value, char
   for (char *p = k; *p; p++)
     if (*p == '-') *p = '_';
   if (strcmp(k, "server") == 0) {
-    struct edge_url u;
-    int rc = options_parse_url(value, &u, err, errlen);
+    int rc = failover_parse(value, NULL, err, errlen);
     if (rc) return rc;
   }
   if (strcmp(k, "pinned_pubkey") == 0 && *value) {

@@ -301,6 +301,61 @@ bool auth_revoke(struct auth *a, uint64_t token_id) {
   return false;
 }
 
+/* ----- reload: another node of a cluster added or revoked tokens ----- */
+
+struct reload_job {
+  struct worker_job job;
+  struct auth *a;
+  struct store_token *rows;
+  size_t n;
+  int rc;
+};
+
+static void reload_work(struct store *st, struct worker_job *job) {
+  struct reload_job *r = container_of(job, struct reload_job, job);
+  r->rc = st->ops->token_list(st, &r->rows, &r->n);
+}
+
+static bool listed(const struct store_token *rows, size_t n, uint64_t id) {
+  for (size_t i = 0; i < n; i++)
+    if (rows[i].token_id == id) return true;
+  return false;
+}
+
+static void reload_done(struct worker_job *job) {
+  struct reload_job *r = container_of(job, struct reload_job, job);
+  struct auth *a = r->a;
+  if (r->rc != 0) {
+    ef_log(EF_LOG_ERROR, "auth: reloading the API tokens failed (%s); the next change retries",
+           ef_strerror(r->rc));
+  } else {
+    bool limited = false;
+    for (size_t i = 0; i < r->n; i++) { /* new rows */
+      bool known = false;
+      for (size_t k = 0; k < a->n && !known; k++) known = a->slots[k].pub.token_id == r->rows[i].token_id;
+      if (!known) {
+        auth_add(a, &r->rows[i]);
+        limited |= r->rows[i].groups != NULL;
+      }
+    }
+    for (size_t k = 0; k < a->n; k++) /* deleted rows */
+      if (a->slots[k].hash && !listed(r->rows, r->n, a->slots[k].pub.token_id))
+        auth_revoke(a, a->slots[k].pub.token_id);
+    if (limited) auth_views_refresh(a, NULL, NULL);
+  }
+  store_tokens_free(r->rows, r->n);
+  ef_free(r);
+}
+
+void auth_reload(struct auth *a) {
+  if (!a->started) return;
+  struct reload_job *r = ef_calloc(1, sizeof *r);
+  r->a = a;
+  r->job.work = reload_work;
+  r->job.done = reload_done;
+  worker_submit(a->worker, &r->job);
+}
+
 /* ----- last use, written behind ----- */
 
 struct touch_job {

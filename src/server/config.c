@@ -203,6 +203,20 @@ static const struct cfg_opt server_opts[] = {
           "devices written per step of a /metrics answer (the loop serves others between steps)"),
   CFG_ROW(struct server_config, metrics_per_device, CFG_BOOL, 0, 0, "true",
           "/metrics has the families of every connected device (false: the totals only)"),
+  /* cluster.c: several nodes on one database and a NATS server (docs/cluster.md) */
+  CFG_ROW(struct server_config, nats, CFG_STR, 0, 0, NULL,
+          "nats://host:port[,nats://...] of the NATS server(s): join the cluster (needs a shared "
+          "PostgreSQL or MariaDB db and a node_id unique in the cluster)"),
+  CFG_ROW(struct server_config, cluster_name, CFG_STR, 0, 0, "edgefleet",
+          "subject prefix of the cluster on NATS (several clusters may share one NATS)"),
+  CFG_ROW(struct server_config, cluster_heartbeat, CFG_MS, 10, 60000, "1s",
+          "a node tells the others it is alive this often"),
+  CFG_ROW(struct server_config, cluster_node_timeout, CFG_MS, 30, 600000, "3s",
+          "a node not heard from for this long is lost: its devices go offline"),
+  CFG_ROW(struct server_config, cluster_flush, CFG_MS, 1, 1000, "10ms",
+          "device events and status uploads are sent to the other nodes at most this late"),
+  CFG_ROW(struct server_config, reuse_port, CFG_BOOL, 0, 0, "false",
+          "listen with SO_REUSEPORT: several nodes on one host share `listen`'s port"),
   CFG_END,
 };
 
@@ -272,6 +286,15 @@ int config_init(struct server_config *cfg, int argc, char **argv, char *err, siz
   if (check_tls(cfg, err, errlen) != 0) return EF_ECONFIG;
   if (cfg->history_tier2_step % cfg->history_tier1_step != 0) {
     snprintf(err, errlen, "history_tier2_step must be a multiple of history_tier1_step");
+    return EF_ECONFIG;
+  }
+  if (cfg->nats && cfg->cluster_node_timeout <= cfg->cluster_heartbeat) {
+    snprintf(err, errlen, "cluster_node_timeout must exceed cluster_heartbeat");
+    return EF_ECONFIG;
+  }
+  if (cfg->nats && strncmp(cfg->db, "sqlite:", 7) == 0) {
+    snprintf(err, errlen, "a cluster node (nats) needs a shared database: db = postgresql://... "
+             "or mysql://... (SQLite is one process's)");
     return EF_ECONFIG;
   }
   if (cfg->heartbeat_tolerance_miss > cfg->heartbeat_tolerance) {

@@ -13,7 +13,11 @@
  * job only once the last is done, so other database work runs between them.
  *
  * Batches are numbered and committed in order, so the rows on disk are always a prefix of the
- * rows queued. devlog_sync() lets a caller wait until what it queued is committed (an order's
+ * rows queued. A batch that fails because the database server cannot be reached (EF_EUNAVAIL:
+ * PostgreSQL or MariaDB went away) is kept and tried again at each tick, before any later batch,
+ * until it is written: its waiters are told of the failure at once, but its rows are not lost.
+ * Each of its parts (device logs and states, audit rows, alert rows) is retried only when it was
+ * not written yet, so a retry duplicates nothing. devlog_sync() lets a caller wait until what it queued is committed (an order's
  * REST answer does, docs/store.md#what-is-durable-when): its waiter rides on the batch being
  * filled, which then goes at once instead of at the next tick (or right after the batch in
  * flight), so waiters that arrive together share one commit.
@@ -21,6 +25,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "edgefleet/error.h"
 #include "log.h"
 #include "mem.h"
 #include "server.h"
@@ -52,6 +57,7 @@ struct batch {
   struct store_alert_log *alerts;
   size_t nalerts, cap_alerts;
   char *alert_state;        /* the newest queued; NULL: unchanged */
+  bool logs_done, audits_done, alerts_done; /* the parts written (a retry skips them) */
   int rc;
 };
 
@@ -60,6 +66,7 @@ struct devlog {
   uv_timer_t timer;
   struct batch *cur;        /* being filled by the loop */
   struct batch *inflight;   /* on the database thread */
+  struct batch *retry;      /* failed with EF_EUNAVAIL: goes again before anything else */
   uint64_t last_seq;        /* of the newest batch */
   uint64_t failed_seq;      /* of the newest batch that failed (0: none) */
   int failed_rc;
@@ -96,27 +103,30 @@ static size_t batch_rows(const struct batch *b) {
 static void batch_work(struct store *st, struct worker_job *job) {
   struct batch *b = container_of(job, struct batch, job);
   b->rc = 0;
-  if (b->nlogs + b->nstates) {
+  if (b->nlogs + b->nstates && !b->logs_done) {
     b->rc = st->ops->write_batch(st, b->logs, b->nlogs, b->states, b->nstates);
     if (b->rc != 0)
       ef_log(EF_LOG_ERROR, "devlog: writing %zu logs and %zu states failed: %s", b->nlogs,
              b->nstates, store_errmsg(st));
+    b->logs_done = b->rc == 0;
   }
-  if (b->naudits) {
+  if (b->naudits && !b->audits_done) {
     int rc = st->ops->audit_append(st, b->audits, b->naudits);
     if (rc != 0) {
       ef_log(EF_LOG_ERROR, "devlog: writing %zu audit rows failed: %s", b->naudits,
              store_errmsg(st));
       if (!b->rc) b->rc = rc;
     }
+    b->audits_done = rc == 0;
   }
-  if (b->nalerts || b->alert_state) {
+  if ((b->nalerts || b->alert_state) && !b->alerts_done) {
     int rc = st->ops->alert_write(st, b->alerts, b->nalerts, b->alert_state, ef_now_ms());
     if (rc != 0) {
       ef_log(EF_LOG_ERROR, "devlog: writing %zu alert-log rows%s failed: %s", b->nalerts,
              b->alert_state ? " and the alert state" : "", store_errmsg(st));
       if (!b->rc) b->rc = rc;
     }
+    b->alerts_done = rc == 0;
   }
 }
 
@@ -143,10 +153,21 @@ static void batch_done(struct worker_job *job) {
     w = b->waiters;
     b->waiters = next;
   }
-  batch_free(b);
+  if (b->rc == EF_EUNAVAIL && !dl->stopping) {
+    if (!dl->retry)
+      ef_log(EF_LOG_WARN, "devlog: the database is unavailable; %zu rows are kept and written "
+             "once it is back", batch_rows(b));
+    dl->retry = b; /* its waiters are told now; its rows go again at the next tick */
+  } else {
+    if (dl->retry == b) {
+      dl->retry = NULL;
+      if (!b->rc) ef_log(EF_LOG_INFO, "devlog: the database is back; the kept rows are written");
+    }
+    batch_free(b);
+  }
   /* The next batch goes before the waiters run: they may queue rows and wait again. */
-  if (batch_rows(dl->cur) >= BATCH_MAX || dl->stopping || dl->cur->waiters)
-    flush(dl);
+  if (!dl->retry && (batch_rows(dl->cur) >= BATCH_MAX || dl->stopping || dl->cur->waiters))
+    flush(dl); /* (a batch kept for a retry goes at the next tick, not in a tight loop) */
   while (w) {
     struct waiter *next = w->next;
     w->cb(w->ud, sync_rc(dl, w->since));
@@ -156,7 +177,13 @@ static void batch_done(struct worker_job *job) {
 }
 
 static void flush(struct devlog *dl) {
-  if (dl->inflight || batch_rows(dl->cur) == 0) return;
+  if (dl->inflight) return;
+  if (dl->retry) { /* the failed batch first: the rows on disk stay a prefix of those queued */
+    dl->inflight = dl->retry;
+    worker_submit(dl->srv->worker, &dl->retry->job);
+    return;
+  }
+  if (batch_rows(dl->cur) == 0) return;
   struct batch *b = dl->cur;
   dl->cur = batch_new(dl);
   dl->inflight = b;
@@ -228,10 +255,14 @@ static void on_timer(uv_timer_t *t) {
 static void devlog_state(struct devlog *dl, uint64_t device_id, enum dev_state st,
                          const char *why);
 
-/* A live registry event: the state change, and the login or disconnect row around it. */
+/* A live registry event: the state change, and the login or disconnect row around it.
+ * The node that holds a device records its changes; a session yielded to another node is
+ * noted (disconnect) but its state is the other node's to write. */
 static void on_live(void *ud, const struct live_change *c) {
   struct devlog *dl = ud;
-  if (c->event == LIVE_LOGOUT) devlog_add(dl, c->device_id, "disconnect", c->why, NULL);
+  if (c->event == LIVE_LOGOUT && (c->persist || (c->replaced && !c->remote)))
+    devlog_add(dl, c->device_id, "disconnect", c->why, NULL);
+  if (!c->persist) return;
   devlog_state(dl, c->device_id, c->state, c->why);
   if (c->event == LIVE_LOGIN) devlog_add(dl, c->device_id, "login", c->peer, "success");
 }

@@ -34,6 +34,7 @@ struct dsess {
   int64_t status_time;        /* ms since epoch */
   int64_t status_logged;      /* status_time of the last upload written to the device log */
   char *close_reason;         /* the first reason given for the end, for the device log */
+  int64_t login_time;         /* ms since the epoch of the login */
   uint32_t status_len;
   uint32_t rate_second;       /* the second (uv_now / 1000) counted in rate_msgs, rate_bytes */
   uint32_t rate_msgs;
@@ -41,6 +42,7 @@ struct dsess {
   uint8_t phase;              /* enum dsess_phase */
   uint8_t state;              /* enum dev_state */
   uint8_t misses;
+  bool yielded;               /* ended because the device logged in on another node */
 };
 
 struct dsess *live_sess_new(struct live *l, struct server *srv, struct net_conn *conn);

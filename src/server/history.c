@@ -384,7 +384,10 @@ static void queue(struct history *h, char *owner, int64_t time, json_t *sample) 
 /* A pointer holds a device's last sample time (ms). */
 _Static_assert(sizeof(uintptr_t) >= sizeof(int64_t), "a pointer holds a time in ms");
 
-static void on_status(void *ud, uint64_t device_id, const json_t *data, int64_t now) {
+static void on_status(void *ud, uint64_t device_id, const json_t *data, const char *raw,
+                      size_t len, int64_t now) {
+  (void)raw;
+  (void)len;
   struct history *h = ud;
   int64_t last = (int64_t)(uintptr_t)u64map_get(&h->last, device_id);
   int64_t every = h->srv->cfg.history_raw_every;
@@ -398,8 +401,15 @@ static void on_status(void *ud, uint64_t device_id, const json_t *data, int64_t 
 
 static void sample_miners(struct history *h, int64_t now) {
   struct miner_info mi;
-  for (size_t i = 0; miner_at(h->srv->miners, i, &mi); i++)
-    if (mi.record) queue(h, ef_asprintf("m:%s", mi.id), now, history_miner_sample(mi.record));
+  struct live *l = h->srv->live;
+  bool leader = h->srv->leader;
+  for (size_t i = 0; miner_at(h->srv->miners, i, &mi); i++) {
+    /* In a cluster every node keeps every record: the node of the miner's device samples it,
+     * and the leader samples those whose device is connected nowhere. */
+    enum live_where w = live_find(l, mi.device_id, NULL);
+    if (mi.record && (w == LIVE_LOCAL || (w == LIVE_ABSENT && leader)))
+      queue(h, ef_asprintf("m:%s", mi.id), now, history_miner_sample(mi.record));
+  }
 }
 
 /* ===== roll-up and retention (database thread) ===== */

@@ -6,8 +6,10 @@
  *
  * DESIGN
  * Calls take device ids, never session pointers, and answer where a device is: LIVE_LOCAL
- * (connected to this node), LIVE_REMOTE (connected to another node of a cluster: the answer a
- * cluster bus will give behind the same calls) or LIVE_ABSENT. Lookups are one hash probe.
+ * (connected to this node), LIVE_REMOTE (connected to another node of a cluster, as the cluster
+ * bus reports it: cluster.c is the only writer of remote entries, through live_remote_*) or
+ * LIVE_ABSENT. Reads (state, status, host) answer the same for local and remote devices.
+ * Lookups are one hash probe.
  *
  * State changes are events. Modules that must react (the device log, dashboards, orders, later
  * alerts and the cluster bus) register a listener at start-up; live calls them in registration
@@ -53,7 +55,14 @@ struct live_change {
   enum dev_state state;     /* the new state */
   const char *why;          /* "login", "heartbeat missed", "connection closed", ... */
   const char *peer;         /* LIVE_LOGIN: the device's address */
-  bool replaced;            /* LIVE_LOGIN: an older session of the device was closed for it */
+  bool replaced;            /* LIVE_LOGIN: an older session of the device was closed for it;
+                               LIVE_LOGOUT: the device logged in on another node */
+  bool remote;              /* the device is (was) connected to another node, `node` */
+  unsigned node;            /* remote: that node's id */
+  bool persist;             /* this node writes the change to the device log and the stored
+                               state: every local change but a session yielded to another node;
+                               a remote change only when its node was lost and this node records
+                               the loss (cluster.c) */
 };
 
 typedef void (*live_listener)(void *ud, const struct live_change *c);
@@ -84,6 +93,17 @@ uint64_t live_host_device(const struct live *l, const char *host);
 void live_overlay_state(const struct live *l, json_t *devices);
 /* Logged-in sessions on this node. */
 size_t live_count(const struct live *l);
+/* Devices connected to other nodes, as far as this node knows. */
+size_t live_count_remote(const struct live *l);
+/* LIVE_REMOTE: the node the device is connected to. false when it is not remote. */
+bool live_remote_node(const struct live *l, uint64_t device_id, unsigned *node);
+/* ms since the epoch of the device's current login (local or remote), or -1. */
+int64_t live_login_time(const struct live *l, uint64_t device_id);
+/* Iterate over the local sessions' device ids: for (size_t i = 0; live_next_local(l, &i, &id);)
+ * -- no changes to the registry inside. */
+bool live_next_local(const struct live *l, size_t *iter, uint64_t *device_id);
+/* The same over the devices of other nodes. */
+bool live_next_remote(const struct live *l, size_t *iter, uint64_t *device_id);
 
 /* ----- acting on a device: any module ----- */
 /* Send a text message to the device's session. 0, EF_ENOENT (not connected here) or the net
@@ -92,6 +112,27 @@ int live_send(struct live *l, uint64_t device_id, const char *msg, size_t len);
 /* The server ends a device's session (status, reason for the device log): LIVE_LOGOUT at once,
  * the socket closes once the close frame is out. No-op when not connected. */
 void live_drop(struct live *l, uint64_t device_id, int status, const char *why);
+
+/* The device logged in on another node: its local session ends (LIVE_LOGOUT, replaced, not
+ * persisted: the other node records the login) and the socket closes. No-op when not local. */
+void live_yield(struct live *l, uint64_t device_id, const char *why);
+
+/* ----- devices on other nodes: cluster.c only ----- */
+/* Device `id` logged in on `node` at `at` (ms since the epoch) from `peer`: its remote entry (a
+ * local session must have been yielded first). LIVE_LOGIN (remote). */
+void live_remote_login(struct live *l, uint64_t id, unsigned node, int64_t at, const char *peer);
+/* Its state on `node` changed: LIVE_STATE (remote). Ignored unless `node` holds it. */
+void live_remote_state(struct live *l, uint64_t id, unsigned node, enum dev_state st,
+                       const char *why);
+/* Its session on `node` ended: LIVE_LOGOUT (remote; persist as given). Ignored unless `node`
+ * holds it. */
+void live_remote_logout(struct live *l, uint64_t id, unsigned node, const char *why, bool persist);
+/* Its latest status upload on `node` (raw message, copied) at `time`, and the agent's host name
+ * (or NULL). Ignored unless `node` holds it. */
+void live_remote_status(struct live *l, uint64_t id, unsigned node, const char *raw, size_t len,
+                        int64_t time, const char *host);
+/* `node` is gone: every device it held ends (LIVE_LOGOUT, remote, persist as given). The count. */
+size_t live_remote_node_lost(struct live *l, unsigned node, const char *why, bool persist);
 
 /* Note the reason the device log gives for the end of every session that ends from now on
  * without one of its own (server shutdown). */

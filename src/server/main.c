@@ -21,6 +21,7 @@
 #include "alert.h"
 #include "audit.h"
 #include "clock.h"
+#include "cluster.h"
 #include "edgefleet/error.h"
 #include "id.h"
 #include "log.h"
@@ -67,6 +68,7 @@ static void shutdown_server(struct server *srv) {
   uv_close((uv_handle_t *)&srv->sigterm, NULL);
   uv_close((uv_handle_t *)&srv->sighup, NULL);
   live_note_all(srv->live, "server shutdown");
+  cluster_stop(srv); /* the other nodes hear of it now, not after cluster_node_timeout */
   logins_stop(srv->logins);
   metrics_stop(srv);
   net_stop(srv->net);
@@ -86,6 +88,7 @@ static void shutdown_server(struct server *srv) {
  * transition is delivered (notify.c), and every delivery's outcome goes to the alert log. */
 static void on_alert_event(void *ud, const struct alert_event *ev) {
   struct server *srv = ud;
+  if (!srv->leader) return; /* in a cluster the leader notifies (cluster.h) */
   notify_alert(srv->notify, &(struct notify_alert){
     .rule = ev->rule, .fingerprint = ev->fingerprint, .state = ev->state,
     .severity = ev->severity, .summary = ev->summary, .labels = ev->labels,
@@ -193,7 +196,9 @@ int main(int argc, char **argv) {
     ef_log(EF_LOG_ERROR, "store %s: %s", db_shown, err);
   ef_free(token_path);
   if (src != 0) goto out_cfg;
-  if (st->ops->device_all_offline(st, ef_now_ms()) != 0) {
+  /* Nobody is connected yet -- to this node. In a cluster the others hold their devices: the
+   * leader marks offline what no node holds once it knows the directory (cluster.c). */
+  if (!cfg->nats && st->ops->device_all_offline(st, ef_now_ms()) != 0) {
     ef_log(EF_LOG_ERROR, "store: %s", store_errmsg(st));
     goto out_store;
   }
@@ -205,6 +210,7 @@ int main(int argc, char **argv) {
 
   uv_loop_init(&loop);
   srv.loop = &loop;
+  srv.leader = true; /* until a cluster says otherwise (cluster.c) */
   srv.live = live_new();
   /* Notification receivers: their threads, before anything can raise an alert; each delivery's
    * outcome goes to the alert log (on_delivery). */
@@ -239,8 +245,10 @@ int main(int argc, char **argv) {
   front_start(&srv);
   history_start(&srv);
   auth_start(srv.auth, &loop, srv.worker, cfg->token_used_flush);
-  if (alerting_start(&srv, err, sizeof err) != 0 || metrics_start(&srv, err, sizeof err) != 0) {
+  if (alerting_start(&srv, err, sizeof err) != 0 || metrics_start(&srv, err, sizeof err) != 0 ||
+      cluster_start(&srv, err, sizeof err) != 0) {
     ef_log(EF_LOG_ERROR, "%s", err);
+    cluster_stop(&srv);
     metrics_stop(&srv);
     alerting_stop(&srv);
     ws_device_stop(&srv);
@@ -265,6 +273,7 @@ int main(int argc, char **argv) {
     .send_queue_max = (size_t)cfg->send_queue_max, .static_dir = cfg->static_dir,
     .vendor_dir = cfg->vendor_dir, .peers = srv.peers,
     .tls_cert = cfg->tls_cert, .tls_key = cfg->tls_key, .tls_ca = cfg->tls_ca,
+    .reuse_port = cfg->reuse_port,
   };
   struct net_handlers h = {&srv, on_open, on_message, on_close, on_request, on_headers};
   int nrc = net_start(&loop, &ncfg, &h, &srv.net);
@@ -276,6 +285,7 @@ int main(int argc, char **argv) {
       config_free(&srv.cfg);
       return 1;
     }
+    cluster_stop(&srv);
     metrics_stop(&srv);
     ws_device_stop(&srv);
     front_stop(&srv);

@@ -501,6 +501,7 @@ struct metrics {
 
 static void on_live(void *ud, const struct live_change *c) {
   struct metrics *m = ud;
+  if (c->remote) return; /* each node's /metrics counts its own devices */
   if (c->event == LIVE_LOGIN) u64map_put(&m->devices, c->device_id, (void *)1);
   else if (c->event == LIVE_LOGOUT) u64map_del(&m->devices, c->device_id);
 }

@@ -52,8 +52,11 @@ struct miners {
   struct worker_job job;
   struct store_miner *rows; /* the write in flight */
   size_t nrows;
+  int write_rc;             /* of the last write */
   bool busy;
   bool stopping;            /* miner_stop: what changed during the last write goes after it */
+  miner_listener listener;  /* told of every upload accepted from a device here */
+  void *listener_ud;
 };
 
 
@@ -91,14 +94,27 @@ static void drop(struct miners *ms, size_t i) {
 
 static void write_work(struct store *st, struct worker_job *job) {
   struct miners *ms = container_of(job, struct miners, job);
-  if (st->ops->miner_write(st, ms->rows, ms->nrows) != 0)
+  ms->write_rc = st->ops->miner_write(st, ms->rows, ms->nrows);
+  if (ms->write_rc != 0)
     ef_log(EF_LOG_ERROR, "miner: writing %zu records failed: %s", ms->nrows, store_errmsg(st));
+}
+
+/* The database could not be reached: what the rows held is dirty again (their newest content
+ * goes with a later write, once it is back). */
+static void redirty(struct miners *ms) {
+  for (size_t i = 0; i < ms->nrows; i++) {
+    struct miner *m = find(ms, ms->rows[i].miner_id);
+    if (!m) continue;
+    if (!ms->rows[i].host_name) m->dirty = true;
+    else json_object_set_new(m->dirty_workers, ms->rows[i].host_name, json_true());
+  }
 }
 
 static void flush(struct miners *ms);
 
 static void write_done(struct worker_job *job) {
   struct miners *ms = container_of(job, struct miners, job);
+  if (ms->write_rc == EF_EUNAVAIL && !ms->stopping) redirty(ms);
   store_miners_free(ms->rows, ms->nrows);
   ms->rows = NULL;
   ms->nrows = 0;
@@ -195,6 +211,15 @@ static char *device_key(uint64_t dev, char *buf, size_t len) {
   return buf;
 }
 
+static void set_device_only(struct miner *m, json_t *data, uint64_t dev) {
+  json_decref(m->record);
+  m->record = json_deep_copy(data);
+  json_object_set_new(m->record, "deviceOnly", json_true());
+  json_object_set_new(m->record, "workerInfo", json_object());
+  m->device_id = dev;
+  m->updated = ef_now_ms();
+}
+
 /* A miner-down upload before any miner id: the record is keyed by the device. */
 static void device_only_upload(const struct ws_msg *wm, json_t *data) {
   struct miners *ms = wm->srv->miners;
@@ -211,13 +236,9 @@ static void device_only_upload(const struct ws_msg *wm, json_t *data) {
     m = create(ms, key);
     m->device_only = true;
   }
-  json_decref(m->record);
-  m->record = json_deep_copy(data);
-  json_object_set_new(m->record, "deviceOnly", json_true());
-  json_object_set_new(m->record, "workerInfo", json_object());
-  m->device_id = wm->device_id;
-  m->updated = ef_now_ms();
+  set_device_only(m, data, wm->device_id);
   live_sess_send(wm->s, WIRE_MINER_ACK_FRAME, sizeof WIRE_MINER_ACK_FRAME - 1);
+  if (ms->listener) ms->listener(ms->listener_ud, wm->device_id, wm->raw, wm->len);
 }
 
 /* A good upload from device `dev`: its device-only (miner-down) record is over. */
@@ -246,7 +267,7 @@ static json_t *missing_entry(const json_t *old, int64_t last_seen) {
 /* Before `data` is applied to m's record: the hosts it drops (null in a patch, absent from a
  * full record) become missing entries in *keep; hosts it names that were missing are removed so
  * that the agent's new entry replaces them whole. */
-static json_t *vanishing(struct miner *m, const json_t *data, bool full) {
+static json_t *vanishing(struct miner *m, const json_t *data, bool full, bool local) {
   json_t *keep = json_object();
   json_t *old = m->record ? jobj(m->record, "workerInfo") : NULL;
   json_t *nw = json_object_get(data, "workerInfo");
@@ -257,7 +278,7 @@ static json_t *vanishing(struct miner *m, const json_t *data, bool full) {
     bool gone = full ? !json_is_object(v) : (json_is_null(nw) || json_is_null(v));
     if (gone) {
       json_object_set_new(keep, host, missing_entry(w, m->updated));
-      json_object_set_new(m->dirty_workers, host, json_true());
+      if (local) json_object_set_new(m->dirty_workers, host, json_true());
     }
   }
   void *tmp;
@@ -277,6 +298,35 @@ int miner_worker_delete(struct miners *ms, const char *id, const char *host) {
   json_object_del(wi, host);
   json_object_set_new(m->dirty_workers, host, json_true()); /* a NULL row deletes it */
   return 0;
+}
+
+/* Apply an upload `data` (a full record or a merge patch of len bytes) from device `dev` to m.
+ * `local`: it came from a device here, and what it changes is written behind; an upload another
+ * node of the cluster applied is that node's to write. */
+static void apply(struct miners *ms, struct miner *m, json_t *data, bool full, size_t len,
+                  uint64_t dev, bool local) {
+  drop_device_only(ms, dev);
+  json_t *keep = vanishing(m, data, full, local);
+  if (full) {
+    json_t *old = m->record ? m->record : json_object();
+    json_t *diff = local ? mergepatch_diff(old, data) : NULL;
+    if (diff) mark_dirty(m, diff);
+    if (!m->record && local) m->dirty = true;
+    json_decref(diff);
+    json_decref(old);
+    m->record = json_deep_copy(data);
+    m->bytes = len;
+  } else {
+    if (local) mark_dirty(m, data);
+    mergepatch_apply(&m->record, data);
+    m->bytes += len;
+  }
+  if (!jobj(m->record, "workerInfo")) json_object_set_new(m->record, "workerInfo", json_object());
+  json_object_update(jobj(m->record, "workerInfo"), keep);
+  json_decref(keep);
+  if (m->device_id != dev && local) m->dirty = true; /* the owner is stored with the record */
+  m->device_id = dev;
+  m->updated = ef_now_ms();
 }
 
 /* upload_miner_info from a miner's agent: a full record or a merge patch. */
@@ -318,29 +368,39 @@ static void handle_upload(const struct ws_msg *wm) {
     live_sess_send(s, WIRE_REPORT_FULL_FRAME, sizeof WIRE_REPORT_FULL_FRAME - 1);
     return;
   }
-  drop_device_only(ms, wm->device_id);
-  json_t *keep = vanishing(m, data, full);
-  if (full) {
-    json_t *old = m->record ? m->record : json_object();
-    json_t *diff = mergepatch_diff(old, data);
-    if (diff) mark_dirty(m, diff);
-    if (!m->record) m->dirty = true;
-    json_decref(diff);
-    json_decref(old);
-    m->record = json_deep_copy(data);
-    m->bytes = wm->len;
-  } else {
-    mark_dirty(m, data);
-    mergepatch_apply(&m->record, data);
-    m->bytes += wm->len;
-  }
-  if (!jobj(m->record, "workerInfo")) json_object_set_new(m->record, "workerInfo", json_object());
-  json_object_update(jobj(m->record, "workerInfo"), keep);
-  json_decref(keep);
-  if (m->device_id != wm->device_id) m->dirty = true; /* the owner is stored with the record */
-  m->device_id = wm->device_id;
-  m->updated = ef_now_ms();
+  apply(ms, m, data, full, wm->len, wm->device_id, true);
   live_sess_send(s, WIRE_MINER_ACK_FRAME, sizeof WIRE_MINER_ACK_FRAME - 1);
+  if (ms->listener) ms->listener(ms->listener_ud, wm->device_id, wm->raw, wm->len);
+}
+
+void miner_listen(struct miners *ms, miner_listener fn, void *ud) {
+  ms->listener = fn;
+  ms->listener_ud = ud;
+}
+
+void miner_apply_remote(struct miners *ms, uint64_t device_id, const char *raw, size_t len) {
+  json_t *msg = jparse_object(raw, len);
+  json_t *data = jobj(msg, "data");
+  json_t *hdr = jobj(msg, "Headers");
+  bool full = hdr && json_is_true(json_object_get(hdr, "full"));
+  const char *id = data ? jstr(data, "minerId") : NULL;
+  if (data && !json_object_get(data, "minerId") && full && jstr(data, "minerError") &&
+      !json_object_get(data, "workerInfo")) {
+    char key[EF_ID_STRLEN + 8];
+    device_key(device_id, key, sizeof key);
+    struct miner *m = find(ms, key);
+    if (!m) {
+      m = create(ms, key);
+      m->device_only = true;
+    }
+    set_device_only(m, data, device_id);
+  } else if (id && *id) {
+    struct miner *m = find(ms, id);
+    if (!m) m = create(ms, id);
+    if (full || m->record) apply(ms, m, data, full, len, device_id, false);
+    /* else: a patch without its base; the full record its node asked for follows */
+  }
+  json_decref(msg);
 }
 
 const struct ws_route miner_ws_routes[] = {
@@ -367,6 +427,11 @@ int miner_bind(struct miners *ms, const char *id, uint64_t device_id) {
   m->device_id = device_id;
   m->dirty = true;
   return 0;
+}
+
+void miner_bind_remote(struct miners *ms, const char *id, uint64_t device_id) {
+  struct miner *m = find(ms, id);
+  if (m) m->device_id = device_id;
 }
 
 bool miner_at(const struct miners *ms, size_t i, struct miner_info *out) {

@@ -34,6 +34,7 @@
 #ifndef EF_NET_H
 #define EF_NET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -75,6 +76,7 @@ struct net_config {
   const char *tls_cert;      /* PEM certificate, its chain after it */
   const char *tls_key;       /* PEM private key, unencrypted */
   const char *tls_ca;        /* PEM CA certificates for client certificates, or NULL */
+  bool reuse_port;           /* SO_REUSEPORT: share the port with other processes */
 };
 
 /* Create the listener on `loop` (owned by the caller, who runs it). Raises RLIMIT_NOFILE to its

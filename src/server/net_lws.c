@@ -897,7 +897,7 @@ static void raise_fd_limit(void) {
 
 /* The listening socket, bound before lws is involved: lws 4.1.6 on a foreign loop leaves its
  * handles on that loop when creating the context fails, and the loop is then unusable. */
-static int listen_on(const char *host, int port, int *fd_out, int *port_out) {
+static int listen_on(const char *host, int port, bool reuse_port, int *fd_out, int *port_out) {
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
   if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
     ef_log(EF_LOG_ERROR, "net: '%s' is not an IPv4 address (e.g. 127.0.0.1 or 0.0.0.0)", host);
@@ -908,6 +908,12 @@ static int listen_on(const char *host, int port, int *fd_out, int *port_out) {
   int one = 1;
   socklen_t len = sizeof sa;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  /* Cluster nodes on one host share the port; the kernel spreads new connections over them. */
+  if (reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+    ef_log(EF_LOG_ERROR, "net: SO_REUSEPORT: %s", strerror(errno));
+    close(fd);
+    return EF_ESYS;
+  }
   if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 4096) != 0 ||
       getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
     ef_log(EF_LOG_ERROR, "net: cannot listen on %s:%d: %s", host, port, strerror(errno));
@@ -1165,7 +1171,7 @@ int net_start(uv_loop_t *loop, const struct net_config *cfg, const struct net_ha
   struct tls_pair *pair = NULL;
   int rc = tls_prepare(cfg, &pair);
   if (rc != 0) return rc;
-  rc = listen_on(cfg->host, cfg->port, &lfd, &port);
+  rc = listen_on(cfg->host, cfg->port, cfg->reuse_port, &lfd, &port);
   if (rc != 0) {
     tls_pair_free(&pair);
     return rc;

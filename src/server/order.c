@@ -151,7 +151,7 @@ const struct ws_route order_ws_routes[] = {
 /* The session that was given the order is gone. */
 static void on_live(void *ud, const struct live_change *c) {
   struct orders *os = ud;
-  if (c->event == LIVE_STATE || (c->event == LIVE_LOGIN && !c->replaced)) return;
+  if (c->remote || c->event == LIVE_STATE || (c->event == LIVE_LOGIN && !c->replaced)) return;
   struct order *o = u64map_get(&os->inflight, c->device_id);
   if (o) finish(o, false, 502, c->event == LIVE_LOGIN ? "device reconnected" : "device disconnected");
 }

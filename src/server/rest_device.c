@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "cluster.h"
 #include "crypto.h"
 #include "device_json.h"
 #include "edgefleet/error.h"
@@ -358,6 +359,7 @@ static int delete_db(struct rest_call *c, struct store *st) {
 static int delete_loop(struct rest_call *c) {
   if (c->etype || !c->priv) return REST_NEXT;
   live_drop(c->srv->live, *(uint64_t *)c->priv, 1008, "device deleted");
+  cluster_announce(c->srv, CLUSTER_DEVICE_DELETED, *(uint64_t *)c->priv, NULL, NULL);
   return rest_devices_changed(c);
 }
 

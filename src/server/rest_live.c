@@ -2,6 +2,7 @@
 /* rest_live.c -- REST routes over live device state: status, give_order, group_give_order. */
 #include <string.h>
 
+#include "cluster.h"
 #include "device_json.h"
 #include "edgefleet/error.h"
 #include "id.h"
@@ -18,6 +19,7 @@ static void views_rebuilt(void *ud) {
 
 int rest_devices_changed(struct rest_call *c) {
   if (c->etype) return REST_NEXT;
+  cluster_announce(c->srv, CLUSTER_DEVICES, 0, NULL, NULL);
   /* Answer once group-limited tokens see the change: a next request sees it too, and so do
    * the dashboards' lists fetched again. */
   if (auth_views_refresh(c->srv->auth, views_rebuilt, c)) return REST_LATER;
@@ -113,10 +115,20 @@ static void give_done(void *ud, bool ok, int http, const char *message, int log_
   rest_finish(c);
 }
 
+/* Give the order here, or through the node of the cluster that holds the device: the answer is
+ * the same either way. */
+static int give_any(struct server *srv, uint64_t id, const char *order, json_t *params,
+                    order_cb cb, void *ud, const char **why) {
+  unsigned node;
+  if (live_remote_node(srv->live, id, &node))
+    return cluster_order_give(srv, node, id, order, params, cb, ud, why);
+  return order_give(srv, id, order, params, cb, ud, why);
+}
+
 static int give_loop(struct rest_call *c) {
   struct order_req *o = c->priv;
   const char *why = NULL;
-  int rc = order_give(c->srv, o->target, o->order, o->params, give_done, c, &why);
+  int rc = give_any(c->srv, o->target, o->order, o->params, give_done, c, &why);
   if (rc != 0) return rest_fail(c, 409, REST_DEVICEOP, "%s", why);
   return REST_LATER;
 }
@@ -201,7 +213,7 @@ static int group_loop(struct rest_call *c) {
     slot->id = o->ids[i];
     const char *why = NULL;
     o->pending++;
-    if (order_give(c->srv, o->ids[i], o->order, o->params, group_done, slot, &why) != 0) {
+    if (give_any(c->srv, o->ids[i], o->order, o->params, group_done, slot, &why) != 0) {
       o->pending--;
       ef_free(slot);
       group_result(c, o->ids[i], false, why);
@@ -246,6 +258,7 @@ static int bind_loop(struct rest_call *c) {
   id_from_json(json_object_get(c->body, "device_id"), &id);
   if (miner_bind(c->srv->miners, jstr(c->body, "minerId"), id) != 0)
     return rest_fail(c, 404, REST_GENERAL, WIRE_MSG_MINER_NOT_FOUND);
+  cluster_announce(c->srv, CLUSTER_MINER_BIND, id, jstr(c->body, "minerId"), NULL);
   return rest_ok(c, NULL);
 }
 
@@ -263,6 +276,7 @@ static int worker_delete_loop(struct rest_call *c) {
   if (rc == EF_ENOENT) return rest_fail(c, 404, REST_GENERAL, "no such worker");
   if (rc == EF_EBUSY)
     return rest_fail(c, 409, REST_GENERAL, "the worker is listed by lotus: only missing ones go");
+  cluster_announce(c->srv, CLUSTER_WORKER_DELETE, 0, miner, host);
   return rest_ok(c, NULL);
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "cluster.h"
 #include "crypto.h"
 #include "device_json.h"
 #include "edgefleet/error.h"
@@ -130,6 +131,7 @@ static void token_added(void *ud) { rest_finish(ud); }
 static int token_add_loop(struct rest_call *c) {
   struct newtok *n = c->priv;
   auth_add(c->srv->auth, &n->t);
+  cluster_announce(c->srv, CLUSTER_TOKENS, 0, NULL, NULL);
   char idbuf[EF_ID_STRLEN];
   rest_ok(c, json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s}", "token_id",
                        id_format(n->t.token_id, idbuf), "name", n->t.name, "scope", n->t.scope,
@@ -218,6 +220,7 @@ static int token_delete_db(struct rest_call *c, struct store *st) {
 /* Refused at once from now on, and its dashboards closed (auth's listeners). */
 static int token_delete_loop(struct rest_call *c) {
   auth_revoke(c->srv->auth, *(uint64_t *)c->priv);
+  cluster_announce(c->srv, CLUSTER_TOKENS, 0, NULL, NULL);
   return rest_ok(c, NULL);
 }
 

@@ -122,6 +122,13 @@ struct server_config {
   char *metrics_listen;      /* host:port of a /metrics without a token, or NULL */
   int64_t metrics_step;      /* devices written per step of a scrape */
   bool metrics_per_device;   /* the per-device families (parsing every status at each scrape) */
+  /* cluster.c (docs/cluster.md) */
+  char *nats;                /* NATS server URL(s): a cluster node; NULL: a single node */
+  char *cluster_name;        /* subject prefix */
+  int64_t cluster_heartbeat; /* ms between two node heartbeats */
+  int64_t cluster_node_timeout; /* ms without one: the node is lost */
+  int64_t cluster_flush;     /* ms: bus records wait at most this long */
+  bool reuse_port;           /* SO_REUSEPORT on the listener */
 };
 
 struct cfg_opt;
@@ -156,11 +163,16 @@ struct server {
   /* history.c: the history (NULL when off) and status.c's listeners of status uploads */
   struct history *history;
   struct {
-    void (*fn)(void *ud, uint64_t device_id, const json_t *data, int64_t time);
+    void (*fn)(void *ud, uint64_t device_id, const json_t *data, const char *raw, size_t len,
+               int64_t time);
     void *ud;
   } status_listeners[4];
   int n_status_listeners;
   struct metrics *metrics;   /* Prometheus /metrics (metrics.h; issue 12) */
+  struct cluster *cluster;   /* the other nodes (cluster.h); NULL on a single node */
+  bool leader;               /* this node writes what no single node owns: lost nodes' devices,
+                                alert evaluation, miners no node holds (true on a single node;
+                                in a cluster the lowest-numbered node alive; cluster.c writes it) */
   uv_signal_t sigint, sigterm, sighup; /* SIGHUP: reload the TLS certificate */
   bool stopping;
   uint64_t n_sessions;       /* open device connections, logged in or not */
@@ -182,9 +194,11 @@ struct ws_route {
 };
 
 extern const struct ws_route status_ws_routes[]; /* status.c: upload_status_info */
-/* status.c: call fn(ud, device_id, data, time) on the loop for every accepted status upload
- * (data borrowed for the call). Start-up only. */
-typedef void (*status_listener)(void *ud, uint64_t device_id, const json_t *data, int64_t time);
+/* status.c: call fn(ud, device_id, data, raw, len, time) on the loop for every accepted status
+ * upload (data: its parsed `data` object; raw[len]: the message as received; both borrowed for
+ * the call). Start-up only. */
+typedef void (*status_listener)(void *ud, uint64_t device_id, const json_t *data, const char *raw,
+                                size_t len, int64_t time);
 void status_listen(struct server *srv, status_listener fn, void *ud);
 extern const struct ws_route order_ws_routes[];  /* order.c: upload_instruction_result */
 extern const struct ws_route miner_ws_routes[];  /* miner.c: upload_miner_info */
@@ -219,6 +233,15 @@ int miner_bind(struct miners *ms, const char *id, uint64_t device_id);
 /* An operator removes worker `host` of miner `id`, which must be `missing` (gone from lotus'
  * list): 0, EF_ENOENT (no such miner or worker), EF_EBUSY (still listed: it would come back). */
 int miner_worker_delete(struct miners *ms, const char *id, const char *host);
+/* Told of each upload accepted from a device of this node, as the device sent it (the cluster
+ * passes it on). One listener; start-up only. */
+typedef void (*miner_listener)(void *ud, uint64_t device_id, const char *raw, size_t len);
+void miner_listen(struct miners *ms, miner_listener fn, void *ud);
+/* An upload another node of the cluster accepted from its device (the message as the device
+ * sent it): applied to the copy here, not written (that node writes it). */
+void miner_apply_remote(struct miners *ms, uint64_t device_id, const char *raw, size_t len);
+/* miner_bind made on another node (it writes it): the copy here follows. */
+void miner_bind_remote(struct miners *ms, const char *id, uint64_t device_id);
 /* The i-th miner (record may be NULL); false past the last. */
 bool miner_at(const struct miners *ms, size_t i, struct miner_info *out);
 
@@ -370,6 +393,9 @@ bool auth_revoke(struct auth *a, uint64_t token_id);
  * relations changed) and call cb(ud) on the loop once they are swapped in. false: there is no
  * group-limited token, nothing to do, cb is not called. */
 bool auth_views_refresh(struct auth *a, void (*cb)(void *ud), void *ud);
+/* Another node of a cluster changed the tokens: read them from the database and take the new
+ * ones, revoke the deleted ones (listeners told). */
+void auth_reload(struct auth *a);
 void auth_free(struct auth **a);
 
 /* ===== rest.c -- northbound REST entry point (routes in rest_*.c) ===== */

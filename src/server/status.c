@@ -33,7 +33,8 @@ static void handle_status(const struct ws_msg *m) {
   live_sess_set_status(m->s, m->raw, m->len, now);
   live_sess_send(m->s, WIRE_STATUS_ACK_FRAME, sizeof WIRE_STATUS_ACK_FRAME - 1);
   for (int i = 0; i < m->srv->n_status_listeners; i++)
-    m->srv->status_listeners[i].fn(m->srv->status_listeners[i].ud, m->device_id, data, now);
+    m->srv->status_listeners[i].fn(m->srv->status_listeners[i].ud, m->device_id, data, m->raw,
+                                   m->len, now);
   const struct server_config *cfg = &m->srv->cfg;
   int64_t logged = live_sess_status_logged(m->s);
   if (cfg->log_status_uploads && (!logged || now - logged >= cfg->log_status_every)) {

@@ -121,7 +121,7 @@ const char *store_url_redact(const char *url, char *buf, size_t len) {
     size_t alen = strcspn(auth, "/?#");
     const char *at = NULL;
     for (const char *c = auth; c < auth + alen; c++)
-      if (*c == '@') at = c; /* the last one: a password may hold an encoded one only */
+      if (*c == '@') at = c; /* the last one: a password may hold an unencoded '@' */
     const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
     if (colon) {
       o = (size_t)snprintf(buf, len, "%.*s***", (int)(colon + 1 - url), url);

@@ -180,6 +180,7 @@ class Server:
         """Start (or restart) the server; same_port=True listens where the last run did, so
         that devices reconnecting to the old address find it again."""
         port = self.port if same_port and self.port else 0
+        self.exit_code = None  # a restart: the next stop() checks this run
         args = [server_binary(), "--listen", "127.0.0.1:%d" % port, "--data-dir", self.data_dir]
         for k, v in self.options.items():
             args += [_flag(k), v]

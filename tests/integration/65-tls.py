@@ -13,6 +13,7 @@ client certificates from each CA. The server runs with --tls-cert/--tls-key (som
   binding; allow_plaintext = true allows it; TLS on a non-loopback address needs no flag;
 * only TLS 1.2+ and forward-secret AEAD ciphers; plaintext on the TLS port is refused, and many
   failed handshakes do not use up the server's handshake slots;
+* a --server list of two wss:// URLs: the agent's --ca and --pin hold for both nodes;
 * mutual TLS: a device without a client certificate gets 403 on /ws, one from another CA fails
   the handshake (and the agent retries), one from tls_ca logs in; REST needs none;
 * SIGHUP swaps a renewed certificate while devices stay connected (same connections, no new
@@ -213,6 +214,42 @@ def agent_refuses_expired(srv):
     finally:
         a.stop()
     check(not logins(srv, did), "no login")
+
+
+@T.test
+def agent_tls_options_on_every_url(srv):
+    """A --server list of two wss:// URLs: --ca and --pin hold for both. The second node's
+    certificate chains to the CA (passes --ca) but has another key: refused by the pin, also
+    after the node the agent was on is killed; the agent never logs in there."""
+    tls_api(srv)
+    srv2 = Server(tls_cert=P("renewed.crt"), tls_key=P("renewed.key")).start()
+    a = None
+    try:
+        tls_api(srv2)
+        srv.add_device("SN-L", "M", "pw")
+        id2 = srv2.add_device("SN-L", "M", "pw")  # a login there would succeed but for the pin
+        u1, u2 = ("wss://127.0.0.1:%d/ws" % s.port for s in (srv, srv2))
+        d = os.path.join(srv.dir, "agent-list")
+        a = AgentProcess(srv, ["--server", "%s,%s" % (u2, u1), "--sn", "SN-L", "--model", "M",
+                               "--password", "pw", "--data-dir", d, "--ca", P("ca.crt"),
+                               "--pin", "sha256//" + spki_sha256(P("server.key")),
+                               "--reconnect-interval", "300ms", "--reconnect-jitter", "0",
+                               "--max-retries", "0"], dir=d)
+        wait_until(lambda: " on %s" % u1 in a.log(), 10,  # `login success as device ID on URL`
+                   what="the agent's login on the first node")
+        srv.kill()  # the agent moves on to the second URL
+        refused = ("server certificate refused: its public key is not one of pinned_pubkey (%s)"
+                   % u2)
+        wait_until(lambda: a.log().count(refused) >= 2, 10,
+                   what="the second node refused by the pin, twice, in the agent's log")
+        check("Ready to connect to Server. %s" % u1 in a.log(), a.tail())
+        check("login success" not in a.log().split(" on " + u1, 1)[1], a.tail())
+        check(not logins(srv2, id2), "no login on the second node")
+    finally:
+        if a:
+            check(a.stop() == 0, "agent's exit")
+        srv2.stop()
+        srv2.cleanup()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -135,6 +135,8 @@ static void test_url_redact(void **state) {
        "postgresql://ef@h/db?sslmode=require&password=***&x=1"},
       {"postgresql://h/db?PASSWORD=s3cret", "postgresql://h/db?PASSWORD=***"},
       {"postgresql://ef@h:1/db", "postgresql://ef@h:1/db"},
+      {"mysql://ef:p@ss@db:3306/x?ssl-mode=REQUIRED", "mysql://ef:***@db:3306/x?ssl-mode=REQUIRED"},
+      {"postgresql://127.0.0.1/ef?user=a", "postgresql://127.0.0.1/ef?user=a"},
       {"postgresql://h/db?path=/a@b:c", "postgresql://h/db?path=/a@b:c"},
       {"sqlite:/var/lib/a:b@c.db", "sqlite:/var/lib/a:b@c.db"},
       {"./edgefleet.db", "./edgefleet.db"},
