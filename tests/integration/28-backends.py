@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """28-backends.py BACKEND -- edgefleetd on a database server instead of SQLite
-(docs/store.md#postgresql): BACKENDS maps the name (`pg`) to the helper that runs a throw-away
+(docs/store.md#postgresql-backend-store_pgc): BACKENDS maps the name (`pg`) to the helper that runs a throw-away
 server on loopback (tests/helpers/dbserver_pg.py); each test's edgefleetd gets `--db` its URL,
 the database emptied before it. REST device, group and relation CRUD land in that database; a
 device logs in over /ws and uploads its status (device-log rows, dev_state online, history
 samples); an alert rule, a silence, the alert log and API tokens (one added, one revoked) are
 there after a restart of edgefleetd; and the database server stopped under a running edgefleetd:
 the REST calls that need it answer 503 "database unavailable" within seconds while devices stay
-connected, and once it is back REST works again without restarting edgefleetd. No log line of
-edgefleetd shows the database password. Exits 77 (skipped) when the server cannot be run."""
+connected, and once it is back REST works again without restarting edgefleetd and the device-log
+row of an upload made meanwhile is written. No log line of edgefleetd shows the database
+password. Exits 77 (skipped) when the server cannot be run."""
 import asyncio
 import importlib
 import os
@@ -190,6 +191,9 @@ async def database_outage(srv):
     async with srv.connect() as dev:
         await dev.login(device_id=did, password="pw")
         await asyncio.to_thread(DB.stop)
+        # written behind meanwhile: kept by the device log until the database is back
+        await dev.send_json(status_upload(42.0))
+        check(await dev.recv_json(3) == ACK)
         # every REST call that needs the database: 503 "database unavailable", quickly
         t_end = time.monotonic() + 4.0
         calls = 0
@@ -216,8 +220,8 @@ async def database_outage(srv):
         st, r = await asyncio.to_thread(srv.api.post, "group_add", {"group_name": "after"})
         check(st == 200, st, r)
         check((await dev.ping(3))["data"] == "pong", "the device is still connected")
-        await dev.send_json(status_upload(42.0))
-        check(await dev.recv_json(3) == ACK)
+        await asyncio.to_thread(srv.wait_logs, did, lambda ls: any(
+            l["event"] == "status_upload" for l in ls), 10.0, "the upload's row, kept")
     # a new session logs in and is logged as before
     async with srv.connect() as dev2:
         await dev2.login(device_id=did, password="pw")
