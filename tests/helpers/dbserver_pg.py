@@ -1,14 +1,15 @@
 # SPDX-License-Identifier: MIT
 """dbserver_pg.py -- a throw-away PostgreSQL server for the tests of the PostgreSQL store
-(src/store/store_pg.c, docs/store.md#postgresql).
+(src/store/store_pg.c, docs/store.md#tests).
 
 The server runs from Debian's binaries (/usr/lib/postgresql/<version>/bin, or $EF_PG_BINDIR) in a
 temporary directory, on a free port of 127.0.0.1 (TCP) and a Unix socket inside that directory,
 as an unprivileged user: PostgreSQL refuses to run as root, so under root (CI) every server
 process runs as `nobody` (the directory is chowned to it), its privileges dropped in the child
-before exec, as `setpriv --reuid` would. A postmaster started from the main thread gets a parent-death signal,
-so a test killed outright does not leave a server behind (from another thread it does not: the
-signal would come when that thread ends, prctl(2)); an atexit hook stops what is still running.
+before exec, as `setpriv --reuid` would. A postmaster started from the main thread gets a
+parent-death signal, so a test killed outright does not leave a server behind (from another
+thread it does not: the signal would come when that thread ends, prctl(2)); an atexit hook
+stops what is still running.
 
 * `PgServer(tmpdir)`: `.start()` (initdb on the first start; returns once the server accepts
   connections; raises `Unavailable(reason)` when the binaries or the unprivileged user are

@@ -1,16 +1,16 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """28-backends.py BACKEND -- edgefleetd on a database server instead of SQLite
-(docs/store.md#postgresql-backend-store_pgc): BACKENDS maps the name (`pg`) to the helper that runs a throw-away
-server on loopback (tests/helpers/dbserver_pg.py); each test's edgefleetd gets `--db` its URL,
-the database emptied before it. REST device, group and relation CRUD land in that database; a
-device logs in over /ws and uploads its status (device-log rows, dev_state online, history
-samples); an alert rule, a silence, the alert log and API tokens (one added, one revoked) are
-there after a restart of edgefleetd; and the database server stopped under a running edgefleetd:
-the REST calls that need it answer 503 "database unavailable" within seconds while devices stay
-connected, and once it is back REST works again without restarting edgefleetd and the device-log
-row of an upload made meanwhile is written. No log line of edgefleetd shows the database
-password. Exits 77 (skipped) when the server cannot be run."""
+(docs/store.md#postgresql-backend-store_pgc): BACKENDS maps the name (`pg`) to the helper that
+runs a throw-away server on loopback (tests/helpers/dbserver_pg.py); each test's edgefleetd gets
+`--db` its URL, the database emptied before it. REST device, group and relation CRUD land in that
+database; a device logs in over /ws and uploads its status (device-log rows, dev_state online,
+history samples); an alert rule, a silence, the alert log and API tokens (one added, one revoked)
+are there after a restart of edgefleetd; and the database server stopped under a running
+edgefleetd: the REST calls that need it answer 503 "database unavailable" within seconds while
+devices stay connected, and once it is back REST works again without restarting edgefleetd and
+the device-log row of an upload made meanwhile is written. No log line of edgefleetd shows the
+database password. Exits 77 (skipped) when the server cannot be run."""
 import asyncio
 import importlib
 import os
