@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """dbserver_pg.py -- a throw-away PostgreSQL server for the tests of the PostgreSQL store
-(src/store/store_pg.c, docs/store.md#tests).
+(src/store/store_pg.c, docs/store.md#postgresql-tests).
 
 The server runs from Debian's binaries (/usr/lib/postgresql/<version>/bin, or $EF_PG_BINDIR) in a
 temporary directory, on a free port of 127.0.0.1 (TCP) and a Unix socket inside that directory,

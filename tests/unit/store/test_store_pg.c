@@ -689,7 +689,7 @@ static void test_batch_speed(void **state) {
 }
 
 /* The ways to insert a write-behind batch, side by side on a scratch table with device_logs'
- * columns and indexes (printed, not asserted; docs/store.md#statements-and-batches): a
+ * columns and indexes (printed, not asserted; docs/store.md#postgresql-statements-and-batches): a
  * prepared INSERT per row (a round trip each), the same INSERTs in libpq's pipeline mode (one
  * round trip, a statement per row), and the backend's way, one INSERT ... SELECT FROM unnest() of
  * array parameters. */

@@ -97,8 +97,8 @@ static long long raw_int(const char *path, const char *sql) {
 
 /* ===== store.c: URLs, and the record helpers ===== */
 
-/* Unknown schemes are refused by name (a postgresql:// URL's own checks are in
- * test_store_pg.c). */
+/* Unknown schemes are refused by name (postgresql:// and mysql:// are backends now: their URLs
+ * are their own tests', test_store_pg.c and test_store_mysql.c). */
 static void test_open_bad_urls(void **state) {
   (void)state;
   struct store *st = (struct store *)0x1;
