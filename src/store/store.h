@@ -291,9 +291,10 @@ int store_open(const char *url, struct store **out, char *err, size_t errlen);
 int store_open_with(const char *url, const struct store_open_opts *opts, struct store **out,
                     char *err, size_t errlen);
 void store_close(struct store **st);
-/* The URL as it may be logged: a password in it ("scheme://user:PASSWORD@host...") becomes "***".
- * Returns out. */
-const char *store_url_redact(const char *url, char *out, size_t len);
+/* `url` as a message or log line may show it: a password in it ("scheme://user:PASSWORD@...", or
+ * a "password=" parameter) replaced by "***". Written to buf[len] (cut short if need be, never
+ * inside a password); returns buf. */
+const char *store_url_redact(const char *url, char *buf, size_t len);
 static inline const char *store_errmsg(struct store *st) { return st->ops->errmsg(st); }
 
 void store_device_clear(struct store_device *d); /* free members, zero the struct */

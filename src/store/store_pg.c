@@ -19,9 +19,9 @@
  * Many rows, one round trip: the write-behind batches (write_batch, audit_append, alert_write,
  * hist_write, miner_write, token_touch) and device_add_batch send each column of their rows as one
  * array parameter and insert or update FROM unnest(...): one statement however many rows, in one
- * transaction (docs/store.md#postgresql has the measurements). Upserts take the last row of each
- * key in the batch (DISTINCT ON ... ORDER BY ordinality DESC), as the row-by-row SQLite backend
- * does.
+ * transaction (docs/store.md#postgresql-statements-and-batches has the measurements). Upserts
+ * take the last row of each key in the batch (DISTINCT ON ... ORDER BY ordinality DESC), as the
+ * row-by-row SQLite backend does.
  *
  * Connection loss: an operation that finds the server gone (the connection broken, SQLSTATE class
  * 08, 57P01..57P03) fails with EF_EUNAVAIL and drops the connection. Nothing is retried here: the
@@ -64,9 +64,10 @@
 #define DEV_COLDEF_(col, parent, key) #col " text,\n"
 
 static const char *const migrations[] = {
-    /* 1: the SQLite backend's schema at its version 7 (docs/store.md#postgresql). Text that
-     * queries sort by (miner ids, host names, history owners) compares bytewise (COLLATE "C"),
-     * as SQLite's does, whatever the database's locale. */
+    /* 1: the SQLite backend's schema at its version 7
+     * (docs/store.md#postgresql-schema-migrations-types). Text that queries sort by (miner ids,
+     * host names, history owners) compares bytewise (COLLATE "C"), as SQLite's does, whatever
+     * the database's locale. */
     "CREATE TABLE devices (\n"
     "device_id bigint PRIMARY KEY,\n"
     STORE_DEVICE_FIELDS(DEV_COLDEF_)
@@ -190,7 +191,8 @@ static const size_t device_text_off[] = {
                                                 "?::bigint[], ?::bigint[]"
 #define GRP_COLS "group_id, group_name, group_description, created_time, updated_time"
 #define LOG_COLS "log_id, device_id, event, detail, result, time"
-#define TOK_COLS "token_id, name, scope, token_hash, created_time, groups, expires_time, last_used_time"
+#define TOK_COLS                                                                                   \
+  "token_id, name, scope, token_hash, created_time, groups, expires_time, last_used_time"
 #define ALOG_COLS "log_id, time, event, rule, fingerprint, entry"
 #define AUD_COLS "audit_id, time, token_id, token_name, route, target, status, outcome, peer"
 #define HIST_COLS "owner, tier, time, data"
@@ -406,7 +408,7 @@ static int missing(struct pg_store *s, const char *what, uint64_t id) {
   return EF_ENOENT;
 }
 
-/* A SQLSTATE as edgefleet's error (docs/store.md#postgresql). */
+/* A SQLSTATE as edgefleet's error (docs/store.md#postgresql-errors). */
 static int map_state(const char *state) {
   static const struct {
     const char *state;
