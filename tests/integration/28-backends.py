@@ -27,6 +27,7 @@ from efharness import PING, REST_BASE, Suite, await_until, check, wait_until
 # start(), stop(), reset() and url; the module has Unavailable(reason).
 BACKENDS = {
     "pg": ("dbserver_pg", "PgServer", lambda db, sql: db.psql(sql, dbname="ef")),
+    "mysql": ("dbserver_mysql", "MariaDbServer", lambda db, sql: db.sql(sql, db="ef")),
 }
 
 if len(sys.argv) != 2 or sys.argv[1] not in BACKENDS:
