@@ -39,8 +39,7 @@ static size_t scheme_len(const char *url) {
   return i + 1;
 }
 
-__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen,
-                                                          const char *fmt, ...) {
+void store_set_err(char *err, size_t errlen, const char *fmt, ...) {
   if (!err || !errlen) return;
   va_list ap;
   va_start(ap, fmt);
@@ -60,7 +59,7 @@ int store_open_with(const char *url, const struct store_open_opts *opts, struct 
   if (!out) return EF_EINVAL;
   *out = NULL;
   if (!url || !url[0]) {
-    set_err(err, errlen, "empty store URL");
+    store_set_err(err, errlen, "empty store URL");
     return EF_ECONFIG;
   }
 
@@ -90,8 +89,8 @@ int store_open_with(const char *url, const struct store_open_opts *opts, struct 
       if (w < 0) break;
       used += (size_t)w;
     }
-    set_err(err, errlen, "unknown store scheme '%s' (supported: %s, or a bare file path)", scheme,
-            supported);
+    store_set_err(err, errlen, "unknown store scheme '%s' (supported: %s, or a bare file path)",
+                  scheme, supported);
     return EF_ECONFIG;
   }
 

@@ -314,6 +314,10 @@ void store_alert_logs_free(struct store_alert_log *arr, size_t n);
 void store_hist_clear(struct store_hist *h);
 void store_hists_free(struct store_hist *arr, size_t n);
 
+/* For the backends: format an open() error into err[errlen] (either may be NULL/0). */
+__attribute__((format(printf, 3, 4))) void store_set_err(char *err, size_t errlen,
+                                                         const char *fmt, ...);
+
 /* The backends compiled in (for store_open and tests). */
 extern const struct store_ops store_sqlite_ops;
 extern const struct store_ops store_pg_ops;    /* "postgresql:" (EF_WITH_POSTGRES) */

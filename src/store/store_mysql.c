@@ -535,15 +535,6 @@ static int64_t mys_now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-__attribute__((format(printf, 3, 4))) static void mys_set_err(char *err, size_t errlen,
-                                                              const char *fmt, ...) {
-  if (!err || !errlen) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
-
 __attribute__((format(printf, 2, 3))) static void mys_msg(struct mys_store *s, const char *fmt,
                                                           ...) {
   va_list ap;
@@ -699,7 +690,7 @@ static int mys_connect_raw(struct mys_store *s, bool with_db, MYSQL **out, bool 
   if (unknown_db) *unknown_db = false;
   MYSQL *db = mysql_init(NULL);
   if (!db) {
-    mys_set_err(err, errlen, "out of memory");
+    store_set_err(err, errlen, "out of memory");
     return EF_ENOMEM;
   }
   unsigned int ct = u->connect_timeout, rt = u->read_timeout, wt = u->write_timeout;
@@ -735,7 +726,7 @@ static int mys_connect_raw(struct mys_store *s, bool with_db, MYSQL **out, bool 
                           u->socket, CLIENT_FOUND_ROWS)) {
     unsigned e = mysql_errno(db);
     if (unknown_db && e == ER_BAD_DB_ERROR) *unknown_db = true;
-    mys_set_err(err, errlen, "cannot connect to %s: %s", s->where, mysql_error(db));
+    store_set_err(err, errlen, "cannot connect to %s: %s", s->where, mysql_error(db));
     int ret = e == ER_BAD_DB_ERROR ? EF_ENOENT
               : (e == ER_ACCESS_DENIED_ERROR || e == ER_DBACCESS_DENIED_ERROR) ? EF_EAUTH
               : mys_conn_error(e) || e >= 2000 ? EF_EUNAVAIL
@@ -1406,7 +1397,7 @@ static int mys_migrate(struct mys_store *s, char *err, size_t errlen) {
   version = atoi(v);
   if (version > MYS_SCHEMA_VERSION || version < 0) {
     mys_query(s, "DO RELEASE_LOCK(CONCAT('ef_migrate:', DATABASE()))");
-    mys_set_err(err, errlen,
+    store_set_err(err, errlen,
                 "database '%s' on %s has schema version %d, but this program knows versions up "
                 "to %d: it was written by a newer edgefleet; upgrade edgefleet or use another "
                 "database",
@@ -1448,7 +1439,7 @@ fail_lock:
     memcpy(s->errmsg, keep, sizeof keep);
   }
 fail:
-  mys_set_err(err, errlen, "cannot migrate database '%s' on %s from schema version %d: %s",
+  store_set_err(err, errlen, "cannot migrate database '%s' on %s from schema version %d: %s",
               s->url.database, s->where, version, s->errmsg);
   return ret;
 }
@@ -1461,14 +1452,14 @@ static int mys_check(struct mys_store *s, enum store_check check, char *err, siz
   snprintf(sql, sizeof sql, "CHECK TABLE " MYS_TABLES " %s", how);
   if (mysql_query(s->db, sql)) {
     int ret = mys_db_fail(s);
-    mys_set_err(err, errlen, "cannot check database '%s' on %s: %s", s->url.database, s->where,
+    store_set_err(err, errlen, "cannot check database '%s' on %s: %s", s->url.database, s->where,
                 s->errmsg);
     return ret;
   }
   MYSQL_RES *r = mysql_store_result(s->db);
   if (!r) {
     int ret = mys_db_fail(s);
-    mys_set_err(err, errlen, "cannot check database '%s' on %s: %s", s->url.database, s->where,
+    store_set_err(err, errlen, "cannot check database '%s' on %s: %s", s->url.database, s->where,
                 s->errmsg);
     return ret;
   }
@@ -1491,7 +1482,7 @@ static int mys_check(struct mys_store *s, enum store_check check, char *err, siz
   }
   mysql_free_result(r);
   if (!bad) return 0;
-  mys_set_err(err, errlen,
+  store_set_err(err, errlen,
               "database '%s' on %s is damaged (CHECK TABLE %s: %s): repair it on the server "
               "(docs/store.md#mariadb--mysql)",
               s->url.database, s->where, how, found);
@@ -1515,7 +1506,7 @@ static int mys_create_database(struct mys_store *s, char *err, size_t errlen) {
            s->url.database);
   if (mysql_query(db, sql) || mysql_select_db(db, s->url.database)) {
     unsigned e = mysql_errno(db);
-    mys_set_err(err, errlen, "database '%s' does not exist on %s and cannot be created: %s",
+    store_set_err(err, errlen, "database '%s' does not exist on %s and cannot be created: %s",
                 s->url.database, s->where, mysql_error(db));
     mysql_close(db);
     return mys_conn_error(e) ? EF_EUNAVAIL : mys_map(e);
@@ -1548,14 +1539,14 @@ static int mys_open(const char *url, const struct store_open_opts *opts, struct 
   ret = mys_connect_raw(s, true, &s->db, &unknown_db, why, sizeof why);
   if (ret && unknown_db) {
     if (opts->must_exist) {
-      mys_set_err(err, errlen, "database '%s' does not exist on %s", s->url.database, s->where);
+      store_set_err(err, errlen, "database '%s' does not exist on %s", s->url.database, s->where);
       ret = EF_ENOENT;
       goto fail;
     }
     ret = mys_create_database(s, err, errlen);
     if (ret) goto fail;
   } else if (ret) {
-    mys_set_err(err, errlen, "%s%s", ret == EF_EUNAVAIL ? "database unavailable: " : "", why);
+    store_set_err(err, errlen, "%s%s", ret == EF_EUNAVAIL ? "database unavailable: " : "", why);
     goto fail;
   }
   mys_learn_server(s);
@@ -1563,12 +1554,12 @@ static int mys_open(const char *url, const struct store_open_opts *opts, struct 
   bool present = false;
   ret = mys_schema_present(s, &present);
   if (ret) {
-    mys_set_err(err, errlen, "cannot read database '%s' on %s: %s", s->url.database, s->where,
+    store_set_err(err, errlen, "cannot read database '%s' on %s: %s", s->url.database, s->where,
                 s->errmsg);
     goto fail;
   }
   if (opts->must_exist && !present) {
-    mys_set_err(err, errlen, "database '%s' on %s has no edgefleet schema (no table ef_schema)",
+    store_set_err(err, errlen, "database '%s' on %s has no edgefleet schema (no table ef_schema)",
                 s->url.database, s->where);
     ret = EF_ENOENT;
     goto fail;

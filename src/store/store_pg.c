@@ -342,15 +342,6 @@ struct pg_store {
 
 /* ===== Messages ===== */
 
-__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen,
-                                                          const char *fmt, ...) {
-  if (!err || !errlen) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
-
 __attribute__((format(printf, 2, 3))) static void set_msg(struct pg_store *s, const char *fmt,
                                                           ...) {
   va_list ap;
@@ -1097,7 +1088,7 @@ static int pg_open(const char *url, const struct store_open_opts *opts, struct s
   *out = NULL;
   if (!opts) opts = &defaults;
   if (strncasecmp(url, prefix, sizeof prefix - 1) != 0) {
-    set_err(err, errlen, "a PostgreSQL store URL has the form "
+    store_set_err(err, errlen, "a PostgreSQL store URL has the form "
                          "postgresql://[user[:password]@][host][:port][/dbname][?param=value&...]");
     return EF_ECONFIG;
   }
@@ -1113,7 +1104,7 @@ static int pg_open(const char *url, const struct store_open_opts *opts, struct s
     char msg[256];
     redact_quoted(msg, sizeof msg, perr ? perr : "out of memory");
     PQfreemem(perr);
-    set_err(err, errlen, "invalid PostgreSQL store URL: %s", msg);
+    store_set_err(err, errlen, "invalid PostgreSQL store URL: %s", msg);
     ret = EF_ECONFIG;
     goto fail;
   }
@@ -1126,18 +1117,18 @@ static int pg_open(const char *url, const struct store_open_opts *opts, struct s
     char msg[256];
     one_line(msg, sizeof msg, PQerrorMessage(s->conn));
     if (strstr(msg, "FATAL: database \"") && strstr(msg, "does not exist")) {
-      set_err(err, errlen, "cannot open %s: %s: create the database, or correct the URL",
+      store_set_err(err, errlen, "cannot open %s: %s: create the database, or correct the URL",
               s->where, msg);
       ret = EF_ENOENT;
     } else {
-      set_err(err, errlen, "database unavailable: cannot connect to %s: %s", s->where, msg);
+      store_set_err(err, errlen, "database unavailable: cannot connect to %s: %s", s->where, msg);
       ret = EF_EUNAVAIL;
     }
     goto fail;
   }
   PQsetNoticeProcessor(s->conn, on_notice, s);
   if (PQserverVersion(s->conn) < 100000) {
-    set_err(err, errlen, "%s runs PostgreSQL %d: edgefleet needs version 10 or later", s->where,
+    store_set_err(err, errlen, "%s runs PostgreSQL %d: edgefleet needs version 10 or later", s->where,
             PQserverVersion(s->conn) / 10000);
     ret = EF_ECONFIG;
     goto fail;
@@ -1149,7 +1140,7 @@ static int pg_open(const char *url, const struct store_open_opts *opts, struct s
     ret = schema_present(s, &present);
     if (ret) goto fail_msg;
     if (!present) {
-      set_err(err, errlen, "%s has no edgefleet schema (no table schema_migrations)", s->where);
+      store_set_err(err, errlen, "%s has no edgefleet schema (no table schema_migrations)", s->where);
       ret = EF_ENOENT;
       goto fail;
     }
@@ -1167,7 +1158,7 @@ static int pg_open(const char *url, const struct store_open_opts *opts, struct s
   return 0;
 
 fail_msg:
-  set_err(err, errlen, "%s", s->errmsg);
+  store_set_err(err, errlen, "%s", s->errmsg);
 fail:
   pg_free(s);
   return ret;
