@@ -24,6 +24,11 @@ set(ENV{PKG_CONFIG_LIBDIR}
 set(ENV{PKG_CONFIG_PATH} "")
 set(ENV{PKG_CONFIG_SYSROOT_DIR} "")
 
+# Installed for Debian: libedgefleet in /usr/lib/TRIPLET. GNUInstallDirs picks that multiarch
+# directory by itself only in native builds; a cache default, so -DCMAKE_INSTALL_LIBDIR wins.
+set(CMAKE_INSTALL_LIBDIR "lib/${EF_CROSS_TRIPLET}" CACHE PATH
+    "Object code libraries: Debian's multiarch directory for ${EF_CROSS_TRIPLET}")
+
 # Programs (pkg-config, python3, qemu) are the build machine's; no CMAKE_FIND_ROOT_PATH is set,
 # so libraries and headers are found in the multiarch directories above.
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)

@@ -5,4 +5,5 @@
 set(CMAKE_SYSTEM_PROCESSOR aarch64)
 set(EF_CROSS_TRIPLET aarch64-linux-gnu)
 set(EF_CROSS_QEMU qemu-aarch64)
+set(EF_DEB_ARCH arm64) # Debian's name, for packages built from this build (Architecture:)
 include(${CMAKE_CURRENT_LIST_DIR}/EfCross.cmake)

@@ -5,4 +5,5 @@
 set(CMAKE_SYSTEM_PROCESSOR armv7l)
 set(EF_CROSS_TRIPLET arm-linux-gnueabihf)
 set(EF_CROSS_QEMU qemu-arm)
+set(EF_DEB_ARCH armhf) # Debian's name, for packages built from this build (Architecture:)
 include(${CMAKE_CURRENT_LIST_DIR}/EfCross.cmake)

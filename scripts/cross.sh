@@ -66,6 +66,7 @@ if [ "$mode" = check ]; then
   exit 1
 fi
 [ -n "$devroot" ] || { echo "cross.sh: usage: cross.sh ARCH DEVROOT" >&2; exit 2; }
+devroot=$(realpath -m "$devroot") # libwebsockets.pc gets it as its prefix
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"

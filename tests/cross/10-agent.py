@@ -9,7 +9,10 @@ that is the emulator's process: approximate, see docs/cross.md) and the binaries
 
 Environment (tests/cross/CMakeLists.txt): EF_BUILD, the native build with src/server/edgefleetd;
 EF_AGENT, the agent to run; EF_AGENT_EMULATOR, what runs it ("|" between words; empty: run it
-directly); EF_LIBEDGEFLEET, the shared library beside it (its size is printed).
+directly); EF_LIBEDGEFLEET, the shared library beside it (its size is printed); EF_CROSS_IDLE,
+a libc-only program of the same build that waits (idle.c), whose RSS under the emulator is the
+baseline printed beside the agent's. The figures are printed on lines that start with
+"cross-agent" (`make test-cross` shows them).
 Exit 77 (skipped) only when the emulator is not installed; every other failure is a failure."""
 import os
 import shutil
@@ -61,6 +64,20 @@ def rss_kb(pid):
     return out
 
 
+def baseline_kb():
+    """VmRSS of EF_CROSS_IDLE run the way the agent is (the emulator's own share), or None."""
+    idle = os.environ.get("EF_CROSS_IDLE")
+    if not idle or not os.path.exists(idle):
+        return None
+    p = subprocess.Popen(EMU + [idle])
+    try:
+        time.sleep(1.0)
+        return rss_kb(p.pid)["VmRSS"] if p.poll() is None else None
+    finally:
+        p.kill()
+        p.wait()
+
+
 def smaps_split(pid, agent):
     """RSS (kB) of the guest's file mappings (the agent, its ARM libraries) apart from the rest:
     qemu's own binary, its translation buffer, and the anonymous memory of both, which
@@ -98,7 +115,7 @@ class CrossAgent(AgentProcess):
 @T.test
 def cross_agent_login_status_order(srv):
     arch, bits = elf_machine(AGENT)
-    print("agent: %s (%s, %d-bit)%s" % (AGENT, arch, bits,
+    print("cross-agent binary: %s (%s, %d-bit)%s" % (AGENT, arch, bits,
                                         " under " + " ".join(EMU) if EMU else ""))
     if CROSS:
         check(arch in ("aarch64", "arm"), "a cross build's agent must be an ARM binary", arch)
@@ -116,7 +133,7 @@ def cross_agent_login_status_order(srv):
     try:
         wait_until(lambda: srv.dev_state(did) == "online", 60, interval=0.05, what="agent online")
         t_login = time.monotonic() - t0
-        print("logged in after %.2fs" % t_login)
+        print("cross-agent logged in after %.2fs" % t_login)
         mem_login = rss_kb(ag.proc.pid)
 
         def status():
@@ -133,29 +150,34 @@ def cross_agent_login_status_order(srv):
         seen = {s["uptime_s"]}
         wait_until(lambda: seen.add(status()["uptime_s"]) or len(seen) >= 4, 30, interval=0.2,
                    what="four status uploads")
-        print("status uploads seen: %d (uptime_s %s)" % (len(seen), sorted(seen)))
+        print("cross-agent status uploads seen: %d (uptime_s %s)" % (len(seen), sorted(seen)))
 
         # A custom order from the config file, its parameter substituted.
         t1 = time.monotonic()
         st, r = srv.api.post("give_order", {"device_id": did, "order": "say",
                                             "params": {"text": "hello from " + arch}})
         check(st == 200 and ("said hello from " + arch) in r["data"]["message"], st, r)
-        print("custom order answered in %.2fs: %r" % (time.monotonic() - t1,
+        print("cross-agent custom order answered in %.2fs: %r" % (time.monotonic() - t1,
                                                        r["data"]["message"].strip()))
         st, r = srv.api.post("give_order", {"device_id": did, "order": "no_such_order"})
         check(st == 502 and r["message"] == "order not in config", st, r)
 
         mem = rss_kb(ag.proc.pid)
         guest, other = smaps_split(ag.proc.pid, AGENT)
-        print("RSS %s: after login %d kB; after %d uploads and 2 orders %d kB (peak %d kB)%s"
-              % (arch, mem_login["VmRSS"], len(seen), mem["VmRSS"], mem["VmHWM"],
-                 "; of which file mappings of the agent and its %s libraries %d kB, the rest "
-                 "(qemu's binary and translation buffer, anonymous memory of guest and qemu "
-                 "together) %d kB: qemu-user's RSS is approximate" % (arch, guest, other)
-                 if EMU else ""))
+        print("cross-agent RSS %s%s: after login %d kB; after %d uploads and 2 orders %d kB "
+              "(peak %d kB)" % (arch, " (the qemu-user process: approximate)" if EMU else "",
+                                mem_login["VmRSS"], len(seen), mem["VmRSS"], mem["VmHWM"]))
+        if EMU:
+            base = baseline_kb()
+            print("cross-agent RSS %s: file mappings of the agent and its %s libraries %d kB; "
+                  "the rest (qemu's binary, its translation buffer, the anonymous memory of guest "
+                  "and emulator together) %d kB; a libc-only program idle under the same qemu: "
+                  "%s kB, so the agent's own share is about %s kB"
+                  % (arch, arch, guest, other, base if base is not None else "?",
+                     mem["VmRSS"] - base if base is not None else "?"))
         for p in (AGENT, os.environ.get("EF_LIBEDGEFLEET", "")):
             if p and os.path.exists(p):
-                print("size %s: %d bytes" % (os.path.basename(os.path.realpath(p)),
+                print("cross-agent size %s: %d bytes (not stripped)" % (os.path.basename(os.path.realpath(p)),
                                              os.path.getsize(os.path.realpath(p))))
 
         check(ag.stop(timeout=30) == 0, "agent exit code")
