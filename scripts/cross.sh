@@ -6,9 +6,7 @@
 # and the agent link or dlopen() (with ARCH's runtime libraries as their dependencies), cmocka
 # for the unit tests, and qemu-user. Debian packages only (apt-get); idempotent: installs only
 # what is missing, so a second `make cross` does not touch apt.
-#   cross.sh ARCH DEVROOT   install, unpack libwebsockets-dev:ARCH into DEVROOT (below), exit 0
-#   cross.sh --check ARCH   exit 0 if every package is installed, 1 if not (installs nothing)
-#   cross.sh --triplet ARCH print the GNU triplet (aarch64-linux-gnu, arm-linux-gnueabihf)
+#   cross.sh ARCH DEVROOT   install, unpack libwebsockets-dev:ARCH into DEVROOT (below)
 #
 # libwebsockets-dev is the one -dev package that cannot be installed for two architectures at
 # once (Debian 12: its /usr/include/lws_config.h differs between them, in LWS_INSTALL_LIBDIR
@@ -19,11 +17,6 @@
 # installed ARCH library; cmake/EfCross.cmake puts DEVROOT's pkgconfig directory first.
 set -euo pipefail
 
-mode=install
-case "${1:-}" in
-  --check) mode=check; shift ;;
-  --triplet) mode=triplet; shift ;;
-esac
 arch="${1:-}"
 devroot="${2:-}"
 case "$arch" in
@@ -31,7 +24,6 @@ case "$arch" in
   armhf) triplet=arm-linux-gnueabihf ;;
   *) echo "cross.sh: ARCH must be arm64 or armhf (got '${arch}')" >&2; exit 2 ;;
 esac
-if [ "$mode" = triplet ]; then echo "$triplet"; exit 0; fi
 
 # Native (build machine) packages: the cross compiler, cmake and pkg-config, qemu-user.
 # qemu-user-static: its qemu-aarch64-static / qemu-arm-static need no host libraries; no
@@ -60,13 +52,11 @@ done
 have_arch=1
 dpkg --print-foreign-architectures | grep -qx "$arch" || have_arch=0
 
-if [ "$mode" = check ]; then
-  [ ${#missing[@]} -eq 0 ] && [ $have_arch = 1 ] && exit 0
-  echo "cross.sh: missing for $arch:${missing[*]:+ ${missing[*]}}$([ $have_arch = 1 ] || echo " (dpkg architecture $arch)")"
-  exit 1
-fi
 [ -n "$devroot" ] || { echo "cross.sh: usage: cross.sh ARCH DEVROOT" >&2; exit 2; }
 devroot=$(realpath -m "$devroot") # libwebsockets.pc gets it as its prefix
+case "$devroot" in # it is emptied below
+  /|/usr|/usr/*|/etc|/etc/*) echo "cross.sh: DEVROOT $devroot: give a directory of the build" >&2; exit 2 ;;
+esac
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
