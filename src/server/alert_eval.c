@@ -400,20 +400,20 @@ static void save_state(struct alerting *al) {
   free(text);
 }
 
-/* In a cluster every node sees every device and miner, and one evaluates: the leader
- * (cluster.h), so an alert fires, is notified and is saved once. */
+/* In a cluster every node sees every device and miner and evaluates the same rules (so any node
+ * answers alert queries, and a new leader has the state already); the leader alone saves it,
+ * writes the alert log and notifies (srv->leader, kept by cluster.c), so each happens once. */
 static void on_timer(uv_timer_t *t) {
   struct alerting *al = t->data;
-  if (!al->srv->leader) return;
   round_now(al);
-  save_state(al);
+  if (al->srv->leader) save_state(al);
 }
 
 /* ----- persistence ----- */
 
 static void on_log(void *ud, const json_t *e) {
   struct alerting *al = ud;
-  if (!al->srv->devlog) return;
+  if (!al->srv->devlog || !al->srv->leader) return;
   char *text = json_dumps(e, JSON_COMPACT);
   if (!text) return;
   struct store_alert_log row = {

@@ -45,12 +45,16 @@ void cluster_announce(struct server *srv, enum cluster_change what, uint64_t id,
                       const char *name, const char *name2) {
   (void)srv, (void)what, (void)id, (void)name, (void)name2;
 }
+void cluster_announce_alert(struct server *srv, const char *op, const json_t *args) {
+  (void)srv, (void)op, (void)args;
+}
 
 #else
 
 #include <nats/nats.h>
 #include <pthread.h>
 
+#include "alert.h"
 #include "clock.h"
 #include "cluster_wire.h"
 #include "id.h"
@@ -280,6 +284,46 @@ static void on_hb_timer(uv_timer_t *t) {
 
 static void views_rebuilt(void *ud) { front_devices_changed(ud); }
 
+/* An alert-engine change made on another node (cluster_announce_alert), made here too. */
+static void apply_alert(struct server *srv, const json_t *c) {
+  struct alerts *a = alerting_alerts(srv);
+  const char *op = jstr(c, "op");
+  const json_t *x = json_object_get(c, "args");
+  if (!a || !op || !json_is_object(x)) return;
+  char err[256];
+  int64_t now = ef_now_ms();
+  int rc = 0;
+  bool rules = false;
+  if (strcmp(op, "rule_add") == 0) {
+    rc = alerts_rule_add(a, json_object_get(x, "body"), err, sizeof err);
+    rules = true;
+  } else if (strcmp(op, "rule_update") == 0 && jstr(x, "name")) {
+    rc = alerts_rule_update(a, jstr(x, "name"), json_object_get(x, "body"), err, sizeof err);
+    rules = true;
+  } else if (strcmp(op, "rule_delete") == 0 && jstr(x, "name")) {
+    rc = alerts_rule_delete(a, jstr(x, "name"), now);
+    rules = true;
+  } else if (strcmp(op, "silence") == 0) {
+    json_t *until = json_object_get(x, "until");
+    if (json_is_integer(until))
+      alerts_silence(a, jstr(x, "rule"), jstr(x, "fingerprint"), json_integer_value(until),
+                     jstr(x, "comment"), jstr(x, "by"), now);
+  } else if (strcmp(op, "ack") == 0 && jstr(x, "fingerprint")) {
+    rc = alerts_ack(a, jstr(x, "fingerprint"), jstr(x, "by") ? jstr(x, "by") : "api", now);
+  }
+  if (rules && rc == 0) alerting_rules_changed(srv); /* this node's rules file, and evaluate */
+  if (rc) ef_log(EF_LOG_WARN, "cluster: alert change %s from another node not applied here", op);
+}
+
+void cluster_announce_alert(struct server *srv, const char *op, const json_t *args) {
+  struct cluster *cl = srv->cluster;
+  if (!cl) return;
+  json_t *c = json_pack("{s:s, s:s, s:O}", "k", "alert", "op", op, "args", args);
+  char *txt = jdump_decref(c);
+  out_str(cl, 'C', 0, ef_now_ms(), NULL, txt);
+  ef_free(txt);
+}
+
 static void apply_change(struct cluster *cl, const char *json, size_t len) {
   struct server *srv = cl->srv;
   json_t *c = jparse_object(json, len);
@@ -297,6 +341,8 @@ static void apply_change(struct cluster *cl, const char *json, size_t len) {
     miner_bind_remote(srv->miners, jstr(c, "m"), id);
   } else if (strcmp(k, "wdel") == 0 && jstr(c, "m") && jstr(c, "h")) {
     miner_worker_delete(srv->miners, jstr(c, "m"), jstr(c, "h"));
+  } else if (strcmp(k, "alert") == 0) {
+    apply_alert(srv, c);
   }
   json_decref(c);
 }
@@ -377,6 +423,7 @@ static void handle_bus(struct cluster *cl, const char *msg, size_t len) {
     case 'M': miner_apply_remote(cl->srv->miners, rec.id, rec.f2, rec.len2); break;
     case 'H': cl->nodes[r.node].devices = rec.id; break;
     case 'B': node_lost(cl, r.node, "stopped"); return;
+    case 'Q': send_directory(cl); break; /* it (re)connected: it may have dropped ours */
     case 'C': apply_change(cl, rec.f2, rec.len2); break;
     }
   }
@@ -554,7 +601,10 @@ static void on_async(uv_async_t *a) {
         ef_log(EF_LOG_INFO, "cluster: connected to NATS as node %u", cl->me);
         cwire_begin(&cl->out, cl->me, cl->epoch);
         cl->out_records = 0;
-        on_hb_timer(&cl->hb_timer); /* say so at once */
+        /* Say so at once, and ask for the directories: after a short cut the others may not
+         * have missed this node (they send nothing then), but it dropped theirs. */
+        out_add(cl, 'Q', 0, ef_now_ms(), NULL, 0, NULL, 0);
+        on_hb_timer(&cl->hb_timer);
       }
       break;
     case IN_DISCONNECTED:

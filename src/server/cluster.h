@@ -64,5 +64,9 @@ enum cluster_change {
 /* Announce a change (nothing on a single node). Strings are copied. */
 void cluster_announce(struct server *srv, enum cluster_change what, uint64_t id,
                       const char *name, const char *name2);
+/* Announce a change of the alert engine made here (alert.h), for the others to make too: `op`
+ * "rule_add" {body}, "rule_update" {name, body}, "rule_delete" {name}, "silence" {rule?,
+ * fingerprint?, until, comment?, by?}, "ack" {fingerprint, by}; args borrowed. */
+void cluster_announce_alert(struct server *srv, const char *op, const json_t *args);
 
 #endif

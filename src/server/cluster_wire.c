@@ -27,6 +27,7 @@ void cwire_begin(struct cwire_buf *b, unsigned node, int64_t epoch) {
 
 void cwire_add(struct cwire_buf *b, char kind, uint64_t id, int64_t time, const char *f1,
                size_t len1, const char *f2, size_t len2) {
+  if (time < 0) time = 0; /* the reader refuses negative times: never send one */
   reserve(b, HDR_MAX + len1 + len2);
   b->len += (size_t)snprintf(b->p + b->len, HDR_MAX, "%c %llu %lld %zu %zu\n", kind,
                              (unsigned long long)id, (long long)time, len1, len2);
@@ -82,7 +83,7 @@ int cwire_next(struct cwire_reader *r, struct cwire_rec *out) {
   uint64_t id, time, l1, l2;
   if (end - p < 2 || p[1] != ' ') return -1;
   char kind = p[0];
-  if (!strchr("ISOUMHBC", kind) || kind == '\0') return -1;
+  if (!strchr("ISOUMHBCQ", kind) || kind == '\0') return -1;
   p += 2;
   if (!number(&p, end, ' ', &id) || !number(&p, end, ' ', &time) || time > INT64_MAX ||
       !number(&p, end, ' ', &l1) || !number(&p, end, '\n', &l2))

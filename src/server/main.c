@@ -88,6 +88,7 @@ static void shutdown_server(struct server *srv) {
  * transition is delivered (notify.c), and every delivery's outcome goes to the alert log. */
 static void on_alert_event(void *ud, const struct alert_event *ev) {
   struct server *srv = ud;
+  if (!srv->leader) return; /* in a cluster the leader notifies (cluster.h) */
   notify_alert(srv->notify, &(struct notify_alert){
     .rule = ev->rule, .fingerprint = ev->fingerprint, .state = ev->state,
     .severity = ev->severity, .summary = ev->summary, .labels = ev->labels,

@@ -52,6 +52,7 @@ struct miners {
   struct worker_job job;
   struct store_miner *rows; /* the write in flight */
   size_t nrows;
+  int write_rc;             /* of the last write */
   bool busy;
   bool stopping;            /* miner_stop: what changed during the last write goes after it */
   miner_listener listener;  /* told of every upload accepted from a device here */
@@ -93,14 +94,27 @@ static void drop(struct miners *ms, size_t i) {
 
 static void write_work(struct store *st, struct worker_job *job) {
   struct miners *ms = container_of(job, struct miners, job);
-  if (st->ops->miner_write(st, ms->rows, ms->nrows) != 0)
+  ms->write_rc = st->ops->miner_write(st, ms->rows, ms->nrows);
+  if (ms->write_rc != 0)
     ef_log(EF_LOG_ERROR, "miner: writing %zu records failed: %s", ms->nrows, store_errmsg(st));
+}
+
+/* The database could not be reached: what the rows held is dirty again (their newest content
+ * goes with a later write, once it is back). */
+static void redirty(struct miners *ms) {
+  for (size_t i = 0; i < ms->nrows; i++) {
+    struct miner *m = find(ms, ms->rows[i].miner_id);
+    if (!m) continue;
+    if (!ms->rows[i].host_name) m->dirty = true;
+    else json_object_set_new(m->dirty_workers, ms->rows[i].host_name, json_true());
+  }
 }
 
 static void flush(struct miners *ms);
 
 static void write_done(struct worker_job *job) {
   struct miners *ms = container_of(job, struct miners, job);
+  if (ms->write_rc == EF_EUNAVAIL && !ms->stopping) redirty(ms);
   store_miners_free(ms->rows, ms->nrows);
   ms->rows = NULL;
   ms->nrows = 0;

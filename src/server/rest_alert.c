@@ -11,8 +11,9 @@
 #include <string.h>
 
 #include "alert.h"
-#include "device_json.h"
 #include "clock.h"
+#include "cluster.h"
+#include "device_json.h"
 #include "edgefleet/error.h"
 #include "id.h"
 #include "jsonutil.h"
@@ -160,6 +161,12 @@ static int rule_query_all(struct rest_call *c) {
   return rest_ok(c, json_pack("{s:o, s:o}", "rules", rules, "kinds", kinds));
 }
 
+/* The other nodes of a cluster make the same change (cluster.h); args is stolen. */
+static void announce(struct rest_call *c, const char *op, json_t *args) {
+  cluster_announce_alert(c->srv, op, args);
+  json_decref(args);
+}
+
 static int rule_fail(struct rest_call *c, int rc, const char *err) {
   int http = rc == EF_ENOENT ? 404 : rc == EF_EEXIST ? 409 : 400;
   return rest_fail(c, http, REST_GENERAL, "%s", err);
@@ -172,6 +179,7 @@ static int rule_add(struct rest_call *c) {
   int rc = alerts_rule_add(a, c->body, err, sizeof err);
   if (rc) return rule_fail(c, rc, err);
   alerting_rules_changed(c->srv);
+  announce(c, "rule_add", json_pack("{s:O}", "body", c->body));
   const char *name = jstr(c->body, "name");
   for (size_t i = 0; i < alerts_rule_count(a); i++)
     if (strcmp(alerts_rule_at(a, i)->name, name) == 0)
@@ -193,6 +201,7 @@ static int rule_update(struct rest_call *c) {
   int rc = alerts_rule_update(a, name, c->body, err, sizeof err);
   if (rc) return rule_fail(c, rc, err);
   alerting_rules_changed(c->srv);
+  announce(c, "rule_update", json_pack("{s:s, s:O}", "name", name, "body", c->body));
   for (size_t i = 0; i < alerts_rule_count(a); i++)
     if (strcmp(alerts_rule_at(a, i)->name, name) == 0)
       return rest_ok(c, alert_rule_json(alerts_rule_at(a, i)));
@@ -208,6 +217,7 @@ static int rule_delete(struct rest_call *c) {
   if (alerts_rule_delete(a, name, ef_now_ms()) != 0)
     return rest_fail(c, 404, REST_GENERAL, "no rule %.64s", name);
   alerting_rules_changed(c->srv);
+  announce(c, "rule_delete", json_pack("{s:s}", "name", name));
   return rest_ok(c, NULL);
 }
 
@@ -272,6 +282,12 @@ static int silence(struct rest_call *c) {
   }
   int64_t id = alerts_silence(a, rule, fp, until, comment, c->token_name, now);
   if (id <= 0) return rest_fail(c, 400, REST_GENERAL, "cannot silence");
+  json_t *args = json_pack("{s:I}", "until", (json_int_t)until);
+  if (rule) json_object_set_new(args, "rule", json_string(rule));
+  if (fp) json_object_set_new(args, "fingerprint", json_string(fp));
+  if (comment) json_object_set_new(args, "comment", json_string(comment));
+  if (c->token_name) json_object_set_new(args, "by", json_string(c->token_name));
+  announce(c, "silence", args);
   return rest_ok(c, json_pack("{s:I, s:I}", "silence_id", (json_int_t)id, "until",
                               (json_int_t)until));
 }
@@ -289,8 +305,10 @@ static int ack(struct rest_call *c) {
   json_t *x = listed(a, fp);
   bool seen = x && sees_alert(c, x);
   json_decref(x);
-  if (!seen || alerts_ack(a, fp, c->token_name ? c->token_name : "api", ef_now_ms()) != 0)
+  const char *by = c->token_name ? c->token_name : "api";
+  if (!seen || alerts_ack(a, fp, by, ef_now_ms()) != 0)
     return rest_fail(c, 404, REST_GENERAL, "no open alert %.200s", fp);
+  announce(c, "ack", json_pack("{s:s, s:s}", "fingerprint", fp, "by", by));
   return rest_ok(c, listed(a, fp));
 }
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """seeds.py -- writes the seeds of tests/fuzz/corpus that are binary or derived from other files:
-wsframe, mqttframe (byte streams) and lotus_rpc (the answers of tests/data/lotus-rpc joined into
-whole collections). The other seeds are plain text files, written by hand.
+wsframe, mqttframe (byte streams), lotus_rpc (the answers of tests/data/lotus-rpc joined into
+whole collections) and cluster_wire (bus messages, whose byte counts are best computed). The other seeds are plain text files, written by hand.
 
 Run from anywhere: python3 tests/fuzz/seeds.py. It rewrites only the files it names (seed-*),
 never a crash reproducer (crash-*, regress-*)."""
@@ -103,3 +103,35 @@ write("lotus_rpc", "seed-no-permission",
                   ("WorkerJobs", rpc("WorkerJobs"))]) + b"\0!SectorsSummary\0node tok:/dns/node/tcp/1234/http")
 write("lotus_rpc", "seed-api-info", collection([("ActorAddress", rpc("ActorAddress"))])
       + b"\0api eyJhbGciOiJIUzI1NiJ9.x.y:/ip4/10.0.0.5/tcp/2345/http\0node http://[::1]:1234")
+
+
+# ----- cluster_wire: bus messages (src/server/cluster_wire.h) -----
+def bus(node, epoch, *recs):
+    out = b"EF1 %d %d\n" % (node, epoch)
+    for kind, rid, time, f1, f2 in recs:
+        out += b"%c %d %d %d %d\n" % (kind, rid, time, len(f1), len(f2)) + f1 + f2
+    return out
+
+
+T = 1700000000000
+STATUS = (b'{"type":"upload_status_info","data":{"host_name":"w1","cpu_usage":12.5,'
+          b'"total_memory_mb":64000,"free_memory_mb":1000}}')
+MINER = b'{"type":"upload_miner_info","data":{"miner_id":"f01234","workers":[]}}'
+write("cluster_wire", "seed-header-only", bus(0, T))
+write("cluster_wire", "seed-sessions", bus(1, T, (ord("I"), 42, T + 1, b"10.0.0.5", b""),
+                                           (ord("S"), 42, T + 2, b"Unknown", b"heartbeat missed"),
+                                           (ord("S"), 42, T + 3, b"online", b"message received"),
+                                           (ord("O"), 42, T + 4, b"connection closed", b"")))
+write("cluster_wire", "seed-uploads", bus(2, T, (ord("U"), 43, T + 5, b"w1", STATUS),
+                                          (ord("U"), 44, T + 6, b"", b'{"data":{}}'),
+                                          (ord("M"), 43, T + 7, b"", MINER)))
+write("cluster_wire", "seed-node", bus(3, T, (ord("H"), 2, T + 8, b"", b""),
+                                       (ord("C"), 0, T + 9, b"", b'{"k":"deleted","id":"42"}'),
+                                       (ord("C"), 0, T + 10, b"", b'{"k":"bind","m":"f01234"}'),
+                                       (ord("B"), 0, T + 11, b"", b"")))
+write("cluster_wire", "seed-extremes", bus(1023, 2**63 - 1,
+                                           (ord("I"), 2**64 - 1, 2**63 - 1, b"[::1]", b""),
+                                           (ord("H"), 0, 0, b"", b"")))
+write("cluster_wire", "seed-binary", bus(5, 0, (ord("U"), 1, 1, bytes(range(256)), b"\n\0 I 1 2 3 4\n"),
+                                         (ord("C"), 2, 2, b"EF1 0 0\n", bytes(range(255, -1, -1)))))
+write("cluster_wire", "seed-leading-zeros", b"EF1 007 000\nI 0042 01 01 00\nx")
