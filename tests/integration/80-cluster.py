@@ -335,9 +335,14 @@ async def alerts_across_nodes(cl):
             al = body(n.api.get("alert_query_all"))["data"]["alerts"]
             return any(a["fingerprint"] == fp and a.get("acked_at") for a in al)
         wait_until(lambda: all(acked(n) for n in cl.nodes), 5, what="acked on every node")
-    rows = body(n2.api.post("alert_log_query", {"fingerprint": fp}))["data"]["rows"]
-    firing_rows = [x for x in rows if x["event"] == "firing"]
-    check(len(firing_rows) == 1, "the firing logged once, by the leader: %s" % rows)
+    # the leader writes the alert log behind: wait for its row, then make sure no other node
+    # wrote one too
+    def firings():
+        rows = body(n2.api.post("alert_log_query", {"fingerprint": fp}))["data"]["rows"]
+        return [x for x in rows if x["event"] == "firing"]
+    wait_until(lambda: firings(), 5, what="the firing in the alert log")
+    time.sleep(1.0)
+    check(len(firings()) == 1, "the firing logged once, by the leader: %s" % firings())
 
 
 async def nats_restart(cl):
