@@ -188,6 +188,8 @@ struct store_ops {
                      struct store_device *out);
   /* Every device, ordered by id. *out is an array of *n records. */
   int (*device_list)(struct store *st, struct store_device **out, size_t *n);
+  /* The number of devices (one count(*), no rows loaded). */
+  int (*device_count)(struct store *st, uint64_t *out);
   /* Set the non-NULL text fields of `patch` (and `password` when non-NULL, which clears the
    * verifier) on device patch->device_id, and updated_time = patch->updated_time. EF_ENOENT,
    * EF_EEXIST (sn/model). */

@@ -211,6 +211,7 @@ static const char *const mys_dev_text_cols[] = {
   X(DEV_GET, "SELECT " DEV_COLS " FROM devices WHERE device_id = ?")                             \
   X(DEV_FIND, "SELECT " DEV_COLS " FROM devices WHERE hardware_sn = ? AND hardware_model = ?")   \
   X(DEV_LIST, "SELECT " DEV_COLS " FROM devices ORDER BY device_id")                             \
+  X(DEV_COUNT, "SELECT count(*) FROM devices")                                                   \
   X(DEV_UPDATE, "UPDATE devices SET updated_time = ?" STORE_DEVICE_FIELDS(DEV_SET_)              \
                 ", pw_verifier = CASE WHEN ? IS NULL THEN pw_verifier END,"                      \
                 " password = COALESCE(?, password) WHERE device_id = ?")                         \
@@ -1669,6 +1670,20 @@ static int mys_device_list(struct store *st, struct store_device **out, size_t *
   return ret;
 }
 
+static int mys_device_count(struct store *st, uint64_t *out) {
+  struct mys_store *s = S(st);
+  if (!out) return mys_invalid(s, "out is NULL");
+  *out = 0;
+  struct mys_id_row row;
+  int ret = mys_select_one(s, M_DEV_COUNT, NULL, &mys_id_rows, &row);
+  if (ret == EF_ENOENT) {
+    mys_msg(s, "count(*) of devices returned no row");
+    ret = EF_EDB;
+  }
+  if (ret == 0) *out = row.id;
+  return ret;
+}
+
 static int mys_device_update(struct store *st, const struct store_device *d) {
   struct mys_store *s = S(st);
   if (!d) return mys_invalid(s, "patch is NULL");
@@ -2309,6 +2324,7 @@ const struct store_ops store_mysql_ops = {
     .device_get = mys_device_get,
     .device_find = mys_device_find,
     .device_list = mys_device_list,
+    .device_count = mys_device_count,
     .device_update = mys_device_update,
     .device_delete = mys_device_delete,
     .device_set_token = mys_device_set_token,

@@ -203,6 +203,7 @@ static const size_t device_text_off[] = {
   X(DEV_GET, "SELECT " DEV_COLS " FROM devices WHERE device_id = $1")                            \
   X(DEV_FIND, "SELECT " DEV_COLS " FROM devices WHERE hardware_sn = $1 AND hardware_model = $2") \
   X(DEV_LIST, "SELECT " DEV_COLS " FROM devices ORDER BY device_id")                             \
+  X(DEV_COUNT, "SELECT count(*) FROM devices")                                                   \
   X(DEV_UPDATE, "UPDATE devices SET password = COALESCE($1::text, password), "                   \
                 "pw_verifier = CASE WHEN $1::text IS NULL THEN pw_verifier END, "                \
                 "updated_time = $2" STORE_DEVICE_FIELDS(DEV_SET_) " WHERE device_id = $3")       \
@@ -1301,6 +1302,25 @@ static int pg_device_list(struct store *st, struct store_device **out, size_t *n
   return ret;
 }
 
+static int pg_device_count(struct store *st, uint64_t *out) {
+  struct pg_store *s = S(st);
+  if (!out) return invalid(s, "out is NULL");
+  *out = 0;
+  int ret = ready(s);
+  if (ret) return ret;
+  PGresult *r;
+  ret = exec_stmt(s, S_DEV_COUNT, NULL, &r);
+  if (ret) return ret;
+  if (PQntuples(r) > 0) {
+    *out = (uint64_t)col_i64(r, 0, 0);
+  } else {
+    set_msg(s, "count(*) of devices returned no row");
+    ret = EF_EDB;
+  }
+  PQclear(r);
+  return ret;
+}
+
 static int pg_device_update(struct store *st, const struct store_device *patch) {
   struct pg_store *s = S(st);
   if (!patch) return invalid(s, "patch is NULL");
@@ -2033,6 +2053,7 @@ const struct store_ops store_pg_ops = {
     .device_get = pg_device_get,
     .device_find = pg_device_find,
     .device_list = pg_device_list,
+    .device_count = pg_device_count,
     .device_update = pg_device_update,
     .device_delete = pg_device_delete,
     .device_set_token = pg_device_set_token,

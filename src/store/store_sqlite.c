@@ -178,6 +178,7 @@ static const char *const device_text_cols[] = {
   X(DEV_GET, "SELECT " DEV_COLS " FROM devices WHERE device_id = ?")                             \
   X(DEV_FIND, "SELECT " DEV_COLS " FROM devices WHERE hardware_sn = ? AND hardware_model = ?")   \
   X(DEV_LIST, "SELECT " DEV_COLS " FROM devices ORDER BY device_id")                             \
+  X(DEV_COUNT, "SELECT count(*) FROM devices")                                                   \
   X(DEV_UPDATE, "UPDATE devices SET updated_time = ?" STORE_DEVICE_FIELDS(DEV_SET_)              \
                 ", password = COALESCE(:pw, password),"                                           \
                 " pw_verifier = CASE WHEN :pw IS NULL THEN pw_verifier END WHERE device_id = ?")    \
@@ -994,6 +995,21 @@ static int sqlite_device_list(struct store *st, struct store_device **out, size_
   return ret;
 }
 
+static int sqlite_device_count(struct store *st, uint64_t *out) {
+  struct sqlite_store *s = S(st);
+  if (!out) return invalid(s, "out is NULL");
+  *out = 0;
+  sqlite3_stmt *q = s->stmt[S_DEV_COUNT];
+  int rc = step(q), ret = 0;
+  if (rc == SQLITE_ROW) *out = (uint64_t)sqlite3_column_int64(q, 0);
+  else if (rc == SQLITE_DONE) {
+    set_msg(s, "count(*) of devices returned no row");
+    ret = EF_EDB;
+  } else ret = db_fail(s, rc);
+  done(q);
+  return ret;
+}
+
 static int sqlite_device_update(struct store *st, const struct store_device *p) {
   struct sqlite_store *s = S(st);
   if (!p) return invalid(s, "patch is NULL");
@@ -1620,6 +1636,7 @@ const struct store_ops store_sqlite_ops = {
     .device_get = sqlite_device_get,
     .device_find = sqlite_device_find,
     .device_list = sqlite_device_list,
+    .device_count = sqlite_device_count,
     .device_update = sqlite_device_update,
     .device_delete = sqlite_device_delete,
     .device_set_token = sqlite_device_set_token,
