@@ -104,3 +104,64 @@ install: deps
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-test $(BUILD_SAN) $(BUILD_TSAN) $(BUILD_FUZZ) $(BUILD_INSTALL) build-deb
+
+# ---- ARM devices (docs/cross.md) ------------------------------------------------------------
+#   make cross ARCH=arm64|armhf   libedgefleet and edgefleet-agent cross-built for ARCH with
+#                                 Debian's cross toolchain (EF_EDGE_ONLY=ON, cmake/toolchain-ARCH
+#                                 .cmake) in $(BUILD_CROSS)-ARCH; scripts/cross.sh installs what
+#                                 is missing first (apt-get). Without an ARM ARCH: both.
+#   make test-cross [ARCH=...]    the same builds with their unit tests run under qemu-user
+#                                 (ctest, CMAKE_CROSSCOMPILING_EMULATOR), and the ARM agent logging
+#                                 in to this machine's edgefleetd from $(BUILD) (tests/cross).
+#                                 Skipped, saying so, only when the packages cannot be installed.
+#   make cross-install ARCH=...   cmake --install of the cross build (prefix /usr, libraries in
+#                                 lib/TRIPLET) into CROSS_DESTDIR (one ARCH), or into
+#                                 $(BUILD_CROSS)-ARCH/stage: what `make deb ARCH=...` packages.
+BUILD_CROSS ?= build-cross
+CROSS_DESTDIR ?=
+CROSS_ARCHES = $(if $(filter arm64 armhf,$(ARCH)),$(filter arm64 armhf,$(ARCH)),arm64 armhf)
+CROSS_HOST_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+cross_dir = $(abspath $(BUILD_CROSS)-$(1))
+cross_configure = cmake -S . -B $(call cross_dir,$(1)) \
+  -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/toolchain-$(1).cmake -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_INSTALL_PREFIX=/usr -DEF_EDGE_ONLY=ON -DEF_TESTS=ON \
+  -DEF_CROSS_DEVROOT=$(call cross_dir,$(1))/devroot -DEF_NATIVE_BUILD=$(abspath $(BUILD)) >/dev/null
+
+.PHONY: cross test-cross cross-install clean-cross cross-check-arch
+
+cross: cross-check-arch $(addprefix cross-build-,$(CROSS_ARCHES))
+test-cross: cross-check-arch $(addprefix test-cross-,$(CROSS_ARCHES))
+cross-install: cross-check-arch $(addprefix cross-install-,$(CROSS_ARCHES))
+
+# ARCH: arm64, armhf, or unset / this machine's own (then both).
+cross-check-arch:
+	@case "$(ARCH)" in ""|arm64|armhf|$(CROSS_HOST_ARCH)) ;; \
+	  *) echo "make: ARCH=$(ARCH): the cross builds are for arm64 and armhf (docs/cross.md)"; exit 2 ;; esac
+
+cross-build-%:
+	scripts/cross.sh $* $(call cross_dir,$*)/devroot
+	$(call cross_configure,$*)
+	cmake --build $(call cross_dir,$*) -j$(JOBS) --target edgefleet edgefleet-agent
+
+# The native edgefleetd first (make build), then ARCH's packages; when those cannot be had
+# (no Debian mirror, no qemu for this machine), a SKIPPED line instead of a failure.
+test-cross-%: build
+	@scripts/cross.sh $* $(call cross_dir,$*)/devroot || \
+	  { echo "test-cross $*: SKIPPED (exit 77): the cross toolchain, the $* libraries or qemu-user could not be installed (scripts/cross.sh $* failed above)"; \
+	    exit 0; } && \
+	  { set -x; $(call cross_configure,$*) && \
+	    cmake --build $(call cross_dir,$*) -j$(JOBS) && \
+	    ctest --test-dir $(call cross_dir,$*) --output-on-failure -j$(JOBS) && \
+	    { set +x; echo "test-cross $*: the agent under qemu (tests/cross/10-agent.py):"; \
+	      grep -E '^cross-agent' \
+	        $(call cross_dir,$*)/Testing/Temporary/LastTest.log | sed 's/^/  /'; }; }
+
+cross-install-%: cross-build-%
+	$(if $(and $(CROSS_DESTDIR),$(filter-out 1,$(words $(CROSS_ARCHES)))),\
+	  $(error make cross-install: CROSS_DESTDIR takes one ARCH (arm64 or armhf)))
+	DESTDIR=$(abspath $(or $(CROSS_DESTDIR),$(call cross_dir,$*)/stage)) \
+	  cmake --install $(call cross_dir,$*)
+
+clean: clean-cross
+clean-cross:
+	rm -rf $(BUILD_CROSS)-arm64 $(BUILD_CROSS)-armhf

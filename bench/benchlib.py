@@ -236,10 +236,23 @@ class Edgefleetd:
     provisioning and first logins are cheap; every other option the default unless given).
     `program`: another edgefleetd binary (a baseline build to compare with)."""
 
-    def __init__(self, tmp, extra=(), program=None):
-        self.data = os.path.join(tmp, "data-%d" % int(time.time() * 1000))
+    _seq = 0
+
+    def __init__(self, tmp, extra=(), program=None, listen="127.0.0.1:0", token=None,
+                 on_line=None):
+        """`listen`: another address (a cluster's shared port); `token`: an admin token written
+        into the data dir first (a cluster node after the first: the database has one already,
+        so the node makes none); `on_line(line)`: called with every stderr line (only the first
+        2,000 are kept in .lines)."""
+        Edgefleetd._seq += 1
+        self.data = os.path.join(tmp, "data-%d-%d" % (int(time.time() * 1000), Edgefleetd._seq))
         self.lines = []
-        args = [program or edgefleetd(), "--listen", "127.0.0.1:0", "--data-dir", self.data,
+        if token:
+            os.makedirs(self.data, exist_ok=True)
+            with open(os.path.join(self.data, "admin.token"), "w") as f:
+                f.write(token + "\n")
+            os.chmod(os.path.join(self.data, "admin.token"), 0o600)
+        args = [program or edgefleetd(), "--listen", listen, "--data-dir", self.data,
                 "--bcrypt-cost", "4"] + list(extra)
         self.proc = spawn(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.pid = self.proc.pid
@@ -250,6 +263,8 @@ class Edgefleetd:
             for line in self.proc.stderr:
                 if len(self.lines) < 2000:
                     self.lines.append(line)
+                if on_line:
+                    on_line(line)
                 m = re.search(r"ready port=(\d+)", line)
                 if m and not ready.is_set():
                     self.port = int(m.group(1))
@@ -305,6 +320,12 @@ class Edgefleetd:
     def stop(self):
         return stop(self.proc)
 
+    def kill(self):
+        """SIGKILL (a crash: nothing is flushed)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
 
 # ----- mosquitto -----
 
@@ -338,14 +359,21 @@ PROGRESS = re.compile(r"t=(\d+)s connected=(\d+)/(\d+)")
 
 class Loadgen:
     """edgefleet-loadgen in the background; progress lines are followed, the JSON summary is
-    parsed at the end."""
+    parsed at the end. reports=True adds --report-json: every 5-s report (cumulative counters
+    and latency histogram) is kept in .reports as it comes, so windows inside one long run are
+    measured by differences (window())."""
 
-    def __init__(self, args):
+    def __init__(self, args, reports=False):
         self.args = [loadgen_bin()] + list(args) + ["--json"]
+        if reports:
+            self.args.append("--report-json")
         self.proc = spawn(self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.connected = 0
         self.err = []
         self.out = None
+        self.reports = []
+        self.out_lines = []
+        self.cond = threading.Condition()
 
         def drain():
             for line in self.proc.stderr:
@@ -357,6 +385,30 @@ class Loadgen:
 
         self.t = threading.Thread(target=drain, daemon=True)
         self.t.start()
+        self.tout = None
+        if reports:
+            def drain_out():
+                for line in self.proc.stdout:
+                    j = None
+                    if line.startswith("{"):
+                        try:
+                            j = json.loads(line)
+                        except ValueError:
+                            j = None
+                    if j is not None and j.get("report"):
+                        j["_mono"] = time.monotonic()
+                        j["_wall_ms"] = int(time.time() * 1000)
+                        with self.cond:
+                            self.reports.append(j)
+                            self.connected = j["connected"]
+                            self.cond.notify_all()
+                    else:
+                        self.out_lines.append(line)
+                with self.cond:
+                    self.cond.notify_all()
+
+            self.tout = threading.Thread(target=drain_out, daemon=True)
+            self.tout.start()
 
     def wait_connected(self, n, timeout):
         deadline = time.monotonic() + timeout
@@ -366,8 +418,23 @@ class Loadgen:
             time.sleep(0.5)
         return self.connected >= n
 
+    def next_report(self, timeout=30):
+        """The first report that comes after this call (reports=True)."""
+        with self.cond:
+            k = len(self.reports)
+            if not self.cond.wait_for(lambda: len(self.reports) > k or self.proc.poll() is not None,
+                                      timeout) or len(self.reports) <= k:
+                raise SystemExit("bench: no loadgen report within %.0f s:\n%s" %
+                                 (timeout, "".join(self.err[-20:])))
+            return self.reports[k]
+
     def result(self, timeout=600):
-        out = self.proc.communicate(timeout=timeout)[0]
+        if self.tout is not None:
+            self.proc.wait(timeout)
+            self.tout.join(10)
+            out = "".join(self.out_lines)
+        else:
+            out = self.proc.communicate(timeout=timeout)[0]
         self.t.join(5)
         lines = out.strip().splitlines()
         if self.proc.returncode != 0 or len(lines) < 2:
@@ -376,6 +443,57 @@ class Loadgen:
         j = json.loads(lines[-2])
         j["summary"] = lines[-1]
         return j
+
+
+# ----- latency histograms of loadgen reports ([[upper edge µs, count], ...]) -----
+
+def hist_merge(*hists):
+    acc = {}
+    for h in hists:
+        for hi, c in h:
+            acc[hi] = acc.get(hi, 0) + c
+    return sorted([hi, c] for hi, c in acc.items() if c)
+
+
+def hist_diff(h0, h1):
+    """What h1 (a later cumulative histogram) recorded after h0."""
+    acc = {hi: c for hi, c in h1}
+    for hi, c in h0:
+        acc[hi] = acc.get(hi, 0) - c
+    return sorted([hi, c] for hi, c in acc.items() if c > 0)
+
+
+def hist_quantile_ms(h, q, max_us=None):
+    """As the loadgen's: the upper edge of the bucket holding rank ceil(q * n), capped at
+    max_us; 0 when empty."""
+    n = sum(c for _, c in h)
+    if not n:
+        return 0.0
+    rank = max(1, min(n, int(q * n + 0.999999)))
+    seen = 0
+    for hi, c in h:
+        seen += c
+        if seen >= rank:
+            return (min(hi, max_us) if max_us is not None else hi) / 1000.0
+    return h[-1][0] / 1000.0
+
+
+def window(r0, r1):
+    """Figures of a loadgen between two of its reports (r0 before r1): counters' differences
+    and the latencies of the replies recorded in between. max_ms is the upper edge of the
+    highest bucket that grew (at most 6.25 % above the true value), capped by the run's max."""
+    h = hist_diff(r0["rtt_hist"], r1["rtt_hist"])
+    out = {k: r1[k] - r0[k] for k in ("messages", "pings", "statuses", "replies", "misses",
+                                      "disconnects", "logins", "login_fails", "connect_fails",
+                                      "orders")}
+    out.update({"p50_ms": hist_quantile_ms(h, 0.5, r1["rtt_max_us"]),
+                "p99_ms": hist_quantile_ms(h, 0.99, r1["rtt_max_us"]),
+                "p999_ms": hist_quantile_ms(h, 0.999, r1["rtt_max_us"]),
+                "max_ms": hist_quantile_ms(h, 1.0, r1["rtt_max_us"]),
+                "n": sum(c for _, c in h), "seconds": r1["elapsed_s"] - r0["elapsed_s"],
+                "connected": r1["connected"], "wall0_ms": r0["_wall_ms"],
+                "wall1_ms": r1["_wall_ms"]})
+    return out
 
 
 def run_wrk(port, mode, ids, token, tmp, conns=64, threads=2, seconds=15):
@@ -415,6 +533,167 @@ def run_wrk(port, mode, ids, token, tmp, conns=64, threads=2, seconds=15):
     if p.returncode != 0 or r["requests"] == 0:
         raise SystemExit("bench: wrk failed:\n" + out)
     return r
+
+
+# ----- process trees (a database server and its backends) -----
+
+def tree_pids(root):
+    """root and its descendants now (from /proc/*/stat)."""
+    parent = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+        except OSError:
+            continue
+        parent[int(d)] = int(st[st.rindex(")") + 2:].split()[1])
+    out, todo = [], [root]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += [c for c, pp in parent.items() if pp == p]
+    return out
+
+
+class TreeWindow:
+    """CPU of a process and its descendants between start() and end(), as % of one core;
+    processes that appear meanwhile count whole, those that exit lose what they used."""
+
+    def __init__(self, root):
+        self.root = root
+
+    def _ticks(self):
+        t = {}
+        for p in tree_pids(self.root):
+            try:
+                t[p] = cpu_ticks(p)
+            except (OSError, ValueError, IndexError):
+                pass
+        return t
+
+    def start(self):
+        self.t0, self.c0 = time.monotonic(), self._ticks()
+
+    def end(self):
+        self.t1, c1 = time.monotonic(), self._ticks()
+        self.cpu_s = sum(v - self.c0.get(p, 0) for p, v in c1.items()) / TICK
+        self.cpu_pct = 100.0 * self.cpu_s / (self.t1 - self.t0)
+
+
+# ----- /metrics of a node (its metrics_listen: plain HTTP, no token) -----
+
+def scrape(port, timeout=10):
+    """{'name{labels}': value} of http://127.0.0.1:port/metrics (comments skipped)."""
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=timeout) as r:
+        text = r.read().decode()
+    out = {}
+    for line in text.splitlines():
+        if not line or line[0] == "#":
+            continue
+        k, _, v = line.rpartition(" ")
+        try:
+            out[k] = float(v)
+        except ValueError:
+            pass
+    return out
+
+
+# ----- a WebSocket client (RFC 6455, client side, text frames): a device or a dashboard -----
+
+class WsClient:
+    """A blocking WebSocket connection to 127.0.0.1:port/path from `source` (another loopback
+    address is another client address). send(obj) / recv(timeout) speak JSON text messages;
+    pings from the server are answered while reading."""
+
+    def __init__(self, port, path, source="127.0.0.1", timeout=10.0):
+        import base64
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.bind((source, 0))
+        self.sock.settimeout(timeout)
+        self.sock.connect(("127.0.0.1", port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+                           "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+                           "Sec-WebSocket-Version: 13\r\n\r\n" % (path, port, key)).encode())
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise OSError("WebSocket upgrade: connection closed")
+            buf += chunk
+        head, _, self.buf = buf.partition(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 101"):
+            raise OSError("WebSocket upgrade refused: %r" % head[:200])
+        self.local = self.sock.getsockname()
+
+    def _send_frame(self, op, payload):
+        mask = os.urandom(4)
+        n = len(payload)
+        hdr = bytes([0x80 | op])
+        if n < 126:
+            hdr += bytes([0x80 | n])
+        elif n < 65536:
+            hdr += bytes([0x80 | 126]) + n.to_bytes(2, "big")
+        else:
+            hdr += bytes([0x80 | 127]) + n.to_bytes(8, "big")
+        body = bytes(b ^ mask[i & 3] for i, b in enumerate(payload))
+        self.sock.sendall(hdr + mask + body)
+
+    def send(self, obj):
+        self._send_frame(1, json.dumps(obj).encode())
+
+    def _need(self, n, deadline):
+        while len(self.buf) < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise socket.timeout("WebSocket read timed out")
+            self.sock.settimeout(left)
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("WebSocket closed by the server")
+            self.buf += chunk
+
+    def recv(self, timeout=5.0):
+        """The next text message, parsed; socket.timeout when none comes in time."""
+        deadline = time.monotonic() + timeout
+        msg = b""
+        while True:
+            self._need(2, deadline)
+            b0, b1 = self.buf[0], self.buf[1]
+            n, off = b1 & 0x7F, 2
+            if n == 126:
+                self._need(4, deadline)
+                n, off = int.from_bytes(self.buf[2:4], "big"), 4
+            elif n == 127:
+                self._need(10, deadline)
+                n, off = int.from_bytes(self.buf[2:10], "big"), 10
+            self._need(off + n, deadline)
+            payload, self.buf = self.buf[off:off + n], self.buf[off + n:]
+            op = b0 & 0x0F
+            if op == 9:  # ping
+                self._send_frame(10, payload)
+            elif op == 8:
+                raise EOFError("WebSocket closed by the server: %r" % payload[2:])
+            elif op in (0, 1):
+                msg += payload
+                if b0 & 0x80:
+                    return json.loads(msg)
+
+    def close(self):
+        try:
+            self._send_frame(8, (1000).to_bytes(2, "big"))
+        except OSError:
+            pass
+        self.sock.close()
+
+
+def git_commit():
+    r = subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"],
+                       capture_output=True, text=True)
+    return r.stdout.strip() or "?"
 
 
 def devices_label(n):

@@ -1,7 +1,7 @@
--- cycle.lua -- wrk script of bench/orders and bench/api: every request goes to the next device
+-- cycle.lua -- wrk script of bench/orders, bench/api and bench/cluster: every request goes to the next device
 -- id of a file (one id a line), each wrk thread starting at its own offset so that concurrent
 -- requests hit different devices.
--- args: IDS_FILE MODE TOKEN   MODE: order | query | status
+-- args: IDS_FILE MODE TOKEN   MODE: order | query | status | update
 local ids, mode, token, i = {}, nil, nil, 0
 local base = "/service/devices_manage/"
 local nthreads, counter = 0, 0
@@ -18,7 +18,7 @@ function init(args)
   i = (tid or 0) * 7919 % #ids
   -- wrk.format() uses wrk.headers only when given no headers: put every header here
   wrk.headers["Authorization"] = "Bearer " .. token
-  if mode == "order" then wrk.headers["Content-Type"] = "application/json" end
+  if mode == "order" or mode == "update" then wrk.headers["Content-Type"] = "application/json" end
 end
 
 function request()
@@ -27,6 +27,9 @@ function request()
   if mode == "order" then
     return wrk.format("POST", base .. "give_order", nil,
                       '{"device_id":"' .. id .. '","order":"bench","params":{"n":' .. i .. '}}')
+  elseif mode == "update" then
+    return wrk.format("POST", base .. "device_update", nil,
+                      '{"device_id":"' .. id .. '","dev_description":"bench ' .. i .. '"}')
   elseif mode == "status" then
     return wrk.format("GET", base .. "device_statusInfo_query/" .. id)
   end

@@ -31,7 +31,13 @@ endif()
 function(ef_target tgt)
   target_compile_options(${tgt} PRIVATE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
                          -Wmissing-prototypes -Wno-missing-field-initializers ${EF_SAN_FLAGS})
-  target_compile_definitions(${tgt} PRIVATE _GNU_SOURCE)
+  # 64-bit off_t, ino_t and time_t on 32-bit targets too (armhf; no-ops on 64-bit ones): without
+  # them readdir() and stat() fail with EOVERFLOW on a file system with 64-bit inode numbers or
+  # directory offsets (ext4 seen from qemu-arm, XFS, NFS, btrfs), files past 2 GiB cannot be
+  # opened, and times stop in 2038 (docs/cross.md). Neither type crosses an API edgefleet calls
+  # or offers (include/edgefleet/ has none; the libraries' calls it makes take none), so the
+  # 32-bit libraries of Debian 12 are called as before.
+  target_compile_definitions(${tgt} PRIVATE _GNU_SOURCE _FILE_OFFSET_BITS=64 _TIME_BITS=64)
   if(EF_SAN_FLAGS)
     target_link_options(${tgt} PRIVATE ${EF_SAN_FLAGS})
   endif()

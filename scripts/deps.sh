@@ -15,8 +15,10 @@ BUILD_PKGS=(build-essential cmake pkg-config
             libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libjansson-dev libsqlite3-dev
             libcurl4-openssl-dev libssl-dev libcrypt-dev libssh-dev libpq-dev
             libjs-chart.js curl)
-# bench/: the comparison servers and agents, the HTTP load tool, SQLite for the device-log check
-BENCH_PKGS=(mosquitto mosquitto-clients wrk zabbix-agent prometheus-node-exporter sqlite3 python3)
+# bench/: the comparison servers and agents, the HTTP load tool, SQLite for the device-log check,
+# and for bench/cluster the database servers and NATS (run from tests/helpers on loopback)
+BENCH_PKGS=(mosquitto mosquitto-clients wrk zabbix-agent prometheus-node-exporter sqlite3 python3
+            postgresql mariadb-server nats-server)
 TEST_PKGS=(libcmocka-dev clang python3 python3-websockets python3-bcrypt python3-psutil python3-asyncssh curl openssh-server sqlite3 chromium mosquitto openssl python3-aiosmtpd prometheus-alertmanager prometheus
            libmariadb-dev libnats-dev postgresql mariadb-server nats-server
            libsystemd-dev systemd man-db)

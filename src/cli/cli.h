@@ -37,6 +37,8 @@ struct cli_opts {
   char *by, *route, *target, *outcome, *cursor;
   /* alerts (cli_alert.c) */
   char *rule, *comment;
+  /* import-seed (cli_import.c) */
+  bool dry_run;
   int64_t duration; /* ms; 0 = not given */
 };
 
@@ -146,5 +148,8 @@ int cli_token_list(struct cli *c);
 int cli_token_revoke(struct cli *c);
 
 int cli_audit(struct cli *c);
+
+/* cli_import.c */
+int cli_import_seed(struct cli *c);
 
 #endif

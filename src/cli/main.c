@@ -81,6 +81,9 @@ static const struct cfg_opt command_opts[] = {
   CFG_ROW(struct cli_opts, duration, CFG_MS, 1000, 366LL * 86400000, NULL,
           "how long a silence lasts, e.g. 2h"),
   CFG_ROW(struct cli_opts, comment, CFG_STR, 0, 0, NULL, "why (a silence's note)"),
+  /* import-seed (cli_import.c) */
+  CFG_ROW(struct cli_opts, dry_run, CFG_BOOL, 0, 0, NULL,
+          "import-seed: print what would be done, change nothing"),
   CFG_END,
 };
 
@@ -132,6 +135,10 @@ static const struct cli_cmd commands[] = {
    "every API token: name, scope, groups, created, last used, expiry (never a secret)"},
   {"token", "revoke", "ID", 1, 1, "", cli_token_revoke,
    "revoke an API token at once (its open dashboards are closed)"},
+  {"import-seed", NULL, "mysql://USER:PASS@HOST:PORT/DB|@FILE [--dry-run]", 1, 1, "dry_run",
+   cli_import_seed,
+   "register the devices (with their password hashes), groups and relations of the original "
+   "system's MySQL tables; what exists already is skipped (admin token; docs/cli.md)"},
   {"audit", NULL, "[--since MS] [--until MS] [--by TOKEN] [--route R] [--target T] "
    "[--outcome O] [--limit N] [--cursor C]", 0, 0,
    "since until by route target outcome limit cursor", cli_audit,

@@ -143,6 +143,18 @@ bool crypto_bcrypt_verify(const char *password, const char *hash) {
   return ok;
 }
 
+bool crypto_bcrypt_hash_valid(const char *hash) {
+  static const char b64[] = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  if (!hash || strlen(hash) != 60) return false;
+  if (hash[0] != '$' || hash[1] != '2' || !strchr("aby", hash[2]) || hash[2] == '\0' ||
+      hash[3] != '$' || hash[6] != '$')
+    return false;
+  if (hash[4] < '0' || hash[4] > '3' || hash[5] < '0' || hash[5] > '9') return false;
+  int cost = (hash[4] - '0') * 10 + (hash[5] - '0');
+  if (cost < 4 || cost > 31) return false;
+  return strspn(hash + 7, b64) == 53;
+}
+
 bool crypto_streq(const char *a, const char *b) {
   size_t la = strlen(a), lb = strlen(b);
   if (la != lb) return false;

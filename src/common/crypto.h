@@ -22,6 +22,10 @@ void crypto_sha256_hex(const char *s, size_t len, char out[EF_SHA256_HEXLEN]);
 int crypto_bcrypt_hash(const char *password, int cost, char out[EF_BCRYPT_MAXLEN]);
 /* true when password matches the $2a$/$2b$/$2y$ hash. Same cost warning as above. */
 bool crypto_bcrypt_verify(const char *password, const char *hash);
+/* true when `hash` has the shape of a bcrypt hash crypto_bcrypt_verify can check: "$2a$",
+ * "$2b$" or "$2y$", a cost 04..31, "$", then 53 characters of bcrypt's base64 (22 of salt, 31
+ * of hash): 60 in all. Cheap (no hashing); says nothing of the password. */
+bool crypto_bcrypt_hash_valid(const char *hash);
 #define EF_SECRET_LEN 32       /* bytes of a server-side secret key */
 /* Hex HMAC-SHA-256 of s under key into out[EF_SHA256_HEXLEN]. */
 void crypto_hmac_sha256_hex(const unsigned char *key, size_t keylen, const char *s, size_t len,

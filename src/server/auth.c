@@ -374,9 +374,12 @@ static void touch_work(struct store *st, struct worker_job *job) {
 
 static void touch_done(struct worker_job *job) {
   struct touch_job *t = container_of(job, struct touch_job, job);
-  if (t->rc)
-    ef_log(EF_LOG_WARN, "auth: writing the last use of %zu API tokens: %s", t->n,
+  static int64_t logged; /* a database that is away fails every flush: once a minute is enough */
+  if (t->rc && ef_mono_ms() - logged >= 60000) {
+    logged = ef_mono_ms();
+    ef_log(EF_LOG_WARN, "auth: writing the last use of %zu API tokens: %s (kept; retried)", t->n,
            ef_strerror(t->rc));
+  }
   if (t->a) t->a->touching = NULL;
   ef_free(t->ids);
   ef_free(t->times);

@@ -423,6 +423,7 @@ static void handle_bus(struct cluster *cl, const char *msg, size_t len) {
     case 'M': miner_apply_remote(cl->srv->miners, rec.id, rec.f2, rec.len2); break;
     case 'H': cl->nodes[r.node].devices = rec.id; break;
     case 'B': node_lost(cl, r.node, "stopped"); return;
+    case 'Q': send_directory(cl); break; /* it (re)connected: it may have dropped ours */
     case 'C': apply_change(cl, rec.f2, rec.len2); break;
     }
   }
@@ -600,7 +601,10 @@ static void on_async(uv_async_t *a) {
         ef_log(EF_LOG_INFO, "cluster: connected to NATS as node %u", cl->me);
         cwire_begin(&cl->out, cl->me, cl->epoch);
         cl->out_records = 0;
-        on_hb_timer(&cl->hb_timer); /* say so at once */
+        /* Say so at once, and ask for the directories: after a short cut the others may not
+         * have missed this node (they send nothing then), but it dropped theirs. */
+        out_add(cl, 'Q', 0, ef_now_ms(), NULL, 0, NULL, 0);
+        on_hb_timer(&cl->hb_timer);
       }
       break;
     case IN_DISCONNECTED:

@@ -83,7 +83,7 @@ int cwire_next(struct cwire_reader *r, struct cwire_rec *out) {
   uint64_t id, time, l1, l2;
   if (end - p < 2 || p[1] != ' ') return -1;
   char kind = p[0];
-  if (!strchr("ISOUMHBC", kind) || kind == '\0') return -1;
+  if (!strchr("ISOUMHBCQ", kind) || kind == '\0') return -1;
   p += 2;
   if (!number(&p, end, ' ', &id) || !number(&p, end, ' ', &time) || time > INT64_MAX ||
       !number(&p, end, ' ', &l1) || !number(&p, end, '\n', &l2))

@@ -11,7 +11,8 @@
  * Kinds (what f1 and f2 hold): 'I' login (peer, -), 'S' state (state name, why), 'O' logout
  * (why, -), 'U' status upload (host name or empty, the device's message), 'M' miner upload (-,
  * the device's message), 'H' heartbeat (id: the devices the node holds), 'B' the node is
- * stopping (-, -), 'C' a change the other nodes must apply (-, JSON). Numbers are decimal; ids up to 2^64-1, times >= 0.
+ * stopping (-, -), 'Q' the node (re)connected and asks for every node's directory (-, -),
+ * 'C' a change the other nodes must apply (-, JSON). Numbers are decimal; ids up to 2^64-1, times >= 0.
  *
  * Decoding is strict and bounded (the input comes from the network): a malformed message is
  * refused whole, with nothing applied.

@@ -129,8 +129,8 @@ int device_from_json(const json_t *obj, unsigned flags, struct store_device *out
                        errlen);
     if (rc) goto fail_clear;
   }
-  rc = take_string(json_object_get(obj, "password"), "password", isnew, true, &out->password,
-                   err, errlen);
+  rc = take_string(json_object_get(obj, "password"), "password",
+                   isnew && !(flags & DEVJ_NO_PASSWORD), true, &out->password, err, errlen);
   if (rc) goto fail_clear;
   return 0;
 

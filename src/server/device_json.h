@@ -19,6 +19,8 @@
 
 /* device_from_json flags */
 #define DEVJ_NEW 1u /* a new device: password, hardware.sn and hardware.model are required */
+#define DEVJ_NO_PASSWORD 2u /* with DEVJ_NEW: the password is not required (it comes as a
+                               password_hash, which the caller reads: rest_device.c) */
 
 /* Fill `out` (zeroed first) from the device JSON `obj`: every STORE_DEVICE_FIELDS member found
  * at its nested place, and `password` (plain text, to be hashed by the caller). Members are

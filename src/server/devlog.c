@@ -17,7 +17,9 @@
  * PostgreSQL or MariaDB went away) is kept and tried again at each tick, before any later batch,
  * until it is written: its waiters are told of the failure at once, but its rows are not lost.
  * Each of its parts (device logs and states, audit rows, alert rows) is retried only when it was
- * not written yet, so a retry duplicates nothing. devlog_sync() lets a caller wait until what it queued is committed (an order's
+ * not written yet, so a retry duplicates nothing -- but for a commit whose answer the lost
+ * connection swallowed, which is written again (at least once). While the database is away at
+ * most KEEP_MAX device-log rows wait behind the kept batch. devlog_sync() lets a caller wait until what it queued is committed (an order's
  * REST answer does, docs/store.md#what-is-durable-when): its waiter rides on the batch being
  * filled, which then goes at once instead of at the next tick (or right after the batch in
  * flight), so waiters that arrive together share one commit.
@@ -33,6 +35,9 @@
 /* Not an option: it bounds one transaction and the memory of a burst, not a time, and is only
  * reached when devices write faster than one batch per log_flush; log_flush is the knob. */
 #define BATCH_MAX 4096
+/* Device-log rows kept at most while a batch waits for the database to come back (about 60 MB):
+ * past it new rows are dropped, counted and logged, rather than the memory of a long outage. */
+#define KEEP_MAX (BATCH_MAX * 64)
 /* Audit rows deleted by one pruning job at most (one short transaction). */
 #define PRUNE_BATCH 5000
 
@@ -69,6 +74,7 @@ struct devlog {
   struct batch *retry;      /* failed with EF_EUNAVAIL: goes again before anything else */
   uint64_t last_seq;        /* of the newest batch */
   uint64_t failed_seq;      /* of the newest batch that failed (0: none) */
+  uint64_t dropped;         /* device-log rows dropped while the database was away (KEEP_MAX) */
   int failed_rc;
   int64_t last_prune;
   struct worker_job prune_job;
@@ -286,6 +292,12 @@ uint64_t devlog_add(struct devlog *dl, uint64_t device_id, const char *event, co
                     const char *result) {
   struct batch *b = dl->cur;
   uint64_t seq = b->seq;
+  if (dl->retry && b->nlogs >= KEEP_MAX) {
+    if (dl->dropped++ % 100000 == 0)
+      ef_log(EF_LOG_ERROR, "devlog: the database is still unavailable; %llu device-log rows "
+             "dropped so far (%d kept)", (unsigned long long)dl->dropped, KEEP_MAX);
+    return seq;
+  }
   if (b->nlogs == b->cap_logs) {
     b->cap_logs = b->cap_logs ? b->cap_logs * 2 : 64;
     b->logs = ef_realloc(b->logs, b->cap_logs * sizeof *b->logs);

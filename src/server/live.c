@@ -232,14 +232,19 @@ void live_sess_error(struct dsess *s, const char *message) {
                                    "message", message));
 }
 
-void live_sess_set_status(struct dsess *s, const char *raw, size_t len, int64_t time) {
-  if (!s->status || s->status_len < len) {
-    ef_free(s->status);
-    s->status = ef_malloc(len + 1);
+/* Keep a copy of raw[len] in *buf (reused when it is large enough). */
+static void keep_status(char **buf, uint32_t *buflen, const char *raw, size_t len) {
+  if (!*buf || *buflen < len) {
+    ef_free(*buf);
+    *buf = ef_malloc(len + 1);
   }
-  memcpy(s->status, raw, len);
-  s->status[len] = '\0';
-  s->status_len = (uint32_t)len;
+  memcpy(*buf, raw, len);
+  (*buf)[len] = '\0';
+  *buflen = (uint32_t)len;
+}
+
+void live_sess_set_status(struct dsess *s, const char *raw, size_t len, int64_t time) {
+  keep_status(&s->status, &s->status_len, raw, len);
   s->status_time = time;
 }
 
@@ -391,13 +396,7 @@ void live_remote_status(struct live *l, uint64_t id, unsigned node, const char *
                         int64_t time, const char *host) {
   struct rdev *r = find_remote(l, id);
   if (!r || r->node != node) return;
-  if (!r->status || r->status_len < len) {
-    ef_free(r->status);
-    r->status = ef_malloc(len + 1);
-  }
-  memcpy(r->status, raw, len);
-  r->status[len] = '\0';
-  r->status_len = (uint32_t)len;
+  keep_status(&r->status, &r->status_len, raw, len);
   r->status_time = time;
   if (host && *host) set_host(l, id, host);
 }

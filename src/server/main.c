@@ -212,9 +212,9 @@ int main(int argc, char **argv) {
   struct store_open_opts sopts = {.must_exist = access(token_path, F_OK) == 0,
                                   .check = (enum store_check)cfg->db_check};
   struct store *st = NULL;
-  int src = store_open_with(cfg->db, &sopts, &st, err, sizeof err);
   char db_shown[512]; /* the URL without its password, for the log */
   store_url_redact(cfg->db, db_shown, sizeof db_shown);
+  int src = store_open_with(cfg->db, &sopts, &st, err, sizeof err);
   if (src == EF_ENOENT && sopts.must_exist)
     ef_log(EF_LOG_ERROR,
            "database %s is missing but %s exists: restore the database, or remove admin.token "

@@ -679,11 +679,9 @@ static void scrape_step(uv_idle_t *t) {
 
 static void registered_work(struct store *st, struct worker_job *job) {
   struct metrics *m = container_of(job, struct metrics, job);
-  struct store_device *arr = NULL;
-  size_t n = 0;
+  uint64_t n = 0;
   /* written on the database thread, read on the loop after done: the worker's FIFO orders it */
-  if (st->ops->device_list(st, &arr, &n) == 0) m->registered = (int64_t)n;
-  store_devices_free(arr, n);
+  if (st->ops->device_count(st, &n) == 0) m->registered = (int64_t)n;
 }
 
 static void registered_done(struct worker_job *job) {

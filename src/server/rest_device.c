@@ -10,6 +10,11 @@
  * Stages after a failed one return at once (c->etype set), whether or not rest.c still calls
  * them. Every string of a device body is checked against rest_limits[] (rest.h) before anything
  * is hashed or stored: a password over bcrypt's 72 bytes is a 400, not a hashing failure.
+ *
+ * A new device may come with `password_hash` instead of `password` (a fleet moved from another
+ * system keeps its devices' passwords: edgefleetctl import-seed): admin tokens only, a bcrypt
+ * hash of valid shape, stored as given (never hashed again), and like every password hash never
+ * answered nor logged (docs/api.md#device_add--register-a-device).
  */
 #include <limits.h>
 #include <stdbool.h>
@@ -51,6 +56,39 @@ static int hash_password(struct rest_call *c, char **password) {
     return -1;
   }
   *password = ef_strdup(hash);
+  return 0;
+}
+
+/* A body's "password_hash" (docs/api.md, device_add): *hash is NULL when there is none, else
+ * the hash (borrowed from obj). Only an admin token may give one (403), not together with a
+ * password (400), and it must have a bcrypt hash's shape (400). 0, or -1 with the answer set.
+ * No answer quotes the hash. */
+static int take_password_hash(struct rest_call *c, const json_t *obj, const char *prefix,
+                              const char **hash) {
+  *hash = NULL;
+  const json_t *v = json_object_get(obj, "password_hash");
+  if (!v || json_is_null(v)) return 0;
+  if (!prefix) prefix = "";
+  if (c->scope < AUTH_ADMIN) {
+    rest_fail(c, 403, REST_GENERAL,
+              "%spassword_hash: only an admin token may register a device with a password hash",
+              prefix);
+    return -1;
+  }
+  const json_t *pw = json_object_get(obj, "password");
+  if (pw && !json_is_null(pw)) {
+    rest_fail(c, 400, REST_GENERAL, "%spassword_hash: give a password or a password_hash, not both",
+              prefix);
+    return -1;
+  }
+  if (!json_is_string(v) || !crypto_bcrypt_hash_valid(json_string_value(v))) {
+    rest_fail(c, 400, REST_GENERAL,
+              "%spassword_hash: not a bcrypt hash ($2a$, $2b$ or $2y$, a cost 04..31, 60 "
+              "characters)",
+              prefix);
+    return -1;
+  }
+  *hash = json_string_value(v);
   return 0;
 }
 
@@ -96,11 +134,15 @@ static int add_pool(struct rest_call *c) {
   struct store_device *d = ef_calloc(1, sizeof *d);
   c->priv = d;
   c->priv_free = device_priv_free;
-  int rc = device_from_json(c->body, DEVJ_NEW, d, err, sizeof err);
+  const char *hash;
+  if (take_password_hash(c, c->body, NULL, &hash)) return REST_NEXT;
+  int rc = device_from_json(c->body, DEVJ_NEW | (hash ? DEVJ_NO_PASSWORD : 0), d, err,
+                            sizeof err);
   if (rc) return bad_device(c, rc, err);
   prepare_new(d, ef_now_ms());
+  if (hash) d->password = ef_strdup(hash); /* as given: never hashed again */
   if (rest_check_device(c, d, c->body, NULL)) return REST_NEXT; /* before bcrypt sees it */
-  hash_password(c, &d->password);
+  if (!hash) hash_password(c, &d->password);
   return REST_NEXT;
 }
 
@@ -109,10 +151,12 @@ static int add_db(struct rest_call *c, struct store *st) {
   if (c->etype || !d) return REST_NEXT;
   int rc = st->ops->device_add(st, d);
   if (rc) return rest_store_fail(c, rc, REST_DEVICEOP, "Device", st);
-  /* As the original API: the caller gets the plain password back (it chose it; docs/api.md). */
+  /* As the original API: the caller gets the plain password back (it chose it; docs/api.md).
+   * A device registered with a password_hash gets nothing of it back. */
   json_t *data = json_object();
   json_object_set_new(data, "device_id", id_to_json(d->device_id));
-  json_object_set(data, "password", json_object_get(c->body, "password"));
+  json_t *pw = json_object_get(c->body, "password");
+  if (pw) json_object_set(data, "password", pw);
   return rest_ok(c, data);
 }
 
@@ -120,6 +164,7 @@ static int add_db(struct rest_call *c, struct store *st) {
 
 struct batch {
   struct store_device *devs;
+  bool *hashed; /* devs[i].password came as a password_hash: not to be hashed */
   size_t n;
 };
 
@@ -129,6 +174,7 @@ static void batch_free(void *p) {
   for (size_t i = 0; i < b->n; i++)
     if (b->devs[i].password) explicit_bzero(b->devs[i].password, strlen(b->devs[i].password));
   store_devices_free(b->devs, b->n);
+  ef_free(b->hashed);
   ef_free(b);
 }
 
@@ -172,19 +218,22 @@ static size_t find_duplicate(struct store_device *devs, size_t n,
   return dup;
 }
 
-/* Hash every *distinct* password of the batch once and give each device a copy of its hash.
+/* Hash every *distinct* plain password of the batch once and give each device a copy of its hash
+ * (devices that came with a password_hash keep theirs).
  * A fleet provisioned with one shared password thus costs one bcrypt hash, not one per
  * device (100,000 hashes at cost 12 would be five hours of CPU). The price: devices that share
  * a password also share the salt, so their stored hashes are equal -- which reveals nothing
  * the provisioning did not already decide. 0, or -1 with the answer set. */
 static int hash_batch_passwords(struct rest_call *c, struct batch *b,
                                 const struct store_device **by) {
-  for (size_t i = 0; i < b->n; i++) by[i] = &b->devs[i];
-  qsort(by, b->n, sizeof *by, cmp_password);
+  size_t m = 0;
+  for (size_t i = 0; i < b->n; i++)
+    if (!b->hashed[i]) by[m++] = &b->devs[i];
+  qsort(by, m, sizeof *by, cmp_password);
   size_t i = 0;
-  while (i < b->n) {
+  while (i < m) {
     size_t j = i + 1;
-    while (j < b->n && !strcmp(by[j]->password, by[i]->password)) j++;
+    while (j < m && !strcmp(by[j]->password, by[i]->password)) j++;
     char *plain = ef_strdup(by[i]->password);
     if (hash_password(c, &plain)) return -1;
     for (size_t k = i; k < j; k++) {
@@ -214,6 +263,7 @@ static int batch_pool(struct rest_call *c) {
 
   struct batch *b = ef_calloc(1, sizeof *b);
   b->devs = ef_calloc(n, sizeof *b->devs);
+  b->hashed = ef_calloc(n, sizeof *b->hashed);
   c->priv = b;
   c->priv_free = batch_free;
   int64_t now = ef_now_ms();
@@ -221,12 +271,19 @@ static int batch_pool(struct rest_call *c) {
     json_t *e = json_array_get(arr, i);
     if (!json_is_object(e))
       return rest_fail(c, 400, REST_GENERAL, "devices[%zu]: must be an object", i);
-    if (device_from_json(e, DEVJ_NEW, &b->devs[i], err, sizeof err))
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "devices[%zu].", i);
+    const char *hash;
+    if (take_password_hash(c, e, prefix, &hash)) return REST_NEXT;
+    if (device_from_json(e, DEVJ_NEW | (hash ? DEVJ_NO_PASSWORD : 0), &b->devs[i], err,
+                         sizeof err))
       return rest_fail(c, 400, REST_GENERAL, "devices[%zu].%s", i, err);
     b->n = i + 1;
     prepare_new(&b->devs[i], now);
-    char prefix[32];
-    snprintf(prefix, sizeof prefix, "devices[%zu].", i);
+    if (hash) {
+      b->devs[i].password = ef_strdup(hash);
+      b->hashed[i] = true;
+    }
     if (rest_check_device(c, &b->devs[i], e, prefix)) return REST_NEXT;
   }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* store.c -- picks the store backend from the URL scheme, and frees the records stores return.
+/* store.c -- picks the store backend from the URL scheme, shows a URL without its password
+ * (store_url_redact), and frees the records stores return.
  *
  * The backends compiled in are the rows of `backends[]`; the first row is the embedded default
  * that a bare path (no "scheme:" prefix) means. Adding a backend is one row here plus its file.
@@ -38,8 +39,7 @@ static size_t scheme_len(const char *url) {
   return i + 1;
 }
 
-__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen,
-                                                          const char *fmt, ...) {
+void store_set_err(char *err, size_t errlen, const char *fmt, ...) {
   if (!err || !errlen) return;
   va_list ap;
   va_start(ap, fmt);
@@ -59,7 +59,7 @@ int store_open_with(const char *url, const struct store_open_opts *opts, struct 
   if (!out) return EF_EINVAL;
   *out = NULL;
   if (!url || !url[0]) {
-    set_err(err, errlen, "empty store URL");
+    store_set_err(err, errlen, "empty store URL");
     return EF_ECONFIG;
   }
 
@@ -89,8 +89,8 @@ int store_open_with(const char *url, const struct store_open_opts *opts, struct 
       if (w < 0) break;
       used += (size_t)w;
     }
-    set_err(err, errlen, "unknown store scheme '%s' (supported: %s, or a bare file path)", scheme,
-            supported);
+    store_set_err(err, errlen, "unknown store scheme '%s' (supported: %s, or a bare file path)",
+                  scheme, supported);
     return EF_ECONFIG;
   }
 
@@ -101,22 +101,46 @@ int store_open_with(const char *url, const struct store_open_opts *opts, struct 
   return 0;
 }
 
-const char *store_url_redact(const char *url, char *out, size_t len) {
-  const char *auth = strstr(url, "://");
-  const char *host_end = auth ? auth + 3 + strcspn(auth + 3, "/?#") : NULL;
-  const char *at = NULL;
-  for (const char *p = auth ? auth + 3 : url; auth && p < host_end; p++)
-    if (*p == '@') at = p; /* the last one: a password may hold an unencoded '@' */
-  const char *colon = at ? memchr(auth + 3, ':', (size_t)(at - (auth + 3))) : NULL;
-  if (!colon) snprintf(out, len, "%s", url);
-  else snprintf(out, len, "%.*s:***%s", (int)(colon - url), url, at);
-  return out;
-}
-
 void store_close(struct store **st) {
   if (!st || !*st) return;
   (*st)->ops->close(*st);
   *st = NULL;
+}
+
+const char *store_url_redact(const char *url, char *buf, size_t len) {
+  if (!buf || !len) return buf;
+  buf[0] = '\0';
+  if (!url) return buf;
+  size_t o = 0;
+  const char *p = url;
+  /* the user part: scheme://user:password@host */
+  const char *auth = strstr(url, "://");
+  if (scheme_len(url) && auth && auth + 1 == url + scheme_len(url)) {
+    auth += 3;
+    size_t alen = strcspn(auth, "/?#");
+    const char *at = NULL;
+    for (const char *c = auth; c < auth + alen; c++)
+      if (*c == '@') at = c; /* the last one: a password may hold an unencoded '@' */
+    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (colon) {
+      o = (size_t)snprintf(buf, len, "%.*s***", (int)(colon + 1 - url), url);
+      p = at;
+    }
+  }
+  /* the rest, with the value of each password= parameter hidden */
+  const char *query = strchr(p, '?');
+  while (o < len - 1 && *p) {
+    if (query && p > query && (p[-1] == '?' || p[-1] == '&') &&
+        strncasecmp(p, "password=", 9) == 0) {
+      o += (size_t)snprintf(buf + o, len - o, "%.9s***", p);
+      p += 9 + strcspn(p + 9, "&#");
+      continue;
+    }
+    buf[o++] = *p++;
+  }
+  if (o >= len) o = len - 1;
+  buf[o] = '\0';
+  return buf;
 }
 
 void store_device_clear(struct store_device *d) {

@@ -188,6 +188,8 @@ struct store_ops {
                      struct store_device *out);
   /* Every device, ordered by id. *out is an array of *n records. */
   int (*device_list)(struct store *st, struct store_device **out, size_t *n);
+  /* The number of devices (one count(*), no rows loaded). */
+  int (*device_count)(struct store *st, uint64_t *out);
   /* Set the non-NULL text fields of `patch` (and `password` when non-NULL, which clears the
    * verifier) on device patch->device_id, and updated_time = patch->updated_time. EF_ENOENT,
    * EF_EEXIST (sn/model). */
@@ -291,9 +293,10 @@ int store_open(const char *url, struct store **out, char *err, size_t errlen);
 int store_open_with(const char *url, const struct store_open_opts *opts, struct store **out,
                     char *err, size_t errlen);
 void store_close(struct store **st);
-/* The URL as it may be logged: a password in it ("scheme://user:PASSWORD@host...") becomes "***".
- * Returns out. */
-const char *store_url_redact(const char *url, char *out, size_t len);
+/* `url` as a message or log line may show it: a password in it ("scheme://user:PASSWORD@...", or
+ * a "password=" parameter) replaced by "***". Written to buf[len] (cut short if need be, never
+ * inside a password); returns buf. */
+const char *store_url_redact(const char *url, char *buf, size_t len);
 static inline const char *store_errmsg(struct store *st) { return st->ops->errmsg(st); }
 
 void store_device_clear(struct store_device *d); /* free members, zero the struct */
@@ -312,6 +315,10 @@ void store_alert_log_clear(struct store_alert_log *l); /* free members, zero the
 void store_alert_logs_free(struct store_alert_log *arr, size_t n);
 void store_hist_clear(struct store_hist *h);
 void store_hists_free(struct store_hist *arr, size_t n);
+
+/* For the backends: format an open() error into err[errlen] (either may be NULL/0). */
+__attribute__((format(printf, 3, 4))) void store_set_err(char *err, size_t errlen,
+                                                         const char *fmt, ...);
 
 /* The backends compiled in (for store_open and tests). */
 extern const struct store_ops store_sqlite_ops;

@@ -19,9 +19,9 @@
  * Many rows, one round trip: the write-behind batches (write_batch, audit_append, alert_write,
  * hist_write, miner_write, token_touch) and device_add_batch send each column of their rows as one
  * array parameter and insert or update FROM unnest(...): one statement however many rows, in one
- * transaction (docs/store.md#postgresql has the measurements). Upserts take the last row of each
- * key in the batch (DISTINCT ON ... ORDER BY ordinality DESC), as the row-by-row SQLite backend
- * does.
+ * transaction (docs/store.md#postgresql-statements-and-batches has the measurements). Upserts
+ * take the last row of each key in the batch (DISTINCT ON ... ORDER BY ordinality DESC), as the
+ * row-by-row SQLite backend does.
  *
  * Connection loss: an operation that finds the server gone (the connection broken, SQLSTATE class
  * 08, 57P01..57P03) fails with EF_EUNAVAIL and drops the connection. Nothing is retried here: the
@@ -64,9 +64,10 @@
 #define DEV_COLDEF_(col, parent, key) #col " text,\n"
 
 static const char *const migrations[] = {
-    /* 1: the SQLite backend's schema at its version 7 (docs/store.md#postgresql). Text that
-     * queries sort by (miner ids, host names, history owners) compares bytewise (COLLATE "C"),
-     * as SQLite's does, whatever the database's locale. */
+    /* 1: the SQLite backend's schema at its version 7
+     * (docs/store.md#postgresql-schema-migrations-types). Text that queries sort by (miner ids,
+     * host names, history owners) compares bytewise (COLLATE "C"), as SQLite's does, whatever
+     * the database's locale. */
     "CREATE TABLE devices (\n"
     "device_id bigint PRIMARY KEY,\n"
     STORE_DEVICE_FIELDS(DEV_COLDEF_)
@@ -190,7 +191,8 @@ static const size_t device_text_off[] = {
                                                 "?::bigint[], ?::bigint[]"
 #define GRP_COLS "group_id, group_name, group_description, created_time, updated_time"
 #define LOG_COLS "log_id, device_id, event, detail, result, time"
-#define TOK_COLS "token_id, name, scope, token_hash, created_time, groups, expires_time, last_used_time"
+#define TOK_COLS                                                                                   \
+  "token_id, name, scope, token_hash, created_time, groups, expires_time, last_used_time"
 #define ALOG_COLS "log_id, time, event, rule, fingerprint, entry"
 #define AUD_COLS "audit_id, time, token_id, token_name, route, target, status, outcome, peer"
 #define HIST_COLS "owner, tier, time, data"
@@ -201,6 +203,7 @@ static const size_t device_text_off[] = {
   X(DEV_GET, "SELECT " DEV_COLS " FROM devices WHERE device_id = $1")                            \
   X(DEV_FIND, "SELECT " DEV_COLS " FROM devices WHERE hardware_sn = $1 AND hardware_model = $2") \
   X(DEV_LIST, "SELECT " DEV_COLS " FROM devices ORDER BY device_id")                             \
+  X(DEV_COUNT, "SELECT count(*) FROM devices")                                                   \
   X(DEV_UPDATE, "UPDATE devices SET password = COALESCE($1::text, password), "                   \
                 "pw_verifier = CASE WHEN $1::text IS NULL THEN pw_verifier END, "                \
                 "updated_time = $2" STORE_DEVICE_FIELDS(DEV_SET_) " WHERE device_id = $3")       \
@@ -340,15 +343,6 @@ struct pg_store {
 
 /* ===== Messages ===== */
 
-__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen,
-                                                          const char *fmt, ...) {
-  if (!err || !errlen) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
-
 __attribute__((format(printf, 2, 3))) static void set_msg(struct pg_store *s, const char *fmt,
                                                           ...) {
   va_list ap;
@@ -406,7 +400,7 @@ static int missing(struct pg_store *s, const char *what, uint64_t id) {
   return EF_ENOENT;
 }
 
-/* A SQLSTATE as edgefleet's error (docs/store.md#postgresql). */
+/* A SQLSTATE as edgefleet's error (docs/store.md#postgresql-errors). */
 static int map_state(const char *state) {
   static const struct {
     const char *state;
@@ -1095,7 +1089,7 @@ static int pg_open(const char *url, const struct store_open_opts *opts, struct s
   *out = NULL;
   if (!opts) opts = &defaults;
   if (strncasecmp(url, prefix, sizeof prefix - 1) != 0) {
-    set_err(err, errlen, "a PostgreSQL store URL has the form "
+    store_set_err(err, errlen, "a PostgreSQL store URL has the form "
                          "postgresql://[user[:password]@][host][:port][/dbname][?param=value&...]");
     return EF_ECONFIG;
   }
@@ -1111,7 +1105,7 @@ static int pg_open(const char *url, const struct store_open_opts *opts, struct s
     char msg[256];
     redact_quoted(msg, sizeof msg, perr ? perr : "out of memory");
     PQfreemem(perr);
-    set_err(err, errlen, "invalid PostgreSQL store URL: %s", msg);
+    store_set_err(err, errlen, "invalid PostgreSQL store URL: %s", msg);
     ret = EF_ECONFIG;
     goto fail;
   }
@@ -1124,18 +1118,18 @@ static int pg_open(const char *url, const struct store_open_opts *opts, struct s
     char msg[256];
     one_line(msg, sizeof msg, PQerrorMessage(s->conn));
     if (strstr(msg, "FATAL: database \"") && strstr(msg, "does not exist")) {
-      set_err(err, errlen, "cannot open %s: %s: create the database, or correct the URL",
+      store_set_err(err, errlen, "cannot open %s: %s: create the database, or correct the URL",
               s->where, msg);
       ret = EF_ENOENT;
     } else {
-      set_err(err, errlen, "database unavailable: cannot connect to %s: %s", s->where, msg);
+      store_set_err(err, errlen, "database unavailable: cannot connect to %s: %s", s->where, msg);
       ret = EF_EUNAVAIL;
     }
     goto fail;
   }
   PQsetNoticeProcessor(s->conn, on_notice, s);
   if (PQserverVersion(s->conn) < 100000) {
-    set_err(err, errlen, "%s runs PostgreSQL %d: edgefleet needs version 10 or later", s->where,
+    store_set_err(err, errlen, "%s runs PostgreSQL %d: edgefleet needs version 10 or later", s->where,
             PQserverVersion(s->conn) / 10000);
     ret = EF_ECONFIG;
     goto fail;
@@ -1147,7 +1141,7 @@ static int pg_open(const char *url, const struct store_open_opts *opts, struct s
     ret = schema_present(s, &present);
     if (ret) goto fail_msg;
     if (!present) {
-      set_err(err, errlen, "%s has no edgefleet schema (no table schema_migrations)", s->where);
+      store_set_err(err, errlen, "%s has no edgefleet schema (no table schema_migrations)", s->where);
       ret = EF_ENOENT;
       goto fail;
     }
@@ -1165,7 +1159,7 @@ static int pg_open(const char *url, const struct store_open_opts *opts, struct s
   return 0;
 
 fail_msg:
-  set_err(err, errlen, "%s", s->errmsg);
+  store_set_err(err, errlen, "%s", s->errmsg);
 fail:
   pg_free(s);
   return ret;
@@ -1305,6 +1299,25 @@ static int pg_device_list(struct store *st, struct store_device **out, size_t *n
   void *arr;
   int ret = list_all(s, S_DEV_LIST, &device_rows, &arr, n);
   *out = arr;
+  return ret;
+}
+
+static int pg_device_count(struct store *st, uint64_t *out) {
+  struct pg_store *s = S(st);
+  if (!out) return invalid(s, "out is NULL");
+  *out = 0;
+  int ret = ready(s);
+  if (ret) return ret;
+  PGresult *r;
+  ret = exec_stmt(s, S_DEV_COUNT, NULL, &r);
+  if (ret) return ret;
+  if (PQntuples(r) > 0) {
+    *out = (uint64_t)col_i64(r, 0, 0);
+  } else {
+    set_msg(s, "count(*) of devices returned no row");
+    ret = EF_EDB;
+  }
+  PQclear(r);
   return ret;
 }
 
@@ -2040,6 +2053,7 @@ const struct store_ops store_pg_ops = {
     .device_get = pg_device_get,
     .device_find = pg_device_find,
     .device_list = pg_device_list,
+    .device_count = pg_device_count,
     .device_update = pg_device_update,
     .device_delete = pg_device_delete,
     .device_set_token = pg_device_set_token,

@@ -178,6 +178,7 @@ static const char *const device_text_cols[] = {
   X(DEV_GET, "SELECT " DEV_COLS " FROM devices WHERE device_id = ?")                             \
   X(DEV_FIND, "SELECT " DEV_COLS " FROM devices WHERE hardware_sn = ? AND hardware_model = ?")   \
   X(DEV_LIST, "SELECT " DEV_COLS " FROM devices ORDER BY device_id")                             \
+  X(DEV_COUNT, "SELECT count(*) FROM devices")                                                   \
   X(DEV_UPDATE, "UPDATE devices SET updated_time = ?" STORE_DEVICE_FIELDS(DEV_SET_)              \
                 ", password = COALESCE(:pw, password),"                                           \
                 " pw_verifier = CASE WHEN :pw IS NULL THEN pw_verifier END WHERE device_id = ?")    \
@@ -281,15 +282,6 @@ struct sqlite_store {
 #define S(st) ((struct sqlite_store *)(st))
 
 /* ===== Helpers ===== */
-
-__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen,
-                                                          const char *fmt, ...) {
-  if (!err || !errlen) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 __attribute__((format(printf, 2, 3))) static void set_msg(struct sqlite_store *s,
                                                           const char *fmt, ...) {
@@ -616,7 +608,7 @@ static int exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen) {
   int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
   if (rc != SQLITE_OK) {
     int ret = db_err(db, errno);
-    set_err(err, errlen, "%s", msg ? msg : sqlite3_errstr(rc));
+    store_set_err(err, errlen, "%s", msg ? msg : sqlite3_errstr(rc));
     sqlite3_free(msg);
     return ret;
   }
@@ -641,7 +633,7 @@ static int pragma_value(sqlite3 *db, const char *sql, char *buf, size_t buflen, 
   int ret = 0;
   if (rc != SQLITE_OK) {
     ret = db_err(db, errno);
-    set_err(err, errlen, "%s", sqlite3_errmsg(db));
+    store_set_err(err, errlen, "%s", sqlite3_errmsg(db));
   }
   sqlite3_finalize(st);
   return ret;
@@ -670,7 +662,7 @@ static int add_missing_columns(sqlite3 *db, char *err, size_t errlen) {
   return 0;
 
 fail_sqlite:
-  set_err(err, errlen, "%s", sqlite3_errmsg(db));
+  store_set_err(err, errlen, "%s", sqlite3_errmsg(db));
   ret = EF_EDB;
 fail_stmt:
   sqlite3_finalize(q);
@@ -688,7 +680,7 @@ static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen) {
   if (ret) goto fail_tx;
   if (version > SCHEMA_VERSION || version < 0) {
     exec_sql(db, "ROLLBACK", NULL, 0);
-    set_err(err, errlen,
+    store_set_err(err, errlen,
             "database '%s' has schema version %d, but this program knows versions up to %d: "
             "it was written by a newer edgefleet; upgrade edgefleet or use another database",
             path, version, SCHEMA_VERSION);
@@ -714,7 +706,7 @@ static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen) {
 fail_tx:
   exec_sql(db, "ROLLBACK", NULL, 0);
 fail:
-  set_err(err, errlen, "cannot migrate database '%s' from schema version %d: %s", path, version,
+  store_set_err(err, errlen, "cannot migrate database '%s' from schema version %d: %s", path, version,
           msg);
   return EF_EDB;
 }
@@ -724,7 +716,7 @@ static int prepare_all(struct sqlite_store *s, char *err, size_t errlen) {
     int rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
                                 NULL);
     if (rc != SQLITE_OK) {
-      set_err(err, errlen, "cannot prepare statement %d (%s): %s", i, stmt_sql[i],
+      store_set_err(err, errlen, "cannot prepare statement %d (%s): %s", i, stmt_sql[i],
               sqlite3_errmsg(s->db));
       return EF_EDB;
     }
@@ -794,13 +786,13 @@ static int check_integrity(sqlite3 *db, const char *path, enum store_check check
   if (rc != SQLITE_DONE) {
     ret = db_err(db, errno);
     if (ret == EF_ECORRUPT) snprintf(found, sizeof found, "%s", sqlite3_errmsg(db));
-    else set_err(err, errlen, "cannot check database '%s': %s", path, sqlite3_errmsg(db));
+    else store_set_err(err, errlen, "cannot check database '%s': %s", path, sqlite3_errmsg(db));
   } else if (!ok) {
     ret = EF_ECORRUPT;
   }
   sqlite3_finalize(q);
   if (ret == EF_ECORRUPT)
-    set_err(err, errlen,
+    store_set_err(err, errlen,
             "database '%s' is damaged (PRAGMA %s: %s): restore it from a backup, or save what "
             "is readable with the sqlite3 shell's .recover (docs/store.md#a-damaged-database)",
             path, pragma, found[0] ? found : "not ok");
@@ -820,7 +812,7 @@ static int sqlite_open(const char *url, const struct store_open_opts *opts, stru
   if (!opts) opts = &defaults;
   const char *path = url_path(url);
   if (!path[0]) {
-    set_err(err, errlen, "store URL '%s' has no database path", url);
+    store_set_err(err, errlen, "store URL '%s' has no database path", url);
     return EF_ECONFIG;
   }
 
@@ -828,7 +820,7 @@ static int sqlite_open(const char *url, const struct store_open_opts *opts, stru
    * -wal and -shm files with the same mode. The directory must exist. */
   bool memory = strcmp(path, ":memory:") == 0;
   if (opts->must_exist && (memory || access(path, F_OK) != 0)) {
-    set_err(err, errlen, "database '%s' does not exist", path);
+    store_set_err(err, errlen, "database '%s' does not exist", path);
     return EF_ENOENT;
   }
   if (!memory && !opts->must_exist) {
@@ -837,7 +829,7 @@ static int sqlite_open(const char *url, const struct store_open_opts *opts, stru
       close(fd);
       created = true;
     } else if (errno != EEXIST) {
-      set_err(err, errlen, "cannot create database '%s': %s%s", path, strerror(errno),
+      store_set_err(err, errlen, "cannot create database '%s': %s%s", path, strerror(errno),
               errno == ENOENT ? " (its directory must exist)" : "");
       return EF_EDB;
     }
@@ -849,7 +841,7 @@ static int sqlite_open(const char *url, const struct store_open_opts *opts, stru
   if (!opts->must_exist) flags |= SQLITE_OPEN_CREATE;
   int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
   if (rc != SQLITE_OK) {
-    set_err(err, errlen, "cannot open database '%s': %s", path,
+    store_set_err(err, errlen, "cannot open database '%s': %s", path,
             s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
     ret = EF_EDB;
     goto fail_db;
@@ -862,11 +854,11 @@ static int sqlite_open(const char *url, const struct store_open_opts *opts, stru
     bool missing = false;
     ret = schema_missing(s->db, &missing, msg, sizeof msg);
     if (ret) {
-      set_err(err, errlen, "cannot read database '%s': %s", path, msg);
+      store_set_err(err, errlen, "cannot read database '%s': %s", path, msg);
       goto fail_db;
     }
     if (missing) {
-      set_err(err, errlen, "database '%s' is empty (it has no schema)", path);
+      store_set_err(err, errlen, "database '%s' is empty (it has no schema)", path);
       ret = EF_ENOENT;
       goto fail_db;
     }
@@ -882,13 +874,13 @@ static int sqlite_open(const char *url, const struct store_open_opts *opts, stru
   if (ret == 0) ret = exec_sql(s->db, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON",
                                msg, sizeof msg);
   if (ret) {
-    set_err(err, errlen, "cannot use database '%s': %s", path, msg);
+    store_set_err(err, errlen, "cannot use database '%s': %s", path, msg);
     goto fail_db;
   }
   if (!memory && strcasecmp(mode, "wal") != 0)
     ef_log(EF_LOG_WARN, "store: %s: WAL mode unavailable, journal_mode is %s", path, mode);
   if (sqlite3_db_readonly(s->db, "main") == 1) {
-    set_err(err, errlen, "cannot use database '%s': it is read-only", path);
+    store_set_err(err, errlen, "cannot use database '%s': it is read-only", path);
     ret = EF_EREADONLY;
     goto fail_db;
   }
@@ -1000,6 +992,21 @@ static int sqlite_device_list(struct store *st, struct store_device **out, size_
   void *arr;
   int ret = fetch_all(s, s->stmt[S_DEV_LIST], &device_rows, &arr, n);
   *out = arr;
+  return ret;
+}
+
+static int sqlite_device_count(struct store *st, uint64_t *out) {
+  struct sqlite_store *s = S(st);
+  if (!out) return invalid(s, "out is NULL");
+  *out = 0;
+  sqlite3_stmt *q = s->stmt[S_DEV_COUNT];
+  int rc = step(q), ret = 0;
+  if (rc == SQLITE_ROW) *out = (uint64_t)sqlite3_column_int64(q, 0);
+  else if (rc == SQLITE_DONE) {
+    set_msg(s, "count(*) of devices returned no row");
+    ret = EF_EDB;
+  } else ret = db_fail(s, rc);
+  done(q);
   return ret;
 }
 
@@ -1629,6 +1636,7 @@ const struct store_ops store_sqlite_ops = {
     .device_get = sqlite_device_get,
     .device_find = sqlite_device_find,
     .device_list = sqlite_device_list,
+    .device_count = sqlite_device_count,
     .device_update = sqlite_device_update,
     .device_delete = sqlite_device_delete,
     .device_set_token = sqlite_device_set_token,

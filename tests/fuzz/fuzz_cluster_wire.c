@@ -17,7 +17,7 @@
 #include "cluster_wire.h"
 #include "fuzz.h"
 
-static const char KINDS[] = "ISOUMHBC";
+static const char KINDS[] = "ISOUMHBCQ";
 
 static bool known_kind(char k) { return k && memchr(KINDS, k, sizeof KINDS - 1); }
 

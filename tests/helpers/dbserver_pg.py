@@ -1,13 +1,15 @@
 # SPDX-License-Identifier: MIT
 """dbserver_pg.py -- a throw-away PostgreSQL server for the tests of the PostgreSQL store
-(src/store/store_pg.c, docs/store.md#postgresql).
+(src/store/store_pg.c, docs/store.md#postgresql-tests).
 
 The server runs from Debian's binaries (/usr/lib/postgresql/<version>/bin, or $EF_PG_BINDIR) in a
 temporary directory, on a free port of 127.0.0.1 (TCP) and a Unix socket inside that directory,
 as an unprivileged user: PostgreSQL refuses to run as root, so under root (CI) every server
 process runs as `nobody` (the directory is chowned to it), its privileges dropped in the child
-before exec, as `setpriv --reuid` would. The postmaster gets a parent-death signal, so a test
-killed outright does not leave a server behind.
+before exec, as `setpriv --reuid` would. A postmaster started from the main thread gets a
+parent-death signal, so a test killed outright does not leave a server behind (from another
+thread it does not: the signal would come when that thread ends, prctl(2)); an atexit hook
+stops what is still running.
 
 * `PgServer(tmpdir)`: `.start()` (initdb on the first start; returns once the server accepts
   connections; raises `Unavailable(reason)` when the binaries or the unprivileged user are
@@ -30,6 +32,7 @@ killed outright does not leave a server behind.
 
 Standard library only. tests/helpers/dbserver_mysql.py offers the same interface for MariaDB.
 """
+import atexit
 import ctypes
 import glob
 import os
@@ -44,6 +47,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 
@@ -59,6 +63,18 @@ class Unavailable(Exception):
     def __init__(self, reason):
         super().__init__(reason)
         self.reason = reason
+
+
+_servers = []
+
+
+@atexit.register
+def _stop_leftovers():
+    for srv in _servers:
+        try:
+            srv.stop(timeout=10)
+        except Exception:  # noqa: B902 -- best effort at exit
+            pass
 
 
 def find_bindir():
@@ -108,6 +124,7 @@ class PgServer:
         self.tls = None
         self.bindir = None
         self._uid = self._gid = None
+        _servers.append(self)
 
     # -- the unprivileged user --
     def _account(self):
@@ -162,6 +179,13 @@ class PgServer:
         os.makedirs(self.sockdir, exist_ok=True)
         if self._uid is not None:
             os.chmod(self.dir, 0o755)
+            d = os.path.dirname(self.dir)
+            while d != "/":  # nobody must reach the directory
+                if not os.stat(d).st_mode & 0o001:
+                    raise RuntimeError("%s is not reachable by `nobody` (%s has no x bit for "
+                                       "others): use a temporary directory under /tmp (TMPDIR)"
+                                       % (self.dir, d))
+                d = os.path.dirname(d)
         self._chown(self.dir)
         self._run_as([os.path.join(self.bindir, "initdb"), "-D", self.data, "-U", SUPERUSER,
                       "-E", "UTF8", "--no-locale", "--auth-local=trust",
@@ -235,7 +259,8 @@ class PgServer:
             self.proc = subprocess.Popen(
                 [os.path.join(self.bindir, "postgres"), "-D", self.data, "-p", str(port)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=self._env(),
-                preexec_fn=self._preexec(deathsig=True))
+                preexec_fn=self._preexec(
+                    deathsig=threading.current_thread() is threading.main_thread()))
         finally:
             log.close()
         deadline = time.monotonic() + START_TIMEOUT

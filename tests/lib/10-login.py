@@ -85,7 +85,7 @@ async def main(t):
     # --- bad options are refused clearly
     for args in (["--server", "https://x/ws"], ["--pinned-pubkey", "sha256/x"],
                  ["--ping-interval", "soon"], ["--no-such", "1"]):
-        argv = [edgetest.PROBE, "--device-id", "1", *args]
+        argv = [*edgetest.PROBE_EMULATOR, edgetest.PROBE, "--device-id", "1", *args]
         proc = await asyncio.create_subprocess_exec(*argv, stdout=asyncio.subprocess.PIPE,
                                                     stderr=asyncio.subprocess.PIPE)
         out, err = await asyncio.wait_for(proc.communicate(), 5)

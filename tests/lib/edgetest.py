@@ -27,6 +27,8 @@ import traceback
 import websockets
 
 PROBE = os.path.join(os.environ.get("EF_BUILD", "."), "tests", "lib", "edge_probe")
+# What runs the probe: qemu-user in a cross build (tests/lib/CMakeLists.txt; "|" between words).
+PROBE_EMULATOR = [w for w in os.environ.get("EF_PROBE_EMULATOR", "").split("|") if w]
 
 FAST = ["--ping-interval", "300ms", "--pong-timeout", "200ms", "--status-interval", "900ms",
         "--reconnect-interval", "100ms", "--reconnect-jitter", "50ms", "--max-retries", "0",
@@ -172,8 +174,8 @@ class Harness:
 
     async def probe(self, *args, login=("--device-id", "123"), fast=True, port=None, data_dir=None):
         data_dir = data_dir or tempfile.mkdtemp(dir=self.tmp)
-        argv = [PROBE, "--server", f"ws://127.0.0.1:{port or self.port}/ws", "--password", "pw",
-                "--data-dir", data_dir, *login, *(FAST if fast else []), *args]
+        argv = [*PROBE_EMULATOR, PROBE, "--server", f"ws://127.0.0.1:{port or self.port}/ws",
+                "--password", "pw", "--data-dir", data_dir, *login, *(FAST if fast else []), *args]
         errpath = os.path.join(data_dir, "probe.stderr")
         err = open(errpath, "w")
         proc = await asyncio.create_subprocess_exec(*argv, stdout=asyncio.subprocess.PIPE,

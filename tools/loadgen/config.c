@@ -62,12 +62,16 @@ static const struct cfg_opt lg_opts[] = {
           "seconds after the start before latencies and misses are measured"),
   CFG_ROW(struct lg_config, json, CFG_BOOL, 0, 0, "false",
           "also print the summary as one JSON line"),
+  CFG_ROW(struct lg_config, report_json, CFG_BOOL, 0, 0, "false",
+          "also print every progress report (each 5 s) as one JSON line on stdout, with the "
+          "cumulative latency histogram (rtt_hist)"),
   CFG_ROW(struct lg_config, log_level, CFG_ENUM_OF(log_level_names), 0, 0, "info", "log detail"),
   CFG_END,
 };
 
 /* Options that may be given without a value (--json means --json true). */
-static const char *const bare_flags[] = {"json", "reconnect-storm", "reconnect_storm",
+static const char *const bare_flags[] = {"json", "report-json", "report_json",
+                                         "reconnect-storm", "reconnect_storm",
                                          "password-only", "password_only", NULL};
 
 static int set_opt(void *ud, const char *key, const char *value, char *err, size_t errlen) {

@@ -45,6 +45,7 @@ struct lg_config {
   char *warmup;             /* requests sent before this (seconds after the start) are not
                                measured: no latency, no miss */
   bool json;
+  bool report_json;         /* each progress report also as a JSON line on stdout */
   int64_t log_level;        /* enum ef_log_level (log.h) */
 
   /* derived by config_load() */

@@ -100,8 +100,22 @@ static double storm_seconds(const struct lg_config *cfg, const struct lg_stats *
   return (double)(m->storm_done_us - m->storm_start_us) / 1e6;
 }
 
-static void print_json(const struct lg_config *cfg, const struct lg_stats *m, double storm_s,
-                       double elapsed_s) {
+/* The histogram's non-empty buckets as [[upper edge µs, count], ...], ascending: with the same
+ * layout in every process, two such lists merge by adding counts per edge, and the difference of
+ * two cumulative snapshots is the histogram of what was recorded between them. */
+static json_t *hist_json(const struct hist *h) {
+  json_t *a = json_array();
+  for (unsigned i = 0; i < HIST_BUCKETS; i++) {
+    if (!h->count[i]) continue;
+    uint64_t lo, hi;
+    hist_bucket_range(i, &lo, &hi);
+    json_array_append_new(a, json_pack("[I, I]", (json_int_t)hi, (json_int_t)h->count[i]));
+  }
+  return a;
+}
+
+static json_t *stats_json(const struct lg_config *cfg, const struct lg_stats *m, double storm_s,
+                          double elapsed_s) {
   json_t *j = json_pack(
       "{s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:I,"
       " s:I, s:f, s:f, s:f, s:I, s:f, s:f}",
@@ -120,19 +134,36 @@ static void print_json(const struct lg_config *cfg, const struct lg_stats *m, do
       "elapsed_s", elapsed_s);
   json_object_set_new(j, "warmup_s", json_real((double)cfg->warmup_us / 1e6));
   json_object_set_new(j, "unmeasured", json_integer((json_int_t)m->unmeasured));
+  json_object_set_new(j, "rtt_hist", hist_json(&m->rtt));
+  json_object_set_new(j, "rtt_n", json_integer((json_int_t)m->rtt.n));
+  json_object_set_new(j, "rtt_sum_us", json_integer((json_int_t)m->rtt.sum_us));
+  json_object_set_new(j, "rtt_max_us", json_integer((json_int_t)m->rtt.max_us));
   if (cfg->reconnect_storm) {
     json_object_set_new(j, "storm_s", storm_s >= 0 ? json_real(storm_s) : json_null());
     json_object_set_new(j, "storm_devices", json_integer((json_int_t)m->storm_devices));
     json_object_set_new(j, "storm_back", json_integer((json_int_t)m->storm_back));
   }
-  char *txt = jdump_decref(j);
+  return j;
+}
+
+static void print_json(const struct lg_config *cfg, const struct lg_stats *m, double storm_s,
+                       double elapsed_s) {
+  char *txt = jdump_decref(stats_json(cfg, m, storm_s, elapsed_s));
   printf("%s\n", txt);
   ef_free(txt);
 }
 
-static void progress(const struct child *ch, int n, int64_t t0) {
+static void progress(const struct lg_config *cfg, const struct child *ch, int n, int64_t t0) {
   struct lg_stats m;
   merge(ch, n, &m);
+  if (cfg->report_json) { /* the cumulative figures as of the workers' latest reports */
+    json_t *j = stats_json(cfg, &m, -1, (double)(lg_mono_us() - t0) / 1e6);
+    json_object_set_new(j, "report", json_true());
+    char *txt = jdump_decref(j);
+    printf("%s\n", txt);
+    fflush(stdout);
+    ef_free(txt);
+  }
   fprintf(stderr, "loadgen: t=%.0fs connected=%llu/%llu messages=%llu p50_ms=%.3f p99_ms=%.3f "
           "max_ms=%.3f misses=%llu disconnects=%llu login_fails=%llu\n",
           (double)(lg_mono_us() - t0) / 1e6, (unsigned long long)m.connected,
@@ -239,7 +270,7 @@ int main(int argc, char **argv) {
     if (np == 0) break;
     int64_t now = lg_mono_us();
     if (now >= next_progress) {
-      progress(ch, started, t0);
+      progress(&cfg, ch, started, t0);
       next_progress += LG_PROGRESS_US;
     }
     int timeout = (int)((next_progress - now + 999) / 1000);

@@ -413,6 +413,38 @@ static void test_crypto(void **state) {
   assert_false(crypto_bcrypt_verify("testpassword", "plain"));
   assert_false(crypto_bcrypt_verify("testpassword", "$2b$04$short"));
   assert_false(crypto_bcrypt_verify(NULL, hash));
+  /* $2a$ and $2y$ (PHP's) hashes made by python3-bcrypt verify too: a migrated fleet's
+   * (edgefleetctl import-seed) */
+  static const char h2a[] = "$2a$04$Odx7KuBOBx3IKjou9COa8.lF.0VDfFX/Hr8PKyXhIpz0z/qMHMEtm";
+  static const char h2y[] = "$2y$04$Bc1E0ps0PdV3GAmyAuj0ne.NkmUPNwLU1j..9UZBpkuJKJyBJKEQu";
+  assert_true(crypto_bcrypt_verify("old-pass-2a", h2a));
+  assert_false(crypto_bcrypt_verify("old-pass-2y", h2a));
+  assert_true(crypto_bcrypt_verify("old-pass-2y", h2y));
+  assert_false(crypto_bcrypt_verify("old-pass-2a", h2y));
+  /* the shape of a hash given to device_add as password_hash */
+  assert_true(crypto_bcrypt_hash_valid(h2a));
+  assert_true(crypto_bcrypt_hash_valid(h2y));
+  assert_true(crypto_bcrypt_hash_valid(hash));
+  assert_true(crypto_bcrypt_hash_valid(
+      "$2b$31$bWz150i3D2vtk.k01TsaiOYITbmPekDkm2.xhkilE3dfnvz0ykbmW"));
+  static const char *const bad[] = {
+      "",
+      "plain",
+      "$2b$04$short",
+      "$2x$04$bWz150i3D2vtk.k01TsaiOYITbmPekDkm2.xhkilE3dfnvz0ykbmW", /* $2x$: not accepted */
+      "$2$04$bWz150i3D2vtk.k01TsaiOYITbmPekDkm2.xhkilE3dfnvz0ykbmWW",
+      "$2b$03$bWz150i3D2vtk.k01TsaiOYITbmPekDkm2.xhkilE3dfnvz0ykbmW", /* cost 3 */
+      "$2b$32$bWz150i3D2vtk.k01TsaiOYITbmPekDkm2.xhkilE3dfnvz0ykbmW", /* cost 32 */
+      "$2b$4a$bWz150i3D2vtk.k01TsaiOYITbmPekDkm2.xhkilE3dfnvz0ykbmW",
+      "$2b$04$bWz150i3D2vtk.k01TsaiOYITbmPekDkm2.xhkilE3dfnvz0ykbm",  /* 59 */
+      "$2b$04$bWz150i3D2vtk.k01TsaiOYITbmPekDkm2.xhkilE3dfnvz0ykbmWx", /* 61 */
+      "$2b$04$bWz150i3D2vtk.k01TsaiOYITbmPekDkm2.xhkilE3dfnvz0ykb+W", /* not bcrypt base64 */
+      "$2b$04$bWz150i3D2vtk.k01TsaiOYITbmPekDkm2.xhkilE3dfnvz0ykb$W",
+      "$1$04$abWz150i3D2vtk.k01TsaiOYITbmPekDkm2.xhkilE3dfnvz0ykbmW", /* not bcrypt */
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    if (crypto_bcrypt_hash_valid(bad[i])) fail_msg("accepted: %s", bad[i]);
+  assert_false(crypto_bcrypt_hash_valid(NULL));
 }
 
 /* ----- errors and json helpers ----- */

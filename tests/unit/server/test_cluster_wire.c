@@ -146,7 +146,7 @@ static void test_empty_fields(void **state) {
   assert_memory_equal(b.p, "EF1 0 0\n", b.len);
   reads_back(&b, 0, 0, NULL, 0);
   /* empty fields, given as NULL or as "" with length 0, for every kind */
-  const char *kinds = "ISOUMHBC";
+  const char *kinds = "ISOUMHBCQ";
   struct rec recs[16];
   for (size_t i = 0; i < 8; i++) {
     recs[2 * i] = (struct rec){kinds[i], i, (int64_t)i, NULL, 0, NULL, 0};
@@ -368,7 +368,7 @@ static void test_unknown_kind(void **state) {
   for (int k = 0; k < 256; k++) {
     int n = snprintf(msg, sizeof msg, "EF1 0 0\n%c 1 2 0 0\n", k);
     assert_int_equal(n, 18);
-    bool known = k && strchr("ISOUMHBC", k);
+    bool known = k && strchr("ISOUMHBCQ", k);
     if (judged(msg, 18) != known) fail_msg("kind %d judged wrongly", k);
   }
   refused("EF1 0 0\nII 1 2 0 0\n");               /* a kind is one byte, then a space */
@@ -464,7 +464,7 @@ static void test_valid_iff_read_through(void **state) {
   };
   struct cwire_buf b = {0};
   build(&b, 3, 1000, recs, 4);
-  const char swap[] = "0123456789 \nISOUMHBCx\0-+EF";
+  const char swap[] = "0123456789 \nISOUMHBCQx\0-+EF";
   uint64_t x = 0x9e3779b97f4a7c15u;
   size_t valid = 0, total = 0;
   char *m = malloc(b.len + 2);

@@ -303,6 +303,28 @@ static void test_device_list_order(void **state) {
   store_devices_free(arr, n);
 }
 
+static void test_device_count(void **state) {
+  struct fx *f = *state;
+  uint64_t n = 99;
+  assert_int_equal(OPS(f)->device_count(f->st, &n), 0);
+  assert_int_equal(n, 0);
+
+  uint64_t ids[] = {50, 3, 1000, 7};
+  char sn[4][8];
+  for (int i = 0; i < 4; i++) {
+    snprintf(sn[i], sizeof sn[i], "s%d", i);
+    struct store_device d = st_dev(ids[i], sn[i], "m");
+    assert_int_equal(OPS(f)->device_add(f->st, &d), 0);
+  }
+  assert_int_equal(OPS(f)->device_count(f->st, &n), 0);
+  assert_int_equal(n, 4);
+  assert_int_equal(OPS(f)->device_delete(f->st, 7), 0);
+  assert_int_equal(OPS(f)->device_count(f->st, &n), 0);
+  assert_int_equal(n, 3);
+  assert_int_equal(n, count_devices(f)); /* the same number device_list gives */
+  assert_int_equal(OPS(f)->device_count(f->st, NULL), EF_EINVAL);
+}
+
 static void test_device_update(void **state) {
   struct fx *f = *state;
   struct store_device d = st_dev(1, "SN1", "M1"), out;
@@ -1282,6 +1304,7 @@ int main(int argc, char **argv) {
       T_(test_device_null_fields),
       T_(test_device_duplicates_and_missing),
       T_(test_device_list_order),
+      T_(test_device_count),
       T_(test_device_update),
       T_(test_device_delete_cascades),
       T_(test_device_token),

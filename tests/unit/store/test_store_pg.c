@@ -688,6 +688,109 @@ static void test_batch_speed(void **state) {
   ef_free(states);
 }
 
+/* The ways to insert a write-behind batch, side by side on a scratch table with device_logs'
+ * columns and indexes (printed, not asserted; docs/store.md#postgresql-statements-and-batches): a
+ * prepared INSERT per row (a round trip each), the same INSERTs in libpq's pipeline mode (one
+ * round trip, a statement per row), and the backend's way, one INSERT ... SELECT FROM unnest() of
+ * array parameters. */
+static void check_ok(PGconn *c, PGresult *r) {
+  ExecStatusType st = PQresultStatus(r);
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_PIPELINE_SYNC)
+    fail_msg("%s", PQerrorMessage(c));
+  PQclear(r);
+}
+
+static void test_batch_methods(void **state) {
+  struct fx *f = *state;
+  enum { N = 4096 };
+  PGconn *c = PQconnectdb(f->url);
+  assert_int_equal(PQstatus(c), CONNECTION_OK);
+  check_ok(c, PQexec(c, "CREATE TABLE scratch (log_id bigint GENERATED ALWAYS AS IDENTITY "
+                        "PRIMARY KEY, device_id bigint NOT NULL, event text NOT NULL, detail "
+                        "text, result text, time bigint NOT NULL); CREATE INDEX ON scratch "
+                        "(device_id, time); CREATE INDEX ON scratch (time)"));
+  check_ok(c, PQprepare(c, "one", "INSERT INTO scratch (device_id, event, detail, result, time) "
+                               "VALUES ($1, $2, $3, $4, $5) RETURNING log_id", 0, NULL));
+  check_ok(c, PQprepare(c, "many", "INSERT INTO scratch (device_id, event, detail, result, time) "
+                                "SELECT d, e, x, r, t FROM unnest($1::bigint[], $2::text[], "
+                                "$3::text[], $4::text[], $5::bigint[]) WITH ORDINALITY AS "
+                                "u (d, e, x, r, t, n) ORDER BY n RETURNING log_id", 0, NULL));
+  static const char detail[] = "{\"cpu\":12.5,\"mem\":40.1}";
+  char dev[24], tm[24];
+  double best[3] = {1e9, 1e9, 1e9};
+  for (int round = 0; round < 3; round++) {
+    double t0 = now_ms();
+    check_ok(c, PQexec(c, "BEGIN"));
+    for (int i = 0; i < N; i++) {
+      snprintf(dev, sizeof dev, "%d", 1000 + i % 500);
+      snprintf(tm, sizeof tm, "%d", 5000 + i);
+      const char *v[5] = {dev, "status_upload", detail, "success", tm};
+      check_ok(c, PQexecPrepared(c, "one", 5, v, NULL, NULL, 0));
+    }
+    check_ok(c, PQexec(c, "COMMIT"));
+    double t = now_ms() - t0;
+    if (t < best[0]) best[0] = t;
+
+    t0 = now_ms();
+    assert_int_equal(PQenterPipelineMode(c), 1);
+    PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+    for (int i = 0; i < N; i++) {
+      snprintf(dev, sizeof dev, "%d", 1000 + i % 500);
+      snprintf(tm, sizeof tm, "%d", 5000 + i);
+      const char *v[5] = {dev, "status_upload", detail, "success", tm};
+      assert_int_equal(PQsendQueryPrepared(c, "one", 5, v, NULL, NULL, 0), 1);
+    }
+    PQsendQueryParams(c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
+    PQpipelineSync(c);
+    for (int i = 0; i < N + 2; i++) {
+      check_ok(c, PQgetResult(c));
+      assert_null(PQgetResult(c)); /* the end of that command's results */
+    }
+    check_ok(c, PQgetResult(c)); /* the sync */
+    assert_int_equal(PQexitPipelineMode(c), 1);
+    t = now_ms() - t0;
+    if (t < best[1]) best[1] = t;
+
+    t0 = now_ms();
+    struct store_log *logs = ef_calloc(N, sizeof *logs);
+    for (int i = 0; i < N; i++)
+      logs[i] = (struct store_log){.device_id = 1000 + (uint64_t)(i % 500),
+                                   .event = "status_upload", .detail = (char *)detail,
+                                   .result = "success", .time = 5000 + i};
+    char *cols[5];
+    size_t cap = (size_t)N * 48 + 16;
+    for (int k = 0; k < 5; k++) {
+      cols[k] = ef_malloc(cap);
+      cols[k][0] = '\0';
+    }
+    size_t len[5] = {0};
+    for (int i = 0; i < N; i++) { /* the array literals, as store_pg.c writes them */
+      const char *sep = i ? "," : "{";
+      len[0] += (size_t)snprintf(cols[0] + len[0], cap - len[0], "%s%llu", sep,
+                                 (unsigned long long)logs[i].device_id);
+      len[1] += (size_t)snprintf(cols[1] + len[1], cap - len[1], "%s\"status_upload\"", sep);
+      len[2] += (size_t)snprintf(cols[2] + len[2], cap - len[2],
+                                 "%s\"{\\\"cpu\\\":12.5,\\\"mem\\\":40.1}\"", sep);
+      len[3] += (size_t)snprintf(cols[3] + len[3], cap - len[3], "%s\"success\"", sep);
+      len[4] += (size_t)snprintf(cols[4] + len[4], cap - len[4], "%s%lld", sep,
+                                 (long long)logs[i].time);
+    }
+    for (int k = 0; k < 5; k++) snprintf(cols[k] + len[k], cap - len[k], "}");
+    const char *v[5] = {cols[0], cols[1], cols[2], cols[3], cols[4]};
+    PGresult *r = PQexecPrepared(c, "many", 5, v, NULL, NULL, 0);
+    assert_int_equal(PQntuples(r), N);
+    check_ok(c, r);
+    t = now_ms() - t0;
+    if (t < best[2]) best[2] = t;
+    for (int k = 0; k < 5; k++) ef_free(cols[k]);
+    ef_free(logs);
+  }
+  PQfinish(c);
+  printf("[ timing ] %d log rows in one transaction, best of 3: a round trip per row %.1f ms, "
+         "pipeline mode %.1f ms, unnest() of arrays %.1f ms\n",
+         N, best[0], best[1], best[2]);
+}
+
 /* The password of g_url, as typed (decoded) and as written. */
 static void read_secret(void) {
   const char *p = strstr(g_url, "://");
@@ -734,6 +837,7 @@ int main(void) {
       T_(test_server_killed),
       T_(test_tls),
       T_(test_batch_speed),
+      T_(test_batch_methods),
 #undef T_
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

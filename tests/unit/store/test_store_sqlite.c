@@ -97,8 +97,8 @@ static long long raw_int(const char *path, const char *sql) {
 
 /* ===== store.c: URLs, and the record helpers ===== */
 
-/* Unknown schemes are refused by name. postgresql:// is one while no PostgreSQL backend is
- * compiled in: that check moves to the backend's own tests when store_pg.c arrives. */
+/* Unknown schemes are refused by name (postgresql:// and mysql:// are backends now: their URLs
+ * are their own tests', test_store_pg.c and test_store_mysql.c). */
 static void test_open_bad_urls(void **state) {
   (void)state;
   struct store *st = (struct store *)0x1;
@@ -110,9 +110,9 @@ static void test_open_bad_urls(void **state) {
   assert_non_null(strstr(err, "sqlite:"));
 
   /* The scheme is named, never the URL (it may hold a password). */
-  assert_int_equal(store_open("postgresql://u:s3cret@db/ef", &st, err, sizeof err), EF_ECONFIG);
+  assert_int_equal(store_open("nosuchdb://u:s3cret@db/ef", &st, err, sizeof err), EF_ECONFIG);
   assert_null(strstr(err, "s3cret"));
-  assert_non_null(strstr(err, "postgresql:"));
+  assert_non_null(strstr(err, "nosuchdb:"));
 
   assert_int_equal(store_open("", &st, err, sizeof err), EF_ECONFIG);
   assert_true(err[0] != '\0');
@@ -124,6 +124,32 @@ static void test_open_bad_urls(void **state) {
   assert_int_equal(store_open("nope:x", &st, NULL, 0), EF_ECONFIG);
 }
 
+/* A URL as logs may show it: its password, in the user part or a parameter, hidden. */
+static void test_url_redact(void **state) {
+  (void)state;
+  char buf[256];
+  static const char *const cases[][2] = {
+      {"postgresql://ef:s3cret@127.0.0.1:5432/ef", "postgresql://ef:***@127.0.0.1:5432/ef"},
+      {"postgresql://ef:s%40c:r@h/db?sslmode=require", "postgresql://ef:***@h/db?sslmode=require"},
+      {"postgresql://ef@h/db?sslmode=require&password=s3cret&x=1",
+       "postgresql://ef@h/db?sslmode=require&password=***&x=1"},
+      {"postgresql://h/db?PASSWORD=s3cret", "postgresql://h/db?PASSWORD=***"},
+      {"postgresql://ef@h:1/db", "postgresql://ef@h:1/db"},
+      {"mysql://ef:p@ss@db:3306/x?ssl-mode=REQUIRED", "mysql://ef:***@db:3306/x?ssl-mode=REQUIRED"},
+      {"postgresql://127.0.0.1/ef?user=a", "postgresql://127.0.0.1/ef?user=a"},
+      {"postgresql://h/db?path=/a@b:c", "postgresql://h/db?path=/a@b:c"},
+      {"sqlite:/var/lib/a:b@c.db", "sqlite:/var/lib/a:b@c.db"},
+      {"./edgefleet.db", "./edgefleet.db"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    assert_string_equal(store_url_redact(cases[i][0], buf, sizeof buf), cases[i][1]);
+  assert_string_equal(store_url_redact(NULL, buf, sizeof buf), "");
+  /* Cut short, it never ends inside the password. */
+  char small[16];
+  store_url_redact("postgresql://ef:s3cret@h/db", small, sizeof small);
+  assert_null(strstr(small, "s3c"));
+}
+
 static void test_free_helpers_null(void **state) {
   (void)state;
   store_device_clear(NULL);
@@ -133,22 +159,6 @@ static void test_free_helpers_null(void **state) {
   store_log_clear(NULL);
   store_logs_free(NULL, 5);
   store_tokens_free(NULL, 5);
-}
-
-/* A URL's password never reaches a log line (store_url_redact). */
-static void test_url_redact(void **state) {
-  (void)state;
-  char out[256];
-  static const char *const cases[][2] = {
-    {"postgresql://ef:s3cret@127.0.0.1:5432/ef", "postgresql://ef:***@127.0.0.1:5432/ef"},
-    {"mysql://ef:p@ss@db:3306/x?ssl-mode=REQUIRED", "mysql://ef:***@db:3306/x?ssl-mode=REQUIRED"},
-    {"postgresql://ef@127.0.0.1/ef", "postgresql://ef@127.0.0.1/ef"},
-    {"postgresql://127.0.0.1/ef?user=a", "postgresql://127.0.0.1/ef?user=a"},
-    {"sqlite:/var/lib/edgefleet/a:b@c.db", "sqlite:/var/lib/edgefleet/a:b@c.db"},
-    {"/plain/path.db", "/plain/path.db"},
-  };
-  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
-    assert_string_equal(store_url_redact(cases[i][0], out, sizeof out), cases[i][1]);
 }
 
 /* ===== the SQLite file ===== */
@@ -517,8 +527,8 @@ static void test_no_space_left(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_open_bad_urls),
-      cmocka_unit_test(test_free_helpers_null),
       cmocka_unit_test(test_url_redact),
+      cmocka_unit_test(test_free_helpers_null),
 #define T_(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
       T_(test_open_url_forms),
       T_(test_open_bad_paths),

@@ -5,7 +5,9 @@
  * of 10^(18-3k) attoFIL, so the exact attoFIL integer is "integer digits + fraction digits padded
  * to the unit's exponent": plain string work, any size. Formatting (FIL.Short) is the reverse:
  * pick the unit from the number of digits, cut, round the dropped digits half away from zero.
- * Sizes are 3-4 significant digits times 1024^k: unsigned __int128 holds every exact expansion.
+ * Sizes are 3-4 significant digits times 1024^k: 128 bits hold every exact expansion. They are
+ * the u128 below, four 32-bit limbs, not unsigned __int128, which 32-bit targets (armhf) lack;
+ * one implementation on every target, so the x86 tests and fuzzers check what ARM runs.
  */
 #include "lotus_units.h"
 
@@ -14,7 +16,79 @@
 
 #include "edgefleet/error.h"
 
-typedef unsigned __int128 u128;
+/* ---- 128-bit unsigned integers: just what sizes and durations need ---------------------- */
+
+typedef struct {
+  uint32_t w[4]; /* least significant first */
+} u128;
+
+static u128 u128_of(uint64_t v) { return (u128){{(uint32_t)v, (uint32_t)(v >> 32), 0, 0}}; }
+
+static u128 u128_pow2(int k) { /* 0 <= k < 128 */
+  u128 r = {{0}};
+  r.w[k / 32] = (uint32_t)1 << (k % 32);
+  return r;
+}
+
+static bool u128_is_zero(u128 a) { return !(a.w[0] | a.w[1] | a.w[2] | a.w[3]); }
+static bool u128_fits_u64(u128 a) { return !(a.w[2] | a.w[3]); }
+static uint64_t u128_low64(u128 a) { return (uint64_t)a.w[1] << 32 | a.w[0]; }
+
+static bool u128_gt(u128 a, u128 b) {
+  for (int i = 3; i >= 0; i--)
+    if (a.w[i] != b.w[i]) return a.w[i] > b.w[i];
+  return false;
+}
+
+static u128 u128_add(u128 a, u128 b) { /* modulo 2^128; callers stay below it */
+  uint64_t c = 0;
+  for (int i = 0; i < 4; i++) {
+    c += (uint64_t)a.w[i] + b.w[i];
+    a.w[i] = (uint32_t)c;
+    c >>= 32;
+  }
+  return a;
+}
+
+/* a * m for m < 2^32 (modulo 2^128; callers check their bounds first). */
+static u128 u128_mul32(u128 a, uint32_t m) {
+  uint64_t c = 0;
+  for (int i = 0; i < 4; i++) {
+    c += (uint64_t)a.w[i] * m;
+    a.w[i] = (uint32_t)c;
+    c >>= 32;
+  }
+  return a;
+}
+
+/* The exact product of two uint64. */
+static u128 u128_mul64(uint64_t a, uint64_t b) {
+  u128 r = u128_mul32(u128_of(a), (uint32_t)b);
+  u128 h = u128_mul32(u128_of(a), (uint32_t)(b >> 32)); /* times 2^32: one limb up */
+  return u128_add(r, (u128){{0, h.w[0], h.w[1], h.w[2]}});
+}
+
+/* *a /= d, returning *a % d; 0 < d < 2^63. */
+static uint64_t u128_divmod(u128 *a, uint64_t d) {
+  uint64_t r = 0;
+  if (d <= UINT32_MAX) { /* a limb at a time: r < d < 2^32, so (r << 32 | limb) fits */
+    for (int i = 3; i >= 0; i--) {
+      uint64_t t = r << 32 | a->w[i];
+      a->w[i] = (uint32_t)(t / d);
+      r = t % d;
+    }
+    return r;
+  }
+  for (int bit = 127; bit >= 0; bit--) { /* a bit at a time: r < d < 2^63, so r << 1 fits */
+    r = r << 1 | (a->w[bit / 32] >> (bit % 32) & 1);
+    a->w[bit / 32] &= ~((uint32_t)1 << (bit % 32));
+    if (r >= d) {
+      r -= d;
+      a->w[bit / 32] |= (uint32_t)1 << (bit % 32);
+    }
+  }
+  return r;
+}
 
 static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -209,9 +283,8 @@ static int u128_to_dec(u128 v, char *out, size_t cap) {
   char buf[48];
   size_t i = sizeof buf;
   do {
-    buf[--i] = (char)('0' + (int)(v % 10));
-    v /= 10;
-  } while (v);
+    buf[--i] = (char)('0' + (int)u128_divmod(&v, 10));
+  } while (!u128_is_zero(v));
   return put(out, cap, buf + i, sizeof buf - i);
 }
 
@@ -220,7 +293,7 @@ static int size_parse(const char *text, size_t len, u128 *out) {
   if (!text) return EF_EINVAL;
   trim(&text, &len);
   size_t i = 0;
-  u128 mant = 0;
+  uint64_t mant = 0; /* at most 18 significant digits */
   int sig = 0, frac = 0;
   bool any = false, dot = false;
   for (; i < len; i++) {
@@ -236,7 +309,7 @@ static int size_parse(const char *text, size_t len, u128 *out) {
       if (!dot) frac--;
       continue;
     }
-    mant = mant * 10 + (u128)(c - '0');
+    mant = mant * 10 + (uint64_t)(c - '0');
     if (mant) sig++;
     if (dot) frac++;
   }
@@ -257,23 +330,27 @@ static int size_parse(const char *text, size_t len, u128 *out) {
   int pw = size_unit_pow(text + u, len - u);
   if (pw < 0) return EF_EPARSE;
   /* value = mant * 1024^pw * 10^(exp10 - frac) */
-  u128 v = mant;
+  u128 v = u128_of(mant);
+  u128 max_shift = u128_pow2(117), max_mul = u128_pow2(124);
+  u128_divmod(&max_mul, 10);
   for (int k = 0; k < pw; k++) {
-    if (v > ((u128)1 << 117)) return EF_ETOOBIG;
-    v <<= 10;
+    if (u128_gt(v, max_shift)) return EF_ETOOBIG;
+    v = u128_mul32(v, 1024);
   }
   int e = exp10 - frac;
   for (; e > 0; e--) {
-    if (v > (((u128)1 << 124) / 10)) return EF_ETOOBIG;
-    v *= 10;
+    if (u128_gt(v, max_mul)) return EF_ETOOBIG;
+    v = u128_mul32(v, 10);
   }
   if (e < 0) {
     if (e < -38) {
-      v = 0;
+      v = u128_of(0);
     } else {
-      u128 p = 1;
-      for (; e < 0; e++) p *= 10;
-      v = (v + p / 2) / p;
+      /* v / 10^-e rounded half up: the quotient, plus one when the first dropped digit (the
+       * last remainder) is 5 or more. */
+      uint64_t digit = 0;
+      for (; e < 0; e++) digit = u128_divmod(&v, 10);
+      if (digit >= 5) v = u128_add(v, u128_of(1));
     }
   }
   *out = v;
@@ -291,8 +368,8 @@ int ef_lotus_size_to_u64(const char *text, size_t len, uint64_t *bytes) {
   u128 v;
   int rc = size_parse(text, len, &v);
   if (rc) return rc;
-  if (v > UINT64_MAX) return EF_ETOOBIG;
-  *bytes = (uint64_t)v;
+  if (!u128_fits_u64(v)) return EF_ETOOBIG;
+  *bytes = u128_low64(v);
   return 0;
 }
 
@@ -349,13 +426,14 @@ int ef_lotus_duration_parse(const char *text, size_t len, int64_t *ns) {
     *ns = 0;
     return 0;
   }
-  __int128 total = 0;
+  uint64_t total = 0; /* never above INT64_MAX */
   while (i < len) {
-    u128 whole = 0, frac = 0, scale = 1;
+    uint64_t whole = 0, frac = 0, scale = 1;
     size_t start = i;
     while (i < len && is_digit(text[i])) {
-      whole = whole * 10 + (u128)(text[i++] - '0');
-      if (whole > (u128)INT64_MAX) return EF_ETOOBIG;
+      uint64_t d = (uint64_t)(text[i++] - '0');
+      if (whole > ((uint64_t)INT64_MAX - d) / 10) return EF_ETOOBIG;
+      whole = whole * 10 + d;
     }
     bool had_int = i > start;
     bool had_frac = false;
@@ -363,8 +441,8 @@ int ef_lotus_duration_parse(const char *text, size_t len, int64_t *ns) {
       i++;
       while (i < len && is_digit(text[i])) {
         had_frac = true;
-        if (scale < (u128)1000000000000000000ULL) { /* 18 decimals are plenty */
-          frac = frac * 10 + (u128)(text[i] - '0');
+        if (scale < 1000000000000000000ULL) { /* 18 decimals are plenty */
+          frac = frac * 10 + (uint64_t)(text[i] - '0');
           scale *= 10;
         }
         i++;
@@ -373,8 +451,15 @@ int ef_lotus_duration_parse(const char *text, size_t len, int64_t *ns) {
     if (!had_int && !had_frac) return EF_EPARSE;
     int64_t unit = dur_unit(text, len, &i);
     if (!unit) return EF_EPARSE;
-    total += (__int128)(whole * (u128)unit) + (__int128)(frac * (u128)unit / scale);
-    if (total > (__int128)INT64_MAX) return EF_ETOOBIG;
+    /* total += whole * unit + frac * unit / scale, exactly, stopping above INT64_MAX (the
+     * fraction's part is below one unit; frac * unit needs up to 103 bits). */
+    if (whole > (uint64_t)INT64_MAX / (uint64_t)unit) return EF_ETOOBIG;
+    total += whole * (uint64_t)unit;
+    if (total > (uint64_t)INT64_MAX) return EF_ETOOBIG;
+    u128 part = u128_mul64(frac, (uint64_t)unit);
+    u128_divmod(&part, scale);
+    total += u128_low64(part);
+    if (total > (uint64_t)INT64_MAX) return EF_ETOOBIG;
   }
   *ns = neg ? -(int64_t)total : (int64_t)total;
   return 0;
