@@ -5,8 +5,13 @@
 # that dpkg-buildpackage writes nothing outside the tree), checked with lintian, and left in
 # dist/: edgefleetd, edgefleet-agent, edgefleetctl, libedgefleet0, libedgefleet-dev
 # (*_VERSION_ARCH.deb; the *-dbgsym debug symbol packages stay in build-deb/ARCH/). `make deb` runs it after
-# `scripts/deps.sh --deb`. An ARCH other than the machine's is a cross build
-# (dpkg-buildpackage -a ARCH: dh's cmake build system sets the cross toolchain).
+# `scripts/deps.sh --deb`.
+# ARCH arm64 or armhf (not this machine's) is a cross build of what a device runs: libedgefleet0,
+# libedgefleet-dev and edgefleet-agent (build profile pkg.edgefleet.edge-only), with what
+# scripts/cross.sh installs (the cross toolchain, ARCH's multiarch libraries, qemu-user for the
+# man pages) and the toolchain file of docs/cross.md (debian/rules). dpkg-buildpackage -d: its
+# Build-Depends check would want libwebsockets-dev:ARCH, which cannot be installed beside the
+# native one; cross.sh unpacks it instead.
 # JOBS: parallel jobs (default: nproc). LINTIAN=0 skips lintian.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,10 +34,23 @@ mkdir -p "$src"
 tar -c --exclude=./.git --exclude='./build*' --exclude=./dist --exclude=./var \
     --exclude=__pycache__ --exclude='*.pyc' --exclude=./node_modules -f - . | tar -x -C "$src"
 
+opts=()
+if [ "$ARCH" != "$(dpkg --print-architecture)" ]; then
+  case "$ARCH" in
+    arm64|armhf) ;;
+    *) echo "deb: ARCH=$ARCH: packages are built for this machine or, cross, for arm64 and armhf" >&2
+       exit 2 ;;
+  esac
+  devroot=$(pwd)/build-deb/devroot-$ARCH # kept across builds (cross.sh redoes it when needed)
+  scripts/cross.sh "$ARCH" "$devroot"
+  export EF_CROSS_DEVROOT=$devroot
+  opts=(-d -Ppkg.edgefleet.edge-only)
+fi
+
 echo "deb: building edgefleet $ver for $ARCH in $src"
 start=$(date +%s)
 (cd "$src" && DEB_BUILD_OPTIONS="parallel=$JOBS ${DEB_BUILD_OPTIONS:-}" \
-   dpkg-buildpackage -b -us -uc -a"$ARCH" >../dpkg-buildpackage.log 2>&1) || {
+   dpkg-buildpackage -b -us -uc -a"$ARCH" "${opts[@]}" >../dpkg-buildpackage.log 2>&1) || {
   tail -n 60 "$work/dpkg-buildpackage.log"
   echo "deb: dpkg-buildpackage failed; the whole log: $work/dpkg-buildpackage.log" >&2
   exit 1

@@ -214,6 +214,13 @@ def main():
     ap.add_argument("--arch", default=subprocess.run(["dpkg", "--print-architecture"], text=True,
                                                      capture_output=True).stdout.strip())
     args = ap.parse_args()
+    host = subprocess.run(["dpkg", "--print-architecture"], text=True,
+                          capture_output=True).stdout.strip()
+    if args.arch != host:
+        say("test-packages installs and runs packages of this machine's architecture (%s), not %s "
+            "(make deb ARCH=%s checks those with lintian; docs/cross.md runs the ARM agent under "
+            "qemu)" % (host, args.arch, args.arch))
+        sys.exit(2)
     if os.geteuid() != 0:
         raise Failed("run as root: it installs packages (make test-packages uses sudo)")
     version = None
