@@ -19,6 +19,7 @@
 #include "id.h"
 #include "jsonutil.h"
 #include "mem.h"
+#include "paths.h"
 #include "u64map.h"
 
 /* ----- cfg ----- */
@@ -153,6 +154,20 @@ static void test_cfg_man(void **state) {
     assert_non_null(strstr(text, flag));
   }
   free(text);
+}
+
+/* A test binary is not installed: the build tree's defaults (paths.h). */
+static void test_paths_build_tree(void **state) {
+  (void)state;
+  assert_false(ef_installed());
+  assert_string_equal(ef_default_path(EF_DEF_SERVER_DATA), "./var");
+  assert_string_equal(ef_default_path(EF_DEF_ADMIN_TOKEN), "./var/admin.token");
+  assert_null(ef_default_path(EF_DEF_SERVER_CONF));
+  assert_null(ef_default_path(EF_DEF_AGENT_CONF));
+  assert_null(ef_default_path(EF_DEF_AGENT_DATA));
+  const char *web = ef_default_path(EF_DEF_WEB); /* the source tree's, when it has one */
+  if (*EF_SOURCE_WEBDIR) assert_string_equal(web, EF_SOURCE_WEBDIR);
+  else assert_null(web);
 }
 
 static void test_cfg_enum(void **state) {
@@ -479,6 +494,7 @@ int main(void) {
     cmocka_unit_test(test_cfg_enum),
     cmocka_unit_test(test_cfg_duration_seconds),
     cmocka_unit_test(test_cfg_man),
+    cmocka_unit_test(test_paths_build_tree),
     cmocka_unit_test(test_cfg_file_and_args),
     cmocka_unit_test(test_cfg_nonfinite),
     cmocka_unit_test(test_cfg_long_line),
