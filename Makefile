@@ -3,6 +3,9 @@
 #   make test   install what is missing, build, run every test (also under ASan+UBSan), the
 #               tests of the threaded parts under ThreadSanitizer, then fuzz
 #   make fuzz   the libFuzzer targets of tests/fuzz, FUZZ_SECONDS each (docs/fuzzing.md)
+#   make deb    the Debian packages (debian/) for ARCH, left in dist/ (docs/install.md)
+#   make test-packages   build them, install them on this machine, run and check, purge them
+#   make install         build and install under PREFIX (/usr/local; configs in /etc)
 
 BUILD      ?= build
 BUILD_SAN  ?= build-san
@@ -12,8 +15,17 @@ BUILD_FUZZ ?= build-fuzz
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS ?=
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+# make deb: the packages' architecture (a Debian architecture name: amd64, arm64, armhf, ...)
+ARCH       ?= $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+# make install: binaries, library, dashboard, man pages under PREFIX; the configs in
+# SYSCONFDIR/edgefleet and the data dirs in LOCALSTATEDIR/lib (where the systemd units want them)
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+LOCALSTATEDIR ?= /var
+BUILD_INSTALL ?= build-install
 
-.PHONY: all deps deps-test build build-san demo test test-fast test-san test-tsan fuzz clean
+.PHONY: all deps deps-test build build-san demo test test-fast test-san test-tsan fuzz clean \
+        deb test-packages install
 
 all: build
 
@@ -71,8 +83,27 @@ fuzz: deps-test
 	cmake --build $(BUILD_FUZZ) --target fuzzers -j$(JOBS)
 	scripts/fuzz.sh $(BUILD_FUZZ) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
+# The Debian packages: debhelper from a copy of the tree in build-deb/ARCH, lintian, dist/.
+deb:
+	@scripts/deps.sh --deb
+	JOBS=$(JOBS) scripts/deb.sh $(ARCH)
+
+# Builds the packages, installs them on THIS machine (apt-get; root or sudo), starts the
+# installed edgefleetd and agent as the unit files say, checks them, then purges the packages.
+# Meant for CI's throw-away machine and for a developer's own; `.ci/run` runs it after `make test`.
+test-packages: deb
+	@scripts/deps.sh --test
+	$(if $(filter 0,$(shell id -u)),,sudo) python3 tests/packaging/packages.py --arch $(ARCH)
+
+install: deps
+	cmake -S . -B $(BUILD_INSTALL) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEF_TESTS=OFF \
+	  -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DCMAKE_INSTALL_SYSCONFDIR=$(SYSCONFDIR) \
+	  -DCMAKE_INSTALL_LOCALSTATEDIR=$(LOCALSTATEDIR) -DEF_SOURCE_WEBDIR= >/dev/null
+	cmake --build $(BUILD_INSTALL) -j$(JOBS)
+	cmake --install $(BUILD_INSTALL)
+
 clean:
-	rm -rf $(BUILD) $(BUILD)-test $(BUILD_SAN) $(BUILD_TSAN) $(BUILD_FUZZ)
+	rm -rf $(BUILD) $(BUILD)-test $(BUILD_SAN) $(BUILD_TSAN) $(BUILD_FUZZ) $(BUILD_INSTALL) build-deb
 
 # ---- ARM devices (docs/cross.md) ------------------------------------------------------------
 #   make cross ARCH=arm64|armhf   libedgefleet and edgefleet-agent cross-built for ARCH with

@@ -18,9 +18,10 @@ if(EF_EDGE_ONLY)
   return()
 endif()
 pkg_check_modules(SQLITE  REQUIRED IMPORTED_TARGET sqlite3)
-# Optional: the database servers' clients (store_pg.c, store_mysql.c) and NATS (the cluster,
-# src/server/cluster.c). Each is compiled in when found; the test build requires all three, so a
-# test run never skips a backend silently. `make demo` needs none of them.
+# Optional: the database servers' clients (store_pg.c, store_mysql.c), NATS (the cluster,
+# src/server/cluster.c) and libsystemd (sd_notify readiness and watchdog of edgefleetd.service,
+# src/server/service.c; without it the unit is Type=exec). Each is compiled in when found; the
+# test build requires all four, so a test run never skips one silently. `make demo` needs none.
 if(EF_TESTS)
   set(ef_opt_dep REQUIRED)
 else()
@@ -29,6 +30,7 @@ endif()
 pkg_check_modules(PQ      ${ef_opt_dep} IMPORTED_TARGET libpq)
 pkg_check_modules(MARIADB ${ef_opt_dep} IMPORTED_TARGET libmariadb)
 pkg_check_modules(NATS    ${ef_opt_dep} IMPORTED_TARGET libnats)
+pkg_check_modules(SYSTEMD ${ef_opt_dep} IMPORTED_TARGET libsystemd)
 if(EF_TESTS OR EF_FUZZ) # the server stubs of tests/unit/server/stubs, used by tests/fuzz too
   pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)
 endif()

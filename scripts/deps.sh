@@ -3,7 +3,11 @@
 # deps.sh -- install every Debian package edgefleet builds, runs and tests with.
 # `--test` adds the test tools (clang: libFuzzer, for make fuzz) and the optional backends'
 # clients and servers (PostgreSQL, MariaDB, NATS: the tests start their own on loopback, never the
-# system services), `--bench` what bench/ compares against (not started as services: the benches run the binaries themselves on loopback ports).
+# system services), libsystemd (sd_notify, optional in other builds) and what `make test-packages`
+# checks with (systemd-analyze, man); `--deb` what `make deb` builds the Debian packages with
+# (debhelper, lintian, and every optional library, so each package is built the same everywhere);
+# `--bench` what bench/ compares against (not started as services: the benches run the binaries
+# themselves on loopback ports).
 # Idempotent: installs only what is missing, so `make demo` / `make test` stay fast on a second run.
 set -euo pipefail
 
@@ -16,10 +20,14 @@ BUILD_PKGS=(build-essential cmake pkg-config
 BENCH_PKGS=(mosquitto mosquitto-clients wrk zabbix-agent prometheus-node-exporter sqlite3 python3
             postgresql mariadb-server nats-server)
 TEST_PKGS=(libcmocka-dev clang python3 python3-websockets python3-bcrypt python3-psutil python3-asyncssh curl openssh-server sqlite3 chromium mosquitto openssl python3-aiosmtpd prometheus-alertmanager prometheus
-           libmariadb-dev libnats-dev postgresql mariadb-server nats-server)
+           libmariadb-dev libnats-dev postgresql mariadb-server nats-server
+           libsystemd-dev systemd man-db)
+# make deb (debian/control's Build-Depends, plus lintian to check the result)
+DEB_PKGS=(debhelper dpkg-dev lintian libpq-dev libmariadb-dev libnats-dev libsystemd-dev)
 
 want=("${BUILD_PKGS[@]}")
 [ "${1:-}" = "--test" ] && want+=("${TEST_PKGS[@]}")
+[ "${1:-}" = "--deb" ] && want+=("${DEB_PKGS[@]}")
 [ "${1:-}" = "--bench" ] && want+=("${BENCH_PKGS[@]}")
 
 missing=()

@@ -37,6 +37,7 @@
 #include <stddef.h>
 
 #include "edgefleet/error.h"
+#include "edgefleet/version.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -44,13 +45,18 @@ extern "C" {
 
 typedef struct ef_client ef_client;
 
+/* The version of the libedgefleet this program runs with, "MAJOR.MINOR.PATCH"; the program was
+ * compiled with EF_VERSION_STRING (edgefleet/version.h). A static string. */
+const char *ef_version(void);
+
 /* Create a client with default options. *out is the caller's; free it with ef_client_free(). */
 int ef_client_new(ef_client **out);
 /* Free a stopped client and set *c to NULL. NULL and *c == NULL are no-ops. */
 void ef_client_free(ef_client **c);
 
 /* Set one option by name ('-' and '_' are equal). Returns EF_ENOENT for an unknown key and
- * EF_ECONFIG for a bad value. The strings are copied. Options and defaults:
+ * EF_ECONFIG for a bad value. The strings are copied. Durations take ms, s, m, h, d; a bare
+ * number is seconds ("5" is 5 s, "500ms" half a second). Options and defaults:
  *   server               ws://host:port/path of the server's southbound endpoint (required);
  *                        wss:// for TLS (port 443 by default). Several URLs separated by
  *                        commas (blanks around each ignored, at most 32; a comma inside a URL

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdio.h>
+
 #include "cfg.h"
 
 /* One custom order: `order.NAME = TEMPLATE`, the template already split into words. */
@@ -71,5 +73,9 @@ int agent_conf_setter(void *ud, const char *key, const char *value, char *err, s
 /* The order named `name`, or NULL. Borrowed from conf. */
 const struct agent_order *agent_conf_order(const struct agent_conf *conf, const char *name);
 void agent_conf_free(struct agent_conf *conf);
+
+/* edgefleet-agent(8) ("8") or edgefleet-agent.conf(5) ("5") as roff, from the library's option
+ * list and agent_opts (man.c, in the executable); -1 for another section. */
+int agent_man(FILE *out, const char *section);
 
 #endif

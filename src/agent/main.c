@@ -6,6 +6,10 @@
  * the collectors as the status provider and registers every `order.NAME` as an order handler;
  * then runs the client until SIGTERM/SIGINT (exit 0) or until the library gives up (exit 1).
  * A bad configuration exits 2 before connecting.
+ * Without --config, an installed agent reads /etc/edgefleet/edgefleet-agent.conf when it exists
+ * and keeps its data in /var/lib/edgefleet-agent (src/common/paths.h); from the build tree it
+ * reads no file and keeps the library's default data_dir (.).
+ * --version, --help, --help-man 8|5 (the man pages, from the option tables): print, exit 0.
  */
 #include <signal.h>
 #include <stdbool.h>
@@ -24,6 +28,7 @@
 #include "lotus_parse.h"
 #include "mem.h"
 #include "orders.h"
+#include "paths.h"
 
 #define EXIT_STOPPED 0
 #define EXIT_GAVE_UP 1
@@ -44,6 +49,13 @@ static void on_signal(int sig) {
   if (stop_target) ef_client_stop(stop_target);
 }
 
+/* While set_option() hands a key to the library: its message for a bad value lands here instead
+ * of the log, to be the option's error (the library reports it only through its log callback). */
+static struct {
+  bool on;
+  char msg[512];
+} lib_error;
+
 static void usage(FILE *out) {
   fprintf(out,
           "usage: edgefleet-agent --server ws[s]://HOST:PORT/ws[,ws[s]://HOST2:PORT/ws ...]\n"
@@ -51,8 +63,11 @@ static void usage(FILE *out) {
           "                       [--data-dir DIR] [--config FILE]\n"
           "                       [--ca CA.pem] [--cert CERT.pem --key KEY.pem] [--pin sha256//...]\n"
           "                       [--log-level info] [--OPTION VALUE ...]\n\n"
+          "       edgefleet-agent --version | --help\n\n"
           "Every option is also a config file line \"name = value\"; the command line wins.\n"
-          "Durations take ms/s/m/h/d, sizes k/m/g.\n\n"
+          "Without --config, an installed agent reads " EF_INSTALL_CONFDIR "/edgefleet-agent.conf\n"
+          "when it exists (and its data_dir defaults to " EF_INSTALL_STATEDIR "/edgefleet-agent).\n"
+          "Durations take ms/s/m/h/d (a bare number is seconds), sizes k/m/g.\n\n"
           "Several --server URLs (comma separated, the nodes of a cluster): the agent starts at a\n"
           "random one and moves round robin to the next after a failed attempt or a dropped\n"
           "connection, after [0, reconnect_jitter]; once all failed, after reconnect_interval\n"
@@ -82,8 +97,12 @@ static int set_option(void *ud, const char *key, const char *value, char *err, s
   else if (strcmp(key, "cert") == 0) key = "cert_file";
   else if (strcmp(key, "key") == 0) key = "key_file";
   else if (strcmp(key, "pin") == 0) key = "pinned_pubkey";
+  lib_error.on = true;
+  lib_error.msg[0] = '\0';
   rc = ef_client_set(su->client, key, value);
-  if (rc == EF_ECONFIG) snprintf(err, errlen, "%s: bad value '%s'", key, value);
+  lib_error.on = false;
+  if (rc == EF_ECONFIG && lib_error.msg[0]) snprintf(err, errlen, "%s", lib_error.msg);
+  else if (rc == EF_ECONFIG) snprintf(err, errlen, "%s: bad value '%s'", key, value);
   else if (rc != 0 && rc != EF_ENOENT) snprintf(err, errlen, "%s: %s", key, ef_strerror(rc));
   if (rc != 0) return rc == EF_ENOENT ? EF_ENOENT : EF_ECONFIG;
   if (strcmp(key, "server") == 0) su->server = *value;
@@ -96,6 +115,10 @@ static int set_option(void *ud, const char *key, const char *value, char *err, s
 
 static void on_lib_log(void *ud, int level, const char *msg) {
   (void)ud;
+  if (lib_error.on) {
+    snprintf(lib_error.msg, sizeof lib_error.msg, "%s", msg);
+    return;
+  }
   if (level < EF_LOG_ERROR) level = EF_LOG_ERROR;
   if (level > EF_LOG_DEBUG) level = EF_LOG_DEBUG;
   ef_log(level, "lib: %s", msg);
@@ -181,11 +204,22 @@ static int install_signals(void) {
 int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "lotus-parse") == 0) return lotus_parse_main(argc - 1, argv + 1);
   log_set_ident("edgefleet-agent");
-  for (int i = 1; i < argc; i++)
+  for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
       usage(stdout);
       return 0;
     }
+    if (strcmp(argv[i], "--version") == 0) {
+      printf("edgefleet-agent %s (libedgefleet %s)\n", EF_VERSION_STRING, ef_version());
+      return 0;
+    }
+    if (strcmp(argv[i], "--help-man") == 0) {
+      if (i + 1 < argc && agent_man(stdout, argv[i + 1]) == 0) return 0;
+      fprintf(stderr, "edgefleet-agent: --help-man 8 (edgefleet-agent) or 5 "
+                      "(edgefleet-agent.conf)\n");
+      return EXIT_CONFIG;
+    }
+  }
 
   int code = EXIT_CONFIG;
   char err[512] = "";
@@ -204,7 +238,14 @@ int main(int argc, char **argv) {
   ef_client_on_event(client, on_event, NULL);
 
   struct setup su = {.conf = &conf, .client = client};
+  /* Installed: the data dir under /var/lib (systemd's StateDirectory=edgefleet-agent). */
+  const char *data_dir = ef_default_path(EF_DEF_AGENT_DATA);
+  if (data_dir && ef_client_set(client, "data_dir", data_dir) != 0) goto fail_config;
+  /* Built-in defaults < the config file (--config FILE; without one, an installed agent reads
+   * /etc/edgefleet/edgefleet-agent.conf when it exists) < the command line. */
   const char *path = cfg_config_arg(argc, argv, 1);
+  if (!path) path = ef_default_path(EF_DEF_AGENT_CONF);
+  if (path) ef_log(EF_LOG_INFO, "edgefleet-agent %s, config %s", EF_VERSION_STRING, path);
   if (path && cfg_parse_file(path, set_option, &su, err, sizeof err) != 0) goto fail_config;
   if (cfg_parse_args(argc, argv, 1, set_option, &su, err, sizeof err) != 0) goto fail_config;
   const char *missing = missing_option(&su);

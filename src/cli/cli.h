@@ -26,7 +26,7 @@ struct cli_opts {
   /* global */
   char *server, *token, *token_file;
   char *ca, *cert, *key;      /* https: CA file, client certificate and key (PEM) */
-  bool json, verbose, help;
+  bool json, verbose, help, version;
   int64_t connect_timeout, timeout; /* ms */
   /* per command */
   char *sn, *model, *password, *name, *type, *description, *params, *kind, *scope, *groups;

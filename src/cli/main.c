@@ -18,22 +18,27 @@
 #include "cfg.h"
 #include "cli.h"
 #include "edgefleet/error.h"
+#include "edgefleet/version.h"
 #include "mem.h"
+#include "paths.h"
 
 #define DEFAULT_SERVER "http://127.0.0.1:9090"
-#define DEFAULT_TOKEN_FILE "./var/admin.token"
+/* the admin token of a local edgefleetd: installed, or `make demo`'s (paths.h) */
+#define DEFAULT_TOKEN_FILES EF_INSTALL_STATEDIR "/edgefleet/admin.token when installed, " \
+                            "./var/admin.token from the build tree"
 
 static const struct cfg_opt global_opts[] = {
   CFG_ROW(struct cli_opts, server, CFG_STR, 0, 0, NULL,
           "edgefleetd's address [$EDGEFLEET_SERVER, else " DEFAULT_SERVER "]"),
   CFG_ROW(struct cli_opts, token, CFG_STR, 0, 0, NULL,
-          "API token [--token-file, $EDGEFLEET_TOKEN, else " DEFAULT_TOKEN_FILE "]"),
+          "API token [--token-file, $EDGEFLEET_TOKEN, else " DEFAULT_TOKEN_FILES "]"),
   CFG_ROW(struct cli_opts, token_file, CFG_STR, 0, 0, NULL, "file holding the API token"),
   CFG_ROW(struct cli_opts, json, CFG_BOOL, 0, 0, NULL, "print the server's data as JSON"),
   CFG_ROW(struct cli_opts, verbose, CFG_BOOL, 0, 0, NULL,
           "(-v) say which server and token are used, and each request"),
   CFG_ROW(struct cli_opts, help, CFG_BOOL, 0, 0, NULL,
           "(-h) usage, of a command when one is given"),
+  CFG_ROW(struct cli_opts, version, CFG_BOOL, 0, 0, NULL, "print the version and exit"),
   CFG_ROW(struct cli_opts, connect_timeout, CFG_MS, 1, 3600000, "5s", "time to connect"),
   CFG_ROW(struct cli_opts, timeout, CFG_MS, 1, 86400000, "30s", "time for a whole request"),
   CFG_ROW(struct cli_opts, ca, CFG_STR, 0, 0, NULL,
@@ -322,6 +327,11 @@ static int parse(struct cli *c, int argc, char **argv) {
     }
   }
   if (rc != CLI_OK) goto out;
+  if (c->o.version) {
+    printf("edgefleetctl %s\n", EF_VERSION_STRING);
+    c->o.help = true; /* nothing more to do */
+    goto out;
+  }
 
   if (npos == 0) {
     print_help(c->o.help ? stdout : stderr);
@@ -443,8 +453,8 @@ static int resolve_token(struct cli *c) {
   } else if (env && *env) {
     c->o.token = ef_strdup(env);
     from = "$EDGEFLEET_TOKEN";
-  } else if ((c->o.token = read_token_file(DEFAULT_TOKEN_FILE, err, sizeof err))) {
-    from = DEFAULT_TOKEN_FILE;
+  } else if ((c->o.token = read_token_file(ef_default_path(EF_DEF_ADMIN_TOKEN), err, sizeof err))) {
+    from = ef_default_path(EF_DEF_ADMIN_TOKEN);
   } else {
     from = NULL;
   }
@@ -454,12 +464,67 @@ static int resolve_token(struct cli *c) {
   if (c->o.verbose) {
     if (from) fprintf(stderr, "edgefleetctl: token from %s\n", from);
     else fprintf(stderr, "edgefleetctl: no token (no --token, --token-file, $EDGEFLEET_TOKEN "
-                         "or " DEFAULT_TOKEN_FILE ")\n");
+                         "or %s)\n", ef_default_path(EF_DEF_ADMIN_TOKEN));
   }
   return CLI_OK;
 }
 
+/* ---- edgefleetctl(1), from the command table and the option rows (--help-man 1) */
+
+static void print_man(FILE *out) {
+  cfg_man_header(out, "edgefleetctl", 1, "edgefleet manual",
+                 "command-line client of edgefleetd's REST API");
+  cfg_man_block(out,
+    ".SH SYNOPSIS\n"
+    ".B edgefleetctl\n"
+    ".RI [ OPTIONS ]\n"
+    ".I COMMAND\n"
+    ".RI [ ARGS ...]\n"
+    ".SH DESCRIPTION\n"
+    ".B edgefleetctl\n"
+    "registers and groups devices, gives them orders, reads their logs, live status and miner "
+    "records, and manages API tokens, the audit log and alerts through edgefleetd(8)'s REST "
+    "API. Options may stand anywhere on the line; -- ends them.\n"
+    ".PP\n"
+    "The server is --server, else $EDGEFLEET_SERVER, else " DEFAULT_SERVER ". The API token is "
+    "--token or --token-file, else $EDGEFLEET_TOKEN, else the admin token of a local "
+    "edgefleetd: " EF_INSTALL_STATEDIR "/edgefleet/admin.token for an installed edgefleetctl "
+    "(readable by root), ./var/admin.token (make demo's) for one run from the build tree.\n"
+    ".SH COMMANDS\n");
+  for (size_t i = 0; i < NCOMMANDS; i++) {
+    const struct cli_cmd *cmd = &commands[i];
+    char head[512];
+    snprintf(head, sizeof head, "%s%s%s%s%s", cmd->group, cmd->name ? " " : "",
+             cmd->name ? cmd->name : "", *cmd->synopsis ? " " : "", cmd->synopsis);
+    fputs(".TP\n\\fB", out); /* the command line as --help shows it, then its help */
+    cfg_man_escaped(out, head);
+    fputs("\\fR\n", out);
+    cfg_man_text(out, cmd->help);
+  }
+  cfg_man_block(out, ".SH OPTIONS\n");
+  cfg_table_man(global_opts, out, false);
+  cfg_man_block(out, ".SS Options of some commands (see each command's line above)\n");
+  cfg_table_man(command_opts, out, false);
+  cfg_man_block(out,
+    ".SH DURATIONS\n"
+    "--expires and --duration take ms, s, m, h, d (90d, 2h); a bare number is seconds.\n"
+    ".SH EXIT STATUS\n"
+    "0 success, 1 the server answered with a failure, 2 usage error, 3 the server cannot be "
+    "reached or did not answer in time.\n"
+    ".SH SEE ALSO\n"
+    ".BR edgefleetd (8),\n"
+    ".BR edgefleet-agent (8)\n");
+}
+
 int main(int argc, char **argv) {
+  if (argc == 3 && strcmp(argv[1], "--help-man") == 0) {
+    if (strcmp(argv[2], "1") != 0) {
+      fprintf(stderr, "edgefleetctl: --help-man 1\n");
+      return CLI_USAGE;
+    }
+    print_man(stdout);
+    return CLI_OK;
+  }
   struct cli c;
   memset(&c, 0, sizeof c);
   cfg_table_defaults(global_opts, &c.o);

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "edgefleet/error.h"
+#include "edgefleet/version.h"
 #include "mem.h"
 
 static void normalize_key(char *k) {
@@ -50,14 +51,51 @@ int cfg_parse_duration_ms(const char *s, int64_t *out) {
   double v;
   int rc = parse_number(s, &v, &end);
   if (rc) return rc;
-  double mul = 1;
-  if (*end == '\0' || strcmp(end, "ms") == 0) mul = 1;
-  else if (strcmp(end, "s") == 0) mul = 1000;
+  double mul = 1000; /* a bare number is seconds, as nginx, systemd and Zabbix read it */
+  if (*end == '\0' || strcmp(end, "s") == 0) mul = 1000;
+  else if (strcmp(end, "ms") == 0) mul = 1;
   else if (strcmp(end, "m") == 0) mul = 60e3;
   else if (strcmp(end, "h") == 0) mul = 3600e3;
   else if (strcmp(end, "d") == 0) mul = 86400e3;
   else return EF_EINVAL;
   return to_int64(v * mul, true, out);
+}
+
+const char *cfg_format_seconds(int64_t ms, char *buf, size_t len) {
+  if (ms % 1000 == 0) {
+    snprintf(buf, len, "%lld s", (long long)(ms / 1000));
+    return buf;
+  }
+  snprintf(buf, len, "%lld.%03lld", (long long)(ms / 1000), (long long)(ms % 1000));
+  char *e = buf + strlen(buf);
+  while (e > buf && e[-1] == '0') *--e = '\0';
+  snprintf(e, len - (size_t)(e - buf), " s");
+  return buf;
+}
+
+/* A duration written as a bare number ("10000"), without a unit. */
+static bool bare_number(const char *s) {
+  char *end;
+  double v;
+  return parse_number(s, &v, &end) == 0 && *end == '\0';
+}
+
+/* "key: VALUE is out of range [MIN, MAX]" for a duration, in seconds. A bare number that would be
+ * in range as milliseconds -- what a bare number meant before it meant seconds -- says so. */
+static void duration_range_error(const struct cfg_opt *o, const char *key, const char *value,
+                                 bool parsed, char *err, size_t errlen) {
+  char lo[48], hi[48];
+  cfg_format_seconds(o->min, lo, sizeof lo);
+  cfg_format_seconds(o->max, hi, sizeof hi);
+  bool bare = bare_number(value);
+  int n = snprintf(err, errlen, parsed && bare ? "%s: %s s is out of range [%s, %s]"
+                                : parsed ? "%s: %s is out of range [%s, %s]"
+                                         : "%s: '%s' is out of range [%s, %s]",
+                   key, value, lo, hi);
+  if (!bare || n < 0 || (size_t)n >= errlen) return;
+  double ms = strtod(value, NULL);
+  if (ms >= (double)o->min && ms <= (double)o->max)
+    snprintf(err + n, errlen - (size_t)n, "; did you mean %sms?", value);
 }
 
 int cfg_parse_size(const char *s, int64_t *out) {
@@ -160,9 +198,13 @@ int cfg_table_set(const struct cfg_opt *opts, void *conf, const char *key, const
   case CFG_MS: rc = cfg_parse_duration_ms(value, &v); break;
   case CFG_SIZE: rc = cfg_parse_size(value, &v); break;
   }
+  if (rc == EF_ETOOBIG && o->type == CFG_MS) {
+    duration_range_error(o, key, value, false, err, errlen);
+    return EF_ECONFIG;
+  }
   if (rc == EF_ETOOBIG) {
-    snprintf(err, errlen, "%s: '%s' is out of range [%lld, %lld]%s", key, value,
-             (long long)o->min, (long long)o->max, o->type == CFG_MS ? " ms" : "");
+    snprintf(err, errlen, "%s: '%s' is out of range [%lld, %lld]", key, value,
+             (long long)o->min, (long long)o->max);
     return EF_ECONFIG;
   }
   if (rc != 0) {
@@ -171,9 +213,13 @@ int cfg_table_set(const struct cfg_opt *opts, void *conf, const char *key, const
     snprintf(err, errlen, "%s: '%s' is not %s", key, value, what[o->type]);
     return EF_ECONFIG;
   }
+  if ((v < o->min || v > o->max) && o->type == CFG_MS) {
+    duration_range_error(o, key, value, true, err, errlen);
+    return EF_ECONFIG;
+  }
   if (v < o->min || v > o->max) {
-    snprintf(err, errlen, "%s: %s is out of range [%lld, %lld]%s", key, value,
-             (long long)o->min, (long long)o->max, o->type == CFG_MS ? " ms" : "");
+    snprintf(err, errlen, "%s: %s is out of range [%lld, %lld]", key, value,
+             (long long)o->min, (long long)o->max);
     return EF_ECONFIG;
   }
   *(int64_t *)field = v;
@@ -208,6 +254,81 @@ void cfg_table_usage(const struct cfg_opt *opts, FILE *out) {
     snprintf(help, sizeof help, "%s: %s", o->help, cfg_enum_list(o->names, list, sizeof list));
     cfg_usage_line(out, o->name, o->def, help);
   }
+}
+
+/* ----- man pages (roff) ----- */
+
+/* text with roff's escape character doubled and every '-' a minus sign (so that options and
+ * paths copied from the page are what was written) */
+void cfg_man_escaped(FILE *out, const char *text) {
+  for (const char *p = text; *p; p++) {
+    if (*p == '\\') fputs("\\e", out);
+    else if (*p == '-') fputs("\\-", out);
+    else fputc(*p, out);
+  }
+}
+
+void cfg_man_text(FILE *out, const char *text) {
+  if (*text == '.' || *text == '\'') fputs("\\&", out);
+  cfg_man_escaped(out, text);
+  fputc('\n', out);
+}
+
+void cfg_man_item(FILE *out, const char *name, const char *def, const char *help, bool file) {
+  char flag[128];
+  snprintf(flag, sizeof flag, "%s%s", file ? "" : "--", name);
+  for (char *p = flag; *p && !file; p++)
+    if (*p == '_') *p = '-';
+  fputs(".TP\n\\fB", out);
+  cfg_man_escaped(out, flag);
+  fputs(file ? "\\fR = \\fIVALUE\\fR\n" : "\\fR \\fIVALUE\\fR\n", out);
+  char text[1024];
+  snprintf(text, sizeof text, "%s%s%s%s", help, def ? " [default: " : "", def ? def : "",
+           def ? "]" : "");
+  cfg_man_text(out, text);
+}
+
+void cfg_table_man(const struct cfg_opt *opts, FILE *out, bool file) {
+  for (const struct cfg_opt *o = opts; o->name; o++) {
+    if (o->type != CFG_ENUM) {
+      cfg_man_item(out, o->name, o->def, o->help, file);
+      continue;
+    }
+    char list[256], help[512];
+    snprintf(help, sizeof help, "%s: %s", o->help, cfg_enum_list(o->names, list, sizeof list));
+    cfg_man_item(out, o->name, o->def, help, file);
+  }
+}
+
+void cfg_man_block(FILE *out, const char *roff) {
+  while (*roff) {
+    size_t n = strcspn(roff, "\n");
+    char line[1024];
+    snprintf(line, sizeof line, "%.*s", (int)n, roff);
+    if (line[0] == '.') { /* a request: its name as written, '-' in its arguments a minus */
+      size_t r = strcspn(line, " ");
+      fprintf(out, "%.*s", (int)r, line);
+      for (const char *p = line + r; *p; p++)
+        if (*p == '-') fputs("\\-", out);
+        else fputc(*p, out);
+      fputc('\n', out);
+    } else {
+      cfg_man_text(out, line);
+    }
+    roff += n + (roff[n] == '\n');
+  }
+}
+
+void cfg_man_header(FILE *out, const char *name, int section, const char *title,
+                    const char *summary) {
+  fputs(".\\\" Generated from the program's option table (src/common/cfg.c, cfg_table_man).\n"
+        ".TH ", out);
+  for (const char *p = name; *p; p++) fputc(toupper((unsigned char)*p), out);
+  fprintf(out, " %d \"\" \"edgefleet %s\" \"%s\"\n.SH NAME\n", section, EF_VERSION_STRING,
+          title);
+  cfg_man_escaped(out, name);
+  fputs(" \\- ", out);
+  cfg_man_text(out, summary);
 }
 
 /* Every line of f, as cfg_parse_file() and cfg_parse_mem() describe; `name` is for messages. */
@@ -301,7 +422,17 @@ int cfg_parse_args(int argc, char **argv, int first, cfg_set_fn set, void *ud, c
     int rc = set(ud, key, val, msg, sizeof msg);
     if (rc == EF_ENOENT) snprintf(msg, sizeof msg, "unknown option --%s", a + 2);
     if (rc != 0) {
-      snprintf(err, errlen, "%s", msg);
+      /* "key: why" from the table reads "--key: why" here, as the flag was written */
+      size_t kl = strlen(key);
+      if (strncmp(msg, key, kl) == 0 && msg[kl] == ':') {
+        char flag[sizeof key];
+        snprintf(flag, sizeof flag, "%s", key);
+        for (char *p = flag; *p; p++)
+          if (*p == '_') *p = '-';
+        snprintf(err, errlen, "--%s%s", flag, msg + kl);
+      } else {
+        snprintf(err, errlen, "%s", msg);
+      }
       return EF_ECONFIG;
     }
   }

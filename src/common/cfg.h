@@ -8,10 +8,14 @@
  *   file:   heartbeat_tolerance = 7.5s        (# comments, blank lines; "key value" also works)
  *   flags:  --heartbeat-tolerance 7.5s        (or --heartbeat-tolerance=7.5s; '-' and '_' equal)
  *
- * Durations (CFG_MS) take ms, s, m, h, d suffixes and default to ms; sizes (CFG_SIZE) take
- * k, m, g (binary) and default to bytes; booleans take true/false/yes/no/on/off/1/0; an enum
- * (CFG_ENUM) takes one of its names (any case) and stores its index.
- * Errors name the file and line, or the flag, and the accepted range or names.
+ * Durations (CFG_MS, stored in ms) take ms, s, m, h, d suffixes and a bare number is SECONDS, as
+ * nginx, systemd and Zabbix read it ("10" is 10 s, "10ms" 10 ms); sizes (CFG_SIZE) take k, m, g
+ * (binary) and default to bytes; booleans take true/false/yes/no/on/off/1/0; an enum (CFG_ENUM)
+ * takes one of its names (any case) and stores its index.
+ * Errors name the file and line, or the flag, and the accepted range or names; a duration's
+ * range is in seconds, and a bare number that is out of range but would not be as milliseconds
+ * (what a bare number once meant) says so: "--lotus-interval: 10000 s is out of range [0.1 s,
+ * 86400 s]; did you mean 10000ms?".
  *
  * A table is written with CFG_ROW, whose field has the option's name, so that the key, the
  * flag, the struct member and what the docs say are one word and cannot drift apart:
@@ -82,6 +86,26 @@ void cfg_table_usage(const struct cfg_opt *opts, FILE *out);
 /* One --help line: "  --name-with-dashes   help [default]". */
 void cfg_usage_line(FILE *out, const char *name, const char *def, const char *help);
 
+/* Man pages (roff, man(7)) from the same rows as --help, so that the two cannot drift apart:
+ * one ".TP" paragraph per row, headed "--name-with-dashes VALUE" (file = false: a program's
+ * page) or "name = VALUE" (file = true: the config file's page, section 5), with the help, the
+ * accepted names of an enum and the default. */
+void cfg_table_man(const struct cfg_opt *opts, FILE *out, bool file);
+/* One such paragraph, for rows that are not in a table (the library's, through
+ * ef_client_option()). */
+void cfg_man_item(FILE *out, const char *name, const char *def, const char *help, bool file);
+/* text with roff's escape character doubled and every '-' a minus sign, no newline */
+void cfg_man_escaped(FILE *out, const char *text);
+/* Text for a roff body line: backslashes and a leading '.' or '\'' escaped. */
+void cfg_man_text(FILE *out, const char *text);
+/* Several lines: those that start with '.' are requests (".SH FILES", ".B --init"), written as
+ * they are but for every '-' of their arguments (a minus sign); the others are text lines
+ * (cfg_man_text). */
+void cfg_man_block(FILE *out, const char *roff);
+/* The page's header: .TH NAME SECTION "" "edgefleet VERSION" "TITLE" and a NAME section. */
+void cfg_man_header(FILE *out, const char *name, int section, const char *title,
+                    const char *summary);
+
 /* The largest value a duration (in ms) or a size (in bytes) may have after its unit is applied:
  * well inside int64_t, and below 2^53, so the double it is computed in is exact to the unit. */
 #define CFG_VALUE_MAX 9e15
@@ -91,6 +115,8 @@ void cfg_usage_line(FILE *out, const char *name, const char *def, const char *he
  * negative number, nan), or EF_ETOOBIG when it is larger than CFG_VALUE_MAX once the unit is
  * applied (inf, 1e400, 1e300d); *out is only written on success. */
 int cfg_parse_duration_ms(const char *s, int64_t *out);
+/* ms as seconds for a message: "86400 s", "0.1 s", "7.5 s"; returns buf. */
+const char *cfg_format_seconds(int64_t ms, char *buf, size_t len);
 int cfg_parse_size(const char *s, int64_t *out);
 int cfg_parse_bool(const char *s, bool *out);
 /* The index of `s` among `names` (NULL-terminated; case ignored), or -1. */

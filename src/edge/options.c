@@ -72,6 +72,8 @@ static const struct cfg_opt opts[] = {
   CFG_END,
 };
 
+const char *ef_version(void) { return EF_VERSION_STRING; }
+
 int options_defaults(struct edge_conf *conf) {
   memset(conf, 0, sizeof *conf);
   return cfg_table_defaults(opts, conf);

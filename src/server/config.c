@@ -13,6 +13,7 @@
 #include "edgefleet/error.h"
 #include "log.h"
 #include "mem.h"
+#include "paths.h"
 #include "server.h"
 
 #define DAY_MS (86400LL * 1000)
@@ -23,8 +24,9 @@ static const char *const db_check_names[] = {"off", "quick", "full", NULL};
 static const struct cfg_opt server_opts[] = {
   CFG_ROW(struct server_config, listen, CFG_STR, 0, 0, "127.0.0.1:9090",
           "address:port to serve on (port 0: any free)"),
-  CFG_ROW(struct server_config, data_dir, CFG_STR, 0, 0, "./var",
-          "directory for the database and admin.token"),
+  CFG_ROW(struct server_config, data_dir, CFG_STR, 0, 0, NULL,
+          "directory for the database and admin.token [installed: " EF_INSTALL_STATEDIR
+          "/edgefleet; from the build tree: ./var]"),
   CFG_ROW(struct server_config, db, CFG_STR, 0, 0, NULL,
           "store URL [sqlite:<data_dir>/edgefleet.db]"),
   CFG_ROW(struct server_config, db_check, CFG_ENUM_OF(db_check_names), 0, 0, "quick",
@@ -33,7 +35,9 @@ static const struct cfg_opt server_opts[] = {
           "log detail"),
   CFG_ROW(struct server_config, log_file, CFG_STR, 0, 0, NULL,
           "append the log here instead of stderr"),
-  CFG_ROW(struct server_config, static_dir, CFG_STR, 0, 0, NULL, "dashboard files served at /"),
+  CFG_ROW(struct server_config, static_dir, CFG_STR, 0, 0, NULL,
+          "dashboard files served at / [installed: " EF_INSTALL_WEBDIR "; from the build tree: "
+          "the source tree's web/; empty: none, the API only]"),
   CFG_ROW(struct server_config, vendor_dir, CFG_STR, 0, 0, "/usr/share/javascript",
           "JavaScript libraries served at /vendor/ (with static_dir)"),
   CFG_ROW(struct server_config, upload_log_dir, CFG_STR, 0, 0, "/var/log/devices_management",
@@ -266,12 +270,28 @@ static int set_opt(void *ud, const char *key, const char *value, char *err, size
   return cfg_table_set(server_opts, ud, key, value, err, errlen);
 }
 
+static const char *config_read; /* the config file config_init() read, or NULL */
+
+const char *config_file(void) { return config_read; }
+
 int config_init(struct server_config *cfg, int argc, char **argv, char *err, size_t errlen) {
   memset(cfg, 0, sizeof *cfg);
   cfg_table_defaults(server_opts, cfg);
+  /* The defaults that depend on where edgefleetd runs (paths.h): installed or the build tree. */
+  const char *web = ef_default_path(EF_DEF_WEB);
+  cfg->data_dir = ef_strdup(ef_default_path(EF_DEF_SERVER_DATA));
+  cfg->static_dir = web ? ef_strdup(web) : NULL;
+  /* Built-in defaults < the config file (--config FILE; without one, an installed edgefleetd
+   * reads /etc/edgefleet/edgefleetd.conf when it exists) < the command line. */
   const char *file = cfg_config_arg(argc, argv, 1);
+  if (!file) file = ef_default_path(EF_DEF_SERVER_CONF);
+  config_read = file;
   if (file && cfg_parse_file(file, set_opt, cfg, err, errlen) != 0) return EF_ECONFIG;
   if (cfg_parse_args(argc, argv, 1, set_opt, cfg, err, errlen) != 0) return EF_ECONFIG;
+  if (cfg->static_dir && !*cfg->static_dir) { /* static_dir = (empty): no dashboard */
+    ef_free(cfg->static_dir);
+    cfg->static_dir = NULL;
+  }
   if (!cfg->db) cfg->db = ef_asprintf("sqlite:%s/edgefleet.db", cfg->data_dir);
   if (!cfg->verifier_key) cfg->verifier_key = ef_asprintf("%s/verifier.key", cfg->data_dir);
   if (cfg->bcrypt_jobs == 0) {
@@ -310,6 +330,12 @@ void config_free(struct server_config *cfg) { cfg_table_free(server_opts, cfg); 
 
 void config_usage(FILE *out) {
   fprintf(out, "usage: edgefleetd [--config FILE] [--OPTION VALUE ...]\n"
-               "Every option can also be set in the config file as `option = value`.\n\n");
+               "       edgefleetd --init [--config FILE] [--OPTION VALUE ...]\n"
+               "       edgefleetd --version | --help\n"
+               "Every option can also be set in the config file as `option = value`; the command\n"
+               "line wins over the file. Without --config, an installed edgefleetd reads\n"
+               EF_INSTALL_CONFDIR "/edgefleetd.conf when it exists.\n"
+               "Durations take ms, s, m, h, d (a bare number is seconds); sizes k, m, g.\n"
+               "--init: create the data dir, the database and the admin token, then exit.\n\n");
   cfg_table_usage(server_opts, out);
 }

@@ -9,6 +9,9 @@
  * SIGHUP: re-read tls_cert and tls_key (net_tls_reload); connections stay.
  * SIGINT/SIGTERM: stop accepting, close every connection (devices are logged offline), write the
  * device-log batch, stop the database thread, let the loop drain, exit 0.
+ * Under systemd (Type=notify) it also says READY=1 and pings the watchdog (service.h).
+ * --init: the same start-up up to the admin token (data dir, database, token), then exit 0.
+ * --version, --help, --help-man 8|5 (the man pages, from the option table): print, exit 0.
  */
 #include <errno.h>
 #include <signal.h>
@@ -34,6 +37,8 @@
 #include "peers.h"
 #include "rest.h"
 #include "server.h"
+#include "service.h"
+#include "edgefleet/version.h"
 
 static void *on_open(void *ud, struct net_conn *conn, enum net_ws_kind kind) {
   struct server *srv = ud;
@@ -62,6 +67,7 @@ static void on_headers(void *ud, struct net_req *req) {
 static void shutdown_server(struct server *srv) {
   if (srv->stopping) return;
   srv->stopping = true;
+  service_stopping();
   ef_log(EF_LOG_INFO, "shutting down: %llu device connections",
          (unsigned long long)srv->n_sessions);
   uv_close((uv_handle_t *)&srv->sigint, NULL);
@@ -142,10 +148,30 @@ int main(int argc, char **argv) {
   int port, rc = 1;
   uv_loop_t loop;
 
-  for (int i = 1; i < argc; i++)
+  bool init_only = false;
+  for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
       config_usage(stdout);
       return 0;
+    }
+    if (strcmp(argv[i], "--version") == 0) {
+      printf("edgefleetd %s%s\n", EF_VERSION_STRING,
+             service_notify_built() ? " (systemd notify)" : "");
+      return 0;
+    }
+    if (strcmp(argv[i], "--help-man") == 0) {
+      if (i + 1 < argc && config_man(stdout, argv[i + 1]) == 0) return 0;
+      fprintf(stderr, "edgefleetd: --help-man 8 (edgefleetd) or 5 (edgefleetd.conf)\n");
+      return 2;
+    }
+  }
+  /* --init is an action, not an option: taken out before the options are parsed */
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--init") == 0) {
+      init_only = true;
+      memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof *argv); /* with argv[argc] */
+      argc--;
+      i--;
     }
   log_set_ident("edgefleetd");
   if (config_init(&srv.cfg, argc, argv, err, sizeof err) != 0) {
@@ -164,6 +190,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "edgefleetd: cannot open log file %s: %s\n", cfg->log_file, strerror(errno));
     goto out_cfg;
   }
+  ef_log(EF_LOG_INFO, "edgefleetd %s, config %s", EF_VERSION_STRING,
+         config_file() ? config_file() : "(none: defaults and flags)");
   if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
     ef_log(EF_LOG_ERROR, "cannot create data dir %s: %s", cfg->data_dir, strerror(errno));
     goto out_cfg;
@@ -202,8 +230,18 @@ int main(int argc, char **argv) {
     ef_log(EF_LOG_ERROR, "store: %s", store_errmsg(st));
     goto out_store;
   }
-  if (auth_init(st, cfg->data_dir, &srv.auth, err, sizeof err) != 0 ||
-      miner_init(&srv, st, err, sizeof err) != 0) {
+  if (auth_init(st, cfg->data_dir, &srv.auth, err, sizeof err) != 0) {
+    ef_log(EF_LOG_ERROR, "%s", err);
+    goto out_store;
+  }
+  if (init_only) { /* the database and the admin token exist now */
+    ef_log(EF_LOG_INFO, "initialised: data_dir=%s db=%s; the admin API token is in %s/admin.token",
+           cfg->data_dir, db_shown, cfg->data_dir);
+    auth_free(&srv.auth);
+    rc = 0;
+    goto out_store;
+  }
+  if (miner_init(&srv, st, err, sizeof err) != 0) {
     ef_log(EF_LOG_ERROR, "%s", err);
     goto out_store;
   }
@@ -309,6 +347,7 @@ int main(int argc, char **argv) {
 
   ef_log(EF_LOG_INFO, "ready port=%d data_dir=%s db=%s", net_port(srv.net), cfg->data_dir,
          db_shown);
+  service_ready(&srv);
   uv_run(&loop, UV_RUN_DEFAULT);
   rc = 0;
 

@@ -136,6 +136,11 @@ struct cfg_opt;
 int config_init(struct server_config *cfg, int argc, char **argv, char *err, size_t errlen);
 void config_free(struct server_config *cfg);
 void config_usage(FILE *out);
+/* The config file the last config_init() read (--config, or the installed default), or NULL. */
+const char *config_file(void);
+/* edgefleetd(8) ("8") or edgefleetd.conf(5) ("5") as roff, from the option table (man.c);
+ * -1 for another section. */
+int config_man(FILE *out, const char *section);
 /* The option table (cfg.h), ended by a row with a NULL name: for tests of edgefleetd.conf. */
 const struct cfg_opt *config_opts(void);
 /* `listen` (host:port) names a loopback address: 127.0.0.0/8 or "localhost". */

@@ -119,7 +119,8 @@ def wrong_password_and_bad_config(srv):
     p = subprocess.run([agent_binary(), "--server", "ws://127.0.0.1:1/ws", "--sn", "x", "--model", "y",
                         "--password", "p", "--ping-interval", "never"],
                        capture_output=True, text=True, timeout=10)
-    check(p.returncode == 2 and "ping_interval" in p.stderr, p.returncode, p.stderr)
+    check(p.returncode == 2 and "--ping-interval: 'never' is not a duration" in p.stderr,
+          p.returncode, p.stderr)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@
 
 #include "cfg.h"
 #include "edgefleet/error.h"
+#include "edgefleet/version.h"
 #include "loadgen.h"
 #include "log.h"
 #include "mem.h"
@@ -82,29 +83,18 @@ static void usage(FILE *out) {
           "usage: edgefleet-loadgen --server ws://HOST:PORT/ws --devices N --duration SECONDS\n"
           "         [--schedule real|fast] [--provision TOKEN_FILE] [--OPTION VALUE ...]\n"
           "Simulates N devices speaking the southbound protocol; prints progress to stderr and\n"
-          "the summary as the last line of stdout. Times are seconds unless given a unit.\n"
+          "the summary as the last line of stdout. Times are seconds unless given a unit\n"
+          "(ms, s, m, h, d), as every edgefleet duration.\n"
           "With --protocol mqtt --server mqtt://HOST:PORT the same devices drive an MQTT 3.1.1\n"
           "broker instead: PINGREQ per ping, a QoS 1 retained PUBLISH per status upload.\n\n");
   cfg_table_usage(lg_opts, out);
 }
 
+/* The common duration syntax (cfg.h: a bare number is seconds; ms, s, m, h, d), in µs. */
 int64_t config_parse_seconds(const char *s) {
-  if (!s || !*s) return -1;
-  char *end;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (errno || end == s || !isfinite(v) || v < 0) return -1;
-  double scale = 1e6;
-  if (*end) {
-    if (!strcmp(end, "ms")) scale = 1e3;
-    else if (!strcmp(end, "s")) scale = 1e6;
-    else if (!strcmp(end, "m")) scale = 60e6;
-    else if (!strcmp(end, "h")) scale = 3600e6;
-    else return -1;
-  }
-  v *= scale;
-  if (v > 1e15) return -1;
-  return (int64_t)v;
+  int64_t ms;
+  if (!s || cfg_parse_duration_ms(s, &ms) != 0 || ms > 1000000000000LL) return -1;
+  return ms * 1000;
 }
 
 /* argv with every bare flag followed by "true", so cfg_parse_args sees a value. */
@@ -236,11 +226,16 @@ int config_load(struct lg_config *c, int argc, char **argv) {
   char err[512];
   memset(c, 0, sizeof *c);
   cfg_table_defaults(lg_opts, c);
-  for (int i = 1; i < argc; i++)
+  for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       usage(stdout);
       return 1;
     }
+    if (!strcmp(argv[i], "--version")) {
+      printf("edgefleet-loadgen %s\n", EF_VERSION_STRING);
+      return 1;
+    }
+  }
   int n;
   char **v = expand_bare(argc, argv, &n);
   int rc = cfg_parse_args(n, v, 1, set_opt, c, err, sizeof err);

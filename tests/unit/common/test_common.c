@@ -15,9 +15,11 @@
 #include "cfg.h"
 #include "crypto.h"
 #include "edgefleet/error.h"
+#include "edgefleet/version.h"
 #include "id.h"
 #include "jsonutil.h"
 #include "mem.h"
+#include "paths.h"
 #include "u64map.h"
 
 /* ----- cfg ----- */
@@ -71,6 +73,101 @@ static void test_cfg_defaults_and_units(void **state) {
   assert_int_equal(cfg_table_set(opts, &c, "nope", "1", err, sizeof err), EF_ENOENT);
   cfg_table_free(opts, &c);
   assert_null(c.name);
+}
+
+/* A bare number in a duration is seconds; ms is a suffix. An old-style value (a bare number
+ * that meant milliseconds) that is now out of range says what it would be with ms. */
+static void test_cfg_duration_seconds(void **state) {
+  (void)state;
+  struct conf c;
+  char err[256];
+  int64_t v = 0;
+  assert_int_equal(cfg_table_defaults(opts, &c), 0);
+  static const struct { const char *text; int64_t ms; } ok[] = {
+    {"5", 5000},    {"0.5", 500},   {"1.25", 1250}, {"0", 0},       {"10ms", 10},
+    {"10s", 10000}, {"2m", 120000}, {"1h", 3600000}, {"1d", 86400000}, {"1e-3", 1},
+  };
+  for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+    assert_int_equal(cfg_parse_duration_ms(ok[i].text, &v), 0);
+    assert_int_equal(v, ok[i].ms);
+  }
+  assert_int_equal(cfg_parse_duration_ms("10 s", &v), EF_EINVAL);
+  assert_int_equal(cfg_parse_duration_ms("10sec", &v), EF_EINVAL);
+
+  assert_int_equal(cfg_table_set(opts, &c, "wait", "30", err, sizeof err), 0);
+  assert_int_equal(c.wait, 30000);
+  /* "100" meant 100 ms: now 100 s, out of [10 ms, 60 s] */
+  assert_int_equal(cfg_table_set(opts, &c, "wait", "100", err, sizeof err), EF_ECONFIG);
+  assert_string_equal(err, "wait: 100 s is out of range [0.01 s, 60 s]; did you mean 100ms?");
+  /* no hint when it would be out of range as ms too, nor for a value with a unit */
+  assert_int_equal(cfg_table_set(opts, &c, "wait", "100000", err, sizeof err), EF_ECONFIG);
+  assert_string_equal(err, "wait: 100000 s is out of range [0.01 s, 60 s]");
+  assert_int_equal(cfg_table_set(opts, &c, "wait", "2m", err, sizeof err), EF_ECONFIG);
+  assert_string_equal(err, "wait: 2m is out of range [0.01 s, 60 s]");
+  assert_int_equal(cfg_table_set(opts, &c, "wait", "5ms", err, sizeof err), EF_ECONFIG);
+  assert_string_equal(err, "wait: 5ms is out of range [0.01 s, 60 s]");
+  assert_int_equal(c.wait, 30000);
+
+  /* As a flag the message names the flag; from a file, the file and line. */
+  char *argv[] = {"prog", "--wait", "1000"};
+  assert_int_equal(cfg_parse_args(3, argv, 1, set, &c, err, sizeof err), EF_ECONFIG);
+  assert_string_equal(err,
+                      "--wait: 1000 s is out of range [0.01 s, 60 s]; did you mean 1000ms?");
+  const char *text = "count = 4\nwait = 20000\n";
+  assert_int_equal(cfg_parse_mem("a.conf", text, strlen(text), set, &c, err, sizeof err),
+                   EF_ECONFIG);
+  assert_string_equal(err,
+                      "a.conf:2: wait: 20000 s is out of range [0.01 s, 60 s]; did you mean 20000ms?");
+
+  char buf[48];
+  assert_string_equal(cfg_format_seconds(86400000, buf, sizeof buf), "86400 s");
+  assert_string_equal(cfg_format_seconds(100, buf, sizeof buf), "0.1 s");
+  assert_string_equal(cfg_format_seconds(7500, buf, sizeof buf), "7.5 s");
+  assert_string_equal(cfg_format_seconds(1, buf, sizeof buf), "0.001 s");
+  assert_string_equal(cfg_format_seconds(0, buf, sizeof buf), "0 s");
+  cfg_table_free(opts, &c);
+}
+
+/* The man page rows are the --help rows: every option, as a flag or as a file line. */
+static void test_cfg_man(void **state) {
+  (void)state;
+  char *text = NULL;
+  size_t len = 0;
+  FILE *out = open_memstream(&text, &len);
+  cfg_man_header(out, "prog.conf", 5, "a manual", "what -it- is");
+  cfg_table_man(opts, out, false);
+  cfg_table_man(opts, out, true);
+  cfg_man_block(out, ".SH SEE ALSO\n.BR other-prog (1)\nsee -x\n");
+  cfg_man_text(out, ".a text line, not a request");
+  fclose(out);
+  assert_non_null(strstr(text, ".TH PROG.CONF 5 \"\" \"edgefleet " EF_VERSION_STRING "\""));
+  assert_non_null(strstr(text, "prog.conf \\- what \\-it\\- is\n"));
+  assert_non_null(strstr(text, ".TP\n\\fB\\-\\-wait\\fR \\fIVALUE\\fR\na duration [default: 7.5s]\n"));
+  assert_non_null(strstr(text, ".TP\n\\fBwait\\fR = \\fIVALUE\\fR\n"));
+  assert_non_null(strstr(text, "a colour: red, green, blue [default: green]"));
+  assert_non_null(strstr(text, ".BR other\\-prog (1)\n"));
+  assert_non_null(strstr(text, "\nsee \\-x\n"));
+  assert_non_null(strstr(text, "\n\\&.a text line, not a request\n"));
+  for (const struct cfg_opt *o = opts; o->name; o++) {
+    char flag[64];
+    snprintf(flag, sizeof flag, "\\fB\\-\\-%s\\fR", o->name);
+    assert_non_null(strstr(text, flag));
+  }
+  free(text);
+}
+
+/* A test binary is not installed: the build tree's defaults (paths.h). */
+static void test_paths_build_tree(void **state) {
+  (void)state;
+  assert_false(ef_installed());
+  assert_string_equal(ef_default_path(EF_DEF_SERVER_DATA), "./var");
+  assert_string_equal(ef_default_path(EF_DEF_ADMIN_TOKEN), "./var/admin.token");
+  assert_null(ef_default_path(EF_DEF_SERVER_CONF));
+  assert_null(ef_default_path(EF_DEF_AGENT_CONF));
+  assert_null(ef_default_path(EF_DEF_AGENT_DATA));
+  const char *web = ef_default_path(EF_DEF_WEB); /* the source tree's, when it has one */
+  if (*EF_SOURCE_WEBDIR) assert_string_equal(web, EF_SOURCE_WEBDIR);
+  else assert_null(web);
 }
 
 static void test_cfg_enum(void **state) {
@@ -178,7 +275,7 @@ static void test_cfg_nonfinite(void **state) {
     assert_int_equal(v, 77);
   }
   assert_int_equal(cfg_table_set(opts, &c, "wait", "inf", err, sizeof err), EF_ECONFIG);
-  assert_string_equal(err, "wait: 'inf' is out of range [10, 60000] ms");
+  assert_string_equal(err, "wait: 'inf' is out of range [0.01 s, 60 s]");
   assert_int_equal(cfg_table_set(opts, &c, "size", "1e400k", err, sizeof err), EF_ECONFIG);
   assert_string_equal(err, "size: '1e400k' is out of range [0, 1073741824]");
   assert_int_equal(cfg_table_set(opts, &c, "count", "99999999999999999999", err, sizeof err),
@@ -189,7 +286,7 @@ static void test_cfg_nonfinite(void **state) {
   assert_int_equal(c.count, 3);
 
   /* The largest values still parse, exactly. */
-  assert_int_equal(cfg_parse_duration_ms("9e15", &v), 0);
+  assert_int_equal(cfg_parse_duration_ms("9e15ms", &v), 0);
   assert_int_equal(v, 9000000000000000LL);
   assert_int_equal(cfg_parse_size("8e15", &v), 0);
   assert_int_equal(v, 8000000000000000LL);
@@ -395,6 +492,9 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_cfg_defaults_and_units),
     cmocka_unit_test(test_cfg_enum),
+    cmocka_unit_test(test_cfg_duration_seconds),
+    cmocka_unit_test(test_cfg_man),
+    cmocka_unit_test(test_paths_build_tree),
     cmocka_unit_test(test_cfg_file_and_args),
     cmocka_unit_test(test_cfg_nonfinite),
     cmocka_unit_test(test_cfg_long_line),

@@ -180,8 +180,31 @@ static void test_option_list(void **state) {
   ef_client_free(&c);
 }
 
+/* The library's version is the headers' (one build), and durations are seconds unless given a
+ * unit, with the old milliseconds hinted at when out of range. */
+static void test_version_and_seconds(void **state) {
+  (void)state;
+  assert_string_equal(ef_version(), EF_VERSION_STRING);
+  char want[32];
+  snprintf(want, sizeof want, "%d.%d.%d", EF_VERSION_MAJOR, EF_VERSION_MINOR, EF_VERSION_PATCH);
+  assert_string_equal(ef_version(), want);
+  assert_true(EF_VERSION_NUMBER >= EF_VERSION_AT(0, 1, 0));
+  struct edge_conf conf;
+  char err[256];
+  assert_int_equal(options_defaults(&conf), 0);
+  assert_int_equal(options_set(&conf, "status_interval", "20", err, sizeof err), 0);
+  assert_int_equal(conf.status_interval, 20000);
+  assert_int_equal(options_set(&conf, "status-interval", "250ms", err, sizeof err), 0);
+  assert_int_equal(conf.status_interval, 250);
+  assert_int_equal(options_set(&conf, "status_interval", "100000", err, sizeof err), EF_ECONFIG);
+  assert_string_equal(err, "status_interval: 100000 s is out of range [0.01 s, 86400 s]; "
+                           "did you mean 100000ms?");
+  options_free(&conf);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_version_and_seconds),
       cmocka_unit_test(test_defaults),
       cmocka_unit_test(test_set),
       cmocka_unit_test(test_config_file),
