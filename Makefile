@@ -25,7 +25,7 @@ LOCALSTATEDIR ?= /var
 BUILD_INSTALL ?= build-install
 
 .PHONY: all deps deps-test build build-san demo test test-fast test-san test-tsan fuzz clean \
-        deb test-packages install
+        deb test-packages test-deb-agent install
 
 all: build
 
@@ -94,6 +94,12 @@ deb:
 test-packages: deb
 	@scripts/deps.sh --test
 	$(if $(filter 0,$(shell id -u)),,sudo) python3 tests/packaging/packages.py --arch $(ARCH)
+
+# The agent of the arm64 packages (make deb ARCH=arm64), as a device installs it, logs in to a
+# native edgefleetd under qemu-user (scripts/test-deb-agent.sh). `.ci/run` runs it.
+test-deb-agent: build
+	$(MAKE) deb ARCH=arm64
+	BUILD=$(BUILD) scripts/test-deb-agent.sh arm64
 
 install: deps
 	cmake -S . -B $(BUILD_INSTALL) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEF_TESTS=OFF \
