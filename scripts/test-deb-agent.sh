@@ -24,7 +24,8 @@ debs=(dist/edgefleet-agent_*_"$ARCH".deb dist/libedgefleet0_*_"$ARCH".deb)
 root=$(mktemp -d /tmp/ef-deb-agent-XXXXXX)
 trap 'rm -rf "$root"' EXIT
 for d in "${debs[@]}"; do dpkg-deb -x "$d" "$root"; done
-agent=$(find "$root" -name edgefleet-agent -type f | head -1)
+agent=$root/usr/sbin/edgefleet-agent # where the package installs it (docs/install.md)
+[ -x "$agent" ] || { echo "test-deb-agent: no usr/sbin/edgefleet-agent in the package" >&2; exit 1; }
 lib=$(find "$root/usr/lib/$triplet" -name 'libedgefleet.so.*' -type f | head -1)
 echo "test-deb-agent $ARCH: $(file -b "$agent" | cut -d, -f1-2) from ${debs[*]}"
 # the package's libedgefleet, not one of a build tree: the guest's loader searches LD_LIBRARY_PATH
