@@ -29,15 +29,6 @@ static void options(FILE *out, bool file) {
     "order_timeout. restart and upload_log are built in and cannot be configured.\n");
 }
 
-static const char units[] =
-  ".SH UNITS\n"
-  "Durations take the suffixes ms, s, m, h and d; a bare number is seconds (10 is ten seconds, "
-  "10ms ten milliseconds). A bare number that is out of an option's range but would be in range "
-  "as milliseconds is refused with a hint (\"did you mean 10000ms?\"): a bare number once meant "
-  "milliseconds.\n"
-  "Sizes take k, m and g (binary); a bare number is bytes. Booleans take true, false, yes, no, "
-  "on, off, 1, 0.\n";
-
 static const char precedence[] =
   ".SH PRECEDENCE\n"
   "Built-in defaults, then the config file, then the command line: a flag wins over the file. "
@@ -92,7 +83,7 @@ static void page8(FILE *out) {
     ".BI --config \" FILE\"\n"
     "Read options from FILE before the command line.\n");
   options(out, false);
-  cfg_man_block(out, units);
+  cfg_man_units(out);
   cfg_man_block(out, precedence);
   cfg_man_block(out,
     ".SH EXIT STATUS\n"
@@ -126,7 +117,7 @@ static void page5(FILE *out) {
     "which wins over the file.\n"
     ".SH OPTIONS\n");
   options(out, true);
-  cfg_man_block(out, units);
+  cfg_man_units(out);
   cfg_man_block(out, precedence);
   cfg_man_block(out,
     ".SH SEE ALSO\n"

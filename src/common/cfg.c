@@ -300,6 +300,17 @@ void cfg_table_man(const struct cfg_opt *opts, FILE *out, bool file) {
   }
 }
 
+void cfg_man_units(FILE *out) {
+  cfg_man_block(out,
+    ".SH UNITS\n"
+    "Durations take the suffixes ms, s, m, h and d; a bare number is seconds (10 is ten seconds, "
+    "10ms ten milliseconds). A bare number that is out of an option's range but would be in range "
+    "as milliseconds is refused with a hint (\"did you mean 10000ms?\"): a bare number once meant "
+    "milliseconds.\n"
+    "Sizes take k, m and g (binary: 64k is 65536 bytes); a bare number is bytes.\n"
+    "Booleans take true, false, yes, no, on, off, 1, 0.\n");
+}
+
 void cfg_man_block(FILE *out, const char *roff) {
   while (*roff) {
     size_t n = strcspn(roff, "\n");

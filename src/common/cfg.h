@@ -102,6 +102,9 @@ void cfg_man_text(FILE *out, const char *text);
  * they are but for every '-' of their arguments (a minus sign); the others are text lines
  * (cfg_man_text). */
 void cfg_man_block(FILE *out, const char *roff);
+/* The UNITS section: how this parser reads durations, sizes and booleans (every program's page
+ * says the same, from here). */
+void cfg_man_units(FILE *out);
 /* The page's header: .TH NAME SECTION "" "edgefleet VERSION" "TITLE" and a NAME section. */
 void cfg_man_header(FILE *out, const char *name, int section, const char *title,
                     const char *summary);

@@ -11,15 +11,6 @@
 #define CONF EF_INSTALL_CONFDIR "/edgefleetd.conf"
 #define DATA EF_INSTALL_STATEDIR "/edgefleet"
 
-static const char units[] =
-  ".SH UNITS\n"
-  "Durations take the suffixes ms, s, m, h and d; a bare number is seconds (10 is ten seconds, "
-  "10ms ten milliseconds). A bare number that is out of an option's range but would be in range "
-  "as milliseconds is refused with a hint (\"did you mean 10000ms?\"): a bare number once meant "
-  "milliseconds.\n"
-  "Sizes take k, m and g (binary: 64k is 65536 bytes); a bare number is bytes.\n"
-  "Booleans take true, false, yes, no, on, off, 1, 0.\n";
-
 static const char precedence[] =
   ".SH PRECEDENCE\n"
   "Built-in defaults, then the config file, then the command line: a flag wins over the file. "
@@ -78,7 +69,7 @@ static void page8(FILE *out) {
     ".BI --config \" FILE\"\n"
     "Read options from FILE before the command line.\n");
   cfg_table_man(config_opts(), out, false);
-  cfg_man_block(out, units);
+  cfg_man_units(out);
   cfg_man_block(out, precedence);
   cfg_man_block(out,
     ".SH SIGNALS\n"
@@ -126,7 +117,7 @@ static void page5(FILE *out) {
     "each.\n"
     ".SH OPTIONS\n");
   cfg_table_man(config_opts(), out, true);
-  cfg_man_block(out, units);
+  cfg_man_units(out);
   cfg_man_block(out, precedence);
   cfg_man_block(out,
     ".SH SEE ALSO\n"
