@@ -1,7 +1,9 @@
 # edgefleet -- the two commands of README.md, and the builds behind them.
 #   make demo   install what is missing, build, run a local server with a demo device
 #   make test   install what is missing, build, run every test (also under ASan+UBSan), the
-#               tests of the threaded parts under ThreadSanitizer, then fuzz
+#               tests of the threaded parts under ThreadSanitizer, fuzz, the ARM builds' tests
+#               under qemu-user, then the packages (installed on this machine and purged) and the
+#               arm64 package's agent under qemu -- exactly what CI runs (.ci/run)
 #   make fuzz   the libFuzzer targets of tests/fuzz, FUZZ_SECONDS each (docs/fuzzing.md)
 #   make deb    the Debian packages (debian/) for ARCH, left in dist/ (docs/install.md)
 #   make test-packages   build them, install them on this machine, run and check, purge them
@@ -45,7 +47,7 @@ demo: build
 # The full suite: a normal build, then the same tests under AddressSanitizer + UBSan, then the
 # tests labelled tsan (tests/CMakeLists.txt) under ThreadSanitizer, then every fuzz target for
 # FUZZ_SECONDS (the normal builds already ran each one's corpus once).
-test: test-fast test-san test-tsan fuzz
+test: test-fast test-san test-tsan fuzz test-cross test-packages test-deb-agent
 
 test-fast: deps-test
 	cmake -S . -B $(BUILD)-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEF_TESTS=ON >/dev/null
@@ -90,13 +92,14 @@ deb:
 
 # Builds the packages, installs them on THIS machine (apt-get; root or sudo), starts the
 # installed edgefleetd and agent as the unit files say, checks them, then purges the packages.
-# Meant for CI's throw-away machine and for a developer's own; `.ci/run` runs it after `make test`.
+# Meant for CI's throw-away machine and for a developer's own; `make test` (what `.ci/run`
+# runs) includes it.
 test-packages: deb
 	@scripts/deps.sh --test
 	$(if $(filter 0,$(shell id -u)),,sudo) python3 tests/packaging/packages.py --arch $(ARCH)
 
 # The agent of the arm64 packages (make deb ARCH=arm64), as a device installs it, logs in to a
-# native edgefleetd under qemu-user (scripts/test-deb-agent.sh). `.ci/run` runs it.
+# native edgefleetd under qemu-user (scripts/test-deb-agent.sh). `make test` includes it.
 test-deb-agent: build
 	$(MAKE) deb ARCH=arm64
 	BUILD=$(BUILD) scripts/test-deb-agent.sh arm64
