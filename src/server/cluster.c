@@ -34,7 +34,6 @@ int cluster_start(struct server *srv, char *err, size_t errlen) {
   return EF_ECONFIG;
 }
 void cluster_stop(struct server *srv) { (void)srv; }
-size_t cluster_nodes(const struct server *srv) { (void)srv; return 1; }
 int cluster_order_give(struct server *srv, unsigned node, uint64_t device_id, const char *type,
                        json_t *params, cluster_order_cb cb, void *ud, const char **why) {
   (void)srv, (void)node, (void)device_id, (void)type, (void)params, (void)cb, (void)ud;
@@ -80,7 +79,6 @@ struct cnode {
   bool alive;
   int64_t epoch;               /* its start time: a new one is a restart */
   int64_t heard;               /* ef_mono_ms() of its last message */
-  uint64_t devices;            /* as its last heartbeat said */
 };
 
 struct pending {               /* an order given through another node */
@@ -421,7 +419,7 @@ static void handle_bus(struct cluster *cl, const char *msg, size_t len) {
     case 'O': live_remote_logout(l, rec.id, r.node, small, false); break;
     case 'U': live_remote_status(l, rec.id, r.node, rec.f2, rec.len2, rec.time, small); break;
     case 'M': miner_apply_remote(cl->srv->miners, rec.id, rec.f2, rec.len2); break;
-    case 'H': cl->nodes[r.node].devices = rec.id; break;
+    case 'H': break; /* alive: node_heard() above saw its header */
     case 'B': node_lost(cl, r.node, "stopped"); return;
     case 'Q': send_directory(cl); break; /* it (re)connected: it may have dropped ours */
     case 'C': apply_change(cl, rec.f2, rec.len2); break;
@@ -675,13 +673,6 @@ static void on_reconcile(uv_timer_t *t) {
 }
 
 /* ----- life ----- */
-
-size_t cluster_nodes(const struct server *srv) {
-  if (!srv->cluster) return 1;
-  size_t n = 1;
-  for (unsigned i = 0; i < MAX_NODES; i++) n += srv->cluster->nodes[i].alive;
-  return n;
-}
 
 static int nats_fail(natsStatus s, const char *what, char *err, size_t errlen) {
   snprintf(err, errlen, "nats: %s: %s", what, natsStatus_GetText(s));

@@ -42,12 +42,9 @@ int cluster_start(struct server *srv, char *err, size_t errlen);
  * last run. */
 void cluster_stop(struct server *srv);
 
-/* Nodes alive, this one included (1 on a single node). */
-size_t cluster_nodes(const struct server *srv);
-
 /* Give order `type` to device_id, which `node` holds: the result comes as from order_give()
- * (cb called exactly once, later). 0, or EF_EUNAVAIL when the bus is down (cb not called;
- * *why says so). */
+ * (cb called exactly once, later). 0, or EF_EOFFLINE when the bus is down or `node` is not alive
+ * (cb not called; *why is the offline answer, as order_give's). */
 typedef void (*cluster_order_cb)(void *ud, bool ok, int http_status, const char *message,
                                  int log_rc);
 int cluster_order_give(struct server *srv, unsigned node, uint64_t device_id, const char *type,
