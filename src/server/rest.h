@@ -133,6 +133,8 @@ bool rest_body_only(struct rest_call *c, const char *const *known, const char *l
 bool rest_body_ms(struct rest_call *c, const char *key, int64_t *out);
 /* `key`: a non-empty string of at most `max` bytes, copied into *out (the caller's). */
 bool rest_body_str(struct rest_call *c, const char *key, size_t max, char **out);
+/* The same, borrowed from the body: *out is NULL when `key` is absent. */
+bool rest_body_text(struct rest_call *c, const char *key, size_t max, const char **out);
 /* A page: "limit" (1..max) and "cursor" (the next_cursor of an earlier answer: rows older
  * than *before_id). */
 bool rest_body_page(struct rest_call *c, size_t max, size_t *limit, uint64_t *before_id);

@@ -221,20 +221,6 @@ static int rule_delete(struct rest_call *c) {
   return rest_ok(c, NULL);
 }
 
-/* An optional short string member; false with the 400 set. */
-static bool opt_text(struct rest_call *c, const char *key, const char **out, size_t max) {
-  json_t *v = json_object_get(c->body, key);
-  *out = NULL;
-  if (!v) return true;
-  if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max) {
-    rest_fail(c, 400, REST_GENERAL, "%s must be a non-empty string of at most %zu bytes", key,
-              max);
-    return false;
-  }
-  *out = json_string_value(v);
-  return true;
-}
-
 /* The open alert of `fp` as listed, or NULL (new reference). */
 static json_t *listed(struct alerts *a, const char *fp) {
   json_t *d = alerts_json(a, ef_now_ms()), *v, *out = NULL;
@@ -252,8 +238,8 @@ static int silence(struct rest_call *c) {
   if (!a || !rest_body_only(c, known, "rule, fingerprint, duration, until, comment"))
     return REST_NEXT;
   const char *rule, *fp, *comment;
-  if (!opt_text(c, "rule", &rule, 64) || !opt_text(c, "fingerprint", &fp, 1024) ||
-      !opt_text(c, "comment", &comment, REST_MAX_TEXT) ||
+  if (!rest_body_text(c, "rule", 64, &rule) || !rest_body_text(c, "fingerprint", 1024, &fp) ||
+      !rest_body_text(c, "comment", REST_MAX_TEXT, &comment) ||
       rest_check_text(c, "comment", NULL, comment) != 0)
     return REST_NEXT;
   if (!rule && !fp) return rest_fail(c, 400, REST_GENERAL, "give rule or fingerprint (or both)");
@@ -297,8 +283,8 @@ static int ack(struct rest_call *c) {
   struct alerts *a = engine(c);
   if (!a || !rest_body_only(c, known, "fingerprint, comment")) return REST_NEXT;
   const char *fp, *comment;
-  if (!opt_text(c, "fingerprint", &fp, 1024) ||
-      !opt_text(c, "comment", &comment, REST_MAX_TEXT) ||
+  if (!rest_body_text(c, "fingerprint", 1024, &fp) ||
+      !rest_body_text(c, "comment", REST_MAX_TEXT, &comment) ||
       rest_check_text(c, "comment", NULL, comment) != 0)
     return REST_NEXT;
   if (!fp) return rest_fail(c, 400, REST_GENERAL, "fingerprint is required");

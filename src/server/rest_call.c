@@ -183,15 +183,23 @@ bool rest_body_ms(struct rest_call *c, const char *key, int64_t *out) {
   return true;
 }
 
-bool rest_body_str(struct rest_call *c, const char *key, size_t max, char **out) {
+bool rest_body_text(struct rest_call *c, const char *key, size_t max, const char **out) {
   json_t *v = json_object_get(c->body, key);
+  *out = NULL;
   if (!v) return true;
   if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max) {
     rest_fail(c, 400, REST_GENERAL, "%s must be a non-empty string of at most %zu bytes", key,
               max);
     return false;
   }
-  *out = ef_strdup(json_string_value(v));
+  *out = json_string_value(v);
+  return true;
+}
+
+bool rest_body_str(struct rest_call *c, const char *key, size_t max, char **out) {
+  const char *s;
+  if (!rest_body_text(c, key, max, &s)) return false;
+  if (s) *out = ef_strdup(s);
   return true;
 }
 
